@@ -1,0 +1,1 @@
+"""Models, settings and the exception family; imports nothing else of pixyproxy."""

@@ -1,0 +1,122 @@
+"""The PixyProxyException family: every error pixyproxy raises above the data layer.
+
+Each class carries a default message, so ``raise RecordNotFoundError()`` reads as the
+specification wrote it, and a stable ``code`` that the CLI maps to an exit status and the
+REST server to an HTTP status. Driver and SDK exceptions never travel above ``data/``: they
+are translated into one of these, chained with ``from``.
+"""
+
+from __future__ import annotations
+
+
+class PixyProxyException(Exception):  # noqa: N818 - the specification's name
+    """Base class of every error pixyproxy raises on purpose."""
+
+    code = "error"
+    default_message = "An unexpected error occurred while processing your request."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class DBConnectionError(PixyProxyException):
+    """The database cannot be reached, refused the credentials, or no connection was free."""
+
+    code = "db_unavailable"
+    default_message = "Error connecting to the database"
+
+
+class RecordNotFoundError(PixyProxyException):
+    """No record answers the request (or it exists but is not visible to the caller)."""
+
+    code = "not_found"
+    default_message = "Record not found"
+
+
+class ConstraintViolationError(PixyProxyException):
+    """A uniqueness, foreign-key or check constraint refused the change."""
+
+    code = "constraint_violation"
+    default_message = "A database constraint was violated"
+
+
+class DatabaseError(PixyProxyException):
+    """The database failed in a way that is neither a connection nor a constraint problem."""
+
+    code = "database_error"
+    default_message = "The database reported an error"
+
+
+class SchemaVersionError(DatabaseError):
+    """The database schema was written by a newer pixyproxy than this one."""
+
+    code = "schema_version"
+    default_message = "The database schema is newer than this version of pixyproxy supports"
+
+
+class InputValidationError(PixyProxyException):
+    """An argument failed validation (empty prompt, malformed GUID, ...)."""
+
+    code = "validation_error"
+    default_message = "The request is not valid"
+
+
+class AuthenticationError(PixyProxyException):
+    """Credentials are missing or wrong; the message never says which part was wrong."""
+
+    code = "authentication_failed"
+    default_message = "Invalid username or password"
+
+
+class ConfigurationError(PixyProxyException):
+    """A setting is missing or has a value pixyproxy cannot use."""
+
+    code = "configuration_error"
+    default_message = "pixyproxy is not configured correctly"
+
+
+class StorageError(PixyProxyException):
+    """An image file could not be written, read or removed."""
+
+    code = "storage_error"
+    default_message = "The image file could not be stored or read"
+
+
+class GenerationError(PixyProxyException):
+    """The image provider failed to produce an image."""
+
+    code = "provider_error"
+    default_message = "The image provider failed to generate an image"
+
+
+class ContentRejectedError(GenerationError):
+    """The provider's safety system rejected the prompt."""
+
+    code = "prompt_rejected"
+    default_message = "The prompt was rejected by the provider's safety system"
+
+
+class ProviderAuthenticationError(GenerationError):
+    """The provider refused our API key."""
+
+    code = "provider_auth_failed"
+    default_message = "The image provider rejected the API key"
+
+
+class RateLimitedError(GenerationError):
+    """The provider (or pixyproxy itself) is rate limiting requests; try again later."""
+
+    code = "rate_limited"
+    default_message = "Rate limited by the image provider; try again later"
+
+    def __init__(self, message: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailableError(GenerationError):
+    """The provider could not be reached or did not answer in time."""
+
+    code = "provider_unavailable"
+    default_message = "The image provider could not be reached"

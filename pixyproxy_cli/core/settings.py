@@ -1,0 +1,131 @@
+"""Settings: one frozen model, loaded from flags, the environment, a ``.env`` file and defaults.
+
+Precedence, highest first: explicit overrides (command-line flags) > environment variables >
+the ``.env`` file > defaults. The ``.env`` file is ``$PIXYPROXY_ENV_FILE`` when that is set,
+otherwise ``.env`` in the current directory; python-dotenv reads it without touching
+``os.environ``. ``.env.example`` documents every variable listed in ``ENVIRONMENT``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from pixyproxy_cli.core.exceptions import ConfigurationError
+from pixyproxy_cli.core.models import DEFAULT_MAX_PROMPT_LENGTH
+
+APP_NAME = "pixyproxy"
+ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
+
+ENVIRONMENT: dict[str, str] = {
+    "db_backend": "DB_BACKEND",
+    "db_host": "DB_HOST",
+    "db_port": "DB_PORT",
+    "db_user": "DB_USER",
+    "db_password": "DB_PASSWORD",
+    "db_name": "DB_NAME",
+    "db_pool_size": "DB_POOL_SIZE",
+    "db_pool_timeout": "DB_POOL_TIMEOUT",
+    "db_connect_timeout": "DB_CONNECT_TIMEOUT",
+    "data_dir": "PIXYPROXY_DATA_DIR",
+    "image_dir": "IMAGE_DIR",
+    "sqlite_path": "SQLITE_PATH",
+    "max_prompt_length": "PROMPT_MAX_LENGTH",
+}
+"""Field name -> the environment variable (and ``.env`` key) that sets it."""
+
+
+class Settings(BaseModel):
+    """Every setting pixyproxy reads, resolved and validated."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    db_backend: Literal["sqlite", "mysql"] = "sqlite"
+    db_host: str | None = None
+    db_port: int = Field(default=3306, ge=1, le=65535)
+    db_user: str | None = None
+    db_password: SecretStr | None = None
+    db_name: str = Field(default="pixyproxy", min_length=1, max_length=64)
+    db_pool_size: int = Field(default=10, ge=1, le=512)
+    db_pool_timeout: float = Field(default=10.0, ge=0)
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    data_dir: Path
+    image_dir: Path
+    sqlite_path: Path
+    max_prompt_length: int = Field(default=DEFAULT_MAX_PROMPT_LENGTH, ge=1, le=1_000_000)
+
+    def database_location(self) -> str:
+        """Where the database lives, for messages: ``host:port/name`` or the SQLite file."""
+        if self.db_backend == "mysql":
+            return f"{self.db_host or '127.0.0.1'}:{self.db_port}/{self.db_name}"
+        return str(self.sqlite_path)
+
+
+def default_data_dir() -> Path:
+    """The platform's per-user data directory for pixyproxy (XDG on Linux)."""
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME, appauthor=False)
+
+
+def read_env_file(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the key/values of the ``.env`` file that applies, or nothing if there is none.
+
+    Raises ConfigurationError when ``PIXYPROXY_ENV_FILE`` names a file that does not exist.
+    """
+    from dotenv import dotenv_values
+
+    explicit = environ.get(ENV_FILE_VARIABLE)
+    path = Path(explicit) if explicit else Path.cwd() / ".env"
+    if not path.is_file():
+        if explicit:
+            raise ConfigurationError(f"{ENV_FILE_VARIABLE} names {path}, which is not a file")
+        return {}
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from ``overrides`` (field names), the environment and ``.env``.
+
+    ``environ`` defaults to ``os.environ``. Empty values count as unset. Raises
+    ConfigurationError naming the variable when a value is not valid.
+    """
+    environ = os.environ if environ is None else environ
+    layered = {**read_env_file(environ), **environ}
+    values: dict[str, Any] = {}
+    for field, variable in ENVIRONMENT.items():
+        raw = layered.get(variable)
+        if raw is not None and raw.strip() != "":
+            values[field] = raw.strip()
+    for field, value in (overrides or {}).items():
+        if field not in Settings.model_fields:
+            raise ConfigurationError(f"unknown setting {field!r}")
+        if value is not None:
+            values[field] = value
+
+    if "db_backend" in values:
+        values["db_backend"] = str(values["db_backend"]).lower()
+    else:
+        values["db_backend"] = "mysql" if values.get("db_host") else "sqlite"
+    data_dir = Path(values.get("data_dir") or default_data_dir()).expanduser()
+    values["data_dir"] = data_dir
+    values["image_dir"] = Path(values.get("image_dir") or data_dir / "images").expanduser()
+    sqlite_path = values.get("sqlite_path") or data_dir / "pixyproxy.db"
+    values["sqlite_path"] = Path(sqlite_path).expanduser()
+
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = ENVIRONMENT.get(field, field)
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from exc

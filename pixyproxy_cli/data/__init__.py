@@ -1,0 +1,1 @@
+"""Repositories, DatabaseContext, image storage and providers: all I/O lives here."""

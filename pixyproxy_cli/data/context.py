@@ -1,0 +1,172 @@
+"""``DatabaseContext``: the unit of work, as the specification uses it.
+
+    with DatabaseContext() as db:
+        db.begin_transaction()
+        ...repository calls, which find ``db`` through get_current_db_context()...
+        db.commit_transaction()
+
+Entering borrows a connection from the configured database; leaving rolls back whatever
+was not committed and always returns the connection (discarding it when it broke). The
+current context is kept in a ``ContextVar`` rather than thread-local storage, so it is
+right for threads and for asyncio tasks alike, and nested contexts restore their outer one.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any, Protocol
+
+from pixyproxy_cli.core.exceptions import DBConnectionError, PixyProxyException
+from pixyproxy_cli.data.database import Database, Params, Row
+
+logger = logging.getLogger(__name__)
+
+_current_context: ContextVar[DatabaseContext | None] = ContextVar(
+    "pixyproxy_db_context", default=None
+)
+
+
+class UnitOfWork(Protocol):
+    """What the service layer needs of a transaction scope (``DatabaseContext`` or a fake)."""
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def begin_transaction(self) -> None:
+        """Start the transaction."""
+
+    def commit_transaction(self) -> None:
+        """Commit it; raises a PixyProxyException when the commit fails."""
+
+    def rollback_transaction(self) -> None:
+        """Roll it back."""
+
+
+class DatabaseContext:
+    """A borrowed connection and its transaction; see the module docstring."""
+
+    def __init__(self, database: Database | None = None) -> None:
+        if database is None:
+            from pixyproxy_cli.data.init import get_database
+
+            database = get_database()
+        self.database = database
+        self.conn: Any = None
+        self._cursor: Any = None
+        self._token: Token[DatabaseContext | None] | None = None
+        self._in_transaction = False
+        self._broken = False
+
+    def __enter__(self) -> DatabaseContext:
+        self.conn = self.database.acquire()
+        try:
+            self._cursor = self.database.cursor(self.conn)
+        except BaseException:
+            self.database.release(self.conn, discard=True)
+            raise
+        self._token = _current_context.set(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if self._in_transaction:
+                self.rollback_transaction()
+        except PixyProxyException:
+            self._broken = True
+            logger.debug("rollback on leaving the context failed", exc_info=True)
+        finally:
+            try:
+                self._cursor.close()
+            except Exception:  # noqa: BLE001 - the cursor of a dead connection may not close
+                self._broken = True
+            self.database.release(self.conn, discard=self._broken)
+            if self._token is not None:
+                _current_context.reset(self._token)
+            self.conn = self._cursor = self._token = None
+
+    @property
+    def cursor(self) -> Any:
+        """The dictionary cursor of this context's connection."""
+        return self._cursor
+
+    # -- transactions ------------------------------------------------------------------
+
+    def begin_transaction(self) -> None:
+        """Start a transaction. A connection that went stale while idle is replaced once."""
+        try:
+            self._guarded(self.database.begin, self.conn)
+        except DBConnectionError:
+            # Nothing has run on this connection yet, so trying a fresh one is safe.
+            self.database.release(self.conn, discard=True)
+            self.conn = None
+            self.conn = self.database.acquire()
+            self._broken = False
+            self._cursor = self.database.cursor(self.conn)
+            self._guarded(self.database.begin, self.conn)
+        self._in_transaction = True
+
+    def commit_transaction(self) -> None:
+        """Commit the transaction. Raises the translated error if the commit fails."""
+        self._guarded(self.database.commit, self.conn)
+        self._in_transaction = False
+
+    def rollback_transaction(self) -> None:
+        """Roll back the transaction."""
+        self._in_transaction = False
+        self._guarded(self.database.rollback, self.conn)
+
+    # -- statements (for repositories) -------------------------------------------------
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        """Run one statement written with ``%(name)s`` parameters, in this backend's dialect."""
+        self._guarded(self.database.execute, self._cursor, self.database.sql(sql), params)
+
+    def fetchone(self) -> Row | None:
+        """The next row of the last statement as a dict, or None."""
+        return self._guarded(self.database.fetchone, self._cursor)
+
+    def fetchall(self) -> list[Row]:
+        """The remaining rows of the last statement as dicts."""
+        return self._guarded(self.database.fetchall, self._cursor)
+
+    @property
+    def lastrowid(self) -> int:
+        """The id the last INSERT generated."""
+        return int(self._cursor.lastrowid)
+
+    @property
+    def rowcount(self) -> int:
+        """How many rows the last statement changed."""
+        return int(self._cursor.rowcount)
+
+    def _guarded(self, operation: Any, *args: Any) -> Any:
+        try:
+            return operation(*args)
+        except DBConnectionError:
+            self._broken = True
+            raise
+
+
+def get_current_db_context() -> DatabaseContext:
+    """The innermost active ``DatabaseContext``.
+
+    Raises RuntimeError when called outside one: a repository used without a unit of work
+    is a programming error, not a user-facing failure.
+    """
+    context = _current_context.get()
+    if context is None:
+        raise RuntimeError("repository used outside a DatabaseContext")
+    return context

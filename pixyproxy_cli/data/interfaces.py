@@ -1,0 +1,81 @@
+"""Repository interfaces: what the service layer may ask of stored images and users.
+
+Repositories do no transaction management of their own: they run inside the
+``DatabaseContext`` that the service layer opened (found with ``get_current_db_context``),
+and raise only PixyProxyExceptions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+
+
+class ImageRepositoryInterface(ABC):
+    """Stored image details."""
+
+    @abstractmethod
+    def get_image_by_guid(self, guid: str) -> Image | None:
+        """The image with this GUID, or None."""
+
+    @abstractmethod
+    def get_all_images(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int,
+        viewer: str | None = None,
+        owner: str | None = None,
+        private: bool | None = None,
+    ) -> list[Image]:
+        """One page of images with ``id > after_id``, by id, at most ``limit`` of them.
+
+        Only public images and the private images of ``viewer`` are returned; ``owner``
+        and ``private`` narrow the page further. Callers walk all images page by page.
+        """
+
+    @abstractmethod
+    def create_image(self, image: ImageDetail, *, now: datetime) -> int:
+        """Insert ``image`` with both timestamps at ``now``; return its new integer id.
+
+        Raises ConstraintViolationError for a duplicate GUID or file name.
+        """
+
+    @abstractmethod
+    def get_image_file(self, guid: str) -> ImageFile | None:
+        """Where the file of the image with this GUID is kept, or None."""
+
+    @abstractmethod
+    def count_images(self) -> int:
+        """How many images are stored, private ones included."""
+
+
+class UserRepositoryInterface(ABC):
+    """The roster of users who may own private images."""
+
+    @abstractmethod
+    def authenticate_user(self, username: str) -> UserRecord | None:
+        """The roster record to verify a login against (with its hash), or None."""
+
+    @abstractmethod
+    def create_user(
+        self, username: str, password_hash: str, class_key: str, *, now: datetime
+    ) -> int:
+        """Add a user; return the new id. Raises ConstraintViolationError if the name is taken."""
+
+    @abstractmethod
+    def get_all_users(self, *, after_id: int = 0, limit: int) -> list[UserRecord]:
+        """One page of users with ``id > after_id``, by id."""
+
+    @abstractmethod
+    def update_password_hash(self, username: str, password_hash: str, *, now: datetime) -> bool:
+        """Replace a user's password hash; False when there is no such user."""
+
+    @abstractmethod
+    def delete_user(self, username: str) -> bool:
+        """Remove a user; False when there is no such user.
+
+        Raises ConstraintViolationError while the user still owns images.
+        """

@@ -1,0 +1,244 @@
+"""The MySQL / MariaDB backend, through mysql-connector-python.
+
+Only this module (and the migrations' SQL) knows about ``mysql.connector``; it is imported
+when a MySQL database is first built, never on the CLI's start-up path.
+
+Two quirks of the connector on this platform are handled here:
+
+* Its default collation, ``utf8mb4_0900_ai_ci``, does not exist on MariaDB (error 1273):
+  connections ask for ``utf8mb4_unicode_ci``, which both servers know.
+* Its C extension falls back to pure Python (about 5x slower at fetching) when the
+  system's OpenSSL was loaded first; ``pixyproxy_cli`` preloads the extension at import
+  when MySQL is configured, and ``driver_name()`` says which one is in use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import mysql.connector
+from mysql.connector import errorcode, errors
+
+from pixyproxy_cli import mysql_preload_error
+from pixyproxy_cli.core.exceptions import (
+    ConstraintViolationError,
+    DatabaseError,
+    DBConnectionError,
+    PixyProxyException,
+)
+from pixyproxy_cli.core.settings import Settings
+from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.pool import ConnectionPool
+
+logger = logging.getLogger(__name__)
+
+CHARSET = "utf8mb4"
+COLLATION = "utf8mb4_unicode_ci"
+SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
+SCHEMA_LOCK_NAME = "pixyproxy_schema_migration"
+SCHEMA_LOCK_TIMEOUT_SECONDS = 60
+
+# Errors that mean "the server cannot be used right now": unreachable, refused, gone away.
+_CONNECTION_ERRNOS = frozenset(
+    {
+        errorcode.ER_ACCESS_DENIED_ERROR,
+        errorcode.ER_DBACCESS_DENIED_ERROR,
+        errorcode.ER_BAD_DB_ERROR,
+        errorcode.ER_SERVER_SHUTDOWN,
+        errorcode.ER_CON_COUNT_ERROR,
+        errorcode.CR_CONNECTION_ERROR,
+        errorcode.CR_CONN_HOST_ERROR,
+        errorcode.CR_UNKNOWN_HOST,
+        errorcode.CR_SERVER_GONE_ERROR,
+        errorcode.CR_SERVER_LOST,
+        errorcode.CR_SERVER_LOST_EXTENDED,
+        1927,  # MariaDB ER_CONNECTION_KILLED
+        4031,  # ER_CLIENT_INTERACTION_TIMEOUT
+    }
+)
+_CONSTRAINT_ERRNOS = frozenset(
+    {
+        errorcode.ER_DUP_ENTRY,
+        errorcode.ER_NO_REFERENCED_ROW_2,
+        errorcode.ER_ROW_IS_REFERENCED_2,
+        4025,  # MariaDB ER_CONSTRAINT_FAILED (CHECK)
+        errorcode.ER_CHECK_CONSTRAINT_VIOLATED,
+    }
+)
+
+
+def driver_name() -> str:
+    """Which mysql-connector implementation this process uses, and why if it is the slow one."""
+    version = mysql.connector.__version__
+    if mysql.connector.HAVE_CEXT:
+        return f"mysql-connector-python {version} (C extension)"
+    reason = f": {mysql_preload_error}" if mysql_preload_error else ""
+    return f"mysql-connector-python {version} (pure Python; C extension unavailable{reason})"
+
+
+class MySQLDatabase(Database):
+    """A pool of connections to one MySQL or MariaDB database."""
+
+    dialect: ClassVar[str] = "mysql"
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = (errors.Error,)
+
+    def __init__(self, settings: Settings) -> None:
+        self._address = f"{settings.db_host or '127.0.0.1'}:{settings.db_port}"
+        self._database_name = settings.db_name
+        self._config: dict[str, Any] = {
+            "host": settings.db_host or "127.0.0.1",
+            "port": settings.db_port,
+            "user": settings.db_user or "root",
+            "password": settings.db_password.get_secret_value() if settings.db_password else "",
+            "database": settings.db_name,
+            "charset": CHARSET,
+            "collation": COLLATION,
+            "autocommit": False,
+            "connection_timeout": max(1, round(settings.db_connect_timeout)),
+            "init_command": SESSION_SETUP,
+        }
+        pool = ConnectionPool(
+            self.open_connection,
+            self.close_connection,
+            size=settings.db_pool_size,
+            timeout=settings.db_pool_timeout,
+            is_alive=self._is_alive,
+            location=f"the MySQL database at {self._address}",
+        )
+        super().__init__(pool, location=f"{self._address}/{settings.db_name}")
+
+    # -- connections -------------------------------------------------------------------
+
+    def open_connection(self) -> Any:
+        """Open a connection, creating the database first if the server lacks it.
+
+        Raises DBConnectionError naming host:port (never the password).
+        """
+        with self.errors_translated():
+            try:
+                return mysql.connector.connect(**self._config)
+            except errors.ProgrammingError as error:
+                if error.errno != errorcode.ER_BAD_DB_ERROR:
+                    raise
+            self._create_database()
+            return mysql.connector.connect(**self._config)
+
+    def _create_database(self) -> None:
+        config = {key: value for key, value in self._config.items() if key != "database"}
+        connection = mysql.connector.connect(**config)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(
+                f"CREATE DATABASE IF NOT EXISTS `{self._database_name.replace('`', '``')}` "
+                f"CHARACTER SET {CHARSET} COLLATE {COLLATION}"
+            )
+            cursor.close()
+        finally:
+            connection.close()
+        logger.info("created database %s on %s", self._database_name, self._address)
+
+    def close_connection(self, connection: Any) -> None:
+        """Close a connection, ignoring errors from one that is already dead."""
+        try:
+            connection.close()
+        except Exception:
+            logger.debug("closing a MySQL connection failed", exc_info=True)
+
+    @staticmethod
+    def _is_alive(connection: Any) -> bool:
+        try:
+            return bool(connection.is_connected())
+        except Exception:  # noqa: BLE001 - a dead connection can fail in many ways
+            return False
+
+    def cursor(self, connection: Any) -> Any:
+        """A buffered dictionary cursor (rows as dicts, read whole; our results are bounded)."""
+        with self.errors_translated():
+            return connection.cursor(dictionary=True, buffered=True)
+
+    def begin(self, connection: Any) -> None:
+        """Start a transaction."""
+        with self.errors_translated():
+            connection.start_transaction()
+
+    # -- dialect -----------------------------------------------------------------------
+
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        """Whether ``table`` exists in the configured database."""
+        self.execute(
+            cursor,
+            "SELECT COUNT(*) AS n FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = %(table)s",
+            {"table": table},
+        )
+        row = self.fetchone(cursor)
+        return bool(row and row["n"])
+
+    @contextmanager
+    def schema_lock(self, connection: Any) -> Iterator[None]:
+        """Hold a server-wide named lock while migrating."""
+        cursor = self.cursor(connection)
+        try:
+            self.execute(
+                cursor,
+                "SELECT GET_LOCK(%(name)s, %(timeout)s) AS locked",
+                {"name": SCHEMA_LOCK_NAME, "timeout": SCHEMA_LOCK_TIMEOUT_SECONDS},
+            )
+            row = self.fetchone(cursor)
+            if not row or row["locked"] != 1:
+                raise DatabaseError(
+                    f"Timed out waiting for another pixyproxy to finish migrating {self.location}"
+                )
+            try:
+                yield
+            finally:
+                self.execute(cursor, "SELECT RELEASE_LOCK(%(name)s)", {"name": SCHEMA_LOCK_NAME})
+                self.fetchall(cursor)
+        finally:
+            cursor.close()
+
+    def driver_name(self) -> str:
+        """Which mysql-connector implementation is in use."""
+        return driver_name()
+
+    # -- errors ------------------------------------------------------------------------
+
+    def translate_error(self, error: BaseException) -> PixyProxyException:
+        """Map a mysql.connector error to a PixyProxyException (no password in any message)."""
+        errno = getattr(error, "errno", None)
+        if errno in _CONSTRAINT_ERRNOS or isinstance(error, errors.IntegrityError):
+            return ConstraintViolationError(_constraint_message(error))
+        if errno in _CONNECTION_ERRNOS or isinstance(error, errors.InterfaceError):
+            return DBConnectionError(
+                f"Cannot use the MySQL database at {self._address}: {_connection_reason(error)}"
+            )
+        if isinstance(error, errors.PoolError):
+            return DBConnectionError(f"No connection to {self._address} is available")
+        return DatabaseError(f"MySQL error {errno}: {getattr(error, 'msg', error)}")
+
+
+def _connection_reason(error: BaseException) -> str:
+    errno = getattr(error, "errno", None)
+    if errno in (errorcode.ER_ACCESS_DENIED_ERROR, errorcode.ER_DBACCESS_DENIED_ERROR):
+        return "the server refused the user name or password (check DB_USER and DB_PASSWORD)"
+    if errno == errorcode.ER_BAD_DB_ERROR:
+        return "the database does not exist and could not be created (check DB_NAME)"
+    if errno in (errorcode.CR_CONN_HOST_ERROR, errorcode.CR_CONNECTION_ERROR, 2003):
+        return "the server is not reachable (is it running? check DB_HOST and DB_PORT)"
+    if errno == errorcode.CR_UNKNOWN_HOST:
+        return "unknown host (check DB_HOST)"
+    if errno in (errorcode.CR_SERVER_GONE_ERROR, errorcode.CR_SERVER_LOST, 1927, 4031):
+        return "the connection to the server was lost"
+    return f"error {errno}" if errno else type(error).__name__
+
+
+def _constraint_message(error: BaseException) -> str:
+    errno = getattr(error, "errno", None)
+    if errno == errorcode.ER_DUP_ENTRY:
+        return "A record with the same unique value already exists"
+    if errno in (errorcode.ER_NO_REFERENCED_ROW_2, errorcode.ER_ROW_IS_REFERENCED_2):
+        return "The change would break a reference between records"
+    return ConstraintViolationError.default_message

@@ -1,0 +1,187 @@
+"""SQL repositories for MySQL and SQLite.
+
+The statements are written once, with the named ``%(name)s`` parameters of
+mysql-connector; ``DatabaseContext`` hands them to SQLite as ``:name``. The MySQL classes
+and their SQLite twins differ only in the dialect they insist on, which catches a
+repository wired to the wrong database before it runs a statement.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
+from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
+from pixyproxy_cli.data.rows import (
+    db_timestamp,
+    image_to_row,
+    row_to_image,
+    row_to_image_file,
+    row_to_user,
+)
+
+SELECT_IMAGES = (
+    "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "
+    "created_at, updated_at FROM images"
+)
+SELECT_USERS = "SELECT id, username, password_hash, class_key, created_at, updated_at FROM roster"
+
+
+class _SqlRepository:
+    dialect: ClassVar[str]
+
+    def _db(self) -> DatabaseContext:
+        db = get_current_db_context()
+        if db.database.dialect != self.dialect:
+            raise RuntimeError(f"{type(self).__name__} used with a {db.database.dialect} database")
+        return db
+
+
+class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
+    """Images in the ``images`` table; see ImageRepositoryInterface."""
+
+    def get_image_by_guid(self, guid: str) -> Image | None:
+        """The image with this GUID, or None."""
+        db = self._db()
+        db.execute(SELECT_IMAGES + " WHERE guid = %(guid)s", {"guid": guid})
+        row = db.fetchone()
+        return None if row is None else row_to_image(row)
+
+    def get_all_images(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int,
+        viewer: str | None = None,
+        owner: str | None = None,
+        private: bool | None = None,
+    ) -> list[Image]:
+        """One page of the images ``viewer`` may see, after ``after_id``, by id."""
+        conditions = ["id > %(after_id)s", "(is_private = 0 OR owner = %(viewer)s)"]
+        params: dict[str, object] = {"after_id": after_id, "viewer": viewer, "limit": limit}
+        if owner is not None:
+            conditions.append("owner = %(owner)s")
+            params["owner"] = owner
+        if private is not None:
+            conditions.append("is_private = %(private)s")
+            params["private"] = 1 if private else 0
+        db = self._db()
+        db.execute(
+            # Every condition is one of the constant fragments above; values are parameters.
+            SELECT_IMAGES + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s",
+            params,
+        )
+        return [row_to_image(row) for row in db.fetchall()]
+
+    def create_image(self, image: ImageDetail, *, now: datetime) -> int:
+        """Insert ``image``; return its new id."""
+        db = self._db()
+        db.execute(
+            "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
+            "media_type, created_at, updated_at) VALUES (%(guid)s, %(filename)s, %(prompt)s, "
+            "%(owner)s, %(is_private)s, %(provider)s, %(model)s, %(media_type)s, "
+            "%(created_at)s, %(updated_at)s)",
+            image_to_row(image, now),
+        )
+        return db.lastrowid
+
+    def get_image_file(self, guid: str) -> ImageFile | None:
+        """The file name, media type and visibility of the image with this GUID, or None."""
+        db = self._db()
+        db.execute(
+            "SELECT guid, filename, media_type, is_private, owner, updated_at "
+            "FROM images WHERE guid = %(guid)s",
+            {"guid": guid},
+        )
+        row = db.fetchone()
+        return None if row is None else row_to_image_file(row)
+
+    def count_images(self) -> int:
+        """How many images are stored."""
+        db = self._db()
+        db.execute("SELECT COUNT(*) AS n FROM images")
+        row = db.fetchone()
+        return int(row["n"]) if row else 0
+
+
+class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
+    """Users in the ``roster`` table; see UserRepositoryInterface."""
+
+    def authenticate_user(self, username: str) -> UserRecord | None:
+        """The roster record for ``username``, hash included, or None."""
+        db = self._db()
+        db.execute(
+            SELECT_USERS + " WHERE username = %(username)s",
+            {"username": username},
+        )
+        row = db.fetchone()
+        return None if row is None else row_to_user(row)
+
+    def create_user(
+        self, username: str, password_hash: str, class_key: str, *, now: datetime
+    ) -> int:
+        """Add a user; return the new id."""
+        db = self._db()
+        stamp = db_timestamp(now)
+        db.execute(
+            "INSERT INTO roster (username, password_hash, class_key, created_at, updated_at) "
+            "VALUES (%(username)s, %(password_hash)s, %(class_key)s, %(now)s, %(now)s)",
+            {
+                "username": username,
+                "password_hash": password_hash,
+                "class_key": class_key,
+                "now": stamp,
+            },
+        )
+        return db.lastrowid
+
+    def get_all_users(self, *, after_id: int = 0, limit: int) -> list[UserRecord]:
+        """One page of users after ``after_id``, by id."""
+        db = self._db()
+        db.execute(
+            SELECT_USERS + " WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s",
+            {"after_id": after_id, "limit": limit},
+        )
+        return [row_to_user(row) for row in db.fetchall()]
+
+    def update_password_hash(self, username: str, password_hash: str, *, now: datetime) -> bool:
+        """Replace the password hash of ``username``."""
+        db = self._db()
+        db.execute(
+            "UPDATE roster SET password_hash = %(password_hash)s, updated_at = %(now)s "
+            "WHERE username = %(username)s",
+            {"username": username, "password_hash": password_hash, "now": db_timestamp(now)},
+        )
+        return db.rowcount > 0
+
+    def delete_user(self, username: str) -> bool:
+        """Remove ``username`` from the roster."""
+        db = self._db()
+        db.execute("DELETE FROM roster WHERE username = %(username)s", {"username": username})
+        return db.rowcount > 0
+
+
+class MySQLImageRepository(SqlImageRepository):
+    """Images in MySQL / MariaDB."""
+
+    dialect: ClassVar[str] = "mysql"
+
+
+class SQLiteImageRepository(SqlImageRepository):
+    """Images in SQLite."""
+
+    dialect: ClassVar[str] = "sqlite"
+
+
+class MySQLUserRepository(SqlUserRepository):
+    """The roster in MySQL / MariaDB."""
+
+    dialect: ClassVar[str] = "mysql"
+
+
+class SQLiteUserRepository(SqlUserRepository):
+    """The roster in SQLite."""
+
+    dialect: ClassVar[str] = "sqlite"

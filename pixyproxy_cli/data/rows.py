@@ -1,0 +1,89 @@
+"""Row <-> model conversion, and the one timestamp format both backends store.
+
+Rows arrive as dicts (MySQL's dictionary cursor, SQLite's row factory); models leave as
+pydantic objects. Timestamps are UTC: written as naive-UTC text, which MySQL's DATETIME(6)
+and SQLite's TEXT both accept, and read back as aware datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, to the microsecond (what both backends store)."""
+    return datetime.now(UTC)
+
+
+def db_timestamp(moment: datetime) -> str:
+    """Format an aware datetime as the naive-UTC text both backends store and accept."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_db_timestamp(value: datetime | str) -> datetime:
+    """Read a stored timestamp (MySQL gives datetime, SQLite text) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def image_to_row(image: ImageDetail, now: datetime) -> dict[str, Any]:
+    """The named parameters that insert ``image`` with both timestamps set to ``now``."""
+    stamp = db_timestamp(now)
+    return {
+        "guid": image.guid,
+        "filename": image.filename,
+        "prompt": image.prompt,
+        "owner": image.owner,
+        "is_private": 1 if image.private else 0,
+        "provider": image.provider,
+        "model": image.model,
+        "media_type": image.media_type,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def row_to_image(row: Mapping[str, Any]) -> Image:
+    """Build an ``Image`` from a full ``images`` row."""
+    return Image.model_construct(
+        id=int(row["id"]),
+        guid=row["guid"],
+        filename=row["filename"],
+        prompt=row["prompt"],
+        owner=row["owner"],
+        private=bool(row["is_private"]),
+        provider=row["provider"],
+        model=row["model"],
+        media_type=row["media_type"],
+        created_at=from_db_timestamp(row["created_at"]),
+        updated_at=from_db_timestamp(row["updated_at"]),
+    )
+
+
+def row_to_image_file(row: Mapping[str, Any]) -> ImageFile:
+    """Build an ``ImageFile`` from the file columns of an ``images`` row."""
+    return ImageFile.model_construct(
+        guid=row["guid"],
+        filename=row["filename"],
+        media_type=row["media_type"],
+        private=bool(row["is_private"]),
+        owner=row["owner"],
+        updated_at=from_db_timestamp(row["updated_at"]),
+    )
+
+
+def row_to_user(row: Mapping[str, Any]) -> UserRecord:
+    """Build a ``UserRecord`` from a ``roster`` row."""
+    return UserRecord.model_construct(
+        id=int(row["id"]),
+        username=row["username"],
+        password_hash=row["password_hash"],
+        class_key=row["class_key"],
+        created_at=from_db_timestamp(row["created_at"]),
+        updated_at=from_db_timestamp(row["updated_at"]),
+    )

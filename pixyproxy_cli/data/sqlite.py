@@ -1,0 +1,172 @@
+"""The embedded SQLite backend: one database file, nothing to install or start.
+
+Connections run in autocommit mode (``isolation_level=None``) so that transactions are
+exactly the ``BEGIN`` / ``COMMIT`` / ``ROLLBACK`` that ``DatabaseContext`` issues; the file
+uses write-ahead logging so that readers never wait for a writer, and a busy timeout so that
+parallel writers (several ``pixyproxy generate`` processes) queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pixyproxy_cli.core.exceptions import (
+    ConstraintViolationError,
+    DatabaseError,
+    DBConnectionError,
+    PixyProxyException,
+)
+from pixyproxy_cli.core.settings import Settings
+from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.pool import ConnectionPool
+
+logger = logging.getLogger(__name__)
+
+_PYFORMAT_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+@lru_cache(maxsize=256)
+def _to_named_parameters(statement: str) -> str:
+    return _PYFORMAT_PARAMETER.sub(r":\1", statement)
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+class SQLiteDatabase(Database):
+    """Connections to one SQLite file, pooled so that threads reuse them."""
+
+    dialect: ClassVar[str] = "sqlite"
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = Path(settings.sqlite_path)
+        self._busy_timeout = max(settings.db_pool_timeout, 1.0)
+        pool = ConnectionPool(
+            self.open_connection,
+            self.close_connection,
+            size=settings.db_pool_size,
+            timeout=settings.db_pool_timeout,
+            location=f"the SQLite database {self.path}",
+        )
+        super().__init__(pool, location=str(self.path))
+
+    def open_connection(self) -> sqlite3.Connection:
+        """Open the database file (creating its directory). Raises DBConnectionError."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DBConnectionError(
+                f"Cannot create the directory for the SQLite database {self.path}: {error.strerror}"
+            ) from error
+        with self.errors_translated():
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                connection.row_factory = _dict_row
+                connection.execute("PRAGMA foreign_keys = ON")
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                connection.close()
+                raise
+            return connection
+
+    def close_connection(self, connection: sqlite3.Connection) -> None:
+        """Close a connection, ignoring errors."""
+        try:
+            connection.close()
+        except sqlite3.Error:
+            logger.debug("closing a SQLite connection failed", exc_info=True)
+
+    def cursor(self, connection: sqlite3.Connection) -> sqlite3.Cursor:
+        """A cursor whose rows are dicts."""
+        with self.errors_translated():
+            return connection.cursor()
+
+    def begin(self, connection: sqlite3.Connection) -> None:
+        """Start a (deferred) transaction."""
+        with self.errors_translated():
+            connection.execute("BEGIN")
+
+    def commit(self, connection: sqlite3.Connection) -> None:
+        """Commit the open transaction, if any."""
+        with self.errors_translated():
+            if connection.in_transaction:
+                connection.execute("COMMIT")
+
+    def rollback(self, connection: sqlite3.Connection) -> None:
+        """Roll back the open transaction, if any."""
+        with self.errors_translated():
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+
+    # -- dialect -----------------------------------------------------------------------
+
+    def sql(self, statement: str) -> str:
+        """Rewrite ``%(name)s`` parameters as SQLite's ``:name``."""
+        return _to_named_parameters(statement)
+
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        """Whether ``table`` exists in the database file."""
+        self.execute(
+            cursor,
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = :table",
+            {"table": table},
+        )
+        row = self.fetchone(cursor)
+        return bool(row and row["n"])
+
+    @contextmanager
+    def schema_lock(self, connection: sqlite3.Connection) -> Iterator[None]:
+        """Migrate inside one write transaction: SQLite's DDL is transactional."""
+        with self.errors_translated():
+            connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.rollback(connection)
+            raise
+        self.commit(connection)
+
+    def driver_name(self) -> str:
+        """The SQLite library version in use."""
+        return f"sqlite3 (SQLite {sqlite3.sqlite_version})"
+
+    # -- errors ------------------------------------------------------------------------
+
+    def translate_error(self, error: BaseException) -> PixyProxyException:
+        """Map a sqlite3 error to a PixyProxyException."""
+        message = str(error)
+        if isinstance(error, sqlite3.IntegrityError):
+            if "UNIQUE" in message:
+                return ConstraintViolationError(
+                    "A record with the same unique value already exists"
+                )
+            if "FOREIGN KEY" in message:
+                return ConstraintViolationError(
+                    "The change would break a reference between records"
+                )
+            return ConstraintViolationError()
+        lowered = message.lower()
+        if "locked" in lowered or "busy" in lowered:
+            return DBConnectionError(
+                f"The SQLite database {self.path} stayed locked by another process; try again"
+            )
+        if "unable to open" in lowered or "readonly" in lowered or "disk i/o" in lowered:
+            return DBConnectionError(f"Cannot use the SQLite database {self.path}: {message}")
+        if "not a database" in lowered or "malformed" in lowered:
+            return DatabaseError(f"{self.path} is not a usable SQLite database: {message}")
+        return DatabaseError(f"SQLite error: {message}")

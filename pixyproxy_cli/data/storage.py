@@ -1,0 +1,153 @@
+"""Image file storage: the interface, and a local directory implementation.
+
+Files are addressed by a plain file name (derived from the image's GUID), never by a path,
+so that another store (an object store) can implement the same interface later. The local
+store writes atomically: a temporary file in the same directory, flushed and fsynced, then
+renamed over the final name, so a reader sees the whole file or none of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError
+
+TEMP_PREFIX = ".incoming-"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A stored image file: where it is on disk, and how many bytes it has."""
+
+    path: Path
+    size: int
+
+
+class ImageStoreInterface(ABC):
+    """Where image files are kept."""
+
+    @abstractmethod
+    def save(self, filename: str, data: bytes) -> None:
+        """Store ``data`` under ``filename`` atomically. Raises StorageError."""
+
+    @abstractmethod
+    def delete(self, filename: str) -> None:
+        """Remove ``filename`` if it exists. Raises StorageError if it cannot be removed."""
+
+    @abstractmethod
+    def exists(self, filename: str) -> bool:
+        """Whether ``filename`` is stored."""
+
+    @abstractmethod
+    def locate(self, filename: str) -> StoredFile:
+        """The local path and size of a stored file, checked to lie inside the store.
+
+        Raises RecordNotFoundError when the file is missing or the name leads outside.
+        """
+
+    @abstractmethod
+    def list_filenames(self) -> Iterator[str]:
+        """Every stored file name (temporary files excluded)."""
+
+
+class LocalImageStore(ImageStoreInterface):
+    """Image files in one local directory, created on first write."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _resolve(self, filename: str) -> Path:
+        if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+            raise RecordNotFoundError(f"No stored file named {filename!r}")
+        return self.root / filename
+
+    def save(self, filename: str, data: bytes) -> None:
+        """Write ``data`` to a temporary file, fsync it, and rename it into place."""
+        target = self._resolve(filename)
+        temp_name: str | None = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.root)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, target)
+            temp_name = None
+            self._fsync_directory()
+        except OSError as error:
+            raise StorageError(_storage_message("write", target, error)) from error
+        finally:
+            if temp_name is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp_name)
+
+    def _fsync_directory(self) -> None:
+        # Make the rename itself durable; not every platform can open a directory.
+        try:
+            fd = os.open(self.root, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def delete(self, filename: str) -> None:
+        """Remove ``filename``; a missing file is not an error."""
+        target = self._resolve(filename)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as error:
+            raise StorageError(_storage_message("remove", target, error)) from error
+
+    def exists(self, filename: str) -> bool:
+        """Whether ``filename`` is a stored regular file."""
+        try:
+            self.locate(filename)
+        except RecordNotFoundError:
+            return False
+        return True
+
+    def locate(self, filename: str) -> StoredFile:
+        """The real path and size of a stored file; symlinks leading out are refused."""
+        target = self._resolve(filename)
+        try:
+            real = target.resolve(strict=True)
+            root = self.root.resolve(strict=True)
+            status = real.stat()
+        except (OSError, RuntimeError) as error:
+            raise RecordNotFoundError(f"The image file {filename} is missing") from error
+        if real.parent != root or not stat.S_ISREG(status.st_mode):
+            raise RecordNotFoundError(f"The image file {filename} is missing")
+        return StoredFile(path=real, size=status.st_size)
+
+    def list_filenames(self) -> Iterator[str]:
+        """Every stored file name, temporary files excluded."""
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise StorageError(_storage_message("list", self.root, error)) from error
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                yield entry.name
+
+
+def _storage_message(action: str, path: Path, error: OSError) -> str:
+    if error.errno == errno.ENOSPC:
+        return f"Cannot {action} {path}: the disk is full"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"Cannot {action} {path}: permission denied"
+    return f"Cannot {action} {path}: {error.strerror or error}"

@@ -1,0 +1,1 @@
+"""Transactional services shared by the CLI and the REST server."""

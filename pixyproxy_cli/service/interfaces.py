@@ -1,0 +1,90 @@
+"""The service interfaces that the CLI and the REST server program against."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+from pixyproxy_cli.core.models import ImageContent, ImageDetailCreate, ImagePublic, User, UserCreate
+
+
+class PromptServiceInterface(ABC):
+    """Generate images from prompts and read them back, within one caller's visibility."""
+
+    @abstractmethod
+    def generate_image(self, request: ImageDetailCreate) -> ImagePublic:
+        """Generate an image for ``request.prompt``, store its file and details, return them.
+
+        Raises InputValidationError for a bad prompt (the provider is never called),
+        AuthenticationError for a private request without a user, a GenerationError for
+        provider failures, StorageError, and database errors; on any failure nothing is
+        left behind: no row, and no file.
+        """
+
+    @abstractmethod
+    def get_image_by_guid(self, guid: str) -> ImagePublic:
+        """The details of one image. Raises InputValidationError, RecordNotFoundError."""
+
+    @abstractmethod
+    def get_all_images(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        mine: bool = False,
+        private: bool | None = None,
+    ) -> Iterator[ImagePublic]:
+        """Every image visible to the caller, oldest first, fetched in bounded chunks.
+
+        ``limit`` caps the count; ``after`` (a GUID) starts after that image; ``mine`` keeps
+        the caller's own images; ``private`` keeps only private (True) or public (False)
+        ones. Arguments are validated before the iterator is returned (InputValidationError,
+        AuthenticationError for ``mine`` without a user, RecordNotFoundError for an unknown
+        ``after``); database errors surface while iterating.
+        """
+
+    @abstractmethod
+    def get_image_file(self, guid: str) -> ImageContent:
+        """The stored file of one image.
+
+        Raises InputValidationError, and RecordNotFoundError when the image or its file
+        does not exist (or is not visible to the caller).
+        """
+
+    @abstractmethod
+    def count_images(self) -> int:
+        """How many images are stored in all (an administrative figure)."""
+
+
+class UserServiceInterface(ABC):
+    """The roster: users who may log in and own private images."""
+
+    @abstractmethod
+    def authenticate(self, username: str, password: str) -> User:
+        """The user these credentials identify.
+
+        Raises AuthenticationError, with the same message and about the same delay whether
+        the user is unknown or the password wrong.
+        """
+
+    @abstractmethod
+    def add_user(self, request: UserCreate) -> User:
+        """Add a user.
+
+        Raises InputValidationError, and ConstraintViolationError when the name is taken.
+        """
+
+    @abstractmethod
+    def get_all_users(self) -> Iterator[User]:
+        """Every user, in the order they were added, fetched in bounded chunks."""
+
+    @abstractmethod
+    def change_password(self, username: str, new_password: str) -> None:
+        """Set a new password. Raises InputValidationError, RecordNotFoundError."""
+
+    @abstractmethod
+    def remove_user(self, username: str) -> None:
+        """Remove a user.
+
+        Raises RecordNotFoundError, and ConstraintViolationError while they own images.
+        """

@@ -1,0 +1,29 @@
+"""Private prompt requests: what an authenticated user may do with private images.
+
+``PrivatePromptService`` is ``PromptService`` on behalf of one authenticated ``User``:
+it may create private images (owned by that user), and sees public images plus that user's
+own private ones. To everyone else a private image does not exist: reads of it raise the
+same RecordNotFoundError as a GUID that was never stored.
+"""
+
+from __future__ import annotations
+
+from pixyproxy_cli.core.models import ImageDetailCreate, User
+from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
+
+
+class PrivatePromptService(PromptService):
+    """Image requests made by an authenticated user."""
+
+    def __init__(self, dependencies: PromptDependencies, user: User) -> None:
+        super().__init__(dependencies)
+        self.user = user
+
+    @property
+    def viewer(self) -> str | None:
+        """The authenticated user's name."""
+        return self.user.username
+
+    def _owner_for(self, request: ImageDetailCreate) -> str | None:
+        # Public or private, an image made by a logged-in user records who made it.
+        return self.user.username

@@ -1,0 +1,212 @@
+"""Public prompt requests: what anyone may do without logging in.
+
+``PromptService`` generates public images and reads public ones. The authenticated
+variant, which also sees and makes its user's private images, is ``PrivatePromptService``
+in ``private_prompts.py``; both share this implementation and differ only in who the
+viewer is.
+
+Generating an image runs in this order, so that a failure leaves nothing behind:
+validate the prompt -> call the provider (no database connection held) -> write the file
+atomically -> insert the row in one transaction -> on any failure after the write, remove
+the file. A crash between the steps leaves at most an orphan file, never a row without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from pixyproxy_cli.core.exceptions import (
+    AuthenticationError,
+    GenerationError,
+    PixyProxyException,
+    RecordNotFoundError,
+    StorageError,
+)
+from pixyproxy_cli.core.models import (
+    DEFAULT_MAX_PROMPT_LENGTH,
+    Image,
+    ImageContent,
+    ImageDetail,
+    ImageDetailCreate,
+    ImagePublic,
+)
+from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
+from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+from pixyproxy_cli.data.rows import utc_now
+from pixyproxy_cli.data.storage import ImageStoreInterface
+from pixyproxy_cli.service.interfaces import PromptServiceInterface
+from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.validation import validate_guid, validate_limit, validate_model
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 500
+
+
+@dataclass(frozen=True)
+class PromptDependencies:
+    """What a prompt service works with; shared by the public and private services."""
+
+    images: ImageRepositoryInterface
+    context_factory: ContextFactory
+    provider: ImageProviderInterface
+    store: ImageStoreInterface
+    max_prompt_length: int = DEFAULT_MAX_PROMPT_LENGTH
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    clock: Callable[[], datetime] = utc_now
+
+
+class PromptService(PromptServiceInterface):
+    """Image requests made anonymously: public images only."""
+
+    def __init__(self, dependencies: PromptDependencies) -> None:
+        self.dependencies = dependencies
+        self._images = dependencies.images
+        self._context_factory = dependencies.context_factory
+        self._provider = dependencies.provider
+        self._store = dependencies.store
+        self._max_prompt_length = dependencies.max_prompt_length
+        self._chunk_size = dependencies.chunk_size
+        self._clock = dependencies.clock
+
+    # -- who is asking (PrivatePromptService overrides these) ---------------------------
+
+    @property
+    def viewer(self) -> str | None:
+        """The user name whose private images this service may see; None when anonymous."""
+        return None
+
+    def _owner_for(self, request: ImageDetailCreate) -> str | None:
+        if request.private:
+            raise AuthenticationError("Log in to create private images")
+        return None
+
+    def _is_visible(self, private: bool, owner: str | None) -> bool:
+        return not private or (self.viewer is not None and owner == self.viewer)
+
+    # -- operations --------------------------------------------------------------------
+
+    def generate_image(self, request: ImageDetailCreate) -> ImagePublic:
+        """See PromptServiceInterface.generate_image."""
+        request = validate_model(
+            ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
+        )
+        owner = self._owner_for(request)
+        generated = self._call_provider(request.prompt)
+        guid = str(uuid.uuid4())
+        detail = ImageDetail(
+            prompt=request.prompt,
+            private=request.private,
+            guid=guid,
+            filename=f"{guid}{generated.extension}",
+            owner=owner,
+            provider=generated.provider,
+            model=generated.model,
+            media_type=generated.media_type,
+        )
+        self._store.save(detail.filename, generated.data)
+        try:
+            now = self._clock()
+            with transaction(self._context_factory):
+                image_id = self._images.create_image(detail, now=now)
+        except BaseException:
+            self._remove_file_quietly(detail.filename)
+            raise
+        image = Image(**detail.model_dump(), id=image_id, created_at=now, updated_at=now)
+        return image.to_public()
+
+    def _call_provider(self, prompt: str) -> GeneratedImage:
+        try:
+            generated = self._provider.generate(prompt)
+        except PixyProxyException:
+            raise
+        except Exception as error:
+            raise GenerationError() from error
+        if not generated.data:
+            raise GenerationError("The image provider returned an empty image")
+        return generated
+
+    def _remove_file_quietly(self, filename: str) -> None:
+        try:
+            self._store.delete(filename)
+        except StorageError:
+            logger.warning("could not remove %s after a failed insert", filename, exc_info=True)
+
+    def get_image_by_guid(self, guid: str) -> ImagePublic:
+        """See PromptServiceInterface.get_image_by_guid."""
+        guid = validate_guid(guid)
+        with transaction(self._context_factory):
+            image = self._images.get_image_by_guid(guid)
+        if image is None or not self._is_visible(image.private, image.owner):
+            raise _not_found(guid)
+        return image.to_public()
+
+    def get_all_images(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        mine: bool = False,
+        private: bool | None = None,
+    ) -> Iterator[ImagePublic]:
+        """See PromptServiceInterface.get_all_images."""
+        limit = validate_limit(limit)
+        if mine and self.viewer is None:
+            raise AuthenticationError("Log in to list your own images")
+        after_id = 0
+        if after is not None:
+            after = validate_guid(after)
+            with transaction(self._context_factory):
+                start = self._images.get_image_by_guid(after)
+            if start is None or not self._is_visible(start.private, start.owner):
+                raise _not_found(after)
+            after_id = start.id
+        owner = self.viewer if mine else None
+        return self._iterate_images(after_id, limit, owner, private)
+
+    def _iterate_images(
+        self, after_id: int, limit: int | None, owner: str | None, private: bool | None
+    ) -> Iterator[ImagePublic]:
+        # Each chunk is its own short transaction: no connection is held while the caller
+        # consumes rows, and keyset paging on id never skips or repeats a row.
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
+            with transaction(self._context_factory):
+                page = self._images.get_all_images(
+                    after_id=after_id, limit=size, viewer=self.viewer, owner=owner, private=private
+                )
+            for image in page:
+                yield image.to_public()
+            if len(page) < size:
+                return
+            after_id = page[-1].id
+            if remaining is not None:
+                remaining -= len(page)
+
+    def get_image_file(self, guid: str) -> ImageContent:
+        """See PromptServiceInterface.get_image_file."""
+        guid = validate_guid(guid)
+        with transaction(self._context_factory):
+            stored = self._images.get_image_file(guid)
+        if stored is None or not self._is_visible(stored.private, stored.owner):
+            raise _not_found(guid)
+        try:
+            located = self._store.locate(stored.filename)
+        except RecordNotFoundError as error:
+            raise RecordNotFoundError(f"The file of image {guid} is missing") from error
+        return ImageContent(**stored.model_dump(), path=located.path, size=located.size)
+
+    def count_images(self) -> int:
+        """See PromptServiceInterface.count_images."""
+        with transaction(self._context_factory):
+            return self._images.count_images()
+
+
+def _not_found(guid: str) -> RecordNotFoundError:
+    # The same words whether the image is absent or private to someone else.
+    return RecordNotFoundError(f"No image with GUID {guid}")

@@ -1,0 +1,54 @@
+"""The specification's transaction pattern, written once for every service method.
+
+    with transaction(context_factory) as db:
+        ...work...
+
+begins a transaction, commits it when the block succeeds; on a PixyProxyException it rolls
+back and re-raises; on any other exception it rolls back and raises a PixyProxyException
+chained ``from`` the cause. A rollback that itself fails never hides the original error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from pixyproxy_cli.core.exceptions import PixyProxyException
+from pixyproxy_cli.data.context import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+ContextFactory = Callable[[], UnitOfWork]
+UNEXPECTED_MESSAGE = "An unexpected error occurred while processing your request."
+
+
+@contextmanager
+def transaction(context_factory: ContextFactory) -> Iterator[UnitOfWork]:
+    """Run the block in one transaction; see the module docstring. Raises PixyProxyException."""
+    try:
+        with context_factory() as db:
+            try:
+                db.begin_transaction()
+                yield db
+                db.commit_transaction()
+            except PixyProxyException:
+                logger.debug("transaction failed; rolling back", exc_info=True)
+                _rollback_quietly(db)
+                raise
+            except Exception as error:
+                logger.exception("unexpected error in a transaction; rolling back")
+                _rollback_quietly(db)
+                raise PixyProxyException(UNEXPECTED_MESSAGE) from error
+    except PixyProxyException:
+        raise
+    except Exception as error:
+        # Entering or leaving the context failed outside the transaction body.
+        raise PixyProxyException(UNEXPECTED_MESSAGE) from error
+
+
+def _rollback_quietly(db: UnitOfWork) -> None:
+    try:
+        db.rollback_transaction()
+    except Exception:
+        logger.debug("rollback failed", exc_info=True)

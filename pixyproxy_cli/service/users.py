@@ -1,0 +1,121 @@
+"""``UserService``: the roster, and authentication against it.
+
+Password hashes never leave this module: the repository returns ``UserRecord`` (with the
+hash), and every method here returns ``User`` (without it). Hashing and verification run
+outside any transaction, so no database connection is held for the ~50 ms they take.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from pixyproxy_cli.core.exceptions import (
+    AuthenticationError,
+    ConstraintViolationError,
+    InputValidationError,
+    RecordNotFoundError,
+)
+from pixyproxy_cli.core.models import User, UserCreate
+from pixyproxy_cli.data.interfaces import UserRepositoryInterface
+from pixyproxy_cli.data.rows import utc_now
+from pixyproxy_cli.service.interfaces import UserServiceInterface
+from pixyproxy_cli.service.passwords import PasswordHasher
+from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.validation import validate_model, validate_username
+
+logger = logging.getLogger(__name__)
+
+USER_CHUNK_SIZE = 500
+
+
+class UserService(UserServiceInterface):
+    """The roster of users; see UserServiceInterface."""
+
+    def __init__(
+        self,
+        *,
+        users: UserRepositoryInterface,
+        context_factory: ContextFactory,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._users = users
+        self._context_factory = context_factory
+        self._hasher = hasher or PasswordHasher()
+        self._clock = clock
+
+    def authenticate(self, username: str, password: str) -> User:
+        """See UserServiceInterface.authenticate."""
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise AuthenticationError()
+        try:
+            username = validate_username(username)
+        except InputValidationError:
+            self._hasher.verify_dummy(password)
+            raise AuthenticationError() from None
+        with transaction(self._context_factory):
+            record = self._users.authenticate_user(username)
+        if record is None:
+            self._hasher.verify_dummy(password)
+            raise AuthenticationError()
+        if not self._hasher.verify(record.password_hash, password):
+            raise AuthenticationError()
+        if self._hasher.needs_rehash(record.password_hash):
+            new_hash = self._hasher.hash(password)
+            with transaction(self._context_factory):
+                self._users.update_password_hash(username, new_hash, now=self._clock())
+            logger.info("rehashed the password of %s with current parameters", username)
+        return record.to_user()
+
+    def add_user(self, request: UserCreate) -> User:
+        """See UserServiceInterface.add_user."""
+        request = validate_model(UserCreate, request)
+        password_hash = self._hasher.hash(request.password.get_secret_value())
+        try:
+            with transaction(self._context_factory):
+                self._users.create_user(
+                    request.username, password_hash, request.class_key, now=self._clock()
+                )
+        except ConstraintViolationError as error:
+            raise ConstraintViolationError(f"User {request.username} already exists") from error
+        return User(username=request.username, class_key=request.class_key)
+
+    def get_all_users(self) -> Iterator[User]:
+        """See UserServiceInterface.get_all_users."""
+        after_id = 0
+        while True:
+            with transaction(self._context_factory):
+                page = self._users.get_all_users(after_id=after_id, limit=USER_CHUNK_SIZE)
+            for record in page:
+                yield record.to_user()
+            if len(page) < USER_CHUNK_SIZE:
+                return
+            after_id = page[-1].id
+
+    def change_password(self, username: str, new_password: str) -> None:
+        """See UserServiceInterface.change_password."""
+        request = validate_model(
+            UserCreate, {"username": username, "password": new_password, "class_key": "-"}
+        )
+        password_hash = self._hasher.hash(request.password.get_secret_value())
+        with transaction(self._context_factory):
+            changed = self._users.update_password_hash(
+                request.username, password_hash, now=self._clock()
+            )
+        if not changed:
+            raise RecordNotFoundError(f"No user named {request.username}")
+
+    def remove_user(self, username: str) -> None:
+        """See UserServiceInterface.remove_user."""
+        username = validate_username(username)
+        try:
+            with transaction(self._context_factory):
+                removed = self._users.delete_user(username)
+        except ConstraintViolationError as error:
+            raise ConstraintViolationError(
+                f"User {username} still owns images; they cannot be removed"
+            ) from error
+        if not removed:
+            raise RecordNotFoundError(f"No user named {username}")

@@ -1,0 +1,75 @@
+"""Re-validation of service arguments with pydantic, reported as InputValidationError.
+
+Callers (the CLI, the web layer, scripts) may hand the services anything; every public
+service method passes its arguments through these helpers before touching a repository.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.models import Guid, Username
+
+M = TypeVar("M", bound=BaseModel)
+
+_GUID = TypeAdapter(Guid)
+_USERNAME = TypeAdapter(Username)
+_POSITIVE_INT = TypeAdapter(int)
+
+
+def describe(error: ValidationError) -> str:
+    """One readable line for a pydantic ValidationError: ``field: problem; ...``."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)
+
+
+def validate_model(model: type[M], value: Any, context: dict[str, Any] | None = None) -> M:
+    """Validate ``value`` (a model instance or a mapping) afresh as ``model``.
+
+    Raises InputValidationError.
+    """
+    data = value.model_dump() if isinstance(value, BaseModel) else value
+    if isinstance(value, BaseModel):
+        # SecretStr fields dump masked; take their real values back.
+        for name in type(value).model_fields:
+            data[name] = getattr(value, name)
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as error:
+        raise InputValidationError(describe(error)) from error
+
+
+def validate_guid(value: Any) -> str:
+    """Return ``value`` as a canonical lower-case GUID. Raises InputValidationError."""
+    try:
+        return _GUID.validate_python(value)
+    except ValidationError as error:
+        raise InputValidationError(describe(error)) from error
+
+
+def validate_username(value: Any) -> str:
+    """Return ``value`` if it is a well-formed user name. Raises InputValidationError."""
+    try:
+        return _USERNAME.validate_python(value)
+    except ValidationError as error:
+        raise InputValidationError(describe(error)) from error
+
+
+def validate_limit(value: Any, what: str = "limit") -> int | None:
+    """Return ``value`` as a positive int, or None. Raises InputValidationError."""
+    if value is None:
+        return None
+    try:
+        number = _POSITIVE_INT.validate_python(value, strict=True)
+    except ValidationError as error:
+        raise InputValidationError(f"{what} must be a whole number") from error
+    if number < 1:
+        raise InputValidationError(f"{what} must be at least 1")
+    return number

@@ -1,0 +1,238 @@
+"""In-memory fakes of the data layer, for unit tests of the services (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
+from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"fake image data"
+
+
+class Journal:
+    """What happened, in order, across the fakes: transactions, provider calls, file writes."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.open_contexts = 0
+
+    def add(self, event: str) -> None:
+        self.events.append(event)
+
+
+class FakeContext:
+    """A unit of work that records begin / commit / rollback in the journal."""
+
+    def __init__(self, journal: Journal, fail_commit: Exception | None = None) -> None:
+        self.journal = journal
+        self.fail_commit = fail_commit
+
+    def __enter__(self) -> FakeContext:
+        self.journal.open_contexts += 1
+        self.journal.add("enter")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.journal.open_contexts -= 1
+        self.journal.add("exit")
+
+    def begin_transaction(self) -> None:
+        self.journal.add("begin")
+
+    def commit_transaction(self) -> None:
+        if self.fail_commit is not None:
+            raise self.fail_commit
+        self.journal.add("commit")
+
+    def rollback_transaction(self) -> None:
+        self.journal.add("rollback")
+
+
+class FakeImageRepository(ImageRepositoryInterface):
+    """Images in a dict; ``fail_with`` makes the next calls raise."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.rows: dict[int, Image] = {}
+        self.fail_with: BaseException | None = None
+        self.calls = 0
+
+    def _call(self, name: str) -> None:
+        self.calls += 1
+        self.journal.add(f"repo.{name}")
+        assert self.journal.open_contexts > 0, "repository used outside a unit of work"
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    def get_image_by_guid(self, guid: str) -> Image | None:
+        self._call("get_image_by_guid")
+        return next((image for image in self.rows.values() if image.guid == guid), None)
+
+    def get_all_images(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int,
+        viewer: str | None = None,
+        owner: str | None = None,
+        private: bool | None = None,
+    ) -> list[Image]:
+        self._call("get_all_images")
+        selected = [
+            image
+            for image_id, image in sorted(self.rows.items())
+            if image_id > after_id
+            and (not image.private or image.owner == viewer)
+            and (owner is None or image.owner == owner)
+            and (private is None or image.private == private)
+        ]
+        return selected[:limit]
+
+    def create_image(self, image: ImageDetail, *, now: datetime) -> int:
+        self._call("create_image")
+        if any(existing.guid == image.guid for existing in self.rows.values()):
+            raise ConstraintViolationError()
+        image_id = len(self.rows) + 1
+        self.rows[image_id] = Image(
+            **image.model_dump(), id=image_id, created_at=now, updated_at=now
+        )
+        return image_id
+
+    def get_image_file(self, guid: str) -> ImageFile | None:
+        self._call("get_image_file")
+        image = next((image for image in self.rows.values() if image.guid == guid), None)
+        if image is None:
+            return None
+        return ImageFile(
+            guid=image.guid,
+            filename=image.filename,
+            media_type=image.media_type,
+            private=image.private,
+            owner=image.owner,
+            updated_at=image.updated_at,
+        )
+
+    def count_images(self) -> int:
+        self._call("count_images")
+        return len(self.rows)
+
+
+class FakeUserRepository(UserRepositoryInterface):
+    """The roster in a dict."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.rows: dict[str, UserRecord] = {}
+        self.owners_with_images: set[str] = set()
+        self.calls = 0
+
+    def _call(self, name: str) -> None:
+        self.calls += 1
+        self.journal.add(f"users.{name}")
+        assert self.journal.open_contexts > 0, "repository used outside a unit of work"
+
+    def authenticate_user(self, username: str) -> UserRecord | None:
+        self._call("authenticate_user")
+        return self.rows.get(username)
+
+    def create_user(
+        self, username: str, password_hash: str, class_key: str, *, now: datetime
+    ) -> int:
+        self._call("create_user")
+        if username in self.rows:
+            raise ConstraintViolationError()
+        user_id = len(self.rows) + 1
+        self.rows[username] = UserRecord(
+            id=user_id,
+            username=username,
+            password_hash=password_hash,
+            class_key=class_key,
+            created_at=now,
+            updated_at=now,
+        )
+        return user_id
+
+    def get_all_users(self, *, after_id: int = 0, limit: int) -> list[UserRecord]:
+        self._call("get_all_users")
+        ordered = sorted(self.rows.values(), key=lambda record: record.id)
+        return [record for record in ordered if record.id > after_id][:limit]
+
+    def update_password_hash(self, username: str, password_hash: str, *, now: datetime) -> bool:
+        self._call("update_password_hash")
+        record = self.rows.get(username)
+        if record is None:
+            return False
+        self.rows[username] = record.model_copy(
+            update={"password_hash": password_hash, "updated_at": now}
+        )
+        return True
+
+    def delete_user(self, username: str) -> bool:
+        self._call("delete_user")
+        if username in self.owners_with_images:
+            raise ConstraintViolationError()
+        return self.rows.pop(username, None) is not None
+
+
+class FakeProvider(ImageProviderInterface):
+    """Returns fixed PNG bytes, or raises ``fail_with``; journals each call."""
+
+    name = "fake"
+
+    def __init__(self, journal: Journal, data: bytes = PNG_BYTES) -> None:
+        self.journal = journal
+        self.data = data
+        self.fail_with: BaseException | None = None
+        self.prompts: list[str] = []
+
+    def generate(self, prompt: str) -> GeneratedImage:
+        # The provider must never be called with a database connection held.
+        self.journal.add(f"provider(open_contexts={self.journal.open_contexts})")
+        self.prompts.append(prompt)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return GeneratedImage(
+            data=self.data, media_type="image/png", provider="fake", model="fake-model"
+        )
+
+
+class FakeStore(ImageStoreInterface):
+    """Files in a dict."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.files: dict[str, bytes] = {}
+        self.fail_with: BaseException | None = None
+
+    def save(self, filename: str, data: bytes) -> None:
+        self.journal.add(f"store.save(open_contexts={self.journal.open_contexts})")
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.files[filename] = data
+
+    def delete(self, filename: str) -> None:
+        self.journal.add("store.delete")
+        self.files.pop(filename, None)
+
+    def exists(self, filename: str) -> bool:
+        return filename in self.files
+
+    def locate(self, filename: str) -> StoredFile:
+        if filename not in self.files:
+            raise RecordNotFoundError(f"The image file {filename} is missing")
+        return StoredFile(path=Path("/fake-store") / filename, size=len(self.files[filename]))
+
+    def list_filenames(self) -> Iterator[str]:
+        yield from sorted(self.files)
