@@ -8,13 +8,18 @@ environment, and the process-wide database is closed after it.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pixyproxy_cli.core.settings import ENV_FILE_VARIABLE, ENVIRONMENT
-from pixyproxy_cli.data.init import close_database
+from pixyproxy_cli.core.settings import ENV_FILE_VARIABLE, ENVIRONMENT, Settings, load_settings
+from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.init import close_database, create_database
+from pixyproxy_cli.data.schema import latest_version
 
 SETTING_VARIABLES = [*ENVIRONMENT.values(), ENV_FILE_VARIABLE, "OPENAI_API_KEY", "OPENAI_BASE_URL"]
 
@@ -38,3 +43,128 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.chdir(work)
     yield tmp_path
     close_database()
+
+
+# -- backends ------------------------------------------------------------------------------
+
+MYSQL_SERVER = {
+    "host": os.environ.get("TEST_MYSQL_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("TEST_MYSQL_PORT", "3306")),
+    "user": os.environ.get("TEST_MYSQL_USER", "root"),
+    "password": os.environ.get("TEST_MYSQL_PASSWORD", ""),
+}
+"""The server the MySQL tests use: TEST_MYSQL_* variables, default root@127.0.0.1:3306."""
+
+
+@dataclass(frozen=True)
+class MySQLTestServer:
+    """A reachable server and the database created on it for this test run."""
+
+    database: str
+
+    def connect(self, database: str | None = None) -> Any:
+        import mysql.connector
+
+        return mysql.connector.connect(
+            **MYSQL_SERVER,
+            database=database,
+            charset="utf8mb4",
+            collation="utf8mb4_unicode_ci",
+            connection_timeout=5,
+        )
+
+    def run(self, *statements: str, database: str | None = None) -> list[Any]:
+        """Run statements (autocommit) and return the rows of the last one."""
+        connection = self.connect(database)
+        try:
+            connection.autocommit = True
+            cursor = connection.cursor()
+            rows: list[Any] = []
+            for statement in statements:
+                cursor.execute(statement)
+                rows = cursor.fetchall() if cursor.with_rows else []
+            cursor.close()
+            return rows
+        finally:
+            connection.close()
+
+    def settings(self, tmp_path: Path, database: str | None = None, **overrides: Any) -> Settings:
+        """Settings that point pixyproxy at ``database`` (default: the run's database)."""
+        return load_settings(
+            {
+                "db_backend": "mysql",
+                "db_host": MYSQL_SERVER["host"],
+                "db_port": MYSQL_SERVER["port"],
+                "db_user": MYSQL_SERVER["user"],
+                "db_password": MYSQL_SERVER["password"] or None,
+                "db_name": database or self.database,
+                "data_dir": tmp_path / "data",
+                **overrides,
+            },
+            environ={},
+        )
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Iterator[MySQLTestServer]:
+    """A database on the test server for this run, dropped after it.
+
+    Skips with the reason when no server answers, except under CI=true, where the MySQL
+    tests are mandatory and an unreachable server fails them.
+    """
+    import mysql.connector
+
+    name = f"pixyproxy_test_{uuid.uuid4().hex[:12]}"
+    server = MySQLTestServer(name)
+    try:
+        server.run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    except mysql.connector.Error as error:
+        reason = (
+            f"no MySQL-protocol server usable at {MYSQL_SERVER['host']}:{MYSQL_SERVER['port']} "
+            f"as {MYSQL_SERVER['user']} ({error}); set TEST_MYSQL_HOST/PORT/USER/PASSWORD"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}. Under CI=true the MySQL tests must run.", pytrace=False)
+        pytest.skip(reason)
+    try:
+        yield server
+    finally:
+        server.run(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+def mysql_settings(mysql_server: MySQLTestServer, tmp_path: Path) -> Settings:
+    """Settings for the run's MySQL database, emptied of rows from earlier tests."""
+    tables = mysql_server.run(
+        "SELECT table_name FROM information_schema.tables "
+        f"WHERE table_schema = '{mysql_server.database}'"
+    )
+    names = {row[0] for row in tables}
+    statements = [f"DELETE FROM `{table}`" for table in ("images", "roster") if table in names]
+    if "schema_version" in names:  # a test may have faked a newer release
+        statements.append(f"DELETE FROM schema_version WHERE version > {latest_version('mysql')}")
+    if statements:
+        mysql_server.run(*statements, database=mysql_server.database)
+    return mysql_server.settings(tmp_path)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """Settings for a fresh SQLite file in the test's directory."""
+    return load_settings({"db_backend": "sqlite", "data_dir": tmp_path / "data"}, environ={})
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+def backend_settings(request: pytest.FixtureRequest) -> Settings:
+    """Settings for each backend in turn: SQLite, then MySQL (MariaDB)."""
+    return request.getfixturevalue(f"{request.param}_settings")
+
+
+@pytest.fixture
+def database(backend_settings: Settings) -> Iterator[Database]:
+    """A Database for each backend, closed after the test."""
+    db = create_database(backend_settings)
+    try:
+        yield db
+    finally:
+        db.close()

@@ -66,14 +66,24 @@ class DatabaseContext:
         self._broken = False
 
     def __enter__(self) -> DatabaseContext:
+        try:
+            self._open()
+        except DBConnectionError:
+            # A pooled connection that went stale while idle: nothing has run on it yet,
+            # so one more try on a fresh connection is safe.
+            self._open()
+        self._token = _current_context.set(self)
+        return self
+
+    def _open(self) -> None:
         self.conn = self.database.acquire()
         try:
             self._cursor = self.database.cursor(self.conn)
         except BaseException:
             self.database.release(self.conn, discard=True)
+            self.conn = None
             raise
-        self._token = _current_context.set(self)
-        return self
+        self._broken = False
 
     def __exit__(
         self,
@@ -88,14 +98,17 @@ class DatabaseContext:
             self._broken = True
             logger.debug("rollback on leaving the context failed", exc_info=True)
         finally:
-            try:
-                self._cursor.close()
-            except Exception:  # noqa: BLE001 - the cursor of a dead connection may not close
-                self._broken = True
+            self._close_cursor()
             self.database.release(self.conn, discard=self._broken)
             if self._token is not None:
                 _current_context.reset(self._token)
             self.conn = self._cursor = self._token = None
+
+    def _close_cursor(self) -> None:
+        try:
+            self._cursor.close()
+        except Exception:  # noqa: BLE001 - the cursor of a dead connection may not close
+            self._broken = True
 
     @property
     def cursor(self) -> Any:
@@ -110,11 +123,10 @@ class DatabaseContext:
             self._guarded(self.database.begin, self.conn)
         except DBConnectionError:
             # Nothing has run on this connection yet, so trying a fresh one is safe.
+            self._close_cursor()
             self.database.release(self.conn, discard=True)
             self.conn = None
-            self.conn = self.database.acquire()
-            self._broken = False
-            self._cursor = self.database.cursor(self.conn)
+            self._open()
             self._guarded(self.database.begin, self.conn)
         self._in_transaction = True
 

@@ -160,8 +160,10 @@ class MySQLDatabase(Database):
             return connection.cursor(dictionary=True, buffered=True)
 
     def begin(self, connection: Any) -> None:
-        """Start a transaction."""
+        """Start a transaction (ending a read-only implicit one a bare SELECT may have left)."""
         with self.errors_translated():
+            if connection.in_transaction:
+                connection.rollback()
             connection.start_transaction()
 
     # -- dialect -----------------------------------------------------------------------
@@ -194,6 +196,7 @@ class MySQLDatabase(Database):
                 )
             try:
                 yield
+                self.commit(connection)  # the DDL commits itself; the version row does not
             finally:
                 self.execute(cursor, "SELECT RELEASE_LOCK(%(name)s)", {"name": SCHEMA_LOCK_NAME})
                 self.fetchall(cursor)
@@ -211,7 +214,12 @@ class MySQLDatabase(Database):
         errno = getattr(error, "errno", None)
         if errno in _CONSTRAINT_ERRNOS or isinstance(error, errors.IntegrityError):
             return ConstraintViolationError(_constraint_message(error))
-        if errno in _CONNECTION_ERRNOS or isinstance(error, errors.InterfaceError):
+        if (
+            errno in _CONNECTION_ERRNOS
+            or isinstance(error, errors.InterfaceError)
+            # "MySQL Connection not available": the connector already knows it is closed.
+            or (isinstance(error, errors.OperationalError) and errno in (None, -1))
+        ):
             return DBConnectionError(
                 f"Cannot use the MySQL database at {self._address}: {_connection_reason(error)}"
             )
@@ -230,7 +238,7 @@ def _connection_reason(error: BaseException) -> str:
         return "the server is not reachable (is it running? check DB_HOST and DB_PORT)"
     if errno == errorcode.CR_UNKNOWN_HOST:
         return "unknown host (check DB_HOST)"
-    if errno in (errorcode.CR_SERVER_GONE_ERROR, errorcode.CR_SERVER_LOST, 1927, 4031):
+    if errno in (errorcode.CR_SERVER_GONE_ERROR, errorcode.CR_SERVER_LOST, 1927, 4031, -1):
         return "the connection to the server was lost"
     return f"error {errno}" if errno else type(error).__name__
 

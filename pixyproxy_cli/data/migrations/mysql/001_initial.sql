@@ -35,6 +35,6 @@ CREATE TABLE IF NOT EXISTS images (
     UNIQUE KEY uq_images_filename (filename),
     KEY ix_images_owner (owner, id),
     CONSTRAINT fk_images_owner FOREIGN KEY (owner) REFERENCES roster (username)
-        ON UPDATE CASCADE ON DELETE RESTRICT,
+        ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT ck_images_private_has_owner CHECK (is_private = 0 OR owner IS NOT NULL)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS images (
     guid        TEXT     NOT NULL UNIQUE CHECK (length(guid) = 36),
     filename    TEXT     NOT NULL UNIQUE,
     prompt      TEXT     NOT NULL,
-    owner       TEXT     NULL REFERENCES roster (username) ON UPDATE CASCADE ON DELETE RESTRICT,
+    owner       TEXT     NULL REFERENCES roster (username) ON UPDATE RESTRICT ON DELETE RESTRICT,
     is_private  INTEGER  NOT NULL DEFAULT 0 CHECK (is_private IN (0, 1)),
     provider    TEXT     NOT NULL,
     model       TEXT     NOT NULL,

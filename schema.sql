@@ -1,0 +1,56 @@
+-- pixyproxy: the MySQL / MariaDB schema (utf8mb4), as the current release creates it.
+--
+-- pixyproxy creates and migrates this schema itself on first use (the numbered files in
+-- pixyproxy_cli/data/migrations/mysql/), recording the version in schema_version. This file
+-- is the readable whole, for review and for DBAs who prefer to create it by hand:
+--
+--     mysql -u USER -p DB_NAME < schema.sql
+--
+-- A test (tests/integration/test_schema.py) checks that it matches what the code creates.
+-- Timestamps are UTC, written by pixyproxy rather than by the server's clock or time zone.
+
+-- The schema version this database is at; one row per applied migration.
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INT          NOT NULL,
+    applied_at  DATETIME(6)  NOT NULL,
+    PRIMARY KEY (version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6));
+
+-- Users who may log in and own private images. password_hash is argon2id, never a password.
+-- User names are ASCII and compared exactly (ascii_bin), as on SQLite.
+CREATE TABLE IF NOT EXISTS roster (
+    id             BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    username       VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    password_hash  VARCHAR(255)     NOT NULL,
+    class_key      VARCHAR(64)      NOT NULL,
+    created_at     DATETIME(6)      NOT NULL,
+    updated_at     DATETIME(6)      NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_roster_username (username)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Generated images. id is internal (keyset paging); guid is the public identifier.
+-- filename is a plain name inside the image directory, derived from the guid.
+-- A private image belongs to its owner; an image made by a logged-in user records its owner.
+CREATE TABLE IF NOT EXISTS images (
+    id          BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    guid        CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    filename    VARCHAR(255)     NOT NULL,
+    prompt      MEDIUMTEXT       NOT NULL,   -- up to 32,000+ characters of 4-byte UTF-8
+    owner       VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    is_private  TINYINT(1)       NOT NULL DEFAULT 0,
+    provider    VARCHAR(32)      NOT NULL,   -- 'openai', 'placeholder', ...
+    model       VARCHAR(64)      NOT NULL,
+    media_type  VARCHAR(64)      NOT NULL,
+    created_at  DATETIME(6)      NOT NULL,
+    updated_at  DATETIME(6)      NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_images_guid (guid),                -- GET /image/{guid}
+    UNIQUE KEY uq_images_filename (filename),
+    KEY ix_images_owner (owner, id),                 -- list --mine, keyset on id
+    CONSTRAINT fk_images_owner FOREIGN KEY (owner) REFERENCES roster (username)
+        ON UPDATE RESTRICT ON DELETE RESTRICT,
+    CONSTRAINT ck_images_private_has_owner CHECK (is_private = 0 OR owner IS NOT NULL)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -1,0 +1,252 @@
+"""Connections, the pool, and driver errors on both backends (MySQL against real MariaDB)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+
+from pixyproxy_cli.core.exceptions import DBConnectionError
+from pixyproxy_cli.data.context import DatabaseContext
+from pixyproxy_cli.data.init import create_database
+
+WRONG_PASSWORD = "definitely-not-the-password-4711"
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_transaction(database, hold: float = 0.0) -> None:
+    with DatabaseContext(database) as db:
+        db.begin_transaction()
+        db.execute("SELECT 1 AS one")
+        assert db.fetchall() == [{"one": 1}]
+        time.sleep(hold)
+        db.commit_transaction()
+
+
+def test_a_burst_of_three_times_the_pool_waits_and_all_succeed(backend_settings):
+    settings = backend_settings.model_copy(update={"db_pool_size": 4, "db_pool_timeout": 30})
+    database = create_database(settings)
+    run_transaction(database)  # create the schema first
+    errors: list[BaseException] = []
+    in_use = 0
+    peak = 0
+    lock = threading.Lock()
+    real_acquire, real_release = database.pool.acquire, database.pool.release
+
+    def counting_acquire():
+        nonlocal in_use, peak
+        connection = real_acquire()
+        with lock:
+            in_use += 1
+            peak = max(peak, in_use)
+        return connection
+
+    def counting_release(connection, *, discard=False):
+        nonlocal in_use
+        with lock:
+            in_use -= 1
+        real_release(connection, discard=discard)
+
+    database.pool.acquire, database.pool.release = counting_acquire, counting_release
+
+    def worker() -> None:
+        try:
+            run_transaction(database, hold=0.05)
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(3 * 4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert errors == []
+        assert peak == 4
+    finally:
+        database.close()
+
+
+def test_pool_wait_is_bounded_then_a_clear_error(backend_settings):
+    settings = backend_settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.2})
+    database = create_database(settings)
+    run_transaction(database)
+    holder = threading.Thread(target=run_transaction, args=(database, 1.0))
+    holder.start()
+    time.sleep(0.2)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DBConnectionError, match=r"became free within 0\.2 s \(pool size 1\)"):
+            run_transaction(database)
+        assert time.monotonic() - started < 0.9
+    finally:
+        holder.join()
+        database.close()
+
+
+def test_sqlite_in_an_unwritable_place_is_a_connection_error(sqlite_settings, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    settings = sqlite_settings.model_copy(update={"sqlite_path": blocker / "db.sqlite"})
+    database = create_database(settings)
+
+    with pytest.raises(DBConnectionError, match="not-a-directory"):
+        run_transaction(database)
+
+
+def test_sqlite_file_that_is_not_a_database_is_reported(sqlite_settings):
+    sqlite_settings.sqlite_path.parent.mkdir(parents=True)
+    sqlite_settings.sqlite_path.write_bytes(b"this is not sqlite " * 100)
+    database = create_database(sqlite_settings)
+
+    with pytest.raises(Exception, match="not a usable SQLite database") as caught:
+        run_transaction(database)
+    assert caught.type.__module__ == "pixyproxy_cli.core.exceptions"
+
+
+# -- MySQL only ---------------------------------------------------------------------------
+
+
+@pytest.mark.mysql
+def test_unreachable_server_names_host_and_port(mysql_server, tmp_path):
+    port = closed_port()
+    database = create_database(mysql_server.settings(tmp_path, db_port=port))
+
+    with pytest.raises(DBConnectionError) as caught:
+        run_transaction(database)
+
+    assert str(caught.value) == (
+        f"Cannot use the MySQL database at 127.0.0.1:{port}: the server is not reachable "
+        "(is it running? check DB_HOST and DB_PORT)"
+    )
+
+
+@pytest.mark.mysql
+def test_bad_credentials_never_show_the_password(mysql_server, tmp_path):
+    database = create_database(mysql_server.settings(tmp_path, db_password=WRONG_PASSWORD))
+
+    with pytest.raises(DBConnectionError) as caught:
+        run_transaction(database)
+
+    message = str(caught.value)
+    assert "refused the user name or password" in message
+    assert ":3306" in message
+    assert WRONG_PASSWORD not in message
+    assert WRONG_PASSWORD not in repr(caught.value)
+
+
+@pytest.mark.mysql
+def test_a_missing_database_is_created_with_utf8mb4(mysql_server, tmp_path):
+    name = f"pixyproxy_new_{uuid.uuid4().hex[:8]}"
+    database = create_database(mysql_server.settings(tmp_path, name))
+    try:
+        run_transaction(database)
+        rows = mysql_server.run(
+            "SELECT default_character_set_name, default_collation_name "
+            f"FROM information_schema.schemata WHERE schema_name = '{name}'"
+        )
+        assert rows == [("utf8mb4", "utf8mb4_unicode_ci")]
+    finally:
+        database.close()
+        mysql_server.run(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.mark.mysql
+def test_connections_use_a_collation_mariadb_knows(mysql_settings):
+    database = create_database(mysql_settings)
+    try:
+        with DatabaseContext(database) as db:
+            db.begin_transaction()
+            db.execute("SELECT @@character_set_connection AS cs, @@collation_connection AS co")
+            assert db.fetchone() == {"cs": "utf8mb4", "co": "utf8mb4_unicode_ci"}
+            db.commit_transaction()
+    finally:
+        database.close()
+
+
+def connection_id(database) -> int:
+    with DatabaseContext(database) as db:
+        db.begin_transaction()
+        db.execute("SELECT CONNECTION_ID() AS id")
+        row = db.fetchone()
+        db.commit_transaction()
+    return int(row["id"])
+
+
+@pytest.mark.mysql
+def test_a_connection_killed_while_idle_is_replaced_without_an_error(mysql_server, mysql_settings):
+    database = create_database(mysql_settings)
+    try:
+        first = connection_id(database)
+        mysql_server.run(f"KILL {first}")
+
+        second = connection_id(database)  # no exception: the stale one was replaced
+
+        assert second != first
+    finally:
+        database.close()
+
+
+@pytest.mark.mysql
+def test_a_connection_killed_mid_transaction_fails_once_then_recovers(mysql_server, mysql_settings):
+    database = create_database(mysql_settings)
+    try:
+        run_transaction(database)
+        with pytest.raises(DBConnectionError, match="connection to the server was lost"):
+            with DatabaseContext(database) as db:
+                db.begin_transaction()
+                db.execute("SELECT CONNECTION_ID() AS id")
+                mysql_server.run(f"KILL {db.fetchone()['id']}")
+                db.execute("SELECT 1")
+        assert database.pool.idle_count == 0  # the broken connection was not kept
+
+        run_transaction(database)
+    finally:
+        database.close()
+
+
+@pytest.mark.mysql
+def test_the_c_extension_is_loaded_when_mysql_is_configured(mysql_server):
+    script = (
+        "import pixyproxy_cli, ssl, hashlib\n"
+        "from pixyproxy_cli.data.mysql import driver_name\n"
+        "print(driver_name())\n"
+    )
+    env = {**os.environ, "DB_HOST": "127.0.0.1"}
+    env.pop("PIXYPROXY_ENV_FILE", None)
+
+    output = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert output.startswith("mysql-connector-python ")
+    assert output.strip().endswith("(C extension)")
+
+
+@pytest.mark.mysql
+def test_the_driver_says_why_when_it_falls_back_to_pure_python(mysql_server):
+    script = (
+        "import ssl\n"
+        "import pixyproxy_cli\n"
+        "from pixyproxy_cli.data.mysql import driver_name\n"
+        "print(driver_name())\n"
+    )
+    env = {**os.environ, "DB_HOST": "127.0.0.1"}
+
+    output = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert "pure Python" in output
+    assert "OpenSSL was loaded before pixyproxy could preload it" in output

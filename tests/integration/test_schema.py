@@ -1,0 +1,214 @@
+"""Schema creation, versioning, and schema.sql against what the code creates."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pixyproxy_cli.core.exceptions import SchemaVersionError
+from pixyproxy_cli.data.context import DatabaseContext
+from pixyproxy_cli.data.init import create_database
+from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+TABLES = ("schema_version", "roster", "images")
+
+
+def touch(database) -> None:
+    """Make the database create its schema (first use)."""
+    with DatabaseContext(database) as db:
+        db.begin_transaction()
+        db.commit_transaction()
+
+
+def recorded_versions(database) -> list[int]:
+    with DatabaseContext(database) as db:
+        db.begin_transaction()
+        db.execute("SELECT version FROM schema_version ORDER BY version")
+        rows = db.fetchall()
+        db.commit_transaction()
+    return [int(row["version"]) for row in rows]
+
+
+def test_first_use_creates_the_schema_and_records_its_version(database):
+    touch(database)
+
+    assert recorded_versions(database) == [latest_version(database.dialect)]
+
+
+def test_a_second_process_finds_the_schema_and_changes_nothing(backend_settings):
+    for _ in range(2):
+        database = create_database(backend_settings)
+        try:
+            touch(database)
+            assert recorded_versions(database) == [1]
+        finally:
+            database.close()
+
+
+def test_concurrent_first_use_migrates_once(backend_settings):
+    databases = [create_database(backend_settings) for _ in range(4)]
+    errors: list[BaseException] = []
+
+    def first_use(database) -> None:
+        try:
+            touch(database)
+        except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=first_use, args=(db,)) for db in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        assert errors == []
+        assert recorded_versions(databases[0]) == [1]
+    finally:
+        for database in databases:
+            database.close()
+
+
+def test_a_database_from_a_newer_release_is_refused(backend_settings):
+    database = create_database(backend_settings)
+    touch(database)
+    with DatabaseContext(database) as db:
+        db.begin_transaction()
+        db.execute(
+            "INSERT INTO schema_version (version, applied_at) "
+            "VALUES (99, '2030-01-01 00:00:00.000000')"
+        )
+        db.commit_transaction()
+    database.close()
+
+    newer = create_database(backend_settings)
+    try:
+        with pytest.raises(SchemaVersionError, match="schema version 99.*upgrade pixyproxy"):
+            touch(newer)
+    finally:
+        newer.close()
+
+
+def test_split_statements_drops_comment_lines():
+    script = (
+        "-- heading; with a semicolon\nCREATE TABLE a (x INT);\n\n"
+        "-- tail\nCREATE TABLE b (y INT);\n"
+    )
+
+    assert split_statements(script) == ("CREATE TABLE a (x INT)", "CREATE TABLE b (y INT)")
+
+
+def test_both_dialects_ship_the_same_migrations():
+    mysql = [(m.version, m.name) for m in load_migrations("mysql")]
+    sqlite = [(m.version, m.name) for m in load_migrations("sqlite")]
+
+    assert mysql == sqlite
+    assert [version for version, _ in mysql] == list(range(1, len(mysql) + 1))
+
+
+def sqlite_columns(path: Path) -> dict[str, list[str]]:
+    connection = sqlite3.connect(path)
+    try:
+        return {
+            table: [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+            for table in TABLES
+        }
+    finally:
+        connection.close()
+
+
+@pytest.mark.mysql
+def test_sqlite_tables_have_the_same_columns_as_mysql(mysql_server, sqlite_settings, tmp_path):
+    sqlite_db = create_database(sqlite_settings)
+    touch(sqlite_db)
+    sqlite_db.close()
+    name = f"pixyproxy_cols_{uuid.uuid4().hex[:8]}"
+    mysql_db = create_database(mysql_server.settings(tmp_path, name))
+    try:
+        touch(mysql_db)
+        mysql = {
+            table: [
+                row[0]
+                for row in mysql_server.run(
+                    "SELECT column_name FROM information_schema.columns WHERE "
+                    f"table_schema = '{name}' AND table_name = '{table}' "
+                    "ORDER BY ordinal_position"
+                )
+            ]
+            for table in TABLES
+        }
+    finally:
+        mysql_db.close()
+        mysql_server.run(f"DROP DATABASE IF EXISTS `{name}`")
+
+    assert sqlite_columns(sqlite_settings.sqlite_path) == mysql
+
+
+def describe_schema(server, name: str) -> dict[str, list[tuple]]:
+    """Everything about the tables that matters, from information_schema."""
+    where = f"table_schema = '{name}'"
+    return {
+        "tables": server.run(
+            f"SELECT table_name, engine, table_collation FROM information_schema.tables "
+            f"WHERE {where} ORDER BY table_name"
+        ),
+        "columns": server.run(
+            "SELECT table_name, column_name, ordinal_position, column_default, is_nullable, "
+            "column_type, character_set_name, collation_name, extra "
+            f"FROM information_schema.columns WHERE {where} ORDER BY table_name, ordinal_position"
+        ),
+        "indexes": server.run(
+            "SELECT table_name, index_name, non_unique, seq_in_index, column_name "
+            f"FROM information_schema.statistics WHERE {where} "
+            "ORDER BY table_name, index_name, seq_in_index"
+        ),
+        "constraints": server.run(
+            "SELECT table_name, constraint_name, constraint_type "
+            f"FROM information_schema.table_constraints WHERE {where} "
+            "ORDER BY table_name, constraint_name"
+        ),
+        "checks": server.run(
+            "SELECT table_name, constraint_name, check_clause FROM "
+            f"information_schema.check_constraints WHERE constraint_schema = '{name}' "
+            "ORDER BY table_name, constraint_name"
+        ),
+        "references": server.run(
+            "SELECT table_name, constraint_name, referenced_table_name, update_rule, delete_rule "
+            f"FROM information_schema.referential_constraints WHERE constraint_schema = '{name}' "
+            "ORDER BY constraint_name"
+        ),
+        "versions": server.run(f"SELECT version FROM `{name}`.schema_version ORDER BY version"),
+    }
+
+
+@pytest.mark.mysql
+def test_schema_sql_matches_what_the_code_creates(mysql_server, tmp_path):
+    by_code = f"pixyproxy_code_{uuid.uuid4().hex[:8]}"
+    by_file = f"pixyproxy_file_{uuid.uuid4().hex[:8]}"
+    script = (REPOSITORY / "schema.sql").read_text(encoding="utf-8")
+    statements = [
+        part.strip() for part in re.sub(r"--[^\n]*", "", script).split(";") if part.strip()
+    ]
+    database = create_database(mysql_server.settings(tmp_path, by_code))
+    try:
+        touch(database)
+        mysql_server.run(f"CREATE DATABASE `{by_file}` CHARACTER SET utf8mb4")
+        mysql_server.run(*statements, database=by_file)
+
+        from_code = describe_schema(mysql_server, by_code)
+        from_file = describe_schema(mysql_server, by_file)
+    finally:
+        database.close()
+        mysql_server.run(
+            f"DROP DATABASE IF EXISTS `{by_code}`", f"DROP DATABASE IF EXISTS `{by_file}`"
+        )
+
+    assert from_code["tables"]  # the comparison is not of two empty schemas
+    assert len(from_code["columns"]) == 19
+    for aspect in from_code:
+        assert from_file[aspect] == from_code[aspect], aspect

@@ -1,0 +1,122 @@
+"""The services wired by service/init.py over real databases and a real image directory."""
+
+from __future__ import annotations
+
+import pytest
+
+from pixyproxy_cli.core.exceptions import (
+    ConstraintViolationError,
+    InputValidationError,
+    RecordNotFoundError,
+)
+from pixyproxy_cli.core.models import ImageDetailCreate, User, UserCreate
+from pixyproxy_cli.data.init import create_database
+from pixyproxy_cli.service.init import build_services
+from pixyproxy_cli.service.passwords import PasswordHasher
+from tests.fakes import PNG_BYTES, FakeProvider, Journal
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def services(backend_settings):
+    database = create_database(backend_settings)
+    built = build_services(
+        backend_settings,
+        provider=FakeProvider(Journal()),
+        database=database,
+        hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+    )
+    yield built
+    database.close()
+
+
+def image_files(services) -> list[str]:
+    root = services.settings.image_dir
+    return sorted(path.name for path in root.iterdir()) if root.exists() else []
+
+
+def test_generate_show_list_and_file_end_to_end(services):
+    prompts = services.prompts
+
+    made = prompts.generate_image(ImageDetailCreate(prompt="a lighthouse at dawn 🌅"))
+
+    assert prompts.get_image_by_guid(made.guid) == made
+    assert [image.guid for image in prompts.get_all_images()] == [made.guid]
+    content = prompts.get_image_file(made.guid)
+    assert content.path.read_bytes() == PNG_BYTES
+    assert content.path.parent == services.settings.image_dir.resolve()
+    assert content.size == len(PNG_BYTES)
+    assert image_files(services) == [f"{made.guid}.png"]
+
+
+def test_a_failed_insert_leaves_neither_row_nor_file(services, monkeypatch):
+    images = services.prompts.dependencies.images
+
+    def refuse(*args, **kwargs):
+        raise ConstraintViolationError()
+
+    monkeypatch.setattr(images, "create_image", refuse)
+
+    with pytest.raises(ConstraintViolationError):
+        services.prompts.generate_image(ImageDetailCreate(prompt="doomed"))
+
+    monkeypatch.undo()
+    assert list(services.prompts.get_all_images()) == []
+    assert image_files(services) == []
+
+
+def test_listing_walks_every_row_in_bounded_chunks(services, monkeypatch):
+    made = [
+        services.prompts.generate_image(ImageDetailCreate(prompt=f"prompt {n}")).guid
+        for n in range(7)
+    ]
+    pages: list[int] = []
+    images = services.prompts.dependencies.images
+    real = images.get_all_images
+
+    def spy(**kwargs):
+        page = real(**kwargs)
+        pages.append(len(page))
+        return page
+
+    monkeypatch.setattr(images, "get_all_images", spy)
+    monkeypatch.setattr(services.prompts, "_chunk_size", 3)
+
+    assert [image.guid for image in services.prompts.get_all_images()] == made
+    assert pages == [3, 3, 1]
+
+
+def test_private_images_and_users_on_the_real_roster(services):
+    users = services.users
+    users.add_user(UserCreate(username="alice", password=PASSWORD, class_key="staff"))
+    users.add_user(UserCreate(username="bob", password=PASSWORD, class_key="staff"))
+    alice = users.authenticate("alice", PASSWORD)
+    assert alice == User(username="alice", class_key="staff")
+
+    private = services.prompts_for(alice).generate_image(
+        ImageDetailCreate(prompt="secret", private=True)
+    )
+
+    assert services.prompts_for(alice).get_image_file(private.guid).size == len(PNG_BYTES)
+    bob = users.authenticate("bob", PASSWORD)
+    for viewer in (None, bob):
+        with pytest.raises(RecordNotFoundError, match=f"No image with GUID {private.guid}"):
+            services.prompts_for(viewer).get_image_by_guid(private.guid)
+        assert list(services.prompts_for(viewer).get_all_images()) == []
+    with pytest.raises(ConstraintViolationError, match="alice still owns images"):
+        users.remove_user("alice")
+    assert [user.username for user in users.get_all_users()] == ["alice", "bob"]
+
+
+def test_prompt_length_limit_comes_from_settings(backend_settings):
+    settings = backend_settings.model_copy(update={"max_prompt_length": 10})
+    database = create_database(settings)
+    provider = FakeProvider(Journal())
+    try:
+        services = build_services(settings, provider=provider, database=database)
+        with pytest.raises(InputValidationError, match="the maximum is 10"):
+            services.prompts.generate_image(ImageDetailCreate(prompt="x" * 11))
+        assert provider.prompts == []
+    finally:
+        database.close()

@@ -1,0 +1,79 @@
+"""LocalImageStore on a real directory: atomic writes, containment, failures."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+import pytest
+
+from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError
+from pixyproxy_cli.data.storage import LocalImageStore
+
+
+@pytest.fixture
+def store(tmp_path) -> LocalImageStore:
+    return LocalImageStore(tmp_path / "images")
+
+
+def test_save_creates_the_directory_and_writes_the_bytes(store):
+    store.save("a.png", b"one")
+
+    located = store.locate("a.png")
+    assert located.path.read_bytes() == b"one"
+    assert located.size == 3
+    assert list(store.list_filenames()) == ["a.png"]
+
+
+def test_save_replaces_atomically_and_leaves_no_temporary_files(store):
+    store.save("a.png", b"first")
+    store.save("a.png", b"second")
+
+    assert store.locate("a.png").path.read_bytes() == b"second"
+    assert sorted(os.listdir(store.root)) == ["a.png"]
+
+
+def test_a_failed_write_leaves_nothing_and_says_the_disk_is_full(store, monkeypatch):
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+
+    with pytest.raises(StorageError, match="the disk is full"):
+        store.save("a.png", b"data")
+
+    monkeypatch.undo()
+    assert os.listdir(store.root) == []
+
+
+@pytest.mark.parametrize("name", ["../escape.png", "/etc/passwd", "a/b.png", "..", "", "."])
+def test_names_with_directories_are_refused(store, name):
+    with pytest.raises(RecordNotFoundError):
+        store.locate(name)
+    with pytest.raises(RecordNotFoundError):
+        store.save(name, b"x")
+    assert store.exists(name) is False
+
+
+def test_a_symlink_leading_out_of_the_store_is_not_served(store, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("do not serve")
+    store.root.mkdir()
+    (store.root / "link.png").symlink_to(secret)
+
+    with pytest.raises(RecordNotFoundError, match="link.png is missing"):
+        store.locate("link.png")
+    assert list(store.list_filenames()) == []
+
+
+def test_missing_files_are_not_found_and_delete_is_idempotent(store):
+    with pytest.raises(RecordNotFoundError, match="gone.png is missing"):
+        store.locate("gone.png")
+    store.delete("gone.png")
+    store.save("here.png", b"x")
+    store.delete("here.png")
+    assert store.exists("here.png") is False
+
+
+def test_listing_an_absent_directory_is_empty(store):
+    assert list(store.list_filenames()) == []

@@ -1,0 +1,55 @@
+"""The layering rules of DESIGN.md, checked on the source: dependencies point down only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "pixyproxy_cli"
+DRIVERS = {"mysql", "_mysql_connector", "sqlite3", "openai", "httpx"}
+LAYERS = {
+    "core": set(),
+    "data": {"core"},
+    "service": {"core", "data"},
+    "commands": {"core", "service"},
+    "web": {"core", "service"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def sources(layer: str) -> list[Path]:
+    return sorted((PACKAGE / layer).rglob("*.py"))
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_layers_import_only_the_layers_below(layer):
+    allowed = LAYERS[layer] | {layer}
+    for path in sources(layer):
+        for module in imported_modules(path):
+            parts = module.split(".")
+            if parts[0] == "pixyproxy_cli" and len(parts) > 1:
+                assert parts[1] in allowed, f"{path.name} imports {module}"
+
+
+@pytest.mark.parametrize("layer", ["core", "service", "commands", "web"])
+def test_no_driver_is_imported_above_the_data_layer(layer):
+    for path in sources(layer):
+        for module in imported_modules(path):
+            assert module.split(".")[0] not in DRIVERS, f"{path.name} imports {module}"
+
+
+def test_the_layers_exist():
+    for layer in ("core", "data", "service", "commands"):
+        assert sources(layer), layer
