@@ -168,3 +168,36 @@ def database(backend_settings: Settings) -> Iterator[Database]:
         yield db
     finally:
         db.close()
+
+
+# -- the OpenAI-compatible server and the CLI ---------------------------------------------
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[Any]:
+    """An OpenAI-compatible server on 127.0.0.1, stopped after the test."""
+    from tests.openai_server import FakeOpenAI
+
+    server = FakeOpenAI().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """Environment variables that select ``settings``' backend and data directory."""
+    env = {
+        "DB_BACKEND": settings.db_backend,
+        "PIXYPROXY_DATA_DIR": str(settings.data_dir),
+    }
+    if settings.db_backend == "mysql":
+        env.update(
+            DB_HOST=str(settings.db_host),
+            DB_PORT=str(settings.db_port),
+            DB_USER=str(settings.db_user),
+            DB_NAME=settings.db_name,
+        )
+        if settings.db_password:
+            env["DB_PASSWORD"] = settings.db_password.get_secret_value()
+    return env

@@ -40,6 +40,7 @@ MAX_GUID_LENGTH = 36
 MAX_USERNAME_LENGTH = 64
 MAX_CLASS_KEY_LENGTH = 64
 PLACEHOLDER_PROVIDER = "placeholder"
+MEDIA_TYPE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
 
 _GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _FILENAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")

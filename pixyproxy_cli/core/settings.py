@@ -20,6 +20,7 @@ from pixyproxy_cli.core.models import DEFAULT_MAX_PROMPT_LENGTH
 
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
+IMAGE_SIZE_PATTERN = r"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$"
 
 ENVIRONMENT: dict[str, str] = {
     "db_backend": "DB_BACKEND",
@@ -35,6 +36,14 @@ ENVIRONMENT: dict[str, str] = {
     "image_dir": "IMAGE_DIR",
     "sqlite_path": "SQLITE_PATH",
     "max_prompt_length": "PROMPT_MAX_LENGTH",
+    "image_provider": "IMAGE_PROVIDER",
+    "openai_api_key": "OPENAI_API_KEY",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "openai_model": "OPENAI_IMAGE_MODEL",
+    "image_size": "IMAGE_SIZE",
+    "image_quality": "IMAGE_QUALITY",
+    "openai_timeout": "OPENAI_TIMEOUT",
+    "openai_max_retries": "OPENAI_MAX_RETRIES",
 }
 """Field name -> the environment variable (and ``.env`` key) that sets it."""
 
@@ -57,6 +66,16 @@ class Settings(BaseModel):
     image_dir: Path
     sqlite_path: Path
     max_prompt_length: int = Field(default=DEFAULT_MAX_PROMPT_LENGTH, ge=1, le=1_000_000)
+    image_provider: Literal["auto", "openai", "placeholder"] = "auto"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    # dall-e-2 and dall-e-3 were retired in 2026: the model is a setting, not a constant.
+    openai_model: str = Field(default="gpt-image-1", min_length=1, max_length=64)
+    image_size: str = Field(default="1024x1024", pattern=IMAGE_SIZE_PATTERN)
+    image_quality: Literal["auto", "low", "medium", "high", "standard", "hd"] = "auto"
+    # The SDK's own default is 10 minutes; an image takes well under two.
+    openai_timeout: float = Field(default=120.0, gt=0, le=3600)
+    openai_max_retries: int = Field(default=2, ge=0, le=10)
 
     def database_location(self) -> str:
         """Where the database lives, for messages: ``host:port/name`` or the SQLite file."""

@@ -69,6 +69,20 @@ class Database(ABC):
             self.pool.release(connection, discard=discard)
         self._schema_ready = True
 
+    def schema_version(self) -> int:
+        """The schema version recorded in the database, creating the schema if needed."""
+        from pixyproxy_cli.data.schema import current_version
+
+        connection = self.acquire()
+        discard = True
+        try:
+            version = current_version(self, connection)
+            self.rollback(connection)
+            discard = False
+            return version
+        finally:
+            self.release(connection, discard=discard)
+
     # -- statements --------------------------------------------------------------------
 
     @abstractmethod

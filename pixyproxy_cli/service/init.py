@@ -1,20 +1,30 @@
 """Wire the services from settings: database, repositories, store and provider.
 
-The CLI and the REST server both call ``build_services`` and then only talk to the
-services it returns. Nothing connects to the database until a service method runs.
+The CLI and the REST server both build their services here and then talk only to them.
+Nothing connects to the database until a service method runs, and the OpenAI SDK is not
+imported until an image is generated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.database import Database
-from pixyproxy_cli.data.init import create_image_store, create_repositories, get_database
+from pixyproxy_cli.data.init import (
+    create_database,
+    create_image_store,
+    create_provider,
+    create_repositories,
+    get_database,
+)
 from pixyproxy_cli.data.providers import ImageProviderInterface
+from pixyproxy_cli.service.admin import AdminService
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.private_prompts import PrivatePromptService
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
@@ -29,6 +39,9 @@ class Services:
     database: Database
     prompts: PromptService
     users: UserService
+    admin: AdminService
+    provider_notice: str | None = None
+    """Why the provider in use is not the one asked for (no API key), to tell the user."""
 
     def prompts_for(self, user: User | None) -> PromptService:
         """The prompt service for ``user``: private requests when authenticated."""
@@ -36,31 +49,65 @@ class Services:
             return self.prompts
         return PrivatePromptService(self.prompts.dependencies, user)
 
+    def close(self) -> None:
+        """Close the database's idle connections (for one-shot callers such as the CLI)."""
+        self.database.close()
+
 
 def build_services(
     settings: Settings | None = None,
     *,
-    provider: ImageProviderInterface,
+    provider: ImageProviderInterface | None = None,
     database: Database | None = None,
     hasher: PasswordHasher | None = None,
 ) -> Services:
     """Build the services for ``settings`` (loaded from the environment when omitted).
 
-    ``database`` defaults to the process-wide one from ``data.init.get_database``.
-    Raises ConfigurationError for invalid settings.
+    ``provider`` defaults to the one the settings select (``data.init.create_provider``);
+    ``database`` to the process-wide one from ``data.init.get_database``. Raises
+    ConfigurationError for invalid settings.
     """
     settings = settings or load_settings()
+    notice = None
+    if provider is None:
+        choice = create_provider(settings)
+        provider, notice = choice.provider, choice.notice
     database = database or get_database(settings)
     images, users = create_repositories(database)
     context_factory = partial(DatabaseContext, database)
+    store = create_image_store(settings)
     prompts = PromptService(
         PromptDependencies(
             images=images,
             context_factory=context_factory,
             provider=provider,
-            store=create_image_store(settings),
+            store=store,
             max_prompt_length=settings.max_prompt_length,
         )
     )
-    user_service = UserService(users=users, context_factory=context_factory, hasher=hasher)
-    return Services(settings=settings, database=database, prompts=prompts, users=user_service)
+    admin = AdminService(
+        settings=settings,
+        database=database,
+        prompts=prompts,
+        store=store,
+        provider=provider,
+        provider_notice=notice,
+    )
+    return Services(
+        settings=settings,
+        database=database,
+        prompts=prompts,
+        users=UserService(users=users, context_factory=context_factory, hasher=hasher),
+        admin=admin,
+        provider_notice=notice,
+    )
+
+
+def open_services(overrides: Mapping[str, Any] | None = None) -> Services:
+    """Services with a database of their own, for a one-shot caller; ``close()`` them after.
+
+    ``overrides`` are settings given on the command line; they win over the environment.
+    Raises ConfigurationError for invalid settings.
+    """
+    settings = load_settings(overrides)
+    return build_services(settings, database=create_database(settings))

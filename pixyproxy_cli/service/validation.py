@@ -26,7 +26,11 @@ def describe(error: ValidationError) -> str:
     for item in error.errors(include_url=False, include_input=False):
         where = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}" if where else message)
+        # Our own messages already name their field ("prompt must not be empty").
+        names_field = item["type"] == "value_error" and message.lower().startswith(
+            where.replace("_", " ").lower()
+        )
+        problems.append(f"{where}: {message}" if where and not names_field else message)
     return "; ".join(problems)
 
 

@@ -130,7 +130,7 @@ def test_generate_rejects_bad_prompts_before_any_work(world, prompt, message):
     with pytest.raises(InputValidationError) as caught:
         world.service.generate_image(bad)
 
-    assert str(caught.value) == f"prompt: {message}"
+    assert str(caught.value) == message
     assert world.journal.events == []
     assert world.provider.prompts == []
 

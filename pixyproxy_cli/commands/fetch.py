@@ -1,0 +1,54 @@
+"""``pixyproxy fetch``: an image's file, to a file or to stdout."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.models import MEDIA_TYPE_EXTENSIONS
+
+
+def fetch(
+    ctx: typer.Context,
+    guid: Annotated[str, typer.Argument(metavar="GUID", help="The image's GUID.")],
+    output_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help='Where to write the image; "-" for stdout. Default: GUID.png here.',
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", "-f", help="Overwrite an existing file (or write to a terminal)."),
+    ] = False,
+) -> None:
+    """Write an image's file to a file or stdout.
+
+    An existing file is never overwritten without --force.
+
+    Examples:
+
+        pixyproxy fetch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 -o lighthouse.png
+
+        pixyproxy fetch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 -o - | display
+    """
+    stored = state(ctx).services().prompts.get_image_file(guid)
+    if output_file == Path("-"):
+        if sys.stdout.isatty() and not force:
+            raise InputValidationError(
+                "refusing to write image bytes to a terminal; redirect it, or use --force"
+            )
+        output.copy_to_stdout(stored.path)
+        return
+    if output_file is None:
+        output_file = Path(stored.guid + MEDIA_TYPE_EXTENSIONS.get(stored.media_type, ".bin"))
+    output.copy_file(stored.path, output_file, force=force)
+    output.err().print(f"Wrote {stored.size:,} bytes to {output_file}", markup=False)

@@ -1,0 +1,100 @@
+"""``pixyproxy generate``: make an image from a prompt, store it, print its details."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.models import ImageDetailCreate
+
+
+class ProviderName(StrEnum):
+    """The image providers ``--provider`` accepts."""
+
+    AUTO = "auto"
+    OPENAI = "openai"
+    PLACEHOLDER = "placeholder"
+
+
+def generate(
+    ctx: typer.Context,
+    prompt: Annotated[
+        str,
+        typer.Argument(
+            metavar="PROMPT", help='What to draw. "-" reads the prompt from standard input.'
+        ),
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="OpenAI image model [env: OPENAI_IMAGE_MODEL]."),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(help="Image size such as 1024x1024, or auto [env: IMAGE_SIZE]."),
+    ] = None,
+    quality: Annotated[
+        str | None,
+        typer.Option(help="auto, low, medium or high [env: IMAGE_QUALITY]."),
+    ] = None,
+    provider: Annotated[
+        ProviderName | None,
+        typer.Option(
+            help="auto uses OpenAI when OPENAI_API_KEY is set, else the offline placeholder "
+            "[env: IMAGE_PROVIDER]."
+        ),
+    ] = None,
+    output_file: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Also write the image to this file."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", "-f", help="Overwrite the --output file if it exists.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+) -> None:
+    """Generate an image from PROMPT and store it.
+
+    The file and details are stored, then printed: GUID, prompt, provider, file path.
+
+    Examples:
+
+        pixyproxy generate "a lighthouse at dawn"
+
+        pixyproxy generate "a red fox in snow" --size 1536x1024 -o fox.png
+
+        echo "a quiet harbour" | pixyproxy generate - --json
+    """
+    if prompt == "-":
+        prompt = sys.stdin.read().strip()
+    if output_file is not None and output_file.exists() and not force:
+        # Refuse before spending a provider call on an image we could not write.
+        raise InputValidationError(f"{output_file} already exists; use --force to overwrite it")
+    services = state(ctx).services(
+        image_provider=provider.value if provider else None,
+        openai_model=model,
+        image_size=size,
+        image_quality=quality,
+    )
+    if services.provider_notice:
+        output.notice(services.provider_notice)
+    with output.spinner("Generating image…"):
+        # Built unvalidated: the service validates, and reports problems as ours.
+        request = ImageDetailCreate.model_construct(prompt=prompt, private=False)
+        image = services.prompts.generate_image(request)
+    stored = services.prompts.get_image_file(image.guid)
+    if output_file is not None:
+        output.copy_file(stored.path, output_file, force=force)
+    if as_json:
+        output.print_json({**output.image_json(image), "file": str(stored.path)})
+        return
+    extra = {"File": str(stored.path)}
+    if output_file is not None:
+        extra["Written to"] = str(output_file)
+    output.print_details(image, extra)

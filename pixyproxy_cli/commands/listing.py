@@ -1,0 +1,44 @@
+"""``pixyproxy list``: every image's details, streamed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.state import state
+
+
+def list_images(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a JSON array, one image per line.")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many images.")] = None,
+    after: Annotated[
+        str | None,
+        typer.Option(metavar="GUID", help="Start after this image (for paging)."),
+    ] = None,
+) -> None:
+    """List images, oldest first.
+
+    On a terminal: a table. In a pipe: one tab-separated line per image (GUID, created,
+    visibility, provider, prompt). With --json: a JSON array written as rows arrive, so
+    any number of images takes constant memory.
+
+    Examples:
+
+        pixyproxy list
+
+        pixyproxy list --json | jq -r '.[].guid'
+
+        pixyproxy list --limit 20 --after 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+    """
+    images = state(ctx).services().prompts.get_all_images(limit=limit, after=after)
+    if as_json:
+        output.stream_json_array(output.image_json(image) for image in images)
+    elif output.out().is_terminal:
+        output.print_image_table(images)
+    else:
+        output.print_image_lines(images)

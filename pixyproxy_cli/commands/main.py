@@ -1,0 +1,82 @@
+"""The ``pixyproxy`` command: global options, and the commands of each module.
+
+Start-up stays light: command modules import typer, pydantic models and our own code;
+the services, the database driver and the OpenAI SDK load only when a command needs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli import __version__
+from pixyproxy_cli.commands import db, doctor, fetch, generate, listing, show
+from pixyproxy_cli.commands.errors import PixyProxyGroup
+from pixyproxy_cli.commands.state import CliState
+
+app = typer.Typer(
+    name="pixyproxy",
+    cls=PixyProxyGroup,
+    help=(
+        "Generate images from text prompts with the OpenAI Images API, and keep them.\n\n"
+        "Every image has a GUID, its prompt, its file and timestamps. Without an "
+        "OPENAI_API_KEY, images come from an offline placeholder renderer (and say so).\n\n"
+        'Start with: pixyproxy generate "a lighthouse at dawn"'
+    ),
+    epilog="Settings: see .env.example. Exit codes: see README.md. Docs: pixyproxy COMMAND --help",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pixyproxy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks and debug logging on stderr."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Generate images from text prompts, and keep them."""
+    ctx.obj = CliState(debug=debug)
+    ctx.call_on_close(ctx.obj.close)
+    if debug:
+        logging.basicConfig(
+            level=logging.DEBUG,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+app.command("generate")(generate.generate)
+app.command("show")(show.show)
+app.command("list")(listing.list_images)
+app.command("fetch")(fetch.fetch)
+app.command("doctor")(doctor.doctor)
+app.add_typer(db.app, name="db")
+
+
+def run() -> None:
+    """The console-script entry point."""
+    app(prog_name="pixyproxy")

@@ -1,0 +1,205 @@
+"""Rendering for the CLI: JSON for scripts, rich tables on a terminal, plain lines in pipes.
+
+Colour and spinners appear only on a terminal, and rich honours ``NO_COLOR``. Data goes to
+stdout; notices, progress and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
+from pixyproxy_cli.core.models import ImagePublic
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+TABLE_PAGE = 1000
+
+
+def out() -> Console:
+    """The console for data (stdout)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def err() -> Console:
+    """The console for notices, progress and errors (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def notice(message: str) -> None:
+    """One line on stderr that does not stop the command."""
+    err().print(f"Notice: {message}", markup=False)
+
+
+@contextlib.contextmanager
+def spinner(message: str) -> Iterator[None]:
+    """A spinner on stderr while the block runs, only when stderr is a terminal."""
+    console = err()
+    if not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield
+
+
+def image_json(image: ImagePublic) -> dict[str, Any]:
+    """The JSON object of one image, as ``--json`` prints it."""
+    return image.model_dump(mode="json")
+
+
+def print_json(value: Any) -> None:
+    """Write ``value`` to stdout as indented JSON (UTF-8, not escaped)."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+
+
+def stream_json_array(items: Iterable[dict[str, Any]]) -> int:
+    """Write a JSON array one element per line as items arrive; return how many there were."""
+    write = sys.stdout.write
+    count = 0
+    for item in items:
+        write(("[\n" if count == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+        count += 1
+    write("[]\n" if count == 0 else "\n]\n")
+    return count
+
+
+def describe_provider(image: ImagePublic) -> str:
+    """``openai (gpt-image-1)``, or a clear placeholder label."""
+    if image.placeholder:
+        return "placeholder (offline renderer; not a generated image)"
+    return f"{image.provider} ({image.model})"
+
+
+def print_details(image: ImagePublic, extra: dict[str, str] | None = None) -> None:
+    """One image's details as aligned ``label  value`` lines."""
+    rows = {
+        "GUID": image.guid,
+        "Prompt": image.prompt,
+        "Visibility": "private" if image.private else "public",
+        "Owner": image.owner or "-",
+        "Provider": describe_provider(image),
+        "Media type": image.media_type,
+        "Created": image.created_at.isoformat(),
+        "Updated": image.updated_at.isoformat(),
+        **(extra or {}),
+    }
+    width = max(len(label) for label in rows)
+    console = out()
+    for label, value in rows.items():
+        console.print(f"{label.ljust(width)}  {value}", markup=False)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def plain_line(image: ImagePublic) -> str:
+    """A tab-separated line: GUID, created, visibility, provider, prompt on one line."""
+    visibility = "private" if image.private else "public"
+    return "\t".join(
+        (
+            image.guid,
+            image.created_at.isoformat(),
+            visibility,
+            image.provider,
+            _one_line(image.prompt),
+        )
+    )
+
+
+def print_image_lines(images: Iterable[ImagePublic]) -> int:
+    """Plain lines, one per image, for pipes; return the count."""
+    count = 0
+    for image in images:
+        sys.stdout.write(plain_line(image) + "\n")
+        count += 1
+    return count
+
+
+def print_image_table(images: Iterable[ImagePublic]) -> int:
+    """A rich table on the terminal, printed a page at a time; return the count."""
+    from rich.table import Table
+    from rich.text import Text
+
+    def new_table(first: bool) -> Table:
+        table = Table(show_header=first, box=None, pad_edge=False)
+        table.add_column("GUID", no_wrap=True, min_width=36, style="cyan")
+        table.add_column("Created (UTC)", no_wrap=True, min_width=19)
+        table.add_column("Visibility", no_wrap=True, min_width=10)
+        table.add_column("Provider", no_wrap=True, min_width=11)
+        table.add_column("Prompt", overflow="ellipsis", no_wrap=True, ratio=1)
+        return table
+
+    console = out()
+    count = 0
+    table = new_table(True)
+    for image in images:
+        table.add_row(
+            image.guid,
+            image.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            Text("private", style="yellow") if image.private else "public",
+            Text(image.provider, style="magenta" if image.placeholder else ""),
+            _one_line(image.prompt),
+        )
+        count += 1
+        if count % TABLE_PAGE == 0:
+            console.print(table)
+            table = new_table(False)
+    if table.row_count or count == 0:
+        console.print(table)
+    if count == 0:
+        err().print('No images yet: make one with pixyproxy generate "PROMPT"', markup=False)
+    return count
+
+
+def copy_file(source: Path, destination: Path, *, force: bool) -> None:
+    """Copy ``source`` to ``destination`` atomically; refuse to overwrite without ``force``.
+
+    Raises InputValidationError when the destination exists, StorageError when writing fails.
+    """
+    if destination.exists() and not force:
+        raise InputValidationError(f"{destination} already exists; use --force to overwrite it")
+    if destination.is_dir():
+        raise InputValidationError(f"{destination} is a directory; name a file")
+    directory = destination.parent if str(destination.parent) else Path(".")
+    temp_name = None
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=directory)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a copy gets normal permissions
+        with os.fdopen(fd, "wb") as target, source.open("rb") as origin:
+            shutil.copyfileobj(origin, target, 1024 * 1024)
+        os.replace(temp_name, destination)
+        temp_name = None
+    except OSError as error:
+        raise StorageError(f"Cannot write {destination}: {error.strerror or error}") from error
+    finally:
+        if temp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def copy_to_stdout(source: Path) -> None:
+    """Write the bytes of ``source`` to stdout."""
+    sys.stdout.flush()
+    with source.open("rb") as origin:
+        shutil.copyfileobj(origin, sys.stdout.buffer, 1024 * 1024)
+    sys.stdout.buffer.flush()

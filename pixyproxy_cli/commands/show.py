@@ -1,0 +1,30 @@
+"""``pixyproxy show``: one image's details."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.state import state
+
+
+def show(
+    ctx: typer.Context,
+    guid: Annotated[str, typer.Argument(metavar="GUID", help="The image's GUID.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+) -> None:
+    """Show the details of the image with this GUID.
+
+    Examples:
+
+        pixyproxy show 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+
+        pixyproxy show 1b4e28ba-2fa1-11d2-883f-0016d3cca427 --json | jq -r .prompt
+    """
+    image = state(ctx).services().prompts.get_image_by_guid(guid)
+    if as_json:
+        output.print_json(output.image_json(image))
+    else:
+        output.print_details(image)

@@ -1,0 +1,45 @@
+"""Per-invocation state: the --debug flag, and services built on first use, closed at exit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.service.init import Services
+
+
+@dataclass
+class CliState:
+    """What the top-level callback knows, handed to every command through ``ctx.obj``."""
+
+    debug: bool = False
+    _services: Services | None = field(default=None, repr=False)
+
+    def services(self, **overrides: Any) -> Services:
+        """The services for this invocation; ``overrides`` are settings from flags.
+
+        Built once per invocation and closed when it ends. Raises ConfigurationError.
+        """
+        if self._services is None:
+            from pixyproxy_cli.service.init import open_services
+
+            self._services = open_services(overrides)
+        return self._services
+
+    def close(self) -> None:
+        """Close the services' database connections, if any were opened."""
+        if self._services is not None:
+            self._services.close()
+            self._services = None
+
+
+def state(ctx: typer.Context) -> CliState:
+    """The CliState of the running invocation (made by the top-level callback)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+        root.call_on_close(root.obj.close)
+    return root.obj

@@ -1,0 +1,159 @@
+"""The OpenAI Images API provider, through the official ``openai`` SDK.
+
+The SDK is imported on the first ``generate`` call, never when the provider is built, so
+commands that do not generate never pay its ~600 ms import. Every SDK failure is
+translated into the GenerationError family with a message a user can act on; the API key
+never appears in one (OpenAI's own 401 message echoes part of it, so it is not passed on).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+from pixyproxy_cli.core.exceptions import (
+    ContentRejectedError,
+    GenerationError,
+    ProviderAuthenticationError,
+    ProviderUnavailableError,
+    RateLimitedError,
+)
+from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface, sniff_media_type
+
+logger = logging.getLogger(__name__)
+
+OPENAI_PROVIDER = "openai"
+
+
+class OpenAIImageProvider(ImageProviderInterface):
+    """Generates images with ``client.images.generate`` (gpt-image models by default)."""
+
+    name = OPENAI_PROVIDER
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        size: str,
+        quality: str,
+        timeout: float,
+        max_retries: int,
+        base_url: str | None = None,
+    ) -> None:
+        self.model = model
+        self.size = size
+        self.quality = quality
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.base_url = base_url
+        self._api_key = api_key
+        self._client: Any = None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            from openai import OpenAI
+
+            self._client = OpenAI(
+                api_key=self._api_key,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._client
+
+    def generate(self, prompt: str) -> GeneratedImage:
+        """Generate one image. Raises a GenerationError subclass on any failure."""
+        import openai
+
+        arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": 1}
+        if self.size != "auto":
+            arguments["size"] = self.size
+        if self.quality != "auto":
+            arguments["quality"] = self.quality
+        if self.model.startswith("dall-e"):
+            # Older models answer with a URL unless asked for the bytes; gpt-image models
+            # always send base64 and refuse this parameter.
+            arguments["response_format"] = "b64_json"
+        try:
+            response = self._get_client().images.generate(**arguments)
+        except openai.APIError as error:
+            raise self._translate(error) from error
+        return self._decode(response)
+
+    def _decode(self, response: Any) -> GeneratedImage:
+        items = getattr(response, "data", None) or []
+        encoded = getattr(items[0], "b64_json", None) if items else None
+        if not encoded:
+            raise GenerationError("OpenAI answered without image data")
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise GenerationError("OpenAI answered with image data that is not base64") from error
+        media_type = sniff_media_type(data)
+        if media_type is None:
+            raise GenerationError("OpenAI answered with data that is not a PNG, JPEG or WebP image")
+        return GeneratedImage(
+            data=data, media_type=media_type, provider=OPENAI_PROVIDER, model=self.model
+        )
+
+    def _translate(self, error: Exception) -> GenerationError:
+        import openai
+
+        where = self.base_url or "the OpenAI API"
+        if isinstance(error, openai.APITimeoutError):
+            return ProviderUnavailableError(
+                f"{where} did not answer within {self.timeout:g} s; try again later "
+                "(OPENAI_TIMEOUT sets the limit)"
+            )
+        if isinstance(error, openai.APIConnectionError):
+            return ProviderUnavailableError(
+                f"Could not reach {where}; check the network (and OPENAI_BASE_URL)"
+            )
+        if not isinstance(error, openai.APIStatusError):
+            return GenerationError(f"OpenAI failed: {type(error).__name__}")
+        code = error.code or ""
+        status = error.status_code
+        if isinstance(error, openai.BadRequestError) and "moderation" in code:
+            return ContentRejectedError(
+                "The prompt was rejected by the provider's safety system; rephrase it"
+            )
+        if isinstance(error, openai.AuthenticationError):
+            return ProviderAuthenticationError(
+                "OpenAI rejected the API key: invalid API key (check OPENAI_API_KEY)"
+            )
+        if isinstance(error, openai.PermissionDeniedError):
+            return ProviderAuthenticationError(
+                f"The API key may not use {self.model} (HTTP 403; check the organisation's "
+                "verification and model access)"
+            )
+        if isinstance(error, openai.RateLimitError):
+            if code == "insufficient_quota":
+                return RateLimitedError("OpenAI quota exceeded; check the account's billing")
+            return RateLimitedError(
+                "Rate limited by OpenAI; try again later",
+                retry_after=_retry_after(error),
+            )
+        if isinstance(error, openai.NotFoundError):
+            return GenerationError(f"OpenAI does not know the model {self.model} (HTTP 404)")
+        if status >= 500:
+            return ProviderUnavailableError(f"OpenAI failed with HTTP {status}; try again later")
+        return GenerationError(f"OpenAI refused the request (HTTP {status}): {_api_message(error)}")
+
+
+def _api_message(error: Any) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return "no details given"
+
+
+def _retry_after(error: Any) -> float | None:
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

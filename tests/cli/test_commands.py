@@ -1,0 +1,401 @@
+"""The CLI through Typer's CliRunner: output, exit codes and exact messages."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from pixyproxy_cli import __version__
+from pixyproxy_cli.commands.main import app
+from pixyproxy_cli.data.init import PLACEHOLDER_NOTICE
+
+runner = CliRunner()
+MISSING = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+    return runner.invoke(app, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def generate_json(prompt: str = "a lighthouse at dawn", *extra: str) -> dict:
+    result = run("generate", prompt, "--json", *extra)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def data_dir(isolated_environment) -> Path:
+    return isolated_environment / "data"
+
+
+def image_files(data_dir: Path) -> list[str]:
+    images = data_dir / "images"
+    return sorted(p.name for p in images.iterdir()) if images.exists() else []
+
+
+# -- help and version ---------------------------------------------------------------------
+
+
+def all_commands():
+    root = get_command(app)
+    for name, command in root.commands.items():
+        if hasattr(command, "commands"):
+            for sub in command.commands:
+                yield [name, sub]
+        yield [name]
+
+
+@pytest.mark.parametrize("path", list(all_commands()), ids=" ".join)
+def test_every_command_has_help(path):
+    result = run(*path, "--help")
+
+    assert result.exit_code == 0
+    assert "Usage: pixyproxy " + " ".join(path) in result.stdout
+    if path != ["db"]:
+        assert "Examples:" in result.stdout
+        assert "pixyproxy " + " ".join(path) in result.stdout.split("Examples:")[1]
+
+
+def test_no_arguments_shows_help():
+    result = run()
+
+    assert "Usage: pixyproxy [OPTIONS] COMMAND" in result.output
+    assert 'pixyproxy generate "a lighthouse at dawn"' in result.output
+
+
+def test_version():
+    result = run("--version")
+
+    assert (result.exit_code, result.stdout) == (0, f"pixyproxy {__version__}\n")
+
+
+def test_unknown_command_is_a_usage_error():
+    result = run("paint")
+
+    assert result.exit_code == 2
+    assert "No such command 'paint'" in result.stderr
+
+
+# -- generate ----------------------------------------------------------------------------
+
+
+def test_generate_without_a_key_uses_the_labelled_placeholder(data_dir):
+    result = run("generate", "a lighthouse at dawn")
+
+    assert result.exit_code == 0
+    assert result.stderr == f"Notice: {PLACEHOLDER_NOTICE}\n"
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines() if line[0] != " ")
+    assert lines["Prompt"] == "a lighthouse at dawn"
+    assert "placeholder (offline renderer; not a generated image)" in result.stdout
+    guid = lines["GUID"]
+    assert f"File        {data_dir / 'images' / guid}.png" in result.stdout
+    assert image_files(data_dir) == [f"{guid}.png"]
+
+
+def test_generate_json_gives_the_details_and_the_stored_file(data_dir):
+    details = generate_json()
+
+    assert details["prompt"] == "a lighthouse at dawn"
+    assert details["placeholder"] is True
+    assert details["provider"] == "placeholder"
+    assert details["private"] is False
+    assert "id" not in details
+    assert Path(details["file"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert Path(details["file"]).parent == data_dir / "images"
+
+
+def test_generate_reads_the_prompt_from_stdin():
+    result = run("generate", "-", "--json", input="a quiet harbour\n")
+
+    assert json.loads(result.stdout)["prompt"] == "a quiet harbour"
+
+
+def test_generate_writes_a_copy_with_output(tmp_path):
+    target = tmp_path / "copy.png"
+
+    details = generate_json("a red fox", "-o", str(target))
+
+    assert target.read_bytes() == Path(details["file"]).read_bytes()
+
+
+def test_generate_refuses_to_overwrite_before_generating(tmp_path, data_dir):
+    target = tmp_path / "taken.png"
+    target.write_bytes(b"keep me")
+
+    result = run("generate", "a red fox", "-o", str(target))
+
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {target} already exists; use --force to overwrite it\n"
+    assert target.read_bytes() == b"keep me"
+    assert image_files(data_dir) == []
+    assert run("generate", "a red fox", "-o", str(target), "--force").exit_code == 0
+    assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [
+        ("", "prompt must not be empty"),
+        ("   ", "prompt must not be empty"),
+        ("nul\x00byte", "prompt must not contain NUL characters"),
+    ],
+)
+def test_generate_rejects_bad_prompts_with_exit_2(prompt, message, data_dir):
+    result = run("generate", prompt)
+
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"Error: {message}\n")
+    assert image_files(data_dir) == []
+
+
+def test_prompt_maximum_is_a_setting(data_dir):
+    result = run("generate", "x" * 11, env={"PROMPT_MAX_LENGTH": "10"})
+
+    assert result.exit_code == 2
+    assert result.stderr.endswith("Error: prompt is 11 characters; the maximum is 10\n")
+
+
+def test_asking_for_openai_without_a_key_is_a_configuration_error():
+    result = run("generate", "a fox", "--provider", "openai")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: The openai provider needs OPENAI_API_KEY; set it, or use the placeholder "
+        "provider (--provider placeholder)\n"
+    )
+
+
+def test_invalid_settings_name_the_variable():
+    result = run("list", env={"DB_PORT": "many"})
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: invalid settings: DB_PORT: Input should be a valid integer, "
+        "unable to parse string as an integer\n"
+    )
+
+
+# -- show --------------------------------------------------------------------------------
+
+
+def test_show_prints_details_and_json():
+    made = generate_json()
+
+    text = run("show", made["guid"])
+    as_json = run("show", made["guid"], "--json")
+
+    assert text.exit_code == 0
+    assert f"GUID        {made['guid']}\n" in text.stdout
+    assert "Visibility  public\n" in text.stdout
+    made.pop("file")
+    assert json.loads(as_json.stdout) == made
+
+
+def test_show_of_a_malformed_guid_is_a_usage_error():
+    result = run("show", "not-a-guid")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: GUID must look like 1b4e28ba-2fa1-11d2-883f-0016d3cca427\n",
+    )
+
+
+def test_show_of_an_unknown_guid_is_not_found():
+    result = run("show", MISSING)
+
+    assert (result.exit_code, result.stderr) == (3, f"Error: No image with GUID {MISSING}\n")
+
+
+def test_debug_shows_the_traceback():
+    result = run("--debug", "show", MISSING)
+
+    assert result.exit_code == 3
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.endswith(f"Error: No image with GUID {MISSING}\n")
+
+
+# -- list --------------------------------------------------------------------------------
+
+
+def test_list_of_nothing():
+    assert run("list", "--json").stdout == "[]\n"
+    assert run("list").stdout == ""
+
+
+def test_list_json_plain_limit_and_after():
+    made = [generate_json(f"prompt {n}\twith\ttabs\nand lines") for n in range(3)]
+    guids = [m["guid"] for m in made]
+
+    listed = json.loads(run("list", "--json").stdout)
+    plain = run("list").stdout.splitlines()
+
+    assert [item["guid"] for item in listed] == guids
+    assert plain[0].split("\t") == [
+        guids[0],
+        made[0]["created_at"].replace("Z", "+00:00"),
+        "public",
+        "placeholder",
+        "prompt 0 with tabs and lines",
+    ]
+    assert len(plain) == 3
+    limited = json.loads(run("list", "--json", "--limit", "2").stdout)
+    assert [i["guid"] for i in limited] == guids[:2]
+    after = json.loads(run("list", "--json", "--after", guids[0]).stdout)
+    assert [i["guid"] for i in after] == guids[1:]
+
+
+def test_list_limit_must_be_positive():
+    result = run("list", "--limit", "0")
+
+    assert result.exit_code == 2
+    assert "Error: Invalid value for '--limit': Input should be greater than or equal to 1" in (
+        result.stderr
+    )
+
+
+COLOUR_CODE = re.compile(r"\x1b\[[0-9;]*(?:3[0-8]|9[0-7])[;m]")
+
+
+def test_terminal_table_is_coloured_unless_no_color():
+    generate_json()
+    terminal = {"FORCE_COLOR": "1", "COLUMNS": "120"}
+
+    coloured = run("list", env=terminal)
+    plain = run("list", env={**terminal, "NO_COLOR": "1"})
+
+    assert "Created (UTC)" in coloured.stdout
+    assert COLOUR_CODE.search(coloured.stdout)
+    assert "Created (UTC)" in plain.stdout
+    assert not COLOUR_CODE.search(plain.stdout)
+
+
+# -- fetch -------------------------------------------------------------------------------
+
+
+def test_fetch_writes_the_stored_bytes(tmp_path):
+    made = generate_json()
+    target = tmp_path / "out.png"
+
+    result = run("fetch", made["guid"], "-o", str(target))
+
+    assert result.exit_code == 0
+    assert target.read_bytes() == Path(made["file"]).read_bytes()
+    assert result.stderr == f"Wrote {target.stat().st_size:,} bytes to {target}\n"
+
+
+def test_fetch_defaults_to_guid_dot_png_in_the_current_directory():
+    made = generate_json()
+
+    assert run("fetch", made["guid"]).exit_code == 0
+    assert Path(f"{made['guid']}.png").read_bytes() == Path(made["file"]).read_bytes()
+
+
+def test_fetch_never_overwrites_without_force(tmp_path):
+    made = generate_json()
+    target = tmp_path / "taken.png"
+    target.write_bytes(b"keep me")
+
+    refused = run("fetch", made["guid"], "-o", str(target))
+    forced = run("fetch", made["guid"], "-o", str(target), "--force")
+
+    assert refused.exit_code == 2
+    assert refused.stderr == f"Error: {target} already exists; use --force to overwrite it\n"
+    assert forced.exit_code == 0
+    assert target.read_bytes() == Path(made["file"]).read_bytes()
+
+
+def test_fetch_to_stdout():
+    made = generate_json()
+
+    result = run("fetch", made["guid"], "-o", "-")
+
+    assert result.exit_code == 0
+    assert result.stdout_bytes == Path(made["file"]).read_bytes()
+
+
+def test_fetch_of_an_unknown_guid_is_not_found(tmp_path):
+    result = run("fetch", MISSING, "-o", str(tmp_path / "x.png"))
+
+    assert (result.exit_code, result.stderr) == (3, f"Error: No image with GUID {MISSING}\n")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_fetch_when_the_file_is_gone_is_not_found():
+    made = generate_json()
+    Path(made["file"]).unlink()
+
+    result = run("fetch", made["guid"])
+
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: The file of image {made['guid']} is missing\n"
+
+
+# -- db init and doctor --------------------------------------------------------------------
+
+
+def test_db_init(data_dir):
+    text = run("db", "init")
+    as_json = json.loads(run("db", "init", "--json").stdout)
+
+    assert text.stdout == (
+        f"Database ready: sqlite at {data_dir / 'pixyproxy.db'} (schema version 1)\n"
+    )
+    assert as_json["schema_version"] == 1
+    assert as_json["backend"] == "sqlite"
+    assert as_json["driver"].startswith("sqlite3 (SQLite ")
+
+
+def test_doctor_on_a_healthy_setup_warns_about_the_placeholder_only(data_dir):
+    generate_json()
+
+    result = run(
+        "doctor", "--json", env={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    )
+    checks = {check["name"]: check for check in json.loads(result.stdout)}
+
+    assert result.exit_code == 0
+    assert checks["database (sqlite)"]["status"] == "ok"
+    assert checks["images"]["detail"] == "1 row(s), 1 file(s)"
+    assert checks["image provider"]["status"] == "warn"
+    assert checks["image provider"]["fix"] == "set OPENAI_API_KEY to generate real images"
+    assert checks["keyring"]["status"] == "warn"
+    assert "silently discards" in checks["keyring"]["detail"]
+
+
+def test_doctor_reports_a_missing_file(data_dir):
+    made = generate_json()
+    Path(made["file"]).unlink()
+
+    result = run("doctor")
+
+    assert result.exit_code == 0
+    assert "warn  images: 1 row(s), 0 file(s): rows and files do not match" in result.stdout
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_database_exits_5_and_doctor_says_why():
+    port = closed_port()
+    env = {"DB_HOST": "127.0.0.1", "DB_PORT": str(port), "DB_CONNECT_TIMEOUT": "2"}
+
+    listed = run("list", env=env)
+    doctor = run("doctor", env=env)
+
+    assert listed.exit_code == 5
+    assert listed.stderr == (
+        f"Error: Cannot use the MySQL database at 127.0.0.1:{port}: the server is not "
+        "reachable (is it running? check DB_HOST and DB_PORT)\n"
+    )
+    assert doctor.exit_code == 1
+    assert f"FAIL  database (mysql): 127.0.0.1:{port}/pixyproxy: Cannot use" in doctor.stdout
+    assert "fix: start the server or correct DB_HOST" in doctor.stdout

@@ -1,0 +1,185 @@
+"""The OpenAI path: the real openai SDK against an OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pixyproxy_cli.commands.main import app
+from pixyproxy_cli.core.exceptions import GenerationError
+from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
+from tests.openai_server import PNG, Answer, error_answer, image_answer
+
+API_KEY = "sk-test-0123456789-do-not-print"
+runner = CliRunner()
+
+
+@pytest.fixture
+def openai_env(fake_openai) -> dict[str, str]:
+    return {
+        "OPENAI_API_KEY": API_KEY,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_MAX_RETRIES": "0",
+        "OPENAI_TIMEOUT": "5",
+    }
+
+
+def generate(env: dict[str, str], *args: str):
+    result = runner.invoke(
+        app, ["generate", "a lighthouse at dawn", *args], env=env, catch_exceptions=False
+    )
+    assert API_KEY not in result.stdout + result.stderr
+    return result
+
+
+def assert_nothing_stored(data_dir: Path, env: dict[str, str]) -> None:
+    listed = runner.invoke(app, ["list", "--json"], env=env)
+    assert listed.stdout == "[]\n"
+    images = data_dir / "images"
+    assert not images.exists() or list(images.iterdir()) == []
+
+
+@pytest.fixture
+def data_dir(isolated_environment) -> Path:
+    return isolated_environment / "data"
+
+
+def test_generate_with_openai_stores_the_returned_image(fake_openai, openai_env):
+    result = generate(openai_env, "--json", "--size", "1536x1024", "--quality", "high")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""  # no placeholder notice
+    details = json.loads(result.stdout)
+    assert (details["provider"], details["model"], details["placeholder"]) == (
+        "openai",
+        "gpt-image-1",
+        False,
+    )
+    assert Path(details["file"]).read_bytes() == PNG
+    [request] = fake_openai.requests
+    assert request["path"] == "/v1/images/generations"
+    assert request["headers"]["authorization"] == f"Bearer {API_KEY}"
+    assert request["body"] == {
+        "model": "gpt-image-1",
+        "prompt": "a lighthouse at dawn",
+        "n": 1,
+        "size": "1536x1024",
+        "quality": "high",
+    }
+
+
+def test_the_model_is_a_setting_and_a_flag(fake_openai, openai_env):
+    generate({**openai_env, "OPENAI_IMAGE_MODEL": "gpt-image-1-mini"})
+    generate(openai_env, "--model", "gpt-image-2")
+
+    assert [r["body"]["model"] for r in fake_openai.requests] == ["gpt-image-1-mini", "gpt-image-2"]
+
+
+FAILURES = [
+    (
+        error_answer(400, "Your request was rejected by the safety system.", "moderation_blocked"),
+        "The prompt was rejected by the provider's safety system; rephrase it",
+    ),
+    (
+        error_answer(401, f"Incorrect API key provided: {API_KEY[:8]}***", "invalid_api_key"),
+        "OpenAI rejected the API key: invalid API key (check OPENAI_API_KEY)",
+    ),
+    (
+        error_answer(429, "Rate limit reached for images per minute.", "rate_limit_exceeded"),
+        "Rate limited by OpenAI; try again later",
+    ),
+    (
+        error_answer(429, "You exceeded your current quota.", "insufficient_quota"),
+        "OpenAI quota exceeded; check the account's billing",
+    ),
+    (error_answer(500, "The server had an error."), "OpenAI failed with HTTP 500; try again later"),
+    (
+        error_answer(400, "Invalid value for size: '7x7'.", "invalid_value"),
+        "OpenAI refused the request (HTTP 400): Invalid value for size: '7x7'.",
+    ),
+    (
+        Answer(200, {"created": 1, "data": [{"b64_json": None}]}),
+        "OpenAI answered without image data",
+    ),
+    (
+        Answer(200, {"created": 1, "data": [{"b64_json": base64.b64encode(b"<html>").decode()}]}),
+        "OpenAI answered with data that is not a PNG, JPEG or WebP image",
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "message"), FAILURES, ids=lambda v: getattr(v, "status", ""))
+def test_provider_failures_exit_6_with_a_clear_line_and_leave_nothing(
+    fake_openai, openai_env, data_dir, answer, message
+):
+    fake_openai.script(answer)
+
+    result = generate(openai_env)
+
+    assert result.exit_code == 6
+    assert result.stderr == f"Error: {message}\n"
+    assert_nothing_stored(data_dir, openai_env)
+
+
+def test_a_429_is_retried_by_the_sdk_then_succeeds(fake_openai, openai_env, data_dir):
+    fake_openai.script(
+        error_answer(429, "Slow down.", "rate_limit_exceeded", {"retry-after-ms": "20"}),
+        image_answer(),
+    )
+
+    result = generate({**openai_env, "OPENAI_MAX_RETRIES": "1"}, "--json")
+
+    assert result.exit_code == 0, result.stderr
+    assert len(fake_openai.requests) == 2
+    assert Path(json.loads(result.stdout)["file"]).read_bytes() == PNG
+
+
+def test_a_hang_past_the_timeout_is_provider_unreachable(fake_openai, openai_env, data_dir):
+    fake_openai.script(Answer(delay=30))
+    started = time.monotonic()
+
+    result = generate({**openai_env, "OPENAI_TIMEOUT": "0.5"})
+
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 6
+    assert result.stderr == (
+        f"Error: {fake_openai.base_url} did not answer within 0.5 s; try again later "
+        "(OPENAI_TIMEOUT sets the limit)\n"
+    )
+    assert_nothing_stored(data_dir, openai_env)
+
+
+def test_an_unreachable_provider(openai_env, data_dir):
+    env = {**openai_env, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+
+    result = generate(env)
+
+    assert result.exit_code == 6
+    assert result.stderr == (
+        "Error: Could not reach http://127.0.0.1:9/v1; check the network (and OPENAI_BASE_URL)\n"
+    )
+    assert_nothing_stored(data_dir, env)
+
+
+def test_rate_limit_error_carries_retry_after(fake_openai):
+    fake_openai.script(error_answer(429, "Slow down.", "rate_limit_exceeded", {"retry-after": "7"}))
+    provider = OpenAIImageProvider(
+        api_key=API_KEY,
+        model="gpt-image-1",
+        size="auto",
+        quality="auto",
+        timeout=5,
+        max_retries=0,
+        base_url=fake_openai.base_url,
+    )
+
+    with pytest.raises(GenerationError) as caught:
+        provider.generate("a fox")
+
+    assert caught.value.retry_after == 7.0
+    assert fake_openai.requests[0]["body"] == {"model": "gpt-image-1", "prompt": "a fox", "n": 1}
