@@ -1,0 +1,72 @@
+"""End to end: the installed ``pixyproxy`` executable, in subprocesses, on both backends."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import settings_environment
+
+EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
+
+
+@pytest.fixture
+def pixyproxy(backend_settings, tmp_path):
+    if not EXECUTABLE.exists():
+        pytest.fail(f"{EXECUTABLE} is missing: install the project (pip install -e '.[test]')")
+    env = {**os.environ, **settings_environment(backend_settings)}
+    env.pop("OPENAI_API_KEY", None)
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        completed = subprocess.run(
+            [str(EXECUTABLE), *args], capture_output=True, env=env, cwd=tmp_path, timeout=120
+        )
+        if check and completed.returncode != 0:
+            raise AssertionError(completed.stderr.decode())
+        return completed
+
+    run.settings = backend_settings
+    return run
+
+
+def test_generate_list_show_fetch_round_trip(pixyproxy, tmp_path):
+    made = json.loads(pixyproxy("generate", "a lighthouse at dawn 🌅", "--json").stdout)
+    listed = json.loads(pixyproxy("list", "--json").stdout)
+    shown = json.loads(pixyproxy("show", made["guid"], "--json").stdout)
+    pixyproxy("fetch", made["guid"], "-o", "fetched.png")
+    piped = pixyproxy("fetch", made["guid"], "-o", "-").stdout
+
+    stored = Path(made["file"]).read_bytes()
+    assert Path(made["file"]).parent == pixyproxy.settings.image_dir
+    assert [item["guid"] for item in listed] == [made["guid"]]
+    assert shown["prompt"] == "a lighthouse at dawn 🌅"
+    assert shown == {key: value for key, value in made.items() if key != "file"}
+    assert (tmp_path / "fetched.png").read_bytes() == stored
+    assert piped == stored
+    assert stored.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_errors_from_the_installed_command(pixyproxy):
+    missing = pixyproxy("show", "0b4e28ba-2fa1-11d2-883f-0016d3cca427", check=False)
+    empty = pixyproxy("generate", " ", check=False)
+
+    assert missing.returncode == 3
+    assert missing.stderr == b"Error: No image with GUID 0b4e28ba-2fa1-11d2-883f-0016d3cca427\n"
+    assert empty.returncode == 2
+    assert empty.stderr.endswith(b"Error: prompt must not be empty\n")
+    assert b"Traceback" not in missing.stderr + empty.stderr
+
+
+def test_the_installed_command_uses_the_fast_driver(pixyproxy):
+    status = json.loads(pixyproxy("db", "init", "--json").stdout)
+
+    assert status["schema_version"] == 1
+    if pixyproxy.settings.db_backend == "mysql":
+        assert status["driver"].endswith("(C extension)")
+    else:
+        assert status["driver"].startswith("sqlite3")

@@ -1,0 +1,66 @@
+"""README.md's quick start, run as written in a fresh virtualenv with a fresh HOME."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from pixyproxy_cli.core.settings import ENVIRONMENT
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def readme_command(marker: str) -> str:
+    text = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- {marker} -->\s*```bash\n(.+?)\n```", text, re.S)
+    assert match, f"README.md has no command under <!-- {marker} -->"
+    return match.group(1).strip()
+
+
+def test_every_setting_is_documented_in_env_example():
+    documented = (REPOSITORY / ".env.example").read_text(encoding="utf-8")
+
+    for variable in ENVIRONMENT.values():
+        assert re.search(rf"^{variable}=", documented, re.M), variable
+
+
+def test_the_quick_start_installs_and_generates_on_a_fresh_machine(tmp_path):
+    checkout = tmp_path / "checkout"
+    shutil.copytree(
+        REPOSITORY,
+        checkout,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "venv", "__pycache__", "*.egg-info", "build"
+        ),
+    )
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        # Reuse the machine's download cache so the test measures the install, not the network.
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+    }
+    for passthrough in ("PYENV_ROOT", "PYENV_VERSION", "PIP_INDEX_URL", "PIP_CONSTRAINT"):
+        if passthrough in os.environ:
+            env[passthrough] = os.environ[passthrough]
+
+    completed = subprocess.run(
+        ["bash", "-c", readme_command("main-command")],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Notice: OPENAI_API_KEY is not set" in completed.stderr
+    assert "Prompt      a lighthouse at dawn" in completed.stdout
+    images = list((home / ".local" / "share" / "pixyproxy" / "images").glob("*.png"))
+    assert len(images) == 1
+    assert images[0].read_bytes().startswith(b"\x89PNG")

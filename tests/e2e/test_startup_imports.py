@@ -1,0 +1,62 @@
+"""The CLI's start-up path never imports the heavy libraries it does not need."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("openai", "fastapi", "uvicorn", "keyring", "argon2", "httpx")
+MISSING = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
+SCRIPT = """
+import json, sys
+sys.argv = ["pixyproxy", *sys.argv[1:]]
+from pixyproxy_cli.commands.main import run
+try:
+    run()
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["list", "--json"],
+        ["show", MISSING],
+        ["fetch", MISSING, "-o", "out.png"],
+        ["generate", "--help"],
+    ],
+    ids=" ".join,
+)
+def test_commands_that_do_not_generate_never_import_heavy_libraries(args):
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(heavy=HEAVY), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+    imported = json.loads(completed.stderr.strip().splitlines()[-1])
+    assert imported == []
+
+
+def test_the_check_itself_sees_a_heavy_import():
+    # Generating with a (fake) key builds the OpenAI client: the probe must notice it.
+    env = {**os.environ, "OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    env["OPENAI_MAX_RETRIES"] = "0"
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(heavy=HEAVY), "generate", "a fox"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+    assert "openai" in json.loads(completed.stderr.strip().splitlines()[-1])
