@@ -183,3 +183,12 @@ def test_rate_limit_error_carries_retry_after(fake_openai):
 
     assert caught.value.retry_after == 7.0
     assert fake_openai.requests[0]["body"] == {"model": "gpt-image-1", "prompt": "a fox", "n": 1}
+
+
+def test_provider_placeholder_wins_over_a_key(fake_openai, openai_env):
+    result = generate(openai_env, "--provider", "placeholder", "--json")
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["placeholder"] is True
+    assert result.stderr == ""
+    assert fake_openai.requests == []
