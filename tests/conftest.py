@@ -45,6 +45,31 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     close_database()
 
 
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[Any]:
+    """A fresh in-memory keyring for every test: no test touches a real user keyring."""
+    import keyring
+
+    from tests.keyring_backends import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process tests hash with cheap argon2 parameters (installed commands use the real)."""
+    monkeypatch.setattr(
+        "pixyproxy_cli.service.passwords.DEFAULT_PARAMETERS",
+        {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+    )
+
+
 # -- backends ------------------------------------------------------------------------------
 
 MYSQL_SERVER = {

@@ -40,7 +40,7 @@ def fetch(
 
         pixyproxy fetch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 -o - | display
     """
-    stored = state(ctx).services().prompts.get_image_file(guid)
+    stored = state(ctx).prompts().get_image_file(guid)
     if output_file == Path("-"):
         if sys.stdout.isatty() and not force:
             raise InputValidationError(

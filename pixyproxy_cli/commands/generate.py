@@ -57,6 +57,10 @@ def generate(
     force: Annotated[
         bool, typer.Option("--force", "-f", help="Overwrite the --output file if it exists.")
     ] = False,
+    private: Annotated[
+        bool,
+        typer.Option("--private", help="Only you will see it (needs pixyproxy login)."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
 ) -> None:
     """Generate an image from PROMPT and store it.
@@ -70,25 +74,29 @@ def generate(
         pixyproxy generate "a red fox in snow" --size 1536x1024 -o fox.png
 
         echo "a quiet harbour" | pixyproxy generate - --json
+
+        pixyproxy generate "my secret garden" --private
     """
     if prompt == "-":
         prompt = sys.stdin.read().strip()
     if output_file is not None and output_file.exists() and not force:
         # Refuse before spending a provider call on an image we could not write.
         raise InputValidationError(f"{output_file} already exists; use --force to overwrite it")
-    services = state(ctx).services(
+    cli = state(ctx)
+    services = cli.services(
         image_provider=provider.value if provider else None,
         openai_model=model,
         image_size=size,
         image_quality=quality,
     )
+    prompts = cli.prompts()
     if services.provider_notice:
         output.notice(services.provider_notice)
     with output.spinner("Generating image…"):
         # Built unvalidated: the service validates, and reports problems as ours.
-        request = ImageDetailCreate.model_construct(prompt=prompt, private=False)
-        image = services.prompts.generate_image(request)
-    stored = services.prompts.get_image_file(image.guid)
+        request = ImageDetailCreate.model_construct(prompt=prompt, private=private)
+        image = prompts.generate_image(request)
+    stored = prompts.get_image_file(image.guid)
     if output_file is not None:
         output.copy_file(stored.path, output_file, force=force)
     if as_json:

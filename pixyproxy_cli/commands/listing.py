@@ -8,6 +8,7 @@ import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.exceptions import AuthenticationError
 
 
 def list_images(
@@ -20,8 +21,16 @@ def list_images(
         str | None,
         typer.Option(metavar="GUID", help="Start after this image (for paging)."),
     ] = None,
+    mine: Annotated[
+        bool, typer.Option("--mine", help="Only images you made (needs a login).")
+    ] = False,
+    private: Annotated[
+        bool, typer.Option("--private", help="Only your private images (needs a login).")
+    ] = False,
 ) -> None:
     """List images, oldest first.
+
+    You see the public images, and your own private ones when you are logged in.
 
     On a terminal: a table. In a pipe: one tab-separated line per image (GUID, created,
     visibility, provider, prompt). With --json: a JSON array written as rows arrive, so
@@ -34,8 +43,15 @@ def list_images(
         pixyproxy list --json | jq -r '.[].guid'
 
         pixyproxy list --limit 20 --after 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+
+        pixyproxy list --private
     """
-    images = state(ctx).services().prompts.get_all_images(limit=limit, after=after)
+    prompts = state(ctx).prompts()
+    if private and prompts.viewer is None:
+        raise AuthenticationError("Log in to list your private images")
+    images = prompts.get_all_images(
+        limit=limit, after=after, mine=mine, private=True if private else None
+    )
     if as_json:
         output.stream_json_array(output.image_json(image) for image in images)
     elif output.out().is_terminal:

@@ -120,13 +120,18 @@ def plain_line(image: ImagePublic) -> str:
     )
 
 
-def print_image_lines(images: Iterable[ImagePublic]) -> int:
-    """Plain lines, one per image, for pipes; return the count."""
+def print_lines(lines: Iterable[str]) -> int:
+    """Write plain lines to stdout, as they come (no wrapping, tabs kept); return the count."""
     count = 0
-    for image in images:
-        sys.stdout.write(plain_line(image) + "\n")
+    for line in lines:
+        sys.stdout.write(line + "\n")
         count += 1
     return count
+
+
+def print_image_lines(images: Iterable[ImagePublic]) -> int:
+    """Plain lines, one per image, for pipes; return the count."""
+    return print_lines(plain_line(image) for image in images)
 
 
 def print_image_table(images: Iterable[ImagePublic]) -> int:

@@ -23,7 +23,7 @@ def show(
 
         pixyproxy show 1b4e28ba-2fa1-11d2-883f-0016d3cca427 --json | jq -r .prompt
     """
-    image = state(ctx).services().prompts.get_image_by_guid(guid)
+    image = state(ctx).prompts().get_image_by_guid(guid)
     if as_json:
         output.print_json(output.image_json(image))
     else:

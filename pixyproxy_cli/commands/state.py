@@ -9,6 +9,7 @@ import typer
 
 if TYPE_CHECKING:
     from pixyproxy_cli.service.init import Services
+    from pixyproxy_cli.service.public_prompts import PromptService
 
 
 @dataclass
@@ -28,6 +29,14 @@ class CliState:
 
             self._services = open_services(overrides)
         return self._services
+
+    def prompts(self, **overrides: Any) -> PromptService:
+        """The prompt service for the logged-in user (or anonymous when nobody is).
+
+        Raises AuthenticationError when stored credentials no longer authenticate.
+        """
+        services = self.services(**overrides)
+        return services.prompts_for(services.sessions.current_user())
 
     def close(self) -> None:
         """Close the services' database connections, if any were opened."""

@@ -69,6 +69,13 @@ class AuthenticationError(PixyProxyException):
     default_message = "Invalid username or password"
 
 
+class KeyringError(PixyProxyException):
+    """The OS keyring cannot keep or give back the credentials."""
+
+    code = "keyring_unavailable"
+    default_message = "The OS keyring is not usable"
+
+
 class ConfigurationError(PixyProxyException):
     """A setting is missing or has a value pixyproxy cannot use."""
 

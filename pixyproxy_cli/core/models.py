@@ -76,7 +76,7 @@ def _check_filename(value: str) -> str:
 def _check_username(value: str) -> str:
     if not _USERNAME_RE.fullmatch(value):
         raise ValueError(
-            "user name must be 1-64 characters: letters, digits, '.', '_', '@' or '-', "
+            "username must be 1-64 characters: letters, digits, '.', '_', '@' or '-', "
             "starting with a letter or digit"
         )
     return value

@@ -33,6 +33,7 @@ ENVIRONMENT: dict[str, str] = {
     "db_pool_timeout": "DB_POOL_TIMEOUT",
     "db_connect_timeout": "DB_CONNECT_TIMEOUT",
     "data_dir": "PIXYPROXY_DATA_DIR",
+    "config_dir": "PIXYPROXY_CONFIG_DIR",
     "image_dir": "IMAGE_DIR",
     "sqlite_path": "SQLITE_PATH",
     "max_prompt_length": "PROMPT_MAX_LENGTH",
@@ -63,6 +64,7 @@ class Settings(BaseModel):
     db_pool_timeout: float = Field(default=10.0, ge=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
     data_dir: Path
+    config_dir: Path
     image_dir: Path
     sqlite_path: Path
     max_prompt_length: int = Field(default=DEFAULT_MAX_PROMPT_LENGTH, ge=1, le=1_000_000)
@@ -89,6 +91,13 @@ def default_data_dir() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path(APP_NAME, appauthor=False)
+
+
+def default_config_dir() -> Path:
+    """The platform's per-user configuration directory for pixyproxy (XDG on Linux)."""
+    from platformdirs import user_config_path
+
+    return user_config_path(APP_NAME, appauthor=False)
 
 
 def read_env_file(environ: Mapping[str, str]) -> dict[str, str]:
@@ -135,6 +144,7 @@ def load_settings(
         values["db_backend"] = "mysql" if values.get("db_host") else "sqlite"
     data_dir = Path(values.get("data_dir") or default_data_dir()).expanduser()
     values["data_dir"] = data_dir
+    values["config_dir"] = Path(values.get("config_dir") or default_config_dir()).expanduser()
     values["image_dir"] = Path(values.get("image_dir") or data_dir / "images").expanduser()
     sqlite_path = values.get("sqlite_path") or data_dir / "pixyproxy.db"
     values["sqlite_path"] = Path(sqlite_path).expanduser()

@@ -1,13 +1,33 @@
-"""The OS keyring, through ``keyring``: which backend is in use and whether it can keep secrets.
+"""Login credentials: the OS keyring (through ``keyring``), or the environment.
 
-``keyring`` is imported only by the functions here (it costs ~90 ms at start-up).
+``PIXYPROXY_USERNAME`` and ``PIXYPROXY_PASSWORD`` take precedence, for CI and headless use.
+Otherwise the password is kept in the OS keyring under the service ``pixyproxy``, and only
+the user name is noted in ``session.json`` in the config directory, so that commands run
+by someone who never logged in do not pay for importing ``keyring`` (~90 ms). No password
+is ever written to a file of ours.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pixyproxy_cli.core.exceptions import AuthenticationError, KeyringError
 
 KEYRING_SERVICE = "pixyproxy"
+USERNAME_VARIABLE = "PIXYPROXY_USERNAME"
+PASSWORD_VARIABLE = "PIXYPROXY_PASSWORD"  # noqa: S105 - a variable name, not a password
+ENVIRONMENT_SOURCE = f"the environment ({USERNAME_VARIABLE}, {PASSWORD_VARIABLE})"
+WAYS_OUT = (
+    "install a keyring backend (pip install keyrings.alt, or run a Secret Service such as "
+    f"gnome-keyring), or set {USERNAME_VARIABLE} and {PASSWORD_VARIABLE}"
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +39,15 @@ class KeyringStatus:
     fix: str | None = None
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """A user name and password, and where they came from. The password is not in reprs."""
+
+    username: str
+    password: str = field(repr=False)
+    source: str
+
+
 def describe_keyring() -> KeyringStatus:
     """Name the active keyring backend and say whether it can keep a password."""
     import keyring
@@ -27,17 +56,125 @@ def describe_keyring() -> KeyringStatus:
     backend = keyring.get_keyring()
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if isinstance(backend, fail.Keyring):
-        return KeyringStatus(
-            name,
-            "no keyring backend is available",
-            "install one (pip install keyrings.alt, or run a Secret Service such as "
-            "gnome-keyring), or set PIXYPROXY_USERNAME and PIXYPROXY_PASSWORD",
-        )
+        return KeyringStatus(name, "no keyring backend is available", WAYS_OUT)
     if isinstance(backend, null.Keyring):
         return KeyringStatus(
             name,
             "the null keyring backend silently discards what is stored",
             "choose a real backend (PYTHON_KEYRING_BACKEND or keyringrc.cfg), or set "
-            "PIXYPROXY_USERNAME and PIXYPROXY_PASSWORD",
+            f"{USERNAME_VARIABLE} and {PASSWORD_VARIABLE}",
         )
     return KeyringStatus(name)
+
+
+class CredentialStore:
+    """Where the CLI keeps who is logged in; see the module docstring."""
+
+    def __init__(self, config_dir: Path, environ: Mapping[str, str] | None = None) -> None:
+        self.session_file = Path(config_dir) / "session.json"
+        self._environ = os.environ if environ is None else environ
+
+    def from_environment(self) -> Credentials | None:
+        """Credentials from PIXYPROXY_USERNAME / PIXYPROXY_PASSWORD, if both are set.
+
+        Raises AuthenticationError when only one of them is set.
+        """
+        username = self._environ.get(USERNAME_VARIABLE, "")
+        password = self._environ.get(PASSWORD_VARIABLE, "")
+        if not username and not password:
+            return None
+        if not (username and password):
+            raise AuthenticationError(
+                f"Set both {USERNAME_VARIABLE} and {PASSWORD_VARIABLE}, or neither"
+            )
+        return Credentials(username, password, ENVIRONMENT_SOURCE)
+
+    def logged_in_username(self) -> str | None:
+        """The user name noted at the last login, or None (a cheap check: no keyring)."""
+        try:
+            session = json.loads(self.session_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        username = session.get("username") if isinstance(session, dict) else None
+        return username if isinstance(username, str) and username else None
+
+    def load(self) -> Credentials | None:
+        """The credentials to use: the environment's, else the keyring's, else None.
+
+        Raises AuthenticationError (half-set environment, password gone from the keyring)
+        and KeyringError (the keyring cannot be read).
+        """
+        from_env = self.from_environment()
+        if from_env is not None:
+            return from_env
+        username = self.logged_in_username()
+        if username is None:
+            return None
+        keyring, errors = _keyring()
+        try:
+            password = keyring.get_password(KEYRING_SERVICE, username)
+        except errors.KeyringError as error:
+            reason = str(error) or type(error).__name__
+            raise KeyringError(f"Cannot read the keyring: {reason}; {WAYS_OUT}") from error
+        if password is None:
+            raise AuthenticationError(
+                f"The keyring no longer holds the password of {username}: run pixyproxy login"
+            )
+        return Credentials(username, password, f"the keyring ({describe_keyring().backend})")
+
+    def save(self, username: str, password: str) -> str:
+        """Keep ``password`` in the keyring and note ``username``; return where it went.
+
+        Raises KeyringError when no usable keyring backend exists (nothing is written).
+        """
+        status = describe_keyring()
+        if status.problem:
+            raise KeyringError(f"Cannot keep the password: {status.problem}; {status.fix}")
+        keyring, errors = _keyring()
+        previous = self.logged_in_username()
+        try:
+            keyring.set_password(KEYRING_SERVICE, username, password)
+            if previous and previous != username:
+                with contextlib.suppress(errors.PasswordDeleteError):
+                    keyring.delete_password(KEYRING_SERVICE, previous)
+        except errors.KeyringError as error:
+            raise KeyringError(
+                f"The keyring refused the password: {error or type(error).__name__}; {WAYS_OUT}"
+            ) from error
+        self._write_session({"username": username, "keyring_backend": status.backend})
+        return f"the keyring ({status.backend})"
+
+    def clear(self) -> str | None:
+        """Forget the logged-in user: the keyring entry and the note. Return who it was."""
+        username = self.logged_in_username()
+        if username is None:
+            return None
+        keyring, errors = _keyring()
+        try:
+            keyring.delete_password(KEYRING_SERVICE, username)
+        except errors.PasswordDeleteError:
+            pass  # already gone: still log out
+        except errors.KeyringError as error:
+            raise KeyringError(f"Cannot update the keyring: {error}; {WAYS_OUT}") from error
+        self.session_file.unlink(missing_ok=True)
+        return username
+
+    def _write_session(self, session: dict[str, str]) -> None:
+        self.session_file.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".session-", dir=self.session_file.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(session, handle)
+            os.replace(temp, self.session_file)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+
+def _keyring() -> tuple[Any, Any]:
+    """The keyring module and its errors module, imported on first use."""
+    import keyring
+    from keyring import errors
+
+    return keyring, errors

@@ -15,6 +15,7 @@ from typing import Any
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.context import DatabaseContext
+from pixyproxy_cli.data.credentials import CredentialStore
 from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.init import (
     create_database,
@@ -28,6 +29,7 @@ from pixyproxy_cli.service.admin import AdminService
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.private_prompts import PrivatePromptService
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
+from pixyproxy_cli.service.sessions import SessionService
 from pixyproxy_cli.service.users import UserService
 
 
@@ -40,6 +42,7 @@ class Services:
     prompts: PromptService
     users: UserService
     admin: AdminService
+    sessions: SessionService
     provider_notice: str | None = None
     """Why the provider in use is not the one asked for (no API key), to tell the user."""
 
@@ -60,12 +63,14 @@ def build_services(
     provider: ImageProviderInterface | None = None,
     database: Database | None = None,
     hasher: PasswordHasher | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Services:
     """Build the services for ``settings`` (loaded from the environment when omitted).
 
     ``provider`` defaults to the one the settings select (``data.init.create_provider``);
     ``database`` to the process-wide one from ``data.init.get_database``. Raises
-    ConfigurationError for invalid settings.
+    ConfigurationError for invalid settings. ``environ`` (default ``os.environ``) is where
+    PIXYPROXY_USERNAME / PIXYPROXY_PASSWORD are looked up.
     """
     settings = settings or load_settings()
     notice = None
@@ -93,12 +98,16 @@ def build_services(
         provider=provider,
         provider_notice=notice,
     )
+    user_service = UserService(users=users, context_factory=context_factory, hasher=hasher)
     return Services(
         settings=settings,
         database=database,
         prompts=prompts,
-        users=UserService(users=users, context_factory=context_factory, hasher=hasher),
+        users=user_service,
         admin=admin,
+        sessions=SessionService(
+            users=user_service, store=CredentialStore(settings.config_dir, environ)
+        ),
         provider_notice=notice,
     )
 

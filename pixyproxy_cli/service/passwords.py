@@ -10,13 +10,16 @@ import secrets
 from functools import cached_property
 from typing import Any
 
+DEFAULT_PARAMETERS: dict[str, Any] = {}
+"""argon2-cffi's own defaults (RFC 9106, low memory); tests swap in cheaper ones."""
+
 
 class PasswordHasher:
     """Hash and verify passwords; argon2id with argon2-cffi's recommended parameters."""
 
     def __init__(self, **parameters: Any) -> None:
-        """``parameters`` go to ``argon2.PasswordHasher`` (tests pass cheap ones)."""
-        self._parameters = parameters
+        """``parameters`` go to ``argon2.PasswordHasher`` (default: DEFAULT_PARAMETERS)."""
+        self._parameters = parameters or dict(DEFAULT_PARAMETERS)
 
     @cached_property
     def _hasher(self) -> Any:

@@ -70,3 +70,43 @@ def test_the_installed_command_uses_the_fast_driver(pixyproxy):
         assert status["driver"].endswith("(C extension)")
     else:
         assert status["driver"].startswith("sqlite3")
+
+
+def test_login_and_private_images_across_processes(backend_settings, tmp_path):
+    """Each command is its own process: the login must persist in the keyring between them."""
+    env = {
+        **os.environ,
+        **settings_environment(backend_settings),
+        "PYTHON_KEYRING_BACKEND": "tests.keyring_backends.FileKeyring",
+        "TEST_KEYRING_FILE": str(tmp_path / "keyring.json"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    env.pop("OPENAI_API_KEY", None)
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(EXECUTABLE), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    password = "a password for the e2e test"
+    added = run("user", "add", "erin", "--class-key", "k", "--password-stdin", stdin=password)
+    assert added.returncode == 0, added.stderr
+    assert run("login", "-u", "erin", "--password-stdin", stdin=password).returncode == 0
+    who = run("whoami")
+    made = json.loads(run("generate", "erin's secret", "--private", "--json").stdout)
+    mine = json.loads(run("list", "--json").stdout)
+    assert run("logout").stdout == "Logged out erin\n"
+    anonymous = json.loads(run("list", "--json").stdout)
+    hidden = run("show", made["guid"])
+
+    assert who.stdout.startswith("erin (class k); credentials from the keyring (")
+    assert [item["guid"] for item in mine] == [made["guid"]]
+    assert anonymous == []
+    assert hidden.returncode == 3
+    assert json.loads((tmp_path / "keyring.json").read_text()) == {}

@@ -129,7 +129,7 @@ def test_login_rehashes_a_password_made_with_old_parameters(roster, journal):
     ("fields", "message"),
     [
         ({"username": "alice", "password": "short", "class_key": "k"}, "at least 8"),
-        ({"username": "no spaces", "password": PASSWORD, "class_key": "k"}, "user name must"),
+        ({"username": "no spaces", "password": PASSWORD, "class_key": "k"}, "username must"),
         ({"username": "alice", "password": PASSWORD, "class_key": ""}, "class key must"),
         ({"username": "alice", "password": "nul\x00in password", "class_key": "k"}, "NUL"),
     ],

@@ -1,0 +1,100 @@
+"""``pixyproxy user``: the roster of users who may log in and own private images."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.passwords import read_password
+from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.models import UserCreate
+
+app = typer.Typer(
+    help="Manage the users who may log in and own private images.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from standard input (one line)."),
+]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The new user's name.")],
+    class_key: Annotated[
+        str, typer.Option("--class-key", help="The user's class (a short label).")
+    ],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    r"""Add a user; the password is asked twice (or read from stdin).
+
+    Examples:
+
+        pixyproxy user add alice --class-key staff
+
+        printf '%s\n' "$PASSWORD" | pixyproxy user add ci-bot --class-key bot --password-stdin
+    """
+    password = read_password(from_stdin=password_stdin, confirm=True)
+    request = UserCreate.model_construct(username=name, password=password, class_key=class_key)
+    user = state(ctx).services().users.add_user(request)
+    output.out().print(f"Added user {user.username} (class {user.class_key})", markup=False)
+
+
+@app.command("list")
+def list_users(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List the users, in the order they were added.
+
+    Examples:
+
+        pixyproxy user list
+
+        pixyproxy user list --json | jq -r '.[].username'
+    """
+    users = state(ctx).services().users.get_all_users()
+    if as_json:
+        output.stream_json_array(user.model_dump(mode="json") for user in users)
+        return
+    output.print_lines(f"{user.username}\t{user.class_key}" for user in users)
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The user to remove.")],
+) -> None:
+    """Remove a user (refused while they own images).
+
+    Examples:
+
+        pixyproxy user remove alice
+    """
+    state(ctx).services().users.remove_user(name)
+    output.out().print(f"Removed user {name}", markup=False)
+
+
+@app.command("passwd")
+def passwd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Whose password to change.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    r"""Set a new password for a user.
+
+    Examples:
+
+        pixyproxy user passwd alice
+
+        printf '%s\n' "$NEW_PASSWORD" | pixyproxy user passwd alice --password-stdin
+    """
+    password = read_password(from_stdin=password_stdin, confirm=True, prompt="New password")
+    state(ctx).services().users.change_password(name, password)
+    output.out().print(f"Changed the password of {name}", markup=False)
