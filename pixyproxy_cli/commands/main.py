@@ -13,7 +13,17 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli import __version__
-from pixyproxy_cli.commands import db, doctor, fetch, generate, listing, session, show, user
+from pixyproxy_cli.commands import (
+    db,
+    doctor,
+    fetch,
+    generate,
+    listing,
+    serve,
+    session,
+    show,
+    user,
+)
 from pixyproxy_cli.commands.errors import PixyProxyGroup
 from pixyproxy_cli.commands.state import CliState
 
@@ -76,6 +86,7 @@ app.command("fetch")(fetch.fetch)
 app.command("login")(session.login)
 app.command("logout")(session.logout)
 app.command("whoami")(session.whoami)
+app.command("serve")(serve.serve)
 app.command("doctor")(doctor.doctor)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")

@@ -6,6 +6,7 @@ service method passes its arguments through these helpers before touching a repo
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -22,9 +23,14 @@ _POSITIVE_INT = TypeAdapter(int)
 
 def describe(error: ValidationError) -> str:
     """One readable line for a pydantic ValidationError: ``field: problem; ...``."""
+    return describe_errors(error.errors(include_url=False, include_input=False))
+
+
+def describe_errors(errors: Iterable[Mapping[str, Any]], skip: tuple[str, ...] = ()) -> str:
+    """One readable line for pydantic-style error dicts; ``skip`` drops location parts."""
     problems = []
-    for item in error.errors(include_url=False, include_input=False):
-        where = ".".join(str(part) for part in item["loc"])
+    for item in errors:
+        where = ".".join(str(part) for part in item["loc"] if part not in skip)
         message = item["msg"].removeprefix("Value error, ")
         # Our own messages already name their field ("prompt must not be empty").
         names_field = item["type"] == "value_error" and message.lower().startswith(

@@ -31,6 +31,7 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.std
         ["show", MISSING],
         ["fetch", MISSING, "-o", "out.png"],
         ["generate", "--help"],
+        ["serve", "--help"],
     ],
     ids=" ".join,
 )

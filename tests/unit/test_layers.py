@@ -16,6 +16,8 @@ LAYERS = {
     "commands": {"core", "service"},
     "web": {"core", "service"},
 }
+# `pixyproxy serve` is the one command that starts the web layer.
+EXCEPTIONS = {"commands/serve.py": {"web"}}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -35,8 +37,8 @@ def sources(layer: str) -> list[Path]:
 
 @pytest.mark.parametrize("layer", sorted(LAYERS))
 def test_layers_import_only_the_layers_below(layer):
-    allowed = LAYERS[layer] | {layer}
     for path in sources(layer):
+        allowed = LAYERS[layer] | {layer} | EXCEPTIONS.get(f"{layer}/{path.name}", set())
         for module in imported_modules(path):
             parts = module.split(".")
             if parts[0] == "pixyproxy_cli" and len(parts) > 1:

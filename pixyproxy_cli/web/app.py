@@ -1,0 +1,65 @@
+"""The FastAPI application: services built at start-up, one router per resource.
+
+``create_app()`` is also the factory uvicorn imports in every worker process
+(``pixyproxy_cli.web.app:create_app``); settings come from the environment and ``.env``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from pixyproxy_cli import __version__
+from pixyproxy_cli.service.init import Services, open_services
+from pixyproxy_cli.web.errors import install_exception_handlers
+from pixyproxy_cli.web.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
+from pixyproxy_cli.web.routers import images
+
+MAX_BODY_BYTES = 1024 * 1024
+"""A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing we accept is larger."""
+
+DESCRIPTION = """
+Generate images from text prompts and read them back.
+
+**Authentication.** Every path accepts optional HTTP Basic credentials of a roster user
+(`pixyproxy user add`). Without them a caller sees and makes public images only. With them,
+the caller also sees their own private images, and may:
+
+* `POST /image` with `"private": true` (credentials **required**; 401 without);
+* `GET /image?mine=true` or `?private=true` (credentials **required**).
+
+Another user's private image answers 404, exactly as a GUID that does not exist.
+
+Errors have the body `{"error", "message", "request_id"}`; every response carries
+`X-Request-ID`.
+"""
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    """Build the application; ``services`` default to ones opened from the settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or open_services()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    app = FastAPI(
+        title="pixyproxy",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    install_exception_handlers(app)
+    app.include_router(images.router)
+    app.add_middleware(BodySizeLimitMiddleware, limit=MAX_BODY_BYTES)
+    app.add_middleware(RequestLogMiddleware)
+    return app

@@ -1,0 +1,55 @@
+"""FastAPI dependencies: the services, and HTTP Basic authentication against the roster."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from pixyproxy_cli.core.exceptions import AuthenticationError
+from pixyproxy_cli.core.models import User
+from pixyproxy_cli.service.init import Services
+from pixyproxy_cli.service.public_prompts import PromptService
+
+basic_auth = HTTPBasic(
+    auto_error=False,
+    realm="pixyproxy",
+    description=(
+        "Optional on every path. With credentials of a roster user, requests also see and "
+        "make that user's private images."
+    ),
+)
+
+
+def get_services(request: Request) -> Services:
+    """The application's services (built at start-up)."""
+    return request.app.state.services
+
+
+def optional_user(
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(basic_auth)],
+) -> User | None:
+    """The authenticated user, or None without credentials.
+
+    Raises AuthenticationError (401) for wrong credentials.
+    """
+    if credentials is None:
+        return None
+    return services.users.authenticate(credentials.username, credentials.password)
+
+
+def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """The authenticated user. Raises AuthenticationError (401) when there are no credentials."""
+    if user is None:
+        raise AuthenticationError("Authentication required: send HTTP Basic credentials")
+    return user
+
+
+def prompts_for_caller(
+    services: Annotated[Services, Depends(get_services)],
+    user: Annotated[User | None, Depends(optional_user)],
+) -> PromptService:
+    """The prompt service as the caller sees it: anonymous, or the authenticated user."""
+    return services.prompts_for(user)

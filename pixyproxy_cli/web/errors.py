@@ -1,0 +1,127 @@
+"""The one place where errors become HTTP answers: ``{"error", "message", "request_id"}``.
+
+The PixyProxyException family maps to statuses by class; FastAPI's own request validation
+errors answer 422 in the same shape. Anything else becomes a 500 in ``RequestLogMiddleware``,
+with the request id and no traceback in the body (the traceback goes to the log, under the
+same request id).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pixyproxy_cli.core.exceptions import (
+    AuthenticationError,
+    ConstraintViolationError,
+    ContentRejectedError,
+    DBConnectionError,
+    GenerationError,
+    InputValidationError,
+    PixyProxyException,
+    RateLimitedError,
+    RecordNotFoundError,
+)
+from pixyproxy_cli.service.validation import describe_errors
+from pixyproxy_cli.web.context import request_id_var
+
+logger = logging.getLogger(__name__)
+
+AUTHENTICATE_HEADER = {"WWW-Authenticate": 'Basic realm="pixyproxy"'}
+DEFAULT_RETRY_AFTER_SECONDS = 5
+
+STATUS_BY_CLASS: dict[type[PixyProxyException], int] = {
+    InputValidationError: 422,
+    ContentRejectedError: 422,
+    RecordNotFoundError: 404,
+    AuthenticationError: 401,
+    ConstraintViolationError: 409,
+    DBConnectionError: 503,
+    RateLimitedError: 503,
+    GenerationError: 502,
+    PixyProxyException: 500,
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error answer's body."""
+
+    error: str
+    message: str
+    request_id: str
+
+
+def status_for(error: PixyProxyException) -> int:
+    """The HTTP status of the nearest mapped class in ``error``'s hierarchy."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_CLASS:
+            return STATUS_BY_CLASS[cls]
+    return 500
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON error answer carrying the current request id."""
+    body = ErrorBody(error=code, message=message, request_id=request_id_var.get())
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def handle_pixyproxy_exception(request: Request, error: Exception) -> JSONResponse:
+    """Map a PixyProxyException to its status and JSON body."""
+    assert isinstance(error, PixyProxyException)
+    status = status_for(error)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers.update(AUTHENTICATE_HEADER)
+    if status == 503:
+        retry_after = getattr(error, "retry_after", None) or DEFAULT_RETRY_AFTER_SECONDS
+        headers["Retry-After"] = str(max(1, round(retry_after)))
+    if status >= 500:
+        logger.error("%s: %s", type(error).__name__, error.message, exc_info=error)
+    return error_response(status, error.code, error.message, headers)
+
+
+async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's request validation errors, in our shape."""
+    assert isinstance(error, RequestValidationError)
+    message = describe_errors(error.errors(), skip=("body",)) or "invalid request"
+    return error_response(422, InputValidationError.code, message)
+
+
+async def handle_http_exception(request: Request, error: Exception) -> JSONResponse:
+    """Starlette's HTTP errors (unknown path, wrong method) in our shape."""
+    assert isinstance(error, StarletteHTTPException)
+    code = "not_found" if error.status_code == 404 else f"http_{error.status_code}"
+    return error_response(error.status_code, code, str(error.detail), dict(error.headers or {}))
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Register the handlers above on ``app``."""
+    app.add_exception_handler(PixyProxyException, handle_pixyproxy_exception)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    # Anything else is answered by RequestLogMiddleware: a 500 that names the request id.
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for these error statuses, all with ErrorBody."""
+    descriptions = {
+        401: "Authentication required or failed (HTTP Basic; see WWW-Authenticate)",
+        404: "No such image, or it is private to someone else",
+        409: "Conflict with an existing record",
+        413: "Request body too large",
+        422: "The request is not valid (or the provider's safety system rejected the prompt)",
+        500: "Unexpected error (the body names the request id)",
+        502: "The image provider failed",
+        503: "Database unavailable or provider rate limit; see Retry-After",
+    }
+    return {
+        status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses
+    }

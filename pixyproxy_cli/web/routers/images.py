@@ -1,0 +1,134 @@
+"""The image resource: generate, list, details, content."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from email.utils import format_datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+
+from pixyproxy_cli.core.exceptions import AuthenticationError
+from pixyproxy_cli.core.models import ImageDetailCreate, ImagePublic
+from pixyproxy_cli.service.public_prompts import PromptService
+from pixyproxy_cli.web.dependencies import prompts_for_caller
+from pixyproxy_cli.web.errors import error_responses
+
+router = APIRouter(prefix="/image", tags=["images"])
+
+Prompts = Annotated[PromptService, Depends(prompts_for_caller)]
+PUBLIC_CACHE = "public, max-age=31536000, immutable"  # a GUID's bytes never change
+PRIVATE_CACHE = "private, no-store"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ImagePublic,
+    summary="Generate an image from a prompt",
+    description=(
+        'Generates an image for `prompt` and stores it. With `"private": true` the image is '
+        "visible only to its owner, and HTTP Basic credentials are required."
+    ),
+    responses=error_responses(401, 413, 422, 500, 502, 503),
+)
+def create_image(
+    request_body: ImageDetailCreate, prompts: Prompts, response: Response, request: Request
+) -> ImagePublic:
+    """POST /image."""
+    image = prompts.generate_image(request_body)
+    response.headers["Location"] = str(request.url_for("get_image", guid=image.guid).path)
+    return image
+
+
+@router.get(
+    "",
+    summary="List images",
+    description=(
+        "Every public image, plus the caller's private ones when authenticated, oldest first, "
+        "streamed as a JSON array. Page with `limit` and `after` (the GUID of the last image "
+        "of the previous page). `mine` and `private` need credentials."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "A JSON array of image details",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ImagePublic"},
+                    }
+                }
+            },
+        },
+        **error_responses(401, 404, 422, 500, 503),
+    },
+)
+def list_images(
+    prompts: Prompts,
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    after: Annotated[str | None, Query(max_length=36, description="A GUID")] = None,
+    mine: bool = False,
+    private: bool = False,
+) -> StreamingResponse:
+    """GET /image."""
+    if private and prompts.viewer is None:
+        raise AuthenticationError("Authentication required to list private images")
+    images = prompts.get_all_images(
+        limit=limit, after=after, mine=mine, private=True if private else None
+    )
+    # Fetch the first chunk now, so that a database failure is still a proper 503.
+    first = list(itertools.islice(images, 1))
+    return StreamingResponse(
+        _json_array(itertools.chain(first, images)), media_type="application/json"
+    )
+
+
+def _json_array(images: Iterator[ImagePublic]) -> Iterator[bytes]:
+    empty = True
+    for image in images:
+        yield (b"[\n" if empty else b",\n") + image.model_dump_json().encode()
+        empty = False
+    yield b"[]\n" if empty else b"\n]\n"
+
+
+@router.get(
+    "/{guid}",
+    response_model=ImagePublic,
+    summary="Get an image's details",
+    responses=error_responses(401, 404, 422, 500, 503),
+)
+def get_image(guid: str, prompts: Prompts) -> ImagePublic:
+    """GET /image/{guid}."""
+    return prompts.get_image_by_guid(guid)
+
+
+@router.get(
+    "/{guid}/content",
+    summary="Get an image's file",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "The image bytes",
+            "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
+        },
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        **error_responses(401, 404, 422, 500, 503),
+    },
+)
+def get_image_content(guid: str, prompts: Prompts, request: Request) -> Response:
+    """GET /image/{guid}/content."""
+    content = prompts.get_image_file(guid)
+    etag = f'"{content.guid}-{content.size}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": PRIVATE_CACHE if content.private else PUBLIC_CACHE,
+        "Last-Modified": format_datetime(content.updated_at, usegmt=True),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(content.path, media_type=content.media_type, headers=headers)

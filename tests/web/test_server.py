@@ -1,0 +1,126 @@
+"""A real ``pixyproxy serve`` in a subprocess on 127.0.0.1, on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import settings_environment
+
+EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
+PASSWORD = "a password for the server test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(backend_settings, tmp_path):
+    env = {**os.environ, **settings_environment(backend_settings)}
+    env.pop("OPENAI_API_KEY", None)
+    subprocess.run(
+        [str(EXECUTABLE), "user", "add", "alice", "--class-key", "k", "--password-stdin"],
+        input=PASSWORD,
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(EXECUTABLE), "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base_url}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"serve did not start:\n{log_path.read_text()}") from None
+                time.sleep(0.1)
+        yield base_url, log_path, backend_settings
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_post_list_details_content_round_trip(server):
+    base_url, _, settings = server
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        created = client.post("/image", json={"prompt": "a lighthouse at dawn 🌅"})
+        guid = created.json()["guid"]
+        listed = client.get("/image")
+        details = client.get(created.headers["location"])
+        content = client.get(f"/image/{guid}/content")
+
+    assert created.status_code == 201
+    assert [item["guid"] for item in listed.json()] == [guid]
+    assert details.json() == created.json()
+    stored = (settings.image_dir / f"{guid}.png").read_bytes()
+    assert content.content == stored
+    assert content.headers["content-type"] == "image/png"
+
+
+def test_private_images_over_http_basic(server):
+    base_url, _, _ = server
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        created = client.post(
+            "/image", json={"prompt": "secret", "private": True}, auth=("alice", PASSWORD)
+        )
+        guid = created.json()["guid"]
+        as_owner = client.get(f"/image/{guid}", auth=("alice", PASSWORD))
+        as_anyone = client.get(f"/image/{guid}")
+        refused = client.post("/image", json={"prompt": "secret", "private": True})
+
+    assert created.status_code == 201
+    assert as_owner.status_code == 200
+    assert as_anyone.status_code == 404
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == 'Basic realm="pixyproxy"'
+
+
+def test_concurrent_requests_get_distinct_ids_each_in_the_log(server):
+    base_url, log_path, _ = server
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        guid = client.post("/image", json={"prompt": "load"}).json()["guid"]
+        paths = [f"/image/{guid}", "/image", f"/image/{guid}/content", "/image/not-a-guid"] * 50
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            responses = list(pool.map(client.get, paths))
+
+    assert len(responses) == 200
+    assert {response.status_code for response in responses} == {200, 422}
+    ids = [response.headers["x-request-id"] for response in responses]
+    assert len(set(ids)) == 200
+    deadline = time.monotonic() + 10
+    while True:
+        log = log_path.read_text()
+        missing = [request_id for request_id in ids if f"request_id={request_id} " not in log]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert missing == []
