@@ -27,8 +27,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(backend_settings, tmp_path):
-    env = {**os.environ, **settings_environment(backend_settings)}
+def server(request, backend_settings, tmp_path):
+    env = {**os.environ, **settings_environment(backend_settings), "IMAGE_SIZE": "64x64"}
+    env.update(getattr(request, "param", {}))
     env.pop("OPENAI_API_KEY", None)
     subprocess.run(
         [str(EXECUTABLE), "user", "add", "alice", "--class-key", "k", "--password-stdin"],
@@ -124,3 +125,24 @@ def test_concurrent_requests_get_distinct_ids_each_in_the_log(server):
             break
         time.sleep(0.1)
     assert missing == []
+
+
+@pytest.mark.parametrize("server", [{"DB_POOL_SIZE": "4", "DB_POOL_TIMEOUT": "30"}], indirect=True)
+def test_64_concurrent_posts_wait_for_the_pool_and_all_succeed(server):
+    base_url, log_path, settings = server
+    with httpx.Client(base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=64)) as c:
+
+        def post(n: int) -> httpx.Response:
+            return c.post("/image", json={"prompt": f"burst {n}"})
+
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            responses = list(pool.map(post, range(64)))
+
+        listed = c.get("/image").json()
+
+    assert [r.status_code for r in responses] == [201] * 64
+    guids = {r.json()["guid"] for r in responses}
+    assert len(guids) == 64
+    assert {item["guid"] for item in listed} == guids
+    assert sorted(p.stem for p in settings.image_dir.iterdir()) == sorted(guids)
+    assert "No connection to" not in log_path.read_text()
