@@ -28,6 +28,7 @@ from pixyproxy_cli.core.exceptions import (
     RateLimitedError,
     RecordNotFoundError,
 )
+from pixyproxy_cli.core.models import GUID_PATTERN
 from pixyproxy_cli.service.validation import describe_errors
 from pixyproxy_cli.web.context import request_id_var
 
@@ -91,15 +92,56 @@ async def handle_pixyproxy_exception(request: Request, error: Exception) -> JSON
 async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
     """FastAPI's request validation errors, in our shape."""
     assert isinstance(error, RequestValidationError)
-    message = describe_errors(error.errors(), skip=("body",)) or "invalid request"
+    items = [_friendlier(item) for item in error.errors()]
+    message = describe_errors(items, skip=("body", "path", "query")) or "invalid request"
     return error_response(422, InputValidationError.code, message)
 
 
 async def handle_http_exception(request: Request, error: Exception) -> JSONResponse:
     """Starlette's HTTP errors (unknown path, wrong method) in our shape."""
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:
+        # FastAPI's "error parsing the body" (e.g. invalid UTF-8): invalid input, like the rest.
+        return error_response(
+            422,
+            InputValidationError.code,
+            "The request body could not be parsed: send JSON encoded as UTF-8",
+        )
     code = "not_found" if error.status_code == 404 else f"http_{error.status_code}"
-    return error_response(error.status_code, code, str(error.detail), dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        # Starlette names only the first route that matched the path; list them all.
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(error.status_code, code, str(error.detail), headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(request.url.path):
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+def _friendlier(item: dict[str, Any]) -> dict[str, Any]:
+    """Say "GUID must look like ..." rather than quoting the GUID regular expression."""
+    if (
+        item.get("type") == "string_pattern_mismatch"
+        and (item.get("ctx") or {}).get("pattern") == GUID_PATTERN
+    ):
+        name = str(item["loc"][-1])
+        example = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+        if name == "guid":
+            return {
+                **item,
+                "loc": (),
+                "type": "value_error",
+                "msg": f"GUID must look like {example}",
+            }
+        return {**item, "msg": f"must be a GUID like {example}"}
+    return item
 
 
 def install_exception_handlers(app: FastAPI) -> None:

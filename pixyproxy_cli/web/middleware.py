@@ -107,24 +107,33 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or {}).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(send)
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.limit:
+                await self._too_large(send)
+                return
+            await self.app(scope, receive, send)
             return
+        # No declared length (chunked): read the body here, at most `limit` bytes of it, and
+        # hand the app what was read. The app's own body parsing would swallow an error.
+        messages: list[Message] = []
         received = 0
-
-        async def counted_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLargeError
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                await self._too_large(send)
+                return
+            if not message.get("more_body", False):
+                break
+        replay = iter(messages)
 
-        try:
-            await self.app(scope, counted_receive, send)
-        except _BodyTooLargeError:
-            await self._too_large(send)
+        async def replayed_receive() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed_receive, send)
 
     async def _too_large(self, send: Any) -> None:
         await send_json(
@@ -136,7 +145,3 @@ class BodySizeLimitMiddleware:
                 "request_id": request_id_var.get(),
             },
         )
-
-
-class _BodyTooLargeError(Exception):
-    pass

@@ -7,20 +7,52 @@ from collections.abc import Iterator
 from email.utils import format_datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
 from pixyproxy_cli.core.exceptions import AuthenticationError
-from pixyproxy_cli.core.models import ImageDetailCreate, ImagePublic
+from pixyproxy_cli.core.models import (
+    DEFAULT_MAX_PROMPT_LENGTH,
+    GUID_PATTERN,
+    ImageDetailCreate,
+    ImagePublic,
+)
 from pixyproxy_cli.service.public_prompts import PromptService
 from pixyproxy_cli.web.dependencies import prompts_for_caller
 from pixyproxy_cli.web.errors import error_responses
 
 router = APIRouter(prefix="/image", tags=["images"])
+PROMPT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+class ImageRequest(BaseModel):
+    """The body of POST /image."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: StrictStr = Field(
+        description=(
+            "What to draw: at least one non-blank character, no NUL, at most "
+            "PROMPT_MAX_LENGTH characters (32,000 by default)."
+        ),
+        # Documented for clients; the service enforces them, with the configured maximum.
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": DEFAULT_MAX_PROMPT_LENGTH,
+            "pattern": PROMPT_PATTERN,
+        },
+    )
+    private: StrictBool = Field(default=False, description="Only the authenticated owner sees it.")
+
 
 Prompts = Annotated[PromptService, Depends(prompts_for_caller)]
+GuidPath = Annotated[str, Path(pattern=GUID_PATTERN, description="The image's GUID")]
 PUBLIC_CACHE = "public, max-age=31536000, immutable"  # a GUID's bytes never change
 PRIVATE_CACHE = "private, no-store"
+# FastAPI lists HTTP Basic as required; `{}` beside it tells OpenAPI readers that anonymous
+# calls are allowed too (credentials are optional on every path).
+OPTIONAL_AUTH = {"security": [{}]}
 
 
 @router.post(
@@ -33,12 +65,14 @@ PRIVATE_CACHE = "private, no-store"
         "visible only to its owner, and HTTP Basic credentials are required."
     ),
     responses=error_responses(401, 413, 422, 500, 502, 503),
+    openapi_extra=OPTIONAL_AUTH,
 )
 def create_image(
-    request_body: ImageDetailCreate, prompts: Prompts, response: Response, request: Request
+    request_body: ImageRequest, prompts: Prompts, response: Response, request: Request
 ) -> ImagePublic:
     """POST /image."""
-    image = prompts.generate_image(request_body)
+    # The service validates the prompt against the configured limits.
+    image = prompts.generate_image(ImageDetailCreate.model_construct(**request_body.model_dump()))
     response.headers["Location"] = str(request.url_for("get_image", guid=image.guid).path)
     return image
 
@@ -66,11 +100,14 @@ def create_image(
         },
         **error_responses(401, 404, 422, 500, 503),
     },
+    openapi_extra=OPTIONAL_AUTH,
 )
 def list_images(
     prompts: Prompts,
     limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-    after: Annotated[str | None, Query(max_length=36, description="A GUID")] = None,
+    after: Annotated[
+        str | None, Query(pattern=GUID_PATTERN, description="The last GUID of the previous page")
+    ] = None,
     mine: bool = False,
     private: bool = False,
 ) -> StreamingResponse:
@@ -100,8 +137,9 @@ def _json_array(images: Iterator[ImagePublic]) -> Iterator[bytes]:
     response_model=ImagePublic,
     summary="Get an image's details",
     responses=error_responses(401, 404, 422, 500, 503),
+    openapi_extra=OPTIONAL_AUTH,
 )
-def get_image(guid: str, prompts: Prompts) -> ImagePublic:
+def get_image(guid: GuidPath, prompts: Prompts) -> ImagePublic:
     """GET /image/{guid}."""
     return prompts.get_image_by_guid(guid)
 
@@ -118,8 +156,9 @@ def get_image(guid: str, prompts: Prompts) -> ImagePublic:
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
         **error_responses(401, 404, 422, 500, 503),
     },
+    openapi_extra=OPTIONAL_AUTH,
 )
-def get_image_content(guid: str, prompts: Prompts, request: Request) -> Response:
+def get_image_content(guid: GuidPath, prompts: Prompts, request: Request) -> Response:
     """GET /image/{guid}/content."""
     content = prompts.get_image_file(guid)
     etag = f'"{content.guid}-{content.size}"'

@@ -1,0 +1,87 @@
+"""schemathesis against the app's own OpenAPI schema, in process, with every check.
+
+Each operation gets at least 100 generated cases, anonymous and authenticated; any check
+failure (a 5xx, an undocumented status, a response off its schema, accepted garbage, ...)
+fails the test.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from pixyproxy_cli.core.models import ImageDetailCreate, UserCreate
+from pixyproxy_cli.data.init import create_database
+from pixyproxy_cli.service.init import build_services
+from pixyproxy_cli.web.app import create_app
+from tests.fakes import FakeProvider, Journal
+
+PASSWORD = "a password for fuzzing"
+MIN_CASES = 100
+AUTHORIZATION = "Basic " + base64.b64encode(f"fuzzer:{PASSWORD}".encode()).decode()
+
+
+class CurrentApp:
+    """An ASGI app that forwards to the app of the running test.
+
+    The schema is loaded at import (schemathesis' ``from_fixture`` breaks on pytest 9.2);
+    each test then points this at an app over its own fresh database.
+    """
+
+    def __init__(self) -> None:
+        self.app = create_app()  # only serves /openapi.json until a test replaces it
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
+current_app = CurrentApp()
+schema = schemathesis.openapi.from_asgi("/openapi.json", current_app)
+
+
+@pytest.fixture(autouse=True)
+def fuzz_app(sqlite_settings):
+    database = create_database(sqlite_settings)
+    services = build_services(sqlite_settings, provider=FakeProvider(Journal()), database=database)
+    services.users.add_user(UserCreate(username="fuzzer", password=PASSWORD, class_key="k"))
+    fuzzer = services.users.authenticate("fuzzer", PASSWORD)
+    # Something to find: a public image, and a private one of the fuzzer's.
+    services.prompts.generate_image(ImageDetailCreate(prompt="public"))
+    services.prompts_for(fuzzer).generate_image(ImageDetailCreate(prompt="mine", private=True))
+    current_app.app = create_app(services)
+    yield
+    database.close()
+
+
+@pytest.fixture
+def case_counter(request):
+    """Counts the cases run for one operation (one test item); at least MIN_CASES."""
+    counts: Counter[str] = Counter()
+    yield counts
+    assert counts.total() >= MIN_CASES, f"{request.node.name}: only {counts.total()} cases"
+
+
+FUZZ_SETTINGS = settings(
+    max_examples=MIN_CASES + 20,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_anonymous_requests_pass_every_check(case, case_counter):
+    case_counter[f"{case.method} {case.path}"] += 1
+    case.call_and_validate()
+
+
+@schema.parametrize()
+@FUZZ_SETTINGS
+def test_authenticated_requests_pass_every_check(case, case_counter):
+    case_counter[f"{case.method} {case.path}"] += 1
+    case.call_and_validate(headers={"Authorization": AUTHORIZATION})
