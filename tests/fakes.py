@@ -113,8 +113,24 @@ class FakeImageRepository(ImageRepositoryInterface):
     def get_image_file(self, guid: str) -> ImageFile | None:
         self._call("get_image_file")
         image = next((image for image in self.rows.values() if image.guid == guid), None)
-        if image is None:
-            return None
+        return None if image is None else self._file(image)
+
+    def count_images(self) -> int:
+        self._call("count_images")
+        return len(self.rows)
+
+    def get_image_files_page(self, *, after_id: int = 0, limit: int) -> list[tuple[int, ImageFile]]:
+        self._call("get_image_files_page")
+        ids = [image_id for image_id in sorted(self.rows) if image_id > after_id][:limit]
+        return [(image_id, self._file(self.rows[image_id])) for image_id in ids]
+
+    def find_filenames(self, filenames) -> set[str]:
+        self._call("find_filenames")
+        stored = {image.filename for image in self.rows.values()}
+        return {name for name in filenames if name in stored}
+
+    @staticmethod
+    def _file(image: Image) -> ImageFile:
         return ImageFile(
             guid=image.guid,
             filename=image.filename,
@@ -123,10 +139,6 @@ class FakeImageRepository(ImageRepositoryInterface):
             owner=image.owner,
             updated_at=image.updated_at,
         )
-
-    def count_images(self) -> int:
-        self._call("count_images")
-        return len(self.rows)
 
 
 class FakeUserRepository(UserRepositoryInterface):
@@ -236,3 +248,9 @@ class FakeStore(ImageStoreInterface):
 
     def list_filenames(self) -> Iterator[str]:
         yield from sorted(self.files)
+
+    def list_leftovers(self) -> Iterator[str]:
+        yield from ()
+
+    def age(self, filename: str) -> float:
+        return 3600.0

@@ -15,22 +15,39 @@ MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
 def doctor(
     ctx: typer.Context,
+    fix: Annotated[
+        bool,
+        typer.Option("--fix", help="Remove orphan image files (files without a row)."),
+    ] = False,
+    min_age: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            metavar="SECONDS",
+            help="Only files older than this count as orphans (a younger one may belong "
+            "to a generate still inserting its row).",
+        ),
+    ] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
     """Check the set-up and say what is wrong.
 
     It checks the database, the image files, the provider and the keyring.
 
-    Each line says what was found; a problem comes with its fix. Exits 1 when any check
-    fails (warnings do not).
+    Each line says what was found; a problem comes with its fix. Rows and image files are
+    compared both ways: rows whose file is gone are reported, and files no row names (left
+    by an interrupted generate) are removed with --fix. Exits 1 when any check fails
+    (warnings do not).
 
     Examples:
 
         pixyproxy doctor
 
         pixyproxy doctor --json | jq '.[] | select(.status != "ok")'
+
+        pixyproxy doctor --fix
     """
-    checks = state(ctx).services().admin.diagnose()
+    checks = state(ctx).services().admin.diagnose(fix=fix, min_age=min_age)
     if as_json:
         output.print_json([check.__dict__ for check in checks])
     else:

@@ -90,6 +90,24 @@ class StorageError(PixyProxyException):
     default_message = "The image file could not be stored or read"
 
 
+class StorageFullError(StorageError):
+    """No space is left on the device that holds the image files."""
+
+    code = "storage_full"
+    default_message = "There is no space left to store the image"
+
+
+class TooManyRequestsError(PixyProxyException):
+    """A caller went over a limit (failed logins, images per minute); try again later."""
+
+    code = "too_many_requests"
+    default_message = "Too many requests; try again later"
+
+    def __init__(self, message: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class GenerationError(PixyProxyException):
     """The image provider failed to produce an image."""
 

@@ -45,6 +45,10 @@ ENVIRONMENT: dict[str, str] = {
     "image_quality": "IMAGE_QUALITY",
     "openai_timeout": "OPENAI_TIMEOUT",
     "openai_max_retries": "OPENAI_MAX_RETRIES",
+    "login_max_failures": "LOGIN_MAX_FAILURES",
+    "login_failure_window": "LOGIN_FAILURE_WINDOW",
+    "generate_rate_limit": "GENERATE_RATE_LIMIT",
+    "generate_rate_window": "GENERATE_RATE_WINDOW",
 }
 """Field name -> the environment variable (and ``.env`` key) that sets it."""
 
@@ -78,6 +82,12 @@ class Settings(BaseModel):
     # The SDK's own default is 10 minutes; an image takes well under two.
     openai_timeout: float = Field(default=120.0, gt=0, le=3600)
     openai_max_retries: int = Field(default=2, ge=0, le=10)
+    # The REST API's limits (0 turns one off): failed logins per user and client, and
+    # images generated per user (or per client address when anonymous), per window.
+    login_max_failures: int = Field(default=5, ge=0)
+    login_failure_window: float = Field(default=300.0, gt=0)
+    generate_rate_limit: int = Field(default=10, ge=0)
+    generate_rate_window: float = Field(default=60.0, gt=0)
 
     def database_location(self) -> str:
         """Where the database lives, for messages: ``host:port/name`` or the SQLite file."""

@@ -8,6 +8,7 @@ and raise only PixyProxyExceptions.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
@@ -50,6 +51,14 @@ class ImageRepositoryInterface(ABC):
     @abstractmethod
     def count_images(self) -> int:
         """How many images are stored, private ones included."""
+
+    @abstractmethod
+    def get_image_files_page(self, *, after_id: int = 0, limit: int) -> list[tuple[int, ImageFile]]:
+        """One page of (id, file details) of every image, private ones included, by id."""
+
+    @abstractmethod
+    def find_filenames(self, filenames: Sequence[str]) -> set[str]:
+        """Which of ``filenames`` belong to a stored image."""
 
 
 class UserRepositoryInterface(ABC):

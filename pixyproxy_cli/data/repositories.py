@@ -8,6 +8,7 @@ repository wired to the wrong database before it runs a statement.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -104,6 +105,27 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         db.execute("SELECT COUNT(*) AS n FROM images")
         row = db.fetchone()
         return int(row["n"]) if row else 0
+
+    def get_image_files_page(self, *, after_id: int = 0, limit: int) -> list[tuple[int, ImageFile]]:
+        """One page of (id, file details) of every image, by id."""
+        db = self._db()
+        db.execute(
+            "SELECT id, guid, filename, media_type, is_private, owner, updated_at FROM images "
+            "WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s",
+            {"after_id": after_id, "limit": limit},
+        )
+        return [(int(row["id"]), row_to_image_file(row)) for row in db.fetchall()]
+
+    def find_filenames(self, filenames: Sequence[str]) -> set[str]:
+        """Which of ``filenames`` belong to a stored image."""
+        if not filenames:
+            return set()
+        names = {f"f{index}": name for index, name in enumerate(filenames)}
+        placeholders = ", ".join(f"%({key})s" for key in names)
+        db = self._db()
+        # Only generated placeholders are formatted in; the names themselves are parameters.
+        db.execute(f"SELECT filename FROM images WHERE filename IN ({placeholders})", names)  # noqa: S608
+        return {row["filename"] for row in db.fetchall()}
 
 
 class SqlUserRepository(_SqlRepository, UserRepositoryInterface):

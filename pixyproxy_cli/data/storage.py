@@ -13,12 +13,13 @@ import errno
 import os
 import stat
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError
+from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError, StorageFullError
 
 TEMP_PREFIX = ".incoming-"
 
@@ -57,6 +58,14 @@ class ImageStoreInterface(ABC):
     def list_filenames(self) -> Iterator[str]:
         """Every stored file name (temporary files excluded)."""
 
+    @abstractmethod
+    def list_leftovers(self) -> Iterator[str]:
+        """Temporary files that interrupted writes left behind."""
+
+    @abstractmethod
+    def age(self, filename: str) -> float:
+        """Seconds since ``filename`` was last written (0 when it is gone)."""
+
 
 class LocalImageStore(ImageStoreInterface):
     """Image files in one local directory, created on first write."""
@@ -84,7 +93,8 @@ class LocalImageStore(ImageStoreInterface):
             temp_name = None
             self._fsync_directory()
         except OSError as error:
-            raise StorageError(_storage_message("write", target, error)) from error
+            kind = StorageFullError if error.errno == errno.ENOSPC else StorageError
+            raise kind(_storage_message("write", target, error)) from error
         finally:
             if temp_name is not None:
                 with contextlib.suppress(OSError):
@@ -133,16 +143,33 @@ class LocalImageStore(ImageStoreInterface):
         return StoredFile(path=real, size=status.st_size)
 
     def list_filenames(self) -> Iterator[str]:
-        """Every stored file name, temporary files excluded."""
+        """Every stored file name, temporary files excluded (streamed, not listed whole)."""
+        for entry in self._entries():
+            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+                yield entry.name
+
+    def list_leftovers(self) -> Iterator[str]:
+        """Temporary files of writes that never finished."""
+        for entry in self._entries():
+            if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                yield entry.name
+
+    def _entries(self) -> Iterator[os.DirEntry[str]]:
         try:
-            entries = list(os.scandir(self.root))
+            with os.scandir(self.root) as entries:
+                yield from entries
         except FileNotFoundError:
             return
         except OSError as error:
             raise StorageError(_storage_message("list", self.root, error)) from error
-        for entry in entries:
-            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
-                yield entry.name
+
+    def age(self, filename: str) -> float:
+        """Seconds since ``filename`` was last modified (0 when it is gone)."""
+        try:
+            modified = (self.root / filename).lstat().st_mtime
+        except OSError:
+            return 0.0
+        return max(time.time() - modified, 0.0)
 
 
 def _storage_message(action: str, path: Path, error: OSError) -> str:

@@ -7,7 +7,8 @@ a failure becomes a ``Check`` with status ``fail``, so one broken part never hid
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -15,9 +16,11 @@ from pixyproxy_cli.core.exceptions import PixyProxyException
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.credentials import describe_keyring
 from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.public_prompts import PromptService
+from pixyproxy_cli.service.transaction import ContextFactory, transaction
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -30,6 +33,23 @@ class Check:
     status: Status
     detail: str
     fix: str | None = None
+
+
+@dataclass
+class Consistency:
+    """How rows and files agree: what is missing on either side, and what was removed."""
+
+    rows: int = 0
+    files: int = 0
+    rows_without_files: list[str] = field(default_factory=list)
+    orphan_files: list[str] = field(default_factory=list)
+    recent_unmatched: int = 0
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        """No row lacks its file and no (old enough) file lacks its row."""
+        return not self.rows_without_files and not (set(self.orphan_files) - set(self.removed))
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,8 @@ class AdminService:
         settings: Settings,
         database: Database,
         prompts: PromptService,
+        images: ImageRepositoryInterface,
+        context_factory: ContextFactory,
         store: ImageStoreInterface,
         provider: ImageProviderInterface,
         provider_notice: str | None,
@@ -58,6 +80,8 @@ class AdminService:
         self._settings = settings
         self._database = database
         self._prompts = prompts
+        self._images = images
+        self._context_factory = context_factory
         self._store = store
         self._provider = provider
         self._provider_notice = provider_notice
@@ -72,10 +96,50 @@ class AdminService:
             driver=self._database.driver_name(),
         )
 
-    def diagnose(self) -> list[Check]:
-        """Every check, in the order a person would fix things."""
+    def check_consistency(self, *, fix: bool = False, min_age: float = 60.0) -> Consistency:
+        """Find rows without files and files without rows; ``fix`` removes the orphan files.
+
+        Only files older than ``min_age`` seconds count as orphans: a younger one may belong
+        to a ``generate`` whose row is being inserted right now. Memory stays bounded: rows
+        and files are walked in chunks. Raises PixyProxyException for database failures.
+        """
+        report = Consistency()
+        after_id = 0
+        while True:
+            with transaction(self._context_factory):
+                page = self._images.get_image_files_page(after_id=after_id, limit=CHUNK)
+            for _, stored in page:
+                report.rows += 1
+                if not self._store.exists(stored.filename):
+                    report.rows_without_files.append(stored.guid)
+            if len(page) < CHUNK:
+                break
+            after_id = page[-1][0]
+        for batch in _batches(self._store.list_filenames(), CHUNK):
+            report.files += len(batch)
+            with transaction(self._context_factory):
+                known = self._images.find_filenames(batch)
+            for name in batch:
+                if name not in known:
+                    self._classify_orphan(report, name, min_age)
+        for name in list(self._store.list_leftovers()):
+            self._classify_orphan(report, name, min_age)
+        if fix:
+            for name in report.orphan_files:
+                self._store.delete(name)
+                report.removed.append(name)
+        return report
+
+    def _classify_orphan(self, report: Consistency, name: str, min_age: float) -> None:
+        if self._store.age(name) >= min_age:
+            report.orphan_files.append(name)
+        else:
+            report.recent_unmatched += 1
+
+    def diagnose(self, *, fix: bool = False, min_age: float = 60.0) -> list[Check]:
+        """Every check, in the order a person would fix things; ``fix`` repairs what it can."""
         checks = [self._check_database()]
-        checks.extend(self._check_images(checks[0].status == "ok"))
+        checks.extend(self._check_images(checks[0].status == "ok", fix=fix, min_age=min_age))
         checks.append(self._check_provider())
         checks.append(self._check_keyring())
         return checks
@@ -104,29 +168,45 @@ class AdminService:
             )
         return Check(name, "ok", detail)
 
-    def _check_images(self, database_ok: bool) -> list[Check]:
+    def _check_images(self, database_ok: bool, *, fix: bool, min_age: float) -> list[Check]:
         root = Path(self._settings.image_dir)
         checks = [_directory_check(root)]
         if not database_ok:
             return checks
         try:
-            rows = self._prompts.count_images()
-            files = sum(1 for _ in self._store.list_filenames())
+            report = self.check_consistency(fix=fix, min_age=min_age)
         except PixyProxyException as error:
             return [*checks, Check("images", "fail", str(error))]
-        detail = f"{rows} row(s), {files} file(s)"
-        if rows != files:
-            return [
-                *checks,
-                Check(
-                    "images",
-                    "warn",
-                    f"{detail}: rows and files do not match",
-                    "an interrupted generate can leave an orphan file; a removed file "
-                    "leaves a row whose content is gone",
-                ),
-            ]
-        return [*checks, Check("images", "ok", detail)]
+        detail = f"{report.rows} row(s), {report.files} file(s)"
+        problems = []
+        if report.rows_without_files:
+            problems.append(
+                f"{len(report.rows_without_files)} row(s) without a file: "
+                + _sample(report.rows_without_files)
+            )
+        if report.removed:
+            problems.append(
+                f"removed {len(report.removed)} orphan file(s): " + _sample(report.removed)
+            )
+        elif report.orphan_files:
+            problems.append(
+                f"{len(report.orphan_files)} orphan file(s) without a row: "
+                + _sample(report.orphan_files)
+            )
+        if report.recent_unmatched:
+            problems.append(f"{report.recent_unmatched} file(s) too recent to judge")
+        if not problems:
+            return [*checks, Check("images", "ok", detail)]
+        fixes = []
+        if report.orphan_files and not report.removed:
+            fixes.append("pixyproxy doctor --fix removes the orphan files")
+        if report.rows_without_files:
+            fixes.append("the images of rows without a file cannot be served: generate them again")
+        status: Status = "warn" if (report.rows_without_files or fixes) else "ok"
+        return [
+            *checks,
+            Check("images", status, f"{detail}; " + "; ".join(problems), "; ".join(fixes) or None),
+        ]
 
     def _check_provider(self) -> Check:
         model = getattr(self._provider, "model", None) or "placeholder-v1"
@@ -151,6 +231,26 @@ class AdminService:
         if status.problem:
             return Check("keyring", "warn", f"{status.backend}: {status.problem}", status.fix)
         return Check("keyring", "ok", status.backend)
+
+
+CHUNK = 500
+SAMPLE = 5
+
+
+def _batches(names: Iterator[str], size: int) -> Iterator[list[str]]:
+    batch: list[str] = []
+    for name in names:
+        batch.append(name)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _sample(names: list[str]) -> str:
+    shown = ", ".join(names[:SAMPLE])
+    return shown + (f" and {len(names) - SAMPLE} more" if len(names) > SAMPLE else "")
 
 
 def _directory_check(root: Path) -> Check:

@@ -26,6 +26,7 @@ from pixyproxy_cli.data.init import (
 )
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.service.admin import AdminService
+from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.private_prompts import PrivatePromptService
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
@@ -43,6 +44,8 @@ class Services:
     users: UserService
     admin: AdminService
     sessions: SessionService
+    login_throttle: LoginThrottle
+    generation_limiter: SlidingWindowLimiter
     provider_notice: str | None = None
     """Why the provider in use is not the one asked for (no API key), to tell the user."""
 
@@ -94,6 +97,8 @@ def build_services(
         settings=settings,
         database=database,
         prompts=prompts,
+        images=images,
+        context_factory=context_factory,
         store=store,
         provider=provider,
         provider_notice=notice,
@@ -107,6 +112,13 @@ def build_services(
         admin=admin,
         sessions=SessionService(
             users=user_service, store=CredentialStore(settings.config_dir, environ)
+        ),
+        login_throttle=LoginThrottle(
+            user_service,
+            SlidingWindowLimiter(settings.login_max_failures, settings.login_failure_window),
+        ),
+        generation_limiter=SlidingWindowLimiter(
+            settings.generate_rate_limit, settings.generate_rate_window
         ),
         provider_notice=notice,
     )

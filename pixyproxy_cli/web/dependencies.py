@@ -27,17 +27,26 @@ def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
+def client_address(request: Request) -> str:
+    """The caller's address (for limits keyed by client)."""
+    return request.client.host if request.client else "unknown"
+
+
 def optional_user(
+    request: Request,
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic_auth)],
 ) -> User | None:
     """The authenticated user, or None without credentials.
 
-    Raises AuthenticationError (401) for wrong credentials.
+    Raises AuthenticationError (401) for wrong credentials, and TooManyRequestsError (429)
+    after too many failures for that user name from that address.
     """
     if credentials is None:
         return None
-    return services.users.authenticate(credentials.username, credentials.password)
+    return services.login_throttle.authenticate(
+        credentials.username, credentials.password, client_address(request)
+    )
 
 
 def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

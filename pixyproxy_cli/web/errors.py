@@ -9,6 +9,7 @@ same request id).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,8 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
     RateLimitedError,
     RecordNotFoundError,
+    StorageFullError,
+    TooManyRequestsError,
 )
 from pixyproxy_cli.core.models import GUID_PATTERN
 from pixyproxy_cli.service.validation import describe_errors
@@ -43,6 +46,8 @@ STATUS_BY_CLASS: dict[type[PixyProxyException], int] = {
     RecordNotFoundError: 404,
     AuthenticationError: 401,
     ConstraintViolationError: 409,
+    TooManyRequestsError: 429,
+    StorageFullError: 507,
     DBConnectionError: 503,
     RateLimitedError: 503,
     GenerationError: 502,
@@ -81,12 +86,17 @@ async def handle_pixyproxy_exception(request: Request, error: Exception) -> JSON
     headers: dict[str, str] = {}
     if status == 401:
         headers.update(AUTHENTICATE_HEADER)
-    if status == 503:
+    if status in (429, 503):
         retry_after = getattr(error, "retry_after", None) or DEFAULT_RETRY_AFTER_SECONDS
-        headers["Retry-After"] = str(max(1, round(retry_after)))
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    message = error.message
     if status >= 500:
         logger.error("%s: %s", type(error).__name__, error.message, exc_info=error)
-    return error_response(status, error.code, error.message, headers)
+        if status not in (502, 503):
+            # Internal failures (storage, configuration, database) may name server paths:
+            # the details go to the log; the caller gets the kind of failure.
+            message = type(error).default_message
+    return error_response(status, error.code, message, headers)
 
 
 async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -160,9 +170,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflict with an existing record",
         413: "Request body too large",
         422: "The request is not valid (or the provider's safety system rejected the prompt)",
+        429: "Too many failed logins, or too many images; see Retry-After",
         500: "Unexpected error (the body names the request id)",
         502: "The image provider failed",
         503: "Database unavailable or provider rate limit; see Retry-After",
+        507: "No space left to store the image",
     }
     return {
         status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses

@@ -377,7 +377,10 @@ def test_doctor_reports_a_missing_file(data_dir):
     result = run("doctor")
 
     assert result.exit_code == 0
-    assert "warn  images: 1 row(s), 0 file(s): rows and files do not match" in result.stdout
+    assert f"warn  images: 1 row(s), 0 file(s); 1 row(s) without a file: {made['guid']}\n" in (
+        result.stdout
+    )
+    assert "fix: the images of rows without a file cannot be served" in result.stdout
 
 
 def closed_port() -> int:

@@ -41,6 +41,8 @@ class Api:
 
 
 def make_api(settings, **client_options: Any):
+    # Generation limits are tested on their own; elsewhere they would only add noise.
+    settings = settings.model_copy(update={"generate_rate_limit": 0})
     database = create_database(settings)
     provider = FakeProvider(Journal())
     services = build_services(settings, provider=provider, database=database)

@@ -45,8 +45,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", current_app)
 
 @pytest.fixture(autouse=True)
 def fuzz_app(sqlite_settings):
-    database = create_database(sqlite_settings)
-    services = build_services(sqlite_settings, provider=FakeProvider(Journal()), database=database)
+    settings = sqlite_settings.model_copy(update={"generate_rate_limit": 0})
+    database = create_database(settings)
+    services = build_services(settings, provider=FakeProvider(Journal()), database=database)
     services.users.add_user(UserCreate(username="fuzzer", password=PASSWORD, class_key="k"))
     fuzzer = services.users.authenticate("fuzzer", PASSWORD)
     # Something to find: a public image, and a private one of the fuzzer's.

@@ -127,7 +127,11 @@ def test_concurrent_requests_get_distinct_ids_each_in_the_log(server):
     assert missing == []
 
 
-@pytest.mark.parametrize("server", [{"DB_POOL_SIZE": "4", "DB_POOL_TIMEOUT": "30"}], indirect=True)
+@pytest.mark.parametrize(
+    "server",
+    [{"DB_POOL_SIZE": "4", "DB_POOL_TIMEOUT": "30", "GENERATE_RATE_LIMIT": "0"}],
+    indirect=True,
+)
 def test_64_concurrent_posts_wait_for_the_pool_and_all_succeed(server):
     base_url, log_path, settings = server
     with httpx.Client(base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=64)) as c:

@@ -18,8 +18,9 @@ from pixyproxy_cli.core.models import (
     ImageDetailCreate,
     ImagePublic,
 )
+from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.public_prompts import PromptService
-from pixyproxy_cli.web.dependencies import prompts_for_caller
+from pixyproxy_cli.web.dependencies import client_address, get_services, prompts_for_caller
 from pixyproxy_cli.web.errors import error_responses
 
 router = APIRouter(prefix="/image", tags=["images"])
@@ -64,13 +65,20 @@ OPTIONAL_AUTH = {"security": [{}]}
         'Generates an image for `prompt` and stores it. With `"private": true` the image is '
         "visible only to its owner, and HTTP Basic credentials are required."
     ),
-    responses=error_responses(401, 413, 422, 500, 502, 503),
+    responses=error_responses(401, 413, 422, 429, 500, 502, 503, 507),
     openapi_extra=OPTIONAL_AUTH,
 )
 def create_image(
-    request_body: ImageRequest, prompts: Prompts, response: Response, request: Request
+    request_body: ImageRequest,
+    prompts: Prompts,
+    services: Annotated[Services, Depends(get_services)],
+    response: Response,
+    request: Request,
 ) -> ImagePublic:
     """POST /image."""
+    # Each image costs money at the provider: a limit per user (or per anonymous address).
+    caller = prompts.viewer or f"address {client_address(request)}"
+    services.generation_limiter.acquire(caller, "Too many images requested; try again later")
     # The service validates the prompt against the configured limits.
     image = prompts.generate_image(ImageDetailCreate.model_construct(**request_body.model_dump()))
     response.headers["Location"] = str(request.url_for("get_image", guid=image.guid).path)
@@ -98,7 +106,7 @@ def create_image(
                 }
             },
         },
-        **error_responses(401, 404, 422, 500, 503),
+        **error_responses(401, 404, 422, 429, 500, 503),
     },
     openapi_extra=OPTIONAL_AUTH,
 )
@@ -136,7 +144,7 @@ def _json_array(images: Iterator[ImagePublic]) -> Iterator[bytes]:
     "/{guid}",
     response_model=ImagePublic,
     summary="Get an image's details",
-    responses=error_responses(401, 404, 422, 500, 503),
+    responses=error_responses(401, 404, 422, 429, 500, 503),
     openapi_extra=OPTIONAL_AUTH,
 )
 def get_image(guid: GuidPath, prompts: Prompts) -> ImagePublic:
@@ -154,7 +162,7 @@ def get_image(guid: GuidPath, prompts: Prompts) -> ImagePublic:
             "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
         },
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
-        **error_responses(401, 404, 422, 500, 503),
+        **error_responses(401, 404, 422, 429, 500, 503),
     },
     openapi_extra=OPTIONAL_AUTH,
 )
