@@ -21,6 +21,19 @@ from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.init import close_database, create_database
 from pixyproxy_cli.data.schema import latest_version
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Record every log line and error of the session, to search them for secrets."""
+    from tests import secret_capture
+
+    secret_capture.install()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the secret search after every other test."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_no_secrets.py"))
+
+
 SETTING_VARIABLES = [*ENVIRONMENT.values(), ENV_FILE_VARIABLE, "OPENAI_API_KEY", "OPENAI_BASE_URL"]
 
 

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import settings_environment
 
 EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
+E2E_PASSWORD = "a password for the e2e test"
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_login_and_private_images_across_processes(backend_settings, tmp_path):
             timeout=120,
         )
 
-    password = "a password for the e2e test"
+    password = E2E_PASSWORD
     added = run("user", "add", "erin", "--class-key", "k", "--password-stdin", stdin=password)
     assert added.returncode == 0, added.stderr
     assert run("login", "-u", "erin", "--password-stdin", stdin=password).returncode == 0

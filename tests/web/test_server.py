@@ -67,6 +67,7 @@ def server(request, backend_settings, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        assert PASSWORD not in log_path.read_text()  # no secret in the server's log
 
 
 def test_post_list_details_content_round_trip(server):
