@@ -11,7 +11,6 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import InputValidationError
-from pixyproxy_cli.core.models import MEDIA_TYPE_EXTENSIONS
 
 
 def fetch(
@@ -49,6 +48,8 @@ def fetch(
         output.copy_to_stdout(stored.path)
         return
     if output_file is None:
+        from pixyproxy_cli.core.models import MEDIA_TYPE_EXTENSIONS
+
         output_file = Path(stored.guid + MEDIA_TYPE_EXTENSIONS.get(stored.media_type, ".bin"))
     output.copy_file(stored.path, output_file, force=force)
     output.err().print(f"Wrote {stored.size:,} bytes to {output_file}", markup=False)

@@ -12,7 +12,6 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import InputValidationError
-from pixyproxy_cli.core.models import ImageDetailCreate
 
 
 class ProviderName(StrEnum):
@@ -77,6 +76,8 @@ def generate(
 
         pixyproxy generate "my secret garden" --private
     """
+    from pixyproxy_cli.core.models import ImageDetailCreate
+
     if prompt == "-":
         prompt = sys.stdin.read().strip()
     if output_file is not None and output_file.exists() and not force:

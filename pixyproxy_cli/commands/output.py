@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
-from pixyproxy_cli.core.models import ImagePublic
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from pixyproxy_cli.core.models import ImagePublic
 
 TABLE_PAGE = 1000
 

@@ -9,7 +9,6 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.passwords import read_password
 from pixyproxy_cli.commands.state import state
-from pixyproxy_cli.core.models import UserCreate
 
 app = typer.Typer(
     help="Manage the users who may log in and own private images.",
@@ -40,6 +39,8 @@ def add(
 
         printf '%s\n' "$PASSWORD" | pixyproxy user add ci-bot --class-key bot --password-stdin
     """
+    from pixyproxy_cli.core.models import UserCreate
+
     password = read_password(from_stdin=password_stdin, confirm=True)
     request = UserCreate.model_construct(username=name, password=password, class_key=class_key)
     user = state(ctx).services().users.add_user(request)

@@ -61,3 +61,16 @@ def test_the_check_itself_sees_a_heavy_import():
     )
 
     assert "openai" in json.loads(completed.stderr.strip().splitlines()[-1])
+
+
+def test_help_loads_neither_pydantic_models_nor_rich():
+    lean = ("pixyproxy_cli.core.models", "rich", "sqlite3", "mysql.connector")
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(heavy=lean), "--help"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
