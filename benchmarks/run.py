@@ -1,0 +1,519 @@
+"""Run every pixyproxy benchmark and print each figure beside its baseline from the same run.
+
+    .venv/bin/python benchmarks/run.py            # the full run (about five minutes)
+    .venv/bin/python benchmarks/run.py --quick    # smaller sizes, for a smoke test
+
+Machines here are noisy, so absolute times mean little: every figure is compared with a
+baseline measured in the same run, interleaved where it can be, and the ratio is what the
+target applies to. Needs a MySQL-protocol server (TEST_MYSQL_* or root@127.0.0.1:3306) and
+``wrk`` (Debian: apt-get install wrk). Traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+PIXYPROXY = str(BIN / "pixyproxy")
+MYSQL = {
+    "host": os.environ.get("TEST_MYSQL_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("TEST_MYSQL_PORT", "3306")),
+    "user": os.environ.get("TEST_MYSQL_USER", "root"),
+    "password": os.environ.get("TEST_MYSQL_PASSWORD", ""),
+}
+
+
+@dataclass
+class Row:
+    name: str
+    figure: str
+    baseline: str
+    ratio: float | None
+    target: str
+    ok: bool | None
+
+    def cells(self) -> list[str]:
+        ratio = "-" if self.ratio is None else f"{self.ratio:.2f}"
+        verdict = {True: "met", False: "MISSED", None: "-"}[self.ok]
+        return [self.name, self.figure, self.baseline, ratio, self.target, verdict]
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ["benchmark", "pixyproxy", "baseline", "ratio", "target", "result"]
+    table = [header] + [row.cells() for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for index, line in enumerate(table):
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) + " |")
+        if index == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+# -- processes ---------------------------------------------------------------------------
+
+
+def timed_run(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Wall time (s) and peak RSS (KiB) of one run, output discarded."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command} failed: {process.stderr.read().decode()[-2000:]}")
+    process.stderr.close()
+    return elapsed, usage.ru_maxrss
+
+
+def interleaved_medians(
+    first: list[str], second: list[str], env: dict[str, str], runs: int
+) -> tuple[float, float]:
+    """Median wall times of two commands, run alternately (after one warm-up each)."""
+    timed_run(first, env)
+    timed_run(second, env)
+    a, b = [], []
+    for _ in range(runs):
+        a.append(timed_run(first, env)[0])
+        b.append(timed_run(second, env)[0])
+    return statistics.median(a), statistics.median(b)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(command: list[str], env: dict[str, str], port: int, cwd: Path | None = None):
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=cwd)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(
+                        f"{command} did not start: {log.read().decode()[-2000:]}"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p99_ms: float
+    errors: int
+    megabytes_per_second: float
+
+
+def wrk(url: str, seconds: int, connections: int = 32) -> WrkResult:
+    output = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p99_value, p99_unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()
+    p99 = float(p99_value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99_unit]
+    errors = 0
+    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        errors += int(match.group(1))
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    ):
+        errors += sum(int(n) for n in match.groups())
+    transfer_value, transfer_unit = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", output).groups()
+    scale = {"B": 1 / 2**20, "KB": 1 / 1024, "MB": 1.0, "GB": 1024.0}[transfer_unit]
+    return WrkResult(rps, p99, errors, float(transfer_value) * scale)
+
+
+# -- data --------------------------------------------------------------------------------
+
+
+def mysql_connection(database: str | None = None):
+    import mysql.connector
+
+    return mysql.connector.connect(
+        **MYSQL, database=database, charset="utf8mb4", collation="utf8mb4_unicode_ci"
+    )
+
+
+def seed_rows(execute_many: Callable[[str, list[tuple]], None], count: int, style: str) -> None:
+    """Insert ``count`` public image rows (files are not needed for listing)."""
+    stamp = "2026-11-26 08:00:00.000000"
+    marker = "%s" if style == "mysql" else "?"
+    sql = (
+        "INSERT INTO images (guid, filename, prompt, provider, model, media_type, created_at, "
+        f"updated_at) VALUES ({', '.join([marker] * 8)})"
+    )
+    batch: list[tuple] = []
+    for n in range(count):
+        guid = str(uuid.uuid4())
+        batch.append(
+            (
+                guid,
+                f"{guid}.png",
+                f"a lighthouse at dawn, study {n}",
+                "placeholder",
+                "placeholder-v1",
+                "image/png",
+                stamp,
+                stamp,
+            )
+        )
+        if len(batch) == 5000:
+            execute_many(sql, batch)
+            batch = []
+    if batch:
+        execute_many(sql, batch)
+
+
+@contextlib.contextmanager
+def mysql_database(rows: int) -> Iterator[dict[str, str]]:
+    """A fresh MariaDB database with ``rows`` images; yields the environment that selects it."""
+    name = f"pixyproxy_bench_{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        "DB_BACKEND": "mysql",
+        "DB_HOST": MYSQL["host"],
+        "DB_PORT": str(MYSQL["port"]),
+        "DB_USER": MYSQL["user"],
+        "DB_PASSWORD": MYSQL["password"],
+        "DB_NAME": name,
+    }
+    subprocess.run([PIXYPROXY, "db", "init"], env=env, check=True, capture_output=True)
+    connection = mysql_connection(name)
+    try:
+        cursor = connection.cursor()
+
+        def execute_many(sql: str, batch: list[tuple]) -> None:
+            cursor.executemany(sql, batch)
+            connection.commit()
+
+        seed_rows(execute_many, rows, "mysql")
+        yield env
+    finally:
+        connection.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.close()
+
+
+def add_rows(env: dict[str, str], rows: int) -> None:
+    connection = mysql_connection(env["DB_NAME"])
+    cursor = connection.cursor()
+
+    def execute_many(sql: str, batch: list[tuple]) -> None:
+        cursor.executemany(sql, batch)
+        connection.commit()
+
+    seed_rows(execute_many, rows, "mysql")
+    connection.close()
+
+
+# -- the benchmarks ----------------------------------------------------------------------
+
+
+def bench_help(runs: int, work: Path) -> Row:
+    env = {**os.environ, "PIXYPROXY_DATA_DIR": str(work / "help")}
+    ours, bare = interleaved_medians(
+        [PIXYPROXY, "--help"],
+        [sys.executable, str(HERE / "baselines.py"), "typer", "--help"],
+        env,
+        runs,
+    )
+    ratio = ours / bare
+    return Row(
+        "`pixyproxy --help` wall time",
+        f"{ours * 1000:.0f} ms",
+        f"bare 5-command Typer `--help` {bare * 1000:.0f} ms",
+        ratio,
+        "<= 1.0",
+        ratio <= 1.0,
+    )
+
+
+def bench_list_small(runs: int, work: Path) -> Row:
+    data = work / "small"
+    env = {**os.environ, "PIXYPROXY_DATA_DIR": str(data), "DB_BACKEND": "sqlite"}
+    env.pop("DB_HOST", None)
+    subprocess.run([PIXYPROXY, "db", "init"], env=env, check=True, capture_output=True)
+    import sqlite3
+
+    connection = sqlite3.connect(data / "pixyproxy.db")
+    seed_rows(
+        lambda sql, batch: (connection.executemany(sql, batch), connection.commit()), 10, "sqlite"
+    )
+    connection.close()
+    ours, bare = interleaved_medians(
+        [PIXYPROXY, "list", "--json"],
+        [sys.executable, str(HERE / "baselines.py"), "typer", "--help"],
+        env,
+        runs,
+    )
+    ratio = ours / bare
+    return Row(
+        "`list --json`, 10 rows, SQLite",
+        f"{ours * 1000:.0f} ms",
+        f"bare Typer `--help` {bare * 1000:.0f} ms",
+        ratio,
+        "<= 1.1",
+        ratio <= 1.1,
+    )
+
+
+def bench_list_large(rows: int, runs: int) -> list[Row]:
+    with mysql_database(rows) as env:
+        select = (
+            "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "
+            "created_at, updated_at FROM images ORDER BY id"
+        )
+        client = [
+            shutil.which("mysql") or "mysql",
+            "--batch",
+            "-h",
+            MYSQL["host"],
+            "-P",
+            str(MYSQL["port"]),
+            "-u",
+            MYSQL["user"],
+            env["DB_NAME"],
+            "-e",
+            select,
+        ]
+        if MYSQL["password"]:
+            client.insert(-2, f"-p{MYSQL['password']}")
+        ours, baseline = interleaved_medians([PIXYPROXY, "list", "--json"], client, env, runs)
+        _, rss_small = timed_run([PIXYPROXY, "list", "--json"], env)
+        add_rows(env, rows * 9)
+        _, rss_large = timed_run([PIXYPROXY, "list", "--json"], env)
+    ratio = ours / baseline
+    rss_ratio = rss_large / rss_small
+    return [
+        Row(
+            f"`list --json`, {rows:,} rows, MariaDB",
+            f"{ours:.2f} s",
+            f"`mysql --batch` same rows {baseline:.2f} s",
+            ratio,
+            "<= 2.0",
+            ratio <= 2.0,
+        ),
+        Row(
+            f"peak RSS, `list --json` {rows * 10:,} vs {rows:,} rows",
+            f"{rss_large / 1024:.0f} MiB",
+            f"{rss_small / 1024:.0f} MiB",
+            rss_ratio,
+            "<= 1.2",
+            rss_ratio <= 1.2,
+        ),
+    ]
+
+
+def bench_http(seconds: int, work: Path) -> list[Row]:
+    rows: list[Row] = []
+    with mysql_database(1000) as env:
+        env = {
+            **env,
+            "PIXYPROXY_DATA_DIR": str(work / "http"),
+            "GENERATE_RATE_LIMIT": "0",
+            "DB_POOL_SIZE": "32",
+            "IMAGE_SIZE": "64x64",
+        }
+        made = json.loads(
+            subprocess.run(
+                [PIXYPROXY, "generate", "benchmark", "--json"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        guid = made["guid"]
+        # A 1 MB image file behind a real row, for the content benchmark.
+        big = Path(made["file"])
+        big.write_bytes(big.read_bytes() + os.urandom(1024 * 1024 - big.stat().st_size))
+
+        ours_port, base_port = free_port(), free_port()
+        with server(
+            [PIXYPROXY, "serve", "--port", str(ours_port), "--log-level", "warning"], env, ours_port
+        ):
+            wrk(f"http://127.0.0.1:{ours_port}/image/{guid}", 2)  # warm-up
+            ours = wrk(f"http://127.0.0.1:{ours_port}/image/{guid}", seconds)
+            ours_file = wrk(f"http://127.0.0.1:{ours_port}/image/{guid}/content", seconds)
+        base_env = {**env, "BASELINE_FILE": str(big)}
+        uvicorn = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--port",
+            str(base_port),
+        ]
+        with server([*uvicorn, "baselines:make_lookup_app"], base_env, base_port, cwd=HERE):
+            wrk(f"http://127.0.0.1:{base_port}/image/{guid}", 2)
+            base = wrk(f"http://127.0.0.1:{base_port}/image/{guid}", seconds)
+        base_port = free_port()
+        uvicorn[-1] = str(base_port)
+        with server([*uvicorn, "baselines:make_file_app"], base_env, base_port, cwd=HERE):
+            base_file = wrk(f"http://127.0.0.1:{base_port}/image/{guid}/content", seconds)
+    ratio = ours.requests_per_second / base.requests_per_second
+    ok = ratio >= 2.0 and ours.p99_ms <= 50 and ours.errors == 0
+    rows.append(
+        Row(
+            "`GET /image/{guid}`, 1 worker, 32 connections",
+            f"{ours.requests_per_second:,.0f} req/s, p99 {ours.p99_ms:.1f} ms, "
+            f"{ours.errors} errors",
+            f"minimal FastAPI + pooled mysql-connector {base.requests_per_second:,.0f} req/s "
+            f"(p99 {base.p99_ms:.1f} ms)",
+            ratio,
+            ">= 2.0, p99 <= 50 ms, 0 errors",
+            ok,
+        )
+    )
+    ratio = ours_file.megabytes_per_second / base_file.megabytes_per_second
+    rows.append(
+        Row(
+            "`GET /image/{guid}/content`, 1 MB file",
+            f"{ours_file.megabytes_per_second:,.0f} MB/s ({ours_file.errors} errors)",
+            f"bare Starlette FileResponse {base_file.megabytes_per_second:,.0f} MB/s",
+            ratio,
+            ">= 0.9",
+            ratio >= 0.9 and ours_file.errors == 0,
+        )
+    )
+    return rows
+
+
+def bench_generate(images: int, work: Path) -> list[Row]:
+    sys.path.insert(0, str(HERE.parent))
+    from pixyproxy_cli.core.models import ImageDetailCreate
+    from pixyproxy_cli.core.settings import load_settings
+    from pixyproxy_cli.data.init import create_database
+    from pixyproxy_cli.data.placeholder import render_png
+    from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+    from pixyproxy_cli.service.init import build_services
+
+    png = render_png("benchmark", 256, 256)
+
+    class InstantProvider(ImageProviderInterface):
+        name = "instant"
+
+        def generate(self, prompt: str) -> GeneratedImage:
+            return GeneratedImage(data=png, media_type="image/png", provider="instant", model="m")
+
+    provider = InstantProvider()
+    settings = load_settings({"db_backend": "sqlite", "data_dir": work / "generate"}, environ={})
+    database = create_database(settings)
+    services = build_services(settings, provider=provider, database=database)
+    request = ImageDetailCreate(prompt="a lighthouse at dawn")
+    services.prompts.generate_image(request)  # warm-up: schema, first connection
+
+    def provider_alone() -> float:
+        started = time.perf_counter()
+        provider.generate(request.prompt)
+        return time.perf_counter() - started
+
+    def one_image() -> float:
+        started = time.perf_counter()
+        services.prompts.generate_image(request)
+        return time.perf_counter() - started
+
+    alone, whole = [], []
+    for _ in range(images):
+        alone.append(provider_alone())
+        whole.append(one_image())
+    overhead_ms = (statistics.median(whole) - statistics.median(alone)) * 1000
+    single = statistics.median(whole)
+
+    def eight_concurrent() -> float:
+        threads = [threading.Thread(target=one_image) for _ in range(8)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started
+
+    concurrent = statistics.median(eight_concurrent() for _ in range(max(3, images // 8)))
+    database.close()
+    ratio = concurrent / single
+    return [
+        Row(
+            "`generate` overhead, zero-latency provider, SQLite",
+            f"{overhead_ms:.1f} ms/image",
+            f"provider call alone {statistics.median(alone) * 1000:.3f} ms",
+            None,
+            "<= 15 ms",
+            overhead_ms <= 15,
+        ),
+        Row(
+            "8 concurrent `generate`s vs one",
+            f"{concurrent * 1000:.1f} ms",
+            f"one image {single * 1000:.1f} ms",
+            ratio,
+            "<= 1.5",
+            ratio <= 1.5,
+        ),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter runs")
+    args = parser.parse_args()
+    runs = 5 if args.quick else 15
+    rows_large = 10_000 if args.quick else 100_000
+    seconds = 3 if args.quick else 10
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="pixyproxy-bench-") as tmp:
+        work = Path(tmp)
+        results: list[Row] = []
+        for label, bench in [
+            ("help", lambda: [bench_help(runs, work)]),
+            ("list small", lambda: [bench_list_small(runs, work)]),
+            ("list large", lambda: bench_list_large(rows_large, 3 if args.quick else 5)),
+            ("http", lambda: bench_http(seconds, work)),
+            ("generate", lambda: bench_generate(20 if args.quick else 100, work)),
+        ]:
+            print(f"running: {label} ...", file=sys.stderr, flush=True)
+            results.extend(bench())
+    print()
+    print_table(results)
+    print(
+        f"\nmachine: {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    return 0 if all(row.ok is not False for row in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
