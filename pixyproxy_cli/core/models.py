@@ -145,7 +145,8 @@ class Image(ImageDetail):
 
     def to_public(self) -> ImagePublic:
         """Return the view of this image that may leave the service layer."""
-        return ImagePublic(
+        # Built without re-validation: every field comes from this already valid model.
+        return ImagePublic.model_construct(
             guid=self.guid,
             prompt=self.prompt,
             private=self.private,

@@ -6,7 +6,6 @@ spend the same verification time as one with a wrong password.
 
 from __future__ import annotations
 
-import secrets
 from functools import cached_property
 from typing import Any
 
@@ -29,6 +28,8 @@ class PasswordHasher:
 
     @cached_property
     def _dummy_hash(self) -> str:
+        import secrets
+
         return self.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:

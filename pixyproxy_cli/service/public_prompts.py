@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from pixyproxy_cli.core.exceptions import (
@@ -38,6 +38,7 @@ from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
+from pixyproxy_cli.service.cache import ImageCache
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
 from pixyproxy_cli.service.validation import validate_guid, validate_limit, validate_model
@@ -58,6 +59,7 @@ class PromptDependencies:
     max_prompt_length: int = DEFAULT_MAX_PROMPT_LENGTH
     chunk_size: int = DEFAULT_CHUNK_SIZE
     clock: Callable[[], datetime] = utc_now
+    cache: ImageCache = field(default_factory=ImageCache)
 
 
 class PromptService(PromptServiceInterface):
@@ -72,6 +74,7 @@ class PromptService(PromptServiceInterface):
         self._max_prompt_length = dependencies.max_prompt_length
         self._chunk_size = dependencies.chunk_size
         self._clock = dependencies.clock
+        self._cache = dependencies.cache
 
     # -- who is asking (PrivatePromptService overrides these) ---------------------------
 
@@ -136,13 +139,32 @@ class PromptService(PromptServiceInterface):
         except StorageError:
             logger.warning("could not remove %s after a failed insert", filename, exc_info=True)
 
+    def _stored_image(self, guid: str) -> Image | None:
+        image = self._cache.get(guid)
+        if image is None:
+            with transaction(self._context_factory):
+                image = self._images.get_image_by_guid(guid)
+            if image is not None:
+                self._cache.put(image)
+        return image
+
     def get_image_by_guid(self, guid: str) -> ImagePublic:
         """See PromptServiceInterface.get_image_by_guid."""
         guid = validate_guid(guid)
-        with transaction(self._context_factory):
-            image = self._images.get_image_by_guid(guid)
+        image = self._stored_image(guid)
         if image is None or not self._is_visible(image.private, image.owner):
             raise _not_found(guid)
+        return image.to_public()
+
+    def peek_image_by_guid(self, guid: str) -> ImagePublic | None:
+        """The image's details when they are at hand without I/O, else None.
+
+        For callers on an event loop: on None, call ``get_image_by_guid`` in a worker
+        thread. Raises InputValidationError for a malformed GUID.
+        """
+        image = self._cache.get(validate_guid(guid))
+        if image is None or not self._is_visible(image.private, image.owner):
+            return None
         return image.to_public()
 
     def get_all_images(
@@ -191,15 +213,37 @@ class PromptService(PromptServiceInterface):
     def get_image_file(self, guid: str) -> ImageContent:
         """See PromptServiceInterface.get_image_file."""
         guid = validate_guid(guid)
-        with transaction(self._context_factory):
-            stored = self._images.get_image_file(guid)
-        if stored is None or not self._is_visible(stored.private, stored.owner):
+        image = self._stored_image(guid)
+        if image is None or not self._is_visible(image.private, image.owner):
             raise _not_found(guid)
+        return self._content(image)
+
+    def peek_image_file(self, guid: str) -> ImageContent | None:
+        """The image's file when its details are at hand (a stat, no query), else None.
+
+        For callers on an event loop: on None, call ``get_image_file`` in a worker thread.
+        Raises InputValidationError, and RecordNotFoundError when the file is gone.
+        """
+        image = self._cache.get(validate_guid(guid))
+        if image is None or not self._is_visible(image.private, image.owner):
+            return None
+        return self._content(image)
+
+    def _content(self, image: Image) -> ImageContent:
         try:
-            located = self._store.locate(stored.filename)
+            located = self._store.locate(image.filename)
         except RecordNotFoundError as error:
-            raise RecordNotFoundError(f"The file of image {guid} is missing") from error
-        return ImageContent(**stored.model_dump(), path=located.path, size=located.size)
+            raise RecordNotFoundError(f"The file of image {image.guid} is missing") from error
+        return ImageContent(
+            guid=image.guid,
+            filename=image.filename,
+            media_type=image.media_type,
+            private=image.private,
+            owner=image.owner,
+            updated_at=image.updated_at,
+            path=located.path,
+            size=located.size,
+        )
 
     def count_images(self) -> int:
         """See PromptServiceInterface.count_images."""

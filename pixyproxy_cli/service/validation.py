@@ -7,6 +7,7 @@ service method passes its arguments through these helpers before touching a repo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -16,9 +17,11 @@ from pixyproxy_cli.core.models import Guid, Username
 
 M = TypeVar("M", bound=BaseModel)
 
-_GUID = TypeAdapter(Guid)
-_USERNAME = TypeAdapter(Username)
-_POSITIVE_INT = TypeAdapter(int)
+
+@cache
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    # Built on first use: each costs a schema build that most commands never need.
+    return TypeAdapter(kind)
 
 
 def describe(error: ValidationError) -> str:
@@ -59,7 +62,7 @@ def validate_model(model: type[M], value: Any, context: dict[str, Any] | None = 
 def validate_guid(value: Any) -> str:
     """Return ``value`` as a canonical lower-case GUID. Raises InputValidationError."""
     try:
-        return _GUID.validate_python(value)
+        return _adapter(Guid).validate_python(value)
     except ValidationError as error:
         raise InputValidationError(describe(error)) from error
 
@@ -67,7 +70,7 @@ def validate_guid(value: Any) -> str:
 def validate_username(value: Any) -> str:
     """Return ``value`` if it is a well-formed user name. Raises InputValidationError."""
     try:
-        return _USERNAME.validate_python(value)
+        return _adapter(Username).validate_python(value)
     except ValidationError as error:
         raise InputValidationError(describe(error)) from error
 
@@ -77,7 +80,7 @@ def validate_limit(value: Any, what: str = "limit") -> int | None:
     if value is None:
         return None
     try:
-        number = _POSITIVE_INT.validate_python(value, strict=True)
+        number = _adapter(int).validate_python(value, strict=True)
     except ValidationError as error:
         raise InputValidationError(f"{what} must be a whole number") from error
     if number < 1:

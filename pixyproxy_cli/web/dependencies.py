@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from starlette.concurrency import run_in_threadpool
 
 from pixyproxy_cli.core.exceptions import AuthenticationError
 from pixyproxy_cli.core.models import User
@@ -22,7 +23,12 @@ basic_auth = HTTPBasic(
 )
 
 
-def get_services(request: Request) -> Services:
+# The dependencies are `async def` so that FastAPI runs them on the event loop: a sync
+# dependency costs a worker-thread round trip per request. Only password checking blocks,
+# and it is sent to the thread pool explicitly.
+
+
+async def get_services(request: Request) -> Services:
     """The application's services (built at start-up)."""
     return request.app.state.services
 
@@ -32,7 +38,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def optional_user(
+async def optional_user(
     request: Request,
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic_auth)],
@@ -44,19 +50,22 @@ def optional_user(
     """
     if credentials is None:
         return None
-    return services.login_throttle.authenticate(
-        credentials.username, credentials.password, client_address(request)
+    return await run_in_threadpool(
+        services.login_throttle.authenticate,
+        credentials.username,
+        credentials.password,
+        client_address(request),
     )
 
 
-def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     """The authenticated user. Raises AuthenticationError (401) when there are no credentials."""
     if user is None:
         raise AuthenticationError("Authentication required: send HTTP Basic credentials")
     return user
 
 
-def prompts_for_caller(
+async def prompts_for_caller(
     services: Annotated[Services, Depends(get_services)],
     user: Annotated[User | None, Depends(optional_user)],
 ) -> PromptService:

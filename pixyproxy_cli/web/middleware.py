@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 UNEXPECTED_MESSAGE = "An unexpected error occurred; quote the request id to report it"
 
 
@@ -103,7 +104,8 @@ class BodySizeLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Check Content-Length up front, and the streamed size as it arrives."""
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            # No route reads the body of other methods, so there is nothing to guard.
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or {}).get(b"content-length")
