@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
-from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
@@ -99,6 +99,11 @@ class FakeImageRepository(ImageRepositoryInterface):
             and (private is None or image.private == private)
         ]
         return selected[:limit]
+
+    def get_public_images_page(self, *, after_id: int = 0, limit: int, **filters) -> ImagePage:
+        images = self.get_all_images(after_id=after_id, limit=limit, **filters)
+        last_id = images[-1].id if images else after_id
+        return ImagePage([image.to_public() for image in images], last_id)
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:
         self._call("create_image")

@@ -53,7 +53,7 @@ def list_images(
         limit=limit, after=after, mine=mine, private=True if private else None
     )
     if as_json:
-        output.stream_json_array(output.image_json(image) for image in images)
+        output.stream_json_array(image.model_dump_json() for image in images)
     elif output.out().is_terminal:
         output.print_image_table(images)
     else:

@@ -66,12 +66,15 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def stream_json_array(items: Iterable[dict[str, Any]]) -> int:
-    """Write a JSON array one element per line as items arrive; return how many there were."""
+def stream_json_array(items: Iterable[str]) -> int:
+    """Write a JSON array of already-encoded elements, one per line, as they arrive.
+
+    Returns how many there were.
+    """
     write = sys.stdout.write
     count = 0
     for item in items:
-        write(("[\n" if count == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+        write(("[\n" if count == 0 else ",\n") + item)
         count += 1
     write("[]\n" if count == 0 else "\n]\n")
     return count

@@ -123,9 +123,9 @@ class Database(ABC):
         return None if row is None else dict(row)
 
     def fetchall(self, cursor: Any) -> list[Row]:
-        """Fetch the remaining rows as dicts."""
+        """Fetch the remaining rows as dicts (both drivers' cursors already make dicts)."""
         with self.errors_translated():
-            return [dict(row) for row in cursor.fetchall()]
+            return cursor.fetchall()
 
     # -- errors ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 
-from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 
 
 class ImageRepositoryInterface(ABC):
@@ -36,6 +36,18 @@ class ImageRepositoryInterface(ABC):
         Only public images and the private images of ``viewer`` are returned; ``owner``
         and ``private`` narrow the page further. Callers walk all images page by page.
         """
+
+    @abstractmethod
+    def get_public_images_page(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int,
+        viewer: str | None = None,
+        owner: str | None = None,
+        private: bool | None = None,
+    ) -> ImagePage:
+        """The same page as ``get_all_images``, as public views built in one batch."""
 
     @abstractmethod
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:

@@ -30,7 +30,7 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
 )
 from pixyproxy_cli.core.settings import Settings
-from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.database import Database, Row
 from pixyproxy_cli.data.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
@@ -155,9 +155,26 @@ class MySQLDatabase(Database):
             return False
 
     def cursor(self, connection: Any) -> Any:
-        """A buffered dictionary cursor (rows as dicts, read whole; our results are bounded)."""
+        """A buffered tuple cursor (read whole; our results are bounded).
+
+        Rows become dicts in ``fetchone``/``fetchall``: the connector's own dictionary
+        cursor rebuilds the column names for every row, a third of a listing's time.
+        """
         with self.errors_translated():
-            return connection.cursor(dictionary=True, buffered=True)
+            return connection.cursor(buffered=True)
+
+    def fetchone(self, cursor: Any) -> Row | None:
+        """Fetch the next row as a dict, or None."""
+        with self.errors_translated():
+            row = cursor.fetchone()
+        return None if row is None else dict(zip(cursor.column_names, row, strict=True))
+
+    def fetchall(self, cursor: Any) -> list[Row]:
+        """Fetch the remaining rows as dicts."""
+        with self.errors_translated():
+            rows = cursor.fetchall()
+        names = cursor.column_names
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def begin(self, connection: Any) -> None:
         """Start a transaction (ending a read-only implicit one a bare SELECT may have left)."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
-from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
 from pixyproxy_cli.data.rows import (
@@ -21,6 +21,7 @@ from pixyproxy_cli.data.rows import (
     row_to_image,
     row_to_image_file,
     row_to_user,
+    rows_to_public_page,
 )
 
 SELECT_IMAGES = (
@@ -60,6 +61,30 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         private: bool | None = None,
     ) -> list[Image]:
         """One page of the images ``viewer`` may see, after ``after_id``, by id."""
+        rows = self._listing(after_id, limit, viewer, owner, private)
+        return [row_to_image(row) for row in rows]
+
+    def get_public_images_page(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int,
+        viewer: str | None = None,
+        owner: str | None = None,
+        private: bool | None = None,
+    ) -> ImagePage:
+        """The same page as ``get_all_images``, as public views built in one batch."""
+        rows = self._listing(after_id, limit, viewer, owner, private)
+        return rows_to_public_page(rows, after_id)
+
+    def _listing(
+        self,
+        after_id: int,
+        limit: int,
+        viewer: str | None,
+        owner: str | None,
+        private: bool | None,
+    ) -> list[dict[str, object]]:
         conditions = ["id > %(after_id)s", "(is_private = 0 OR owner = %(viewer)s)"]
         params: dict[str, object] = {"after_id": after_id, "viewer": viewer, "limit": limit}
         if owner is not None:
@@ -74,7 +99,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
             SELECT_IMAGES + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s",
             params,
         )
-        return [row_to_image(row) for row in db.fetchall()]
+        return db.fetchall()
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:
         """Insert ``image``; return its new id."""

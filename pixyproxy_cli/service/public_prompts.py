@@ -45,7 +45,9 @@ from pixyproxy_cli.service.validation import validate_guid, validate_limit, vali
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 500
+DEFAULT_CHUNK_SIZE = 2000
+"""Rows per listing query: large enough that round trips do not dominate, small enough that
+memory stays flat (a page is a few hundred KB)."""
 
 
 @dataclass(frozen=True)
@@ -199,16 +201,15 @@ class PromptService(PromptServiceInterface):
         while remaining is None or remaining > 0:
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
             with transaction(self._context_factory):
-                page = self._images.get_all_images(
+                page = self._images.get_public_images_page(
                     after_id=after_id, limit=size, viewer=self.viewer, owner=owner, private=private
                 )
-            for image in page:
-                yield image.to_public()
-            if len(page) < size:
+            yield from page.images
+            if len(page.images) < size:
                 return
-            after_id = page[-1].id
+            after_id = page.last_id
             if remaining is not None:
-                remaining -= len(page)
+                remaining -= len(page.images)
 
     def get_image_file(self, guid: str) -> ImageContent:
         """See PromptServiceInterface.get_image_file."""

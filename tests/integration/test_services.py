@@ -73,14 +73,14 @@ def test_listing_walks_every_row_in_bounded_chunks(services, monkeypatch):
     ]
     pages: list[int] = []
     images = services.prompts.dependencies.images
-    real = images.get_all_images
+    real = images.get_public_images_page
 
     def spy(**kwargs):
         page = real(**kwargs)
-        pages.append(len(page))
+        pages.append(len(page.images))
         return page
 
-    monkeypatch.setattr(images, "get_all_images", spy)
+    monkeypatch.setattr(images, "get_public_images_page", spy)
     monkeypatch.setattr(services.prompts, "_chunk_size", 3)
 
     assert [image.guid for image in services.prompts.get_all_images()] == made
