@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -50,6 +51,11 @@ class SQLiteDatabase(Database):
     def __init__(self, settings: Settings) -> None:
         self.path = Path(settings.sqlite_path)
         self._busy_timeout = max(settings.db_pool_timeout, 1.0)
+        # One transaction at a time within this process. SQLite allows one writer anyway,
+        # and a writer that finds the file locked sleeps in steps of milliseconds; waiting
+        # on a lock of ours instead hands over the moment the other transaction ends.
+        self._transaction_lock = threading.Lock()
+        self._lock_holders: set[int] = set()
         pool = ConnectionPool(
             self.open_connection,
             self.close_connection,
@@ -97,21 +103,44 @@ class SQLiteDatabase(Database):
             return connection.cursor()
 
     def begin(self, connection: sqlite3.Connection) -> None:
-        """Start a (deferred) transaction."""
-        with self.errors_translated():
-            connection.execute("BEGIN")
+        """Start a (deferred) transaction, after this process's previous one has ended.
+
+        Raises DBConnectionError when no transaction slot frees up in time.
+        """
+        if not self._transaction_lock.acquire(timeout=self._busy_timeout):
+            raise DBConnectionError(
+                f"The SQLite database {self.path} stayed busy for {self._busy_timeout:g} s"
+            )
+        self._lock_holders.add(id(connection))
+        try:
+            with self.errors_translated():
+                connection.execute("BEGIN")
+        except BaseException:
+            self._release(connection)
+            raise
 
     def commit(self, connection: sqlite3.Connection) -> None:
         """Commit the open transaction, if any."""
-        with self.errors_translated():
-            if connection.in_transaction:
-                connection.execute("COMMIT")
+        try:
+            with self.errors_translated():
+                if connection.in_transaction:
+                    connection.execute("COMMIT")
+        finally:
+            self._release(connection)
 
     def rollback(self, connection: sqlite3.Connection) -> None:
         """Roll back the open transaction, if any."""
-        with self.errors_translated():
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+        try:
+            with self.errors_translated():
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+        finally:
+            self._release(connection)
+
+    def _release(self, connection: sqlite3.Connection) -> None:
+        if id(connection) in self._lock_holders:
+            self._lock_holders.discard(id(connection))
+            self._transaction_lock.release()
 
     # -- dialect -----------------------------------------------------------------------
 
