@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 from pixyproxy_cli import __version__
 from pixyproxy_cli.commands.main import app
 from pixyproxy_cli.data.init import PLACEHOLDER_NOTICE
+from tests.helpers import free_port
 
 runner = CliRunner()
 MISSING = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
@@ -383,14 +383,8 @@ def test_doctor_reports_a_missing_file(data_dir):
     assert "fix: the images of rows without a file cannot be served" in result.stdout
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_an_unreachable_database_exits_5_and_doctor_says_why():
-    port = closed_port()
+    port = free_port()
     env = {"DB_HOST": "127.0.0.1", "DB_PORT": str(port), "DB_CONNECT_TIMEOUT": "2"}
 
     listed = run("list", env=env)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import settings_environment
+from tests.helpers import EXECUTABLE
 
-EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
 E2E_PASSWORD = "a password for the e2e test"
 
 

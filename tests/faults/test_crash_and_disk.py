@@ -13,7 +13,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,8 +22,8 @@ from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
 from tests.conftest import settings_environment
+from tests.helpers import EXECUTABLE
 
-EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
 runner = CliRunner()
 
 

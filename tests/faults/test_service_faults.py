@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,16 +24,10 @@ from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
 from tests.conftest import MYSQL_SERVER, settings_environment
 from tests.fakes import FakeProvider, Journal
+from tests.helpers import EXECUTABLE, free_port, running_server
 from tests.openai_server import Answer, error_answer
 
-EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
 FAULT_API_KEY = "sk-test-key-for-faults"
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def assert_consistent(services) -> None:
@@ -53,7 +45,7 @@ def assert_json_error(response, status: int, error: str) -> None:
 
 @pytest.mark.mysql
 def test_database_unreachable_from_the_start(mysql_server, tmp_path):
-    settings = mysql_server.settings(tmp_path, db_port=closed_port(), db_connect_timeout=1)
+    settings = mysql_server.settings(tmp_path, db_port=free_port(), db_connect_timeout=1)
     database = create_database(settings)
     services = build_services(settings, provider=FakeProvider(Journal()), database=database)
     try:
@@ -286,34 +278,17 @@ def restartable_mariadb(mysql_server):
 def test_mariadb_restarted_between_requests(restartable_mariadb, mysql_settings, tmp_path):
     env = {**os.environ, **settings_environment(mysql_settings), "GENERATE_RATE_LIMIT": "0"}
     env.pop("OPENAI_API_KEY", None)
-    port = closed_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [str(EXECUTABLE), "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                assert server.poll() is None
-                time.sleep(0.1)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            guid = client.post("/image", json={"prompt": "before"}).json()["guid"]
-            assert client.get(f"/image/{guid}").status_code == 200
+    with (
+        running_server(env, tmp_path / "serve.log") as (base_url, _),
+        httpx.Client(base_url=base_url, timeout=30) as client,
+    ):
+        guid = client.post("/image", json={"prompt": "before"}).json()["guid"]
+        assert client.get(f"/image/{guid}").status_code == 200
 
-            restart_mariadb()
+        restart_mariadb()
 
-            statuses = [client.get(f"/image/{guid}").status_code for _ in range(5)]
-            after = client.post("/image", json={"prompt": "after"})
-    finally:
-        server.terminate()
-        server.wait(15)
-        log.close()
+        statuses = [client.get(f"/image/{guid}").status_code for _ in range(5)]
+        after = client.post("/image", json={"prompt": "after"})
 
     print("statuses after the restart:", statuses)
     assert statuses.count(200) >= 4, statuses  # at most one failed request

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,14 +14,9 @@ import pytest
 from pixyproxy_cli.core.exceptions import DBConnectionError
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database
+from tests.helpers import free_port
 
 WRONG_PASSWORD = "definitely-not-the-password-4711"
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_transaction(database, hold: float = 0.0) -> None:
@@ -120,7 +114,7 @@ def test_sqlite_file_that_is_not_a_database_is_reported(sqlite_settings):
 
 @pytest.mark.mysql
 def test_unreachable_server_names_host_and_port(mysql_server, tmp_path):
-    port = closed_port()
+    port = free_port()
     database = create_database(mysql_server.settings(tmp_path, db_port=port))
 
     with pytest.raises(DBConnectionError) as caught:

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import settings_environment
+from tests.helpers import EXECUTABLE, running_server
 
-EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
 PASSWORD = "a password for the server test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -39,35 +29,10 @@ def server(request, backend_settings, tmp_path):
         check=True,
         capture_output=True,
     )
-    port = free_port()
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(EXECUTABLE), "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base_url}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"serve did not start:\n{log_path.read_text()}") from None
-                time.sleep(0.1)
+    with running_server(env, log_path) as (base_url, _):
         yield base_url, log_path, backend_settings
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        assert PASSWORD not in log_path.read_text()  # no secret in the server's log
+    assert PASSWORD not in log_path.read_text()  # no secret in the server's log
 
 
 def test_post_list_details_content_round_trip(server):

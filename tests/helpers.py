@@ -1,0 +1,54 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (so connecting to it is refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real ``pixyproxy serve`` on a free port, its output in ``log_path``; stopped after."""
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(EXECUTABLE), "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base_url}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"serve did not start:\n{log_path.read_text()}") from None
+                time.sleep(0.1)
+        yield base_url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
