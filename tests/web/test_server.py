@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,6 +34,27 @@ def server(request, backend_settings, tmp_path):
     with running_server(env, log_path) as (base_url, _):
         yield base_url, log_path, backend_settings
     assert PASSWORD not in log_path.read_text()  # no secret in the server's log
+
+
+def concurrently(base_url: str, workers: int, requests: list[tuple]) -> list[httpx.Response]:
+    """Send requests from ``workers`` threads, each with its own client (httpx's connection
+    pool is not meant to be shared by threads racing on it)."""
+    local = threading.local()
+    clients: list[httpx.Client] = []
+
+    def send(request: tuple) -> httpx.Response:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base_url, timeout=60)
+            clients.append(local.client)
+        method, path, body = request
+        return local.client.request(method, path, json=body)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(send, requests))
+    finally:
+        for client in clients:
+            client.close()
 
 
 def test_post_list_details_content_round_trip(server):
@@ -76,8 +98,7 @@ def test_concurrent_requests_get_distinct_ids_each_in_the_log(server):
         guid = client.post("/image", json={"prompt": "load"}).json()["guid"]
         paths = [f"/image/{guid}", "/image", f"/image/{guid}/content", "/image/not-a-guid"] * 50
 
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            responses = list(pool.map(client.get, paths))
+    responses = concurrently(base_url, 32, [("GET", path, None) for path in paths])
 
     assert len(responses) == 200
     assert {response.status_code for response in responses} == {200, 422}
@@ -100,15 +121,9 @@ def test_concurrent_requests_get_distinct_ids_each_in_the_log(server):
 )
 def test_64_concurrent_posts_wait_for_the_pool_and_all_succeed(server):
     base_url, log_path, settings = server
-    with httpx.Client(base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=64)) as c:
-
-        def post(n: int) -> httpx.Response:
-            return c.post("/image", json={"prompt": f"burst {n}"})
-
-        with ThreadPoolExecutor(max_workers=64) as pool:
-            responses = list(pool.map(post, range(64)))
-
-        listed = c.get("/image").json()
+    requests = [("POST", "/image", {"prompt": f"burst {n}"}) for n in range(64)]
+    responses = concurrently(base_url, 64, requests)
+    listed = httpx.get(f"{base_url}/image", timeout=60).json()
 
     assert [r.status_code for r in responses] == [201] * 64
     guids = {r.json()["guid"] for r in responses}
