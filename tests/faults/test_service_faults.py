@@ -172,6 +172,7 @@ def test_a_burst_beyond_the_pool_waits_then_gets_503_never_500(sqlite_settings, 
     finally:
         database.close()
 
+    print("burst statuses:", sorted(statuses))
     assert sorted(set(statuses)) == [200, 503]
     assert all(r == "5" for s, r in zip(statuses, retry_afters, strict=True) if s == 503)
     assert 500 not in statuses

@@ -63,6 +63,7 @@ def case_counter(request):
     """Counts the cases run for one operation (one test item); at least MIN_CASES."""
     counts: Counter[str] = Counter()
     yield counts
+    print(f"{request.node.name}: {counts.total()} cases")  # the figure, with pytest -s
     assert counts.total() >= MIN_CASES, f"{request.node.name}: only {counts.total()} cases"
 
 
