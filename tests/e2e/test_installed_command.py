@@ -110,3 +110,61 @@ def test_login_and_private_images_across_processes(backend_settings, tmp_path):
     assert anonymous == []
     assert hidden.returncode == 3
     assert json.loads((tmp_path / "keyring.json").read_text()) == {}
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the pty's other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_the_spinner_shows_only_when_stderr_is_a_terminal(fake_openai, tmp_path):
+    """A slow provider: on a terminal, stderr shows the spinner; in a pipe, nothing but data."""
+    import pty
+
+    from tests.openai_server import image_answer
+
+    env = {
+        **os.environ,
+        "PIXYPROXY_DATA_DIR": str(tmp_path / "data"),
+        "OPENAI_API_KEY": "sk-spinner-test-key",
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_MAX_RETRIES": "0",
+        "TERM": "xterm",
+    }
+    env.pop("NO_COLOR", None)
+    slow = image_answer()
+    slow.delay = 1.0
+    fake_openai.script(slow, slow)
+
+    primary, secondary = pty.openpty()
+    on_terminal = subprocess.run(
+        [str(EXECUTABLE), "generate", "a slow fox"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        timeout=60,
+    )
+    os.close(secondary)
+    terminal_text = read_all(primary).decode(errors="replace")
+    os.close(primary)
+    piped = subprocess.run(
+        [str(EXECUTABLE), "generate", "a slow fox"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+
+    assert on_terminal.returncode == piped.returncode == 0
+    assert "Generating image" in terminal_text
+    assert b"Generating image" not in piped.stderr
+    assert piped.stderr == b""
+    assert b"GUID" in on_terminal.stdout
+    assert b"GUID" in piped.stdout

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import settings_environment
-from tests.helpers import EXECUTABLE, running_server
+from tests.helpers import EXECUTABLE, free_port, running_server
 
 PASSWORD = "a password for the server test"
 
@@ -131,3 +131,38 @@ def test_64_concurrent_posts_wait_for_the_pool_and_all_succeed(server):
     assert {item["guid"] for item in listed} == guids
     assert sorted(p.stem for p in settings.image_dir.iterdir()) == sorted(guids)
     assert "No connection to" not in log_path.read_text()
+
+
+def test_serve_with_two_workers(sqlite_settings, tmp_path):
+    env = {**os.environ, **settings_environment(sqlite_settings), "IMAGE_SIZE": "64x64"}
+    env.pop("OPENAI_API_KEY", None)
+    log_path = tmp_path / "workers.log"
+    port = free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(EXECUTABLE), "serve", "--port", str(port), "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                created = httpx.post(
+                    f"http://127.0.0.1:{port}/image", json={"prompt": "two"}, timeout=10
+                )
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        responses = concurrently(f"http://127.0.0.1:{port}", 8, [("GET", "/image", None)] * 40)
+    finally:
+        process.terminate()
+        process.wait(20)
+
+    assert created.status_code == 201
+    assert {response.status_code for response in responses} == {200}
+    assert all(len(response.json()) == 1 for response in responses)
+    assert log_path.read_text().count("Started server process") == 2
