@@ -19,7 +19,6 @@ from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface
-from pixyproxy_cli.service.public_prompts import PromptService
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
 
 Status = Literal["ok", "warn", "fail"]
@@ -70,7 +69,6 @@ class AdminService:
         *,
         settings: Settings,
         database: Database,
-        prompts: PromptService,
         images: ImageRepositoryInterface,
         context_factory: ContextFactory,
         store: ImageStoreInterface,
@@ -79,7 +77,6 @@ class AdminService:
     ) -> None:
         self._settings = settings
         self._database = database
-        self._prompts = prompts
         self._images = images
         self._context_factory = context_factory
         self._store = store

@@ -96,7 +96,6 @@ def build_services(
     admin = AdminService(
         settings=settings,
         database=database,
-        prompts=prompts,
         images=images,
         context_factory=context_factory,
         store=store,
