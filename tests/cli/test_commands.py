@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -398,3 +399,15 @@ def test_an_unreachable_database_exits_5_and_doctor_says_why():
     assert doctor.exit_code == 1
     assert f"FAIL  database (mysql): 127.0.0.1:{port}/pixyproxy: Cannot use" in doctor.stdout
     assert "fix: start the server or correct DB_HOST" in doctor.stdout
+
+
+def test_serve_without_the_server_extra_names_the_fix(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
+
+    result = run("serve")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: pixyproxy serve needs the server extra (uvicorn is missing): "
+        "pip install 'pixyproxy[server]'\n"
+    )
