@@ -51,10 +51,6 @@ class PromptServiceInterface(ABC):
         does not exist (or is not visible to the caller).
         """
 
-    @abstractmethod
-    def count_images(self) -> int:
-        """How many images are stored in all (an administrative figure)."""
-
 
 class UserServiceInterface(ABC):
     """The roster: users who may log in and own private images."""

@@ -246,11 +246,6 @@ class PromptService(PromptServiceInterface):
             size=located.size,
         )
 
-    def count_images(self) -> int:
-        """See PromptServiceInterface.count_images."""
-        with transaction(self._context_factory):
-            return self._images.count_images()
-
 
 def _not_found(guid: str) -> RecordNotFoundError:
     # The same words whether the image is absent or private to someone else.

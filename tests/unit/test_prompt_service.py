@@ -373,10 +373,3 @@ def test_get_image_file_with_the_file_gone_is_not_found(world):
 
     with pytest.raises(RecordNotFoundError, match=f"The file of image {made.guid} is missing"):
         world.service.get_image_file(made.guid)
-
-
-def test_count_images_counts_everything(world):
-    world.service.generate_image(request())
-    world.as_user(ALICE).generate_image(request(private=True))
-
-    assert world.service.count_images() == 2
