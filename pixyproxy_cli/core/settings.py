@@ -115,14 +115,14 @@ def read_env_file(environ: Mapping[str, str]) -> dict[str, str]:
 
     Raises ConfigurationError when ``PIXYPROXY_ENV_FILE`` names a file that does not exist.
     """
-    from dotenv import dotenv_values
-
     explicit = environ.get(ENV_FILE_VARIABLE)
     path = Path(explicit) if explicit else Path.cwd() / ".env"
     if not path.is_file():
         if explicit:
             raise ConfigurationError(f"{ENV_FILE_VARIABLE} names {path}, which is not a file")
         return {}
+    from dotenv import dotenv_values  # only when there is a file to read
+
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 

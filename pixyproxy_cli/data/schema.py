@@ -40,23 +40,29 @@ def split_statements(script: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in parts if part.strip())
 
 
-@cache
-def load_migrations(dialect: str) -> tuple[Migration, ...]:
-    """Return the migrations shipped for ``dialect``, oldest first."""
+def _migration_files(dialect: str) -> list[tuple[int, Any]]:
     folder = resources.files("pixyproxy_cli.data") / "migrations" / dialect
-    migrations = []
+    found = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.fullmatch(entry.name)
         if match:
-            text = entry.read_text(encoding="utf-8")
-            migrations.append(Migration(int(match.group(1)), entry.name, split_statements(text)))
-    migrations.sort(key=lambda migration: migration.version)
-    return tuple(migrations)
+            found.append((int(match.group(1)), entry))
+    return sorted(found, key=lambda item: item[0])
 
 
+@cache
+def load_migrations(dialect: str) -> tuple[Migration, ...]:
+    """Return the migrations shipped for ``dialect``, oldest first."""
+    return tuple(
+        Migration(version, entry.name, split_statements(entry.read_text(encoding="utf-8")))
+        for version, entry in _migration_files(dialect)
+    )
+
+
+@cache
 def latest_version(dialect: str) -> int:
-    """The schema version this release creates for ``dialect``."""
-    return load_migrations(dialect)[-1].version
+    """The schema version this release creates for ``dialect`` (file names only: no reads)."""
+    return _migration_files(dialect)[-1][0]
 
 
 def current_version(database: Database, connection: Any) -> int:
@@ -78,12 +84,12 @@ def migrate(database: Database, connection: Any) -> int:
     Raises SchemaVersionError when the database is newer than this release, and the
     translated database errors of the statements.
     """
-    migrations = load_migrations(database.dialect)
-    latest = migrations[-1].version
+    latest = latest_version(database.dialect)
     version = current_version(database, connection)
     if version == latest:
         database.rollback(connection)  # end the read's implicit transaction
         return version
+    migrations = load_migrations(database.dialect)
     with database.schema_lock(connection):
         version = current_version(database, connection)
         if version > latest:
