@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
+from functools import cached_property, partial
+from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.core.settings import Settings, load_settings
@@ -25,13 +25,15 @@ from pixyproxy_cli.data.init import (
     get_database,
 )
 from pixyproxy_cli.data.providers import ImageProviderInterface
-from pixyproxy_cli.service.admin import AdminService
-from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.private_prompts import PrivatePromptService
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
 from pixyproxy_cli.service.sessions import SessionService
 from pixyproxy_cli.service.users import UserService
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.service.admin import AdminService
+    from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,46 @@ class Services:
     database: Database
     prompts: PromptService
     users: UserService
-    admin: AdminService
     sessions: SessionService
-    login_throttle: LoginThrottle
-    generation_limiter: SlidingWindowLimiter
     provider_notice: str | None = None
     """Why the provider in use is not the one asked for (no API key), to tell the user."""
+
+    # Built on first use: most CLI commands need neither, and each costs start-up time.
+
+    @cached_property
+    def admin(self) -> AdminService:
+        """Database set-up and diagnosis (``db init``, ``doctor``)."""
+        from pixyproxy_cli.service.admin import AdminService
+
+        dependencies = self.prompts.dependencies
+        return AdminService(
+            settings=self.settings,
+            database=self.database,
+            images=dependencies.images,
+            context_factory=dependencies.context_factory,
+            store=dependencies.store,
+            provider=dependencies.provider,
+            provider_notice=self.provider_notice,
+        )
+
+    @cached_property
+    def login_throttle(self) -> LoginThrottle:
+        """Authentication that refuses a user name and client after too many failures."""
+        from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
+
+        limiter = SlidingWindowLimiter(
+            self.settings.login_max_failures, self.settings.login_failure_window
+        )
+        return LoginThrottle(self.users, limiter)
+
+    @cached_property
+    def generation_limiter(self) -> SlidingWindowLimiter:
+        """The per-user limit on images generated through the API."""
+        from pixyproxy_cli.service.limits import SlidingWindowLimiter
+
+        return SlidingWindowLimiter(
+            self.settings.generate_rate_limit, self.settings.generate_rate_window
+        )
 
     def prompts_for(self, user: User | None) -> PromptService:
         """The prompt service for ``user``: private requests when authenticated."""
@@ -93,31 +129,14 @@ def build_services(
             max_prompt_length=settings.max_prompt_length,
         )
     )
-    admin = AdminService(
-        settings=settings,
-        database=database,
-        images=images,
-        context_factory=context_factory,
-        store=store,
-        provider=provider,
-        provider_notice=notice,
-    )
     user_service = UserService(users=users, context_factory=context_factory, hasher=hasher)
     return Services(
         settings=settings,
         database=database,
         prompts=prompts,
         users=user_service,
-        admin=admin,
         sessions=SessionService(
             users=user_service, store=CredentialStore(settings.config_dir, environ)
-        ),
-        login_throttle=LoginThrottle(
-            user_service,
-            SlidingWindowLimiter(settings.login_max_failures, settings.login_failure_window),
-        ),
-        generation_limiter=SlidingWindowLimiter(
-            settings.generate_rate_limit, settings.generate_rate_window
         ),
         provider_notice=notice,
     )
