@@ -108,7 +108,7 @@ class MySQLDatabase(Database):
             is_alive=self._is_alive,
             location=f"the MySQL database at {self._address}",
         )
-        super().__init__(pool, location=f"{self._address}/{settings.db_name}")
+        super().__init__(pool, location=settings.database_location())
 
     # -- connections -------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ class SQLiteDatabase(Database):
             timeout=settings.db_pool_timeout,
             location=f"the SQLite database {self.path}",
         )
-        super().__init__(pool, location=str(self.path))
+        super().__init__(pool, location=settings.database_location())
 
     def open_connection(self) -> sqlite3.Connection:
         """Open the database file (creating its directory). Raises DBConnectionError."""

@@ -5,7 +5,8 @@
 
 begins a transaction, commits it when the block succeeds; on a PixyProxyException it rolls
 back and re-raises; on any other exception it rolls back and raises a PixyProxyException
-chained ``from`` the cause. A rollback that itself fails never hides the original error.
+chained ``from`` the cause (with the family's default message). A rollback that itself
+fails never hides the original error.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pixyproxy_cli.data.context import UnitOfWork
 logger = logging.getLogger(__name__)
 
 ContextFactory = Callable[[], UnitOfWork]
-UNEXPECTED_MESSAGE = "An unexpected error occurred while processing your request."
 
 
 @contextmanager
@@ -39,12 +39,12 @@ def transaction(context_factory: ContextFactory) -> Iterator[UnitOfWork]:
             except Exception as error:
                 logger.exception("unexpected error in a transaction; rolling back")
                 _rollback_quietly(db)
-                raise PixyProxyException(UNEXPECTED_MESSAGE) from error
+                raise PixyProxyException() from error
     except PixyProxyException:
         raise
     except Exception as error:
         # Entering or leaving the context failed outside the transaction body.
-        raise PixyProxyException(UNEXPECTED_MESSAGE) from error
+        raise PixyProxyException() from error
 
 
 def _rollback_quietly(db: UnitOfWork) -> None:

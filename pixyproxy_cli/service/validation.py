@@ -48,11 +48,11 @@ def validate_model(model: type[M], value: Any, context: dict[str, Any] | None = 
 
     Raises InputValidationError.
     """
-    data = value.model_dump() if isinstance(value, BaseModel) else value
     if isinstance(value, BaseModel):
-        # SecretStr fields dump masked; take their real values back.
-        for name in type(value).model_fields:
-            data[name] = getattr(value, name)
+        # The field values themselves: a dump would mask SecretStr fields.
+        data = {name: getattr(value, name) for name in type(value).model_fields}
+    else:
+        data = value
     try:
         return model.model_validate(data, context=context)
     except ValidationError as error:

@@ -8,7 +8,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
-from pixyproxy_cli.core.exceptions import AuthenticationError
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.public_prompts import PromptService
@@ -56,13 +55,6 @@ async def optional_user(
         credentials.password,
         client_address(request),
     )
-
-
-async def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
-    """The authenticated user. Raises AuthenticationError (401) when there are no credentials."""
-    if user is None:
-        raise AuthenticationError("Authentication required: send HTTP Basic credentials")
-    return user
 
 
 async def prompts_for_caller(
