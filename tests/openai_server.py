@@ -111,3 +111,18 @@ class FakeOpenAI:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+def provider_for(server: FakeOpenAI, api_key: str, timeout: float = 5):
+    """An OpenAIImageProvider (gpt-image-1, no retries) pointed at ``server``."""
+    from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
+
+    return OpenAIImageProvider(
+        api_key=api_key,
+        model="gpt-image-1",
+        size="auto",
+        quality="auto",
+        timeout=timeout,
+        max_retries=0,
+        base_url=server.base_url,
+    )

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
 from pixyproxy_cli.core.exceptions import GenerationError
-from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
-from tests.openai_server import PNG, Answer, error_answer, image_answer
+from tests.openai_server import PNG, Answer, error_answer, image_answer, provider_for
 
 API_KEY = "sk-test-0123456789-do-not-print"
 runner = CliRunner()
@@ -168,15 +167,7 @@ def test_an_unreachable_provider(openai_env, data_dir):
 
 def test_rate_limit_error_carries_retry_after(fake_openai):
     fake_openai.script(error_answer(429, "Slow down.", "rate_limit_exceeded", {"retry-after": "7"}))
-    provider = OpenAIImageProvider(
-        api_key=API_KEY,
-        model="gpt-image-1",
-        size="auto",
-        quality="auto",
-        timeout=5,
-        max_retries=0,
-        base_url=fake_openai.base_url,
-    )
+    provider = provider_for(fake_openai, API_KEY)
 
     with pytest.raises(GenerationError) as caught:
         provider.generate("a fox")

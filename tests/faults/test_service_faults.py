@@ -19,13 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pixyproxy_cli.data.init import create_database
-from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
 from tests.conftest import MYSQL_SERVER, settings_environment
 from tests.fakes import FakeProvider, Journal
 from tests.helpers import EXECUTABLE, free_port, running_server
-from tests.openai_server import Answer, error_answer
+from tests.openai_server import Answer, error_answer, provider_for
 
 FAULT_API_KEY = "sk-test-key-for-faults"
 
@@ -114,15 +113,7 @@ PROVIDER_FAILURES = [
 
 @pytest.mark.parametrize(("answer", "status", "error"), PROVIDER_FAILURES)
 def test_provider_faults_through_the_api(backend_settings, fake_openai, answer, status, error):
-    provider = OpenAIImageProvider(
-        api_key=FAULT_API_KEY,
-        model="gpt-image-1",
-        size="auto",
-        quality="auto",
-        timeout=0.5,
-        max_retries=0,
-        base_url=fake_openai.base_url,
-    )
+    provider = provider_for(fake_openai, FAULT_API_KEY, timeout=0.5)
     database = create_database(backend_settings)
     services = build_services(backend_settings, provider=provider, database=database)
     fake_openai.script(answer)
