@@ -9,6 +9,7 @@ from types import TracebackType
 
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
+from pixyproxy_cli.core.public_json import JsonPage
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
@@ -104,6 +105,10 @@ class FakeImageRepository(ImageRepositoryInterface):
         images = self.get_all_images(after_id=after_id, limit=limit, **filters)
         last_id = images[-1].id if images else after_id
         return ImagePage([image.to_public() for image in images], last_id)
+
+    def get_public_images_json_page(self, *, after_id: int = 0, limit: int, **filters) -> JsonPage:
+        page = self.get_public_images_page(after_id=after_id, limit=limit, **filters)
+        return JsonPage([image.model_dump_json().encode() for image in page.images], page.last_id)
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:
         self._call("create_image")

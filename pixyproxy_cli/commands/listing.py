@@ -49,12 +49,15 @@ def list_images(
     prompts = state(ctx).prompts()
     if private and prompts.viewer is None:
         raise AuthenticationError("Log in to list your private images")
-    images = prompts.get_all_images(
-        limit=limit, after=after, mine=mine, private=True if private else None
-    )
+    only_private = True if private else None
     if as_json:
-        output.stream_json_array(image.model_dump_json() for image in images)
-    elif output.out().is_terminal:
+        lines = prompts.get_all_images_json(
+            limit=limit, after=after, mine=mine, private=only_private
+        )
+        output.stream_json_array(lines)
+        return
+    images = prompts.get_all_images(limit=limit, after=after, mine=mine, private=only_private)
+    if output.out().is_terminal:
         output.print_image_table(images)
     else:
         output.print_image_lines(images)

@@ -66,17 +66,39 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-def stream_json_array(items: Iterable[str]) -> int:
-    """Write a JSON array of already-encoded elements, one per line, as they arrive.
+JSON_WRITE_SIZE = 64 * 1024
+"""Bytes gathered before a write: one system call per page of a listing, not per image
+(stdout may be unbuffered, as under PYTHONUNBUFFERED)."""
 
-    Returns how many there were.
+
+def stream_json_array(items: Iterable[bytes]) -> int:
+    """Write a JSON array of already-encoded UTF-8 elements, one per line, as they arrive.
+
+    The bytes go to stdout's binary buffer (JSON is UTF-8 whatever the locale), in writes of
+    about ``JSON_WRITE_SIZE``. Returns how many elements there were.
     """
-    write = sys.stdout.write
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (some test harnesses): decode instead
+        text_write = sys.stdout.write
+
+        def write(data: bytes) -> object:
+            return text_write(data.decode("utf-8"))
+    else:
+        write = buffer.write
+    pending = bytearray(b"[")
     count = 0
     for item in items:
-        write(("[\n" if count == 0 else ",\n") + item)
+        pending += b"\n" if count == 0 else b",\n"
+        pending += item
         count += 1
-    write("[]\n" if count == 0 else "\n]\n")
+        if len(pending) >= JSON_WRITE_SIZE:
+            write(bytes(pending))
+            pending.clear()
+    pending += b"]\n" if count == 0 else b"\n]\n"
+    write(bytes(pending))
+    if buffer is not None:
+        buffer.flush()
     return count
 
 

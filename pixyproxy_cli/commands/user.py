@@ -62,7 +62,7 @@ def list_users(
     """
     users = state(ctx).services().users.get_all_users()
     if as_json:
-        output.stream_json_array(user.model_dump_json() for user in users)
+        output.stream_json_array(user.model_dump_json().encode() for user in users)
         return
     output.print_lines(f"{user.username}\t{user.class_key}" for user in users)
 

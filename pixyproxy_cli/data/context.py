@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from pixyproxy_cli.core.exceptions import DBConnectionError, PixyProxyException
-from pixyproxy_cli.data.database import Database, Params, Row
+from pixyproxy_cli.data.database import Database, Params, RawRow, Row
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,10 @@ class DatabaseContext:
     def fetchall(self) -> list[Row]:
         """The remaining rows of the last statement as dicts."""
         return self._guarded(self.database.fetchall, self._cursor)
+
+    def fetch_raw(self, sql: str, params: Params | None = None) -> list[RawRow]:
+        """Run one query; its rows as tuples with text as UTF-8 bytes (see Database.fetch_raw)."""
+        return self._guarded(self.database.fetch_raw, self.conn, self.database.sql(sql), params)
 
     @property
     def lastrowid(self) -> int:

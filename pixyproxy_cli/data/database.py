@@ -20,6 +20,7 @@ from pixyproxy_cli.data.pool import ConnectionPool
 logger = logging.getLogger(__name__)
 
 Row = dict[str, Any]
+RawRow = tuple[Any, ...]
 Params = Mapping[str, Any]
 
 
@@ -126,6 +127,14 @@ class Database(ABC):
         """Fetch the remaining rows as dicts (both drivers' cursors already make dicts)."""
         with self.errors_translated():
             return cursor.fetchall()
+
+    @abstractmethod
+    def fetch_raw(self, connection: Any, sql: str, params: Params | None = None) -> list[RawRow]:
+        """Run one query; return its rows as tuples with text as UTF-8 bytes, unconverted.
+
+        For callers that write rows out without looking at them (large listings): the driver
+        skips building a str or datetime per value. Raises a translated PixyProxyException.
+        """
 
     # -- errors ------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
+from pixyproxy_cli.core.public_json import JsonPage
 
 
 class ImageRepositoryInterface(ABC):
@@ -48,6 +49,22 @@ class ImageRepositoryInterface(ABC):
         private: bool | None = None,
     ) -> ImagePage:
         """The same page as ``get_all_images``, as public views built in one batch."""
+
+    @abstractmethod
+    def get_public_images_json_page(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int,
+        viewer: str | None = None,
+        owner: str | None = None,
+        private: bool | None = None,
+    ) -> JsonPage:
+        """The same page as ``get_all_images``, each image as its public JSON text.
+
+        The texts are UTF-8, byte-for-byte what ``ImagePublic.model_dump_json()`` gives,
+        written without building models (``core.public_json``).
+        """
 
     @abstractmethod
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:

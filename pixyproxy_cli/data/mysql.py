@@ -30,7 +30,7 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
 )
 from pixyproxy_cli.core.settings import Settings
-from pixyproxy_cli.data.database import Database, Row
+from pixyproxy_cli.data.database import Database, Params, RawRow, Row
 from pixyproxy_cli.data.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
@@ -175,6 +175,16 @@ class MySQLDatabase(Database):
             rows = cursor.fetchall()
         names = cursor.column_names
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def fetch_raw(self, connection: Any, sql: str, params: Params | None = None) -> list[RawRow]:
+        """Rows as the server sent them: every value as bytes (numbers as digits), NULL as None."""
+        with self.errors_translated():
+            cursor = connection.cursor(raw=True, buffered=True)
+            try:
+                cursor.execute(sql, dict(params or {}))
+                return cursor.fetchall()
+            finally:
+                cursor.close()
 
     def begin(self, connection: Any) -> None:
         """Start a transaction (ending a read-only implicit one a bare SELECT may have left)."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
+from pixyproxy_cli.core.public_json import PUBLIC_JSON_COLUMNS, JsonPage, public_json_lines
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
 from pixyproxy_cli.data.rows import (
@@ -29,6 +30,30 @@ SELECT_IMAGES = (
     "created_at, updated_at FROM images"
 )
 SELECT_USERS = "SELECT id, username, password_hash, class_key, created_at, updated_at FROM roster"
+# Column names from a constant tuple, not input.
+PUBLIC_JSON_SELECT = f"SELECT {', '.join(PUBLIC_JSON_COLUMNS)} FROM images"  # noqa: S608
+
+
+def _listing_query(
+    select: str,
+    after_id: int,
+    limit: int,
+    viewer: str | None,
+    owner: str | None,
+    private: bool | None,
+) -> tuple[str, dict[str, object]]:
+    """The statement and parameters of one listing page: ``viewer``'s images after ``after_id``."""
+    conditions = ["id > %(after_id)s", "(is_private = 0 OR owner = %(viewer)s)"]
+    params: dict[str, object] = {"after_id": after_id, "viewer": viewer, "limit": limit}
+    if owner is not None:
+        conditions.append("owner = %(owner)s")
+        params["owner"] = owner
+    if private is not None:
+        conditions.append("is_private = %(private)s")
+        params["private"] = 1 if private else 0
+    # Every condition is one of the constant fragments above; values are parameters.
+    sql = select + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s"
+    return sql, params
 
 
 class _SqlRepository:
@@ -77,6 +102,20 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         rows = self._listing(after_id, limit, viewer, owner, private)
         return rows_to_public_page(rows, after_id)
 
+    def get_public_images_json_page(
+        self,
+        *,
+        after_id: int = 0,
+        limit: int,
+        viewer: str | None = None,
+        owner: str | None = None,
+        private: bool | None = None,
+    ) -> JsonPage:
+        """The same page as ``get_all_images``, each image as its public JSON text."""
+        sql, params = _listing_query(PUBLIC_JSON_SELECT, after_id, limit, viewer, owner, private)
+        rows = self._db().fetch_raw(sql, params)
+        return JsonPage(public_json_lines(rows), int(rows[-1][0]) if rows else after_id)
+
     def _listing(
         self,
         after_id: int,
@@ -85,20 +124,8 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         owner: str | None,
         private: bool | None,
     ) -> list[dict[str, object]]:
-        conditions = ["id > %(after_id)s", "(is_private = 0 OR owner = %(viewer)s)"]
-        params: dict[str, object] = {"after_id": after_id, "viewer": viewer, "limit": limit}
-        if owner is not None:
-            conditions.append("owner = %(owner)s")
-            params["owner"] = owner
-        if private is not None:
-            conditions.append("is_private = %(private)s")
-            params["private"] = 1 if private else 0
         db = self._db()
-        db.execute(
-            # Every condition is one of the constant fragments above; values are parameters.
-            SELECT_IMAGES + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s",
-            params,
-        )
+        db.execute(*_listing_query(SELECT_IMAGES, after_id, limit, viewer, owner, private))
         return db.fetchall()
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:

@@ -25,7 +25,7 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
 )
 from pixyproxy_cli.core.settings import Settings
-from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.database import Database, Params, RawRow
 from pixyproxy_cli.data.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,20 @@ class SQLiteDatabase(Database):
         """A cursor whose rows are dicts."""
         with self.errors_translated():
             return connection.cursor()
+
+    def fetch_raw(
+        self, connection: sqlite3.Connection, sql: str, params: Params | None = None
+    ) -> list[RawRow]:
+        """Rows as tuples, TEXT values as their UTF-8 bytes, numbers as ints, NULL as None."""
+        with self.errors_translated():
+            # The text factory belongs to the connection, which this caller holds alone.
+            connection.text_factory = bytes
+            try:
+                cursor = connection.cursor()
+                cursor.row_factory = None
+                return cursor.execute(sql, dict(params or {})).fetchall()
+            finally:
+                connection.text_factory = str
 
     def begin(self, connection: sqlite3.Connection) -> None:
         """Start a (deferred) transaction, after this process's previous one has ended.

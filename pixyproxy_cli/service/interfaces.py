@@ -44,6 +44,21 @@ class PromptServiceInterface(ABC):
         """
 
     @abstractmethod
+    def get_all_images_json(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        mine: bool = False,
+        private: bool | None = None,
+    ) -> Iterator[bytes]:
+        """The same images as ``get_all_images``, each as its JSON text (UTF-8 bytes).
+
+        Byte-for-byte ``ImagePublic.model_dump_json()``, written without building models:
+        the fast way to list many images. Raises as ``get_all_images`` does.
+        """
+
+    @abstractmethod
     def get_image_file(self, guid: str) -> ImageContent:
         """The stored file of one image.
 

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
@@ -44,6 +45,8 @@ from pixyproxy_cli.service.transaction import ContextFactory, transaction
 from pixyproxy_cli.service.validation import validate_guid, validate_limit, validate_model
 
 logger = logging.getLogger(__name__)
+
+_Item = TypeVar("_Item")
 
 DEFAULT_CHUNK_SIZE = 2000
 """Rows per listing query: large enough that round trips do not dominate, small enough that
@@ -178,6 +181,39 @@ class PromptService(PromptServiceInterface):
         private: bool | None = None,
     ) -> Iterator[ImagePublic]:
         """See PromptServiceInterface.get_all_images."""
+        after_id, limit, owner = self._listing_start(limit, after, mine)
+
+        def page(after_id: int, size: int) -> tuple[list[ImagePublic], int]:
+            found = self._images.get_public_images_page(
+                after_id=after_id, limit=size, viewer=self.viewer, owner=owner, private=private
+            )
+            return found.images, found.last_id
+
+        return self._iterate_pages(page, after_id, limit)
+
+    def get_all_images_json(
+        self,
+        *,
+        limit: int | None = None,
+        after: str | None = None,
+        mine: bool = False,
+        private: bool | None = None,
+    ) -> Iterator[bytes]:
+        """See PromptServiceInterface.get_all_images_json."""
+        after_id, limit, owner = self._listing_start(limit, after, mine)
+
+        def page(after_id: int, size: int) -> tuple[list[bytes], int]:
+            found = self._images.get_public_images_json_page(
+                after_id=after_id, limit=size, viewer=self.viewer, owner=owner, private=private
+            )
+            return found.lines, found.last_id
+
+        return self._iterate_pages(page, after_id, limit)
+
+    def _listing_start(
+        self, limit: int | None, after: str | None, mine: bool
+    ) -> tuple[int, int | None, str | None]:
+        """Validate a listing's arguments: (the id to start after, the limit, the owner)."""
         limit = validate_limit(limit)
         if mine and self.viewer is None:
             raise AuthenticationError("Log in to list your own images")
@@ -189,27 +225,26 @@ class PromptService(PromptServiceInterface):
             if start is None or not self._is_visible(start.private, start.owner):
                 raise _not_found(after)
             after_id = start.id
-        owner = self.viewer if mine else None
-        return self._iterate_images(after_id, limit, owner, private)
+        return after_id, limit, self.viewer if mine else None
 
-    def _iterate_images(
-        self, after_id: int, limit: int | None, owner: str | None, private: bool | None
-    ) -> Iterator[ImagePublic]:
+    def _iterate_pages(
+        self,
+        page: Callable[[int, int], tuple[list[_Item], int]],
+        after_id: int,
+        limit: int | None,
+    ) -> Iterator[_Item]:
         # Each chunk is its own short transaction: no connection is held while the caller
         # consumes rows, and keyset paging on id never skips or repeats a row.
         remaining = limit
         while remaining is None or remaining > 0:
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
             with transaction(self._context_factory):
-                page = self._images.get_public_images_page(
-                    after_id=after_id, limit=size, viewer=self.viewer, owner=owner, private=private
-                )
-            yield from page.images
-            if len(page.images) < size:
+                items, after_id = page(after_id, size)
+            yield from items
+            if len(items) < size:
                 return
-            after_id = page.last_id
             if remaining is not None:
-                remaining -= len(page.images)
+                remaining -= len(items)
 
     def get_image_file(self, guid: str) -> ImageContent:
         """See PromptServiceInterface.get_image_file."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pixyproxy_cli.core.exceptions import (
@@ -120,3 +122,40 @@ def test_prompt_length_limit_comes_from_settings(backend_settings):
         assert provider.prompts == []
     finally:
         database.close()
+
+
+AWKWARD_PROMPTS = [
+    'a sign saying "open"',
+    "back\\slash and\nnew line\ttab",
+    "\x01\x1f\x7f control characters",
+    "é 中文 🦊 \u2028",
+    "'; DROP TABLE images; --",
+]
+
+
+def test_json_listing_is_byte_for_byte_the_models_json(services, monkeypatch):
+    users = services.users
+    users.add_user(UserCreate(username="alice", password=PASSWORD, class_key="staff"))
+    alice = users.authenticate("alice", PASSWORD)
+    for prompt in AWKWARD_PROMPTS:
+        services.prompts.generate_image(ImageDetailCreate(prompt=prompt))
+    services.prompts_for(alice).generate_image(ImageDetailCreate(prompt="mine", private=True))
+    monkeypatch.setattr(services.prompts, "_chunk_size", 2)  # several pages
+
+    for viewer, query in [
+        (None, {}),
+        (alice, {}),
+        (alice, {"mine": True}),
+        (alice, {"private": True}),
+        (None, {"limit": 3}),
+    ]:
+        prompts = services.prompts_for(viewer)
+        if viewer is not None:
+            monkeypatch.setattr(prompts, "_chunk_size", 2)
+        models = [image.model_dump_json().encode() for image in prompts.get_all_images(**query)]
+        assert list(prompts.get_all_images_json(**query)) == models
+    everything = list(services.prompts_for(alice).get_all_images_json())
+    assert len(everything) == len(AWKWARD_PROMPTS) + 1
+    assert [json.loads(line)["prompt"] for line in everything][:-1] == AWKWARD_PROMPTS
+    after = json.loads(everything[1])["guid"]
+    assert list(services.prompts.get_all_images_json(after=after)) == everything[2:-1]

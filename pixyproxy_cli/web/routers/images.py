@@ -123,20 +123,20 @@ def list_images(
     """GET /image."""
     if private and prompts.viewer is None:
         raise AuthenticationError("Authentication required to list private images")
-    images = prompts.get_all_images(
+    lines = prompts.get_all_images_json(
         limit=limit, after=after, mine=mine, private=True if private else None
     )
     # Fetch the first chunk now, so that a database failure is still a proper 503.
-    first = list(itertools.islice(images, 1))
+    first = list(itertools.islice(lines, 1))
     return StreamingResponse(
-        _json_array(itertools.chain(first, images)), media_type="application/json"
+        _json_array(itertools.chain(first, lines)), media_type="application/json"
     )
 
 
-def _json_array(images: Iterator[ImagePublic]) -> Iterator[bytes]:
+def _json_array(lines: Iterator[bytes]) -> Iterator[bytes]:
     empty = True
-    for image in images:
-        yield (b"[\n" if empty else b",\n") + image.model_dump_json().encode()
+    for line in lines:
+        yield (b"[\n" if empty else b",\n") + line
         empty = False
     yield b"[]\n" if empty else b"\n]\n"
 

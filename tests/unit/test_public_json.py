@@ -1,0 +1,127 @@
+"""The listing's JSON writer gives exactly what ``ImagePublic.model_dump_json()`` gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pixyproxy_cli.core.models import ImagePublic
+from pixyproxy_cli.core.public_json import PUBLIC_JSON_COLUMNS, public_json_lines
+
+GUID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+AWKWARD_TEXT = [
+    "plain",
+    'a sign saying "hello"',
+    "back\\slash",
+    "line\nbreak\ttab\rreturn\x08\x0c",
+    "\x01\x1f\x7f\x80\x9f",
+    "é 中文 🦊 \u2028\u2029 \ufeff",
+    "</script>",
+    "",
+    "\x00".replace("\x00", "nul gone") + "'; DROP TABLE images; --",
+]
+
+
+def _expected(prompt: str, **fields) -> bytes:
+    values = {
+        "guid": GUID,
+        "prompt": prompt,
+        "private": False,
+        "owner": None,
+        "provider": "openai",
+        "model": "gpt-image-1",
+        "media_type": "image/png",
+        "created_at": datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC),
+        "updated_at": datetime(2026, 11, 26, 8, 0, 1, 250000, tzinfo=UTC),
+        **fields,
+    }
+    return ImagePublic(**values).model_dump_json().encode()
+
+
+def _row(prompt: str, *, as_bytes: bool = True, **fields) -> tuple:
+    values = {
+        "id": 7,
+        "guid": GUID,
+        "prompt": prompt,
+        "is_private": 0,
+        "owner": None,
+        "provider": "openai",
+        "model": "gpt-image-1",
+        "media_type": "image/png",
+        "created_at": "2026-11-26 08:00:00.000000",
+        "updated_at": "2026-11-26 08:00:01.250000",
+        **fields,
+    }
+    if as_bytes:  # what mysql-connector's raw cursor returns: everything as bytes
+        values = {k: v.encode() if isinstance(v, str) else v for k, v in values.items()}
+        values["id"], values["is_private"] = b"7", str(int(values["is_private"])).encode()
+    return tuple(values[column] for column in PUBLIC_JSON_COLUMNS)
+
+
+@pytest.mark.parametrize("as_bytes", [True, False], ids=["bytes", "str"])
+@pytest.mark.parametrize("prompt", AWKWARD_TEXT)
+def test_awkward_prompts_match_pydantic(prompt: str, as_bytes: bool) -> None:
+    assert public_json_lines([_row(prompt, as_bytes=as_bytes)]) == [_expected(prompt)]
+
+
+def test_every_ascii_and_latin1_character_matches_pydantic() -> None:
+    prompts = [f"a{chr(code)}b" for code in range(1, 0x100)]
+    assert public_json_lines([_row(p) for p in prompts]) == [_expected(p) for p in prompts]
+
+
+@pytest.mark.parametrize("text", ['mod"el', "mo\\del", "mod\nel", "🦊"])
+def test_every_text_field_is_escaped(text: str) -> None:
+    row = _row("p", provider=text, model=text, media_type=text, guid=text)
+    expected = _expected("p", provider=text, model=text, media_type=text, guid=text)
+    assert public_json_lines([row]) == [expected]
+
+
+def test_owner_privacy_and_placeholder_flags() -> None:
+    rows = [
+        _row("p", is_private=1, owner="alice"),
+        _row("p", is_private=0, owner="bob.o'neil@example"),
+        _row("p", provider="placeholder", model="placeholder-v1"),
+        _row("p", as_bytes=False, is_private=1, owner="alice"),
+    ]
+    assert public_json_lines(rows) == [
+        _expected("p", private=True, owner="alice"),
+        _expected("p", owner="bob.o'neil@example"),
+        _expected("p", provider="placeholder", model="placeholder-v1"),
+        _expected("p", private=True, owner="alice"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "moment"),
+    [
+        ("2026-11-26 08:00:00.000000", datetime(2026, 11, 26, 8, tzinfo=UTC)),
+        ("2026-11-26 08:00:00.000001", datetime(2026, 11, 26, 8, 0, 0, 1, tzinfo=UTC)),
+        ("2026-11-26 08:00:00", datetime(2026, 11, 26, 8, tzinfo=UTC)),
+        ("2026-11-26T09:00:00+01:00", datetime(2026, 11, 26, 8, tzinfo=UTC)),
+        ("0999-01-02 03:04:05.5", datetime(999, 1, 2, 3, 4, 5, 500000, tzinfo=UTC)),
+        (
+            datetime(2026, 11, 26, 8, 0, 0, 120000),
+            datetime(2026, 11, 26, 8, 0, 0, 120000, tzinfo=UTC),
+        ),
+    ],
+)
+def test_timestamps_as_pydantic_writes_them(stored, moment: datetime) -> None:
+    raw = stored.encode() if isinstance(stored, str) else stored
+    expected = _expected("p", created_at=moment, updated_at=moment)
+    assert public_json_lines([_row("p", created_at=raw, updated_at=raw)]) == [expected]
+
+
+def test_a_page_mixing_fast_and_careful_rows_keeps_its_order() -> None:
+    prompts = [f"p{n}" if n % 3 else f'q"{n}' for n in range(12)]
+    rows = [_row(p, as_bytes=n % 4 != 1) for n, p in enumerate(prompts)]
+    assert public_json_lines(rows) == [_expected(p) for p in prompts]
+
+
+def test_a_timestamp_that_is_not_one_is_an_error() -> None:
+    with pytest.raises(ValueError, match="yesterday"):
+        public_json_lines([_row("p", created_at=b"yesterday")])
+
+
+def test_no_rows_no_lines() -> None:
+    assert public_json_lines([]) == []
