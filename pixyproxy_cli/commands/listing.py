@@ -51,10 +51,10 @@ def list_images(
         raise AuthenticationError("Log in to list your private images")
     only_private = True if private else None
     if as_json:
-        lines = prompts.get_all_images_json(
+        pages = prompts.get_all_images_json_pages(
             limit=limit, after=after, mine=mine, private=only_private
         )
-        output.stream_json_array(lines)
+        output.stream_json_pages(pages)
         return
     images = prompts.get_all_images(limit=limit, after=after, mine=mine, private=only_private)
     if output.out().is_terminal:

@@ -66,16 +66,19 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
-JSON_WRITE_SIZE = 64 * 1024
-"""Bytes gathered before a write: one system call per page of a listing, not per image
-(stdout may be unbuffered, as under PYTHONUNBUFFERED)."""
-
-
 def stream_json_array(items: Iterable[bytes]) -> int:
     """Write a JSON array of already-encoded UTF-8 elements, one per line, as they arrive.
 
-    The bytes go to stdout's binary buffer (JSON is UTF-8 whatever the locale), in writes of
-    about ``JSON_WRITE_SIZE``. Returns how many elements there were.
+    Returns how many elements there were.
+    """
+    return stream_json_pages([item] for item in items)
+
+
+def stream_json_pages(pages: Iterable[list[bytes]]) -> int:
+    """Write a JSON array of pages of already-encoded UTF-8 elements, a page at a time.
+
+    One write per page (stdout may be unbuffered, as under PYTHONUNBUFFERED), to stdout's
+    binary buffer: JSON is UTF-8 whatever the locale. Returns how many elements there were.
     """
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
@@ -86,17 +89,12 @@ def stream_json_array(items: Iterable[bytes]) -> int:
             return text_write(data.decode("utf-8"))
     else:
         write = buffer.write
-    pending = bytearray(b"[")
     count = 0
-    for item in items:
-        pending += b"\n" if count == 0 else b",\n"
-        pending += item
-        count += 1
-        if len(pending) >= JSON_WRITE_SIZE:
-            write(bytes(pending))
-            pending.clear()
-    pending += b"]\n" if count == 0 else b"\n]\n"
-    write(bytes(pending))
+    for page in pages:
+        if page:
+            write((b"[\n" if count == 0 else b",\n") + b",\n".join(page))
+            count += len(page)
+    write(b"[]\n" if count == 0 else b"\n]\n")
     if buffer is not None:
         buffer.flush()
     return count

@@ -161,7 +161,7 @@ class MySQLDatabase(Database):
         cursor rebuilds the column names for every row, a third of a listing's time.
         """
         with self.errors_translated():
-            return connection.cursor(buffered=True)
+            return _cursor_classes(connection)[0](connection)
 
     def fetchone(self, cursor: Any) -> Row | None:
         """Fetch the next row as a dict, or None."""
@@ -179,7 +179,7 @@ class MySQLDatabase(Database):
     def fetch_raw(self, connection: Any, sql: str, params: Params | None = None) -> list[RawRow]:
         """Rows as the server sent them: every value as bytes (numbers as digits), NULL as None."""
         with self.errors_translated():
-            cursor = connection.cursor(raw=True, buffered=True)
+            cursor = _cursor_classes(connection)[1](connection)
             try:
                 cursor.execute(sql, dict(params or {}))
                 return cursor.fetchall()
@@ -253,6 +253,22 @@ class MySQLDatabase(Database):
         if isinstance(error, errors.PoolError):
             return DBConnectionError(f"No connection to {self._address} is available")
         return DatabaseError(f"MySQL error {errno}: {getattr(error, 'msg', error)}")
+
+
+def _cursor_classes(connection: Any) -> tuple[type[Any], type[Any]]:
+    """The buffered (tuple, raw) cursor classes for this connection's implementation.
+
+    Cursors are built directly because ``connection.cursor()`` pings the server first: a
+    round trip per transaction that the pool's own check of idle connections makes needless
+    (a connection that died anyway fails at BEGIN, and DatabaseContext replaces it).
+    """
+    if isinstance(connection, mysql.connector.connection.MySQLConnection):  # pure Python
+        from mysql.connector.cursor import MySQLCursorBuffered, MySQLCursorBufferedRaw
+
+        return MySQLCursorBuffered, MySQLCursorBufferedRaw
+    from mysql.connector.cursor_cext import CMySQLCursorBuffered, CMySQLCursorBufferedRaw
+
+    return CMySQLCursorBuffered, CMySQLCursorBufferedRaw
 
 
 def _connection_reason(error: BaseException) -> str:

@@ -44,18 +44,19 @@ class PromptServiceInterface(ABC):
         """
 
     @abstractmethod
-    def get_all_images_json(
+    def get_all_images_json_pages(
         self,
         *,
         limit: int | None = None,
         after: str | None = None,
         mine: bool = False,
         private: bool | None = None,
-    ) -> Iterator[bytes]:
-        """The same images as ``get_all_images``, each as its JSON text (UTF-8 bytes).
+    ) -> Iterator[list[bytes]]:
+        """The same images as ``get_all_images``, as pages of JSON texts (UTF-8 bytes).
 
-        Byte-for-byte ``ImagePublic.model_dump_json()``, written without building models:
-        the fast way to list many images. Raises as ``get_all_images`` does.
+        Each text is byte-for-byte ``ImagePublic.model_dump_json()``, written without
+        building models: the fast way to list many images. A page is one database chunk
+        (never empty). Raises as ``get_all_images`` does.
         """
 
     @abstractmethod

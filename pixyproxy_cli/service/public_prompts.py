@@ -13,6 +13,7 @@ the file. A crash between the steps leaves at most an orphan file, never a row w
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -189,17 +190,17 @@ class PromptService(PromptServiceInterface):
             )
             return found.images, found.last_id
 
-        return self._iterate_pages(page, after_id, limit)
+        return itertools.chain.from_iterable(self._iterate_pages(page, after_id, limit))
 
-    def get_all_images_json(
+    def get_all_images_json_pages(
         self,
         *,
         limit: int | None = None,
         after: str | None = None,
         mine: bool = False,
         private: bool | None = None,
-    ) -> Iterator[bytes]:
-        """See PromptServiceInterface.get_all_images_json."""
+    ) -> Iterator[list[bytes]]:
+        """See PromptServiceInterface.get_all_images_json_pages."""
         after_id, limit, owner = self._listing_start(limit, after, mine)
 
         def page(after_id: int, size: int) -> tuple[list[bytes], int]:
@@ -232,7 +233,7 @@ class PromptService(PromptServiceInterface):
         page: Callable[[int, int], tuple[list[_Item], int]],
         after_id: int,
         limit: int | None,
-    ) -> Iterator[_Item]:
+    ) -> Iterator[list[_Item]]:
         # Each chunk is its own short transaction: no connection is held while the caller
         # consumes rows, and keyset paging on id never skips or repeats a row.
         remaining = limit
@@ -240,7 +241,8 @@ class PromptService(PromptServiceInterface):
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
             with transaction(self._context_factory):
                 items, after_id = page(after_id, size)
-            yield from items
+            if items:
+                yield items
             if len(items) < size:
                 return
             if remaining is not None:

@@ -153,9 +153,14 @@ def test_json_listing_is_byte_for_byte_the_models_json(services, monkeypatch):
         if viewer is not None:
             monkeypatch.setattr(prompts, "_chunk_size", 2)
         models = [image.model_dump_json().encode() for image in prompts.get_all_images(**query)]
-        assert list(prompts.get_all_images_json(**query)) == models
-    everything = list(services.prompts_for(alice).get_all_images_json())
+        pages = list(prompts.get_all_images_json_pages(**query))
+        assert [line for page in pages for line in page] == models
+        assert all(pages)
+    everything = [
+        line for page in services.prompts_for(alice).get_all_images_json_pages() for line in page
+    ]
     assert len(everything) == len(AWKWARD_PROMPTS) + 1
     assert [json.loads(line)["prompt"] for line in everything][:-1] == AWKWARD_PROMPTS
     after = json.loads(everything[1])["guid"]
-    assert list(services.prompts.get_all_images_json(after=after)) == everything[2:-1]
+    after_pages = services.prompts.get_all_images_json_pages(after=after)
+    assert [line for page in after_pages for line in page] == everything[2:-1]

@@ -123,20 +123,21 @@ def list_images(
     """GET /image."""
     if private and prompts.viewer is None:
         raise AuthenticationError("Authentication required to list private images")
-    lines = prompts.get_all_images_json(
+    pages = prompts.get_all_images_json_pages(
         limit=limit, after=after, mine=mine, private=True if private else None
     )
     # Fetch the first chunk now, so that a database failure is still a proper 503.
-    first = list(itertools.islice(lines, 1))
+    first = list(itertools.islice(pages, 1))
     return StreamingResponse(
-        _json_array(itertools.chain(first, lines)), media_type="application/json"
+        _json_array(itertools.chain(first, pages)), media_type="application/json"
     )
 
 
-def _json_array(lines: Iterator[bytes]) -> Iterator[bytes]:
+def _json_array(pages: Iterator[list[bytes]]) -> Iterator[bytes]:
+    """A JSON array, one element per line, sent a database page per chunk."""
     empty = True
-    for line in lines:
-        yield (b"[\n" if empty else b",\n") + line
+    for page in pages:
+        yield (b"[\n" if empty else b",\n") + b",\n".join(page)
         empty = False
     yield b"[]\n" if empty else b"\n]\n"
 
