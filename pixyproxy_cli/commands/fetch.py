@@ -48,7 +48,7 @@ def fetch(
         output.copy_to_stdout(stored.path)
         return
     if output_file is None:
-        from pixyproxy_cli.core.models import MEDIA_TYPE_EXTENSIONS
+        from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
 
         output_file = Path(stored.guid + MEDIA_TYPE_EXTENSIONS.get(stored.media_type, ".bin"))
     output.copy_file(stored.path, output_file, force=force)

@@ -34,17 +34,12 @@ from pydantic import (
     model_validator,
 )
 
-DEFAULT_MAX_PROMPT_LENGTH = 32_000
-"""gpt-image models accept prompts of up to 32,000 characters."""
-
-MAX_GUID_LENGTH = 36
-MAX_USERNAME_LENGTH = 64
-MAX_CLASS_KEY_LENGTH = 64
-PLACEHOLDER_PROVIDER = "placeholder"
-MEDIA_TYPE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
-
-GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-"""A GUID as callers may write it (either case); ``normalize_guid`` lower-cases it."""
+from pixyproxy_cli.core.constants import (
+    DEFAULT_MAX_PROMPT_LENGTH,
+    MAX_CLASS_KEY_LENGTH,
+    MAX_GUID_LENGTH,
+    PLACEHOLDER_PROVIDER,
+)
 
 _GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _FILENAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")

@@ -21,6 +21,8 @@ from itertools import chain, repeat
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import NamedTuple
 
+from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
+
 PUBLIC_JSON_COLUMNS = (
     "id",
     "guid",
@@ -35,8 +37,6 @@ PUBLIC_JSON_COLUMNS = (
 )
 """The ``images`` columns ``public_json_lines`` reads, in this order."""
 
-PLACEHOLDER_PROVIDER = "placeholder"
-"""The provider name of the offline renderer (``ImagePublic.placeholder`` is derived from it)."""
 
 RawValue = bytes | bytearray | int | str | None
 RawRow = Sequence[RawValue]

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH
 from pixyproxy_cli.core.exceptions import ConfigurationError
-from pixyproxy_cli.core.models import DEFAULT_MAX_PROMPT_LENGTH
 
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"

@@ -10,9 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 from pixyproxy_cli.core.public_json import JsonPage
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 
 
 class ImageRepositoryInterface(ABC):

@@ -12,8 +12,8 @@ import hashlib
 import struct
 import zlib
 
+from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
 from pixyproxy_cli.core.exceptions import ConfigurationError
-from pixyproxy_cli.core.models import PLACEHOLDER_PROVIDER
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 
 GRID = 8

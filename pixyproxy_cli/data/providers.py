@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from pixyproxy_cli.core.models import MEDIA_TYPE_EXTENSIONS
+from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
 
 
 def sniff_media_type(data: bytes) -> str | None:

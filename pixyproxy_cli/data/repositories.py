@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 from pixyproxy_cli.core.public_json import PUBLIC_JSON_COLUMNS, JsonPage, public_json_lines
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
@@ -24,6 +23,9 @@ from pixyproxy_cli.data.rows import (
     row_to_user,
     rows_to_public_page,
 )
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 
 SELECT_IMAGES = (
     "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "

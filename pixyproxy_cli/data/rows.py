@@ -10,18 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
-from pixyproxy_cli.core.models import (
-    Image,
-    ImageDetail,
-    ImageFile,
-    ImagePage,
-    ImagePublic,
-    UserRecord,
-)
+    from pixyproxy_cli.core.models import (
+        Image,
+        ImageDetail,
+        ImageFile,
+        ImagePage,
+        ImagePublic,
+        UserRecord,
+    )
 
 
 def utc_now() -> datetime:
@@ -60,6 +61,8 @@ def image_to_row(image: ImageDetail, now: datetime) -> dict[str, Any]:
 
 def row_to_image(row: Mapping[str, Any]) -> Image:
     """Build an ``Image`` from a full ``images`` row."""
+    from pixyproxy_cli.core.models import Image
+
     return Image.model_construct(
         id=int(row["id"]),
         guid=row["guid"],
@@ -77,6 +80,10 @@ def row_to_image(row: Mapping[str, Any]) -> Image:
 
 @cache
 def _public_list() -> TypeAdapter[list[ImagePublic]]:
+    from pydantic import TypeAdapter
+
+    from pixyproxy_cli.core.models import ImagePublic
+
     return TypeAdapter(list[ImagePublic])
 
 
@@ -85,6 +92,8 @@ def rows_to_public_page(rows: Sequence[Mapping[str, Any]], after_id: int) -> Ima
 
     No model is constructed row by row in Python: listing many images spends its time here.
     """
+    from pixyproxy_cli.core.models import ImagePage
+
     items = [
         {
             "guid": row["guid"],
@@ -105,6 +114,8 @@ def rows_to_public_page(rows: Sequence[Mapping[str, Any]], after_id: int) -> Ima
 
 def row_to_image_file(row: Mapping[str, Any]) -> ImageFile:
     """Build an ``ImageFile`` from the file columns of an ``images`` row."""
+    from pixyproxy_cli.core.models import ImageFile
+
     return ImageFile.model_construct(
         guid=row["guid"],
         filename=row["filename"],
@@ -117,6 +128,8 @@ def row_to_image_file(row: Mapping[str, Any]) -> ImageFile:
 
 def row_to_user(row: Mapping[str, Any]) -> UserRecord:
     """Build a ``UserRecord`` from a ``roster`` row."""
+    from pixyproxy_cli.core.models import UserRecord
+
     return UserRecord.model_construct(
         id=int(row["id"]),
         username=row["username"],

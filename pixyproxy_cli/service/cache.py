@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
-from pixyproxy_cli.core.models import Image
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import Image
+
 
 DEFAULT_CACHE_SIZE = 4096
 

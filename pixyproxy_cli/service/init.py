@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.models import User
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.credentials import CredentialStore
@@ -32,6 +31,7 @@ from pixyproxy_cli.service.sessions import SessionService
 from pixyproxy_cli.service.users import UserService
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import User
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
 

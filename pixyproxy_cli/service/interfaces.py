@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from pixyproxy_cli.core.models import ImageContent, ImageDetailCreate, ImagePublic, User, UserCreate
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import (
+        ImageContent,
+        ImageDetailCreate,
+        ImagePublic,
+        User,
+        UserCreate,
+    )
 
 
 class PromptServiceInterface(ABC):

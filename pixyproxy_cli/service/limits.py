@@ -11,10 +11,13 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import AuthenticationError, TooManyRequestsError
-from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.interfaces import UserServiceInterface
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import User
 
 MAX_TRACKED_KEYS = 100_000
 

@@ -8,8 +8,12 @@ same RecordNotFoundError as a GUID that was never stored.
 
 from __future__ import annotations
 
-from pixyproxy_cli.core.models import ImageDetailCreate, User
+from typing import TYPE_CHECKING
+
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import ImageDetailCreate, User
 
 
 class PrivatePromptService(PromptService):

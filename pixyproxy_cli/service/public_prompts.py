@@ -19,22 +19,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     GenerationError,
     PixyProxyException,
     RecordNotFoundError,
     StorageError,
-)
-from pixyproxy_cli.core.models import (
-    DEFAULT_MAX_PROMPT_LENGTH,
-    Image,
-    ImageContent,
-    ImageDetail,
-    ImageDetailCreate,
-    ImagePublic,
 )
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
@@ -44,6 +37,9 @@ from pixyproxy_cli.service.cache import ImageCache
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
 from pixyproxy_cli.service.validation import validate_guid, validate_limit, validate_model
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import Image, ImageContent, ImageDetailCreate, ImagePublic
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +97,8 @@ class PromptService(PromptServiceInterface):
 
     def generate_image(self, request: ImageDetailCreate) -> ImagePublic:
         """See PromptServiceInterface.generate_image."""
+        from pixyproxy_cli.core.models import Image, ImageDetail, ImageDetailCreate
+
         request = validate_model(
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
         )
@@ -268,6 +266,8 @@ class PromptService(PromptServiceInterface):
         return self._content(image)
 
     def _content(self, image: Image) -> ImageContent:
+        from pixyproxy_cli.core.models import ImageContent
+
         try:
             located = self._store.locate(image.filename)
         except RecordNotFoundError as error:

@@ -8,11 +8,14 @@ instead of quietly downgrading the caller to anonymous.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import AuthenticationError
-from pixyproxy_cli.core.models import User
 from pixyproxy_cli.data.credentials import CredentialStore
 from pixyproxy_cli.service.interfaces import UserServiceInterface
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import User
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
@@ -17,13 +18,15 @@ from pixyproxy_cli.core.exceptions import (
     InputValidationError,
     RecordNotFoundError,
 )
-from pixyproxy_cli.core.models import User, UserCreate
 from pixyproxy_cli.data.interfaces import UserRepositoryInterface
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
 from pixyproxy_cli.service.validation import validate_model, validate_username
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import User, UserCreate
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ class UserService(UserServiceInterface):
 
     def add_user(self, request: UserCreate) -> User:
         """See UserServiceInterface.add_user."""
+        from pixyproxy_cli.core.models import User, UserCreate
+
         request = validate_model(UserCreate, request)
         password_hash = self._hasher.hash(request.password.get_secret_value())
         try:
@@ -96,6 +101,8 @@ class UserService(UserServiceInterface):
 
     def change_password(self, username: str, new_password: str) -> None:
         """See UserServiceInterface.change_password."""
+        from pixyproxy_cli.core.models import UserCreate
+
         request = validate_model(
             UserCreate, {"username": username, "password": new_password, "class_key": "-"}
         )

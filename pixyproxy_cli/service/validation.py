@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from pixyproxy_cli.core.exceptions import InputValidationError
-from pixyproxy_cli.core.models import Guid, Username
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,6 +60,8 @@ def validate_model(model: type[M], value: Any, context: dict[str, Any] | None = 
 
 def validate_guid(value: Any) -> str:
     """Return ``value`` as a canonical lower-case GUID. Raises InputValidationError."""
+    from pixyproxy_cli.core.models import Guid
+
     try:
         return _adapter(Guid).validate_python(value)
     except ValidationError as error:
@@ -69,6 +70,8 @@ def validate_guid(value: Any) -> str:
 
 def validate_username(value: Any) -> str:
     """Return ``value`` if it is a well-formed user name. Raises InputValidationError."""
+    from pixyproxy_cli.core.models import Username
+
     try:
         return _adapter(Username).validate_python(value)
     except ValidationError as error:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pixyproxy_cli.core.constants import GUID_PATTERN
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     ConstraintViolationError,
@@ -31,7 +32,6 @@ from pixyproxy_cli.core.exceptions import (
     StorageFullError,
     TooManyRequestsError,
 )
-from pixyproxy_cli.core.models import GUID_PATTERN
 from pixyproxy_cli.service.validation import describe_errors
 from pixyproxy_cli.web.context import request_id_var
 

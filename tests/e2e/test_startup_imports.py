@@ -74,3 +74,19 @@ def test_help_loads_neither_pydantic_models_nor_rich():
     )
 
     assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
+
+
+def test_list_json_builds_no_pydantic_models():
+    # Rows become JSON straight from the driver (core/public_json.py); the models module,
+    # about 11 ms of class building, stays unloaded, as do rich and the admin service.
+    lean = ("pixyproxy_cli.core.models", "rich", "pixyproxy_cli.service.admin")
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(heavy=lean), "list", "--json"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+    assert completed.stdout == "[]\n"
+    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []

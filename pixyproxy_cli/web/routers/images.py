@@ -12,13 +12,9 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
+from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH, GUID_PATTERN
 from pixyproxy_cli.core.exceptions import AuthenticationError
-from pixyproxy_cli.core.models import (
-    DEFAULT_MAX_PROMPT_LENGTH,
-    GUID_PATTERN,
-    ImageDetailCreate,
-    ImagePublic,
-)
+from pixyproxy_cli.core.models import ImageDetailCreate, ImagePublic
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.public_prompts import PromptService
 from pixyproxy_cli.web.dependencies import client_address, get_services, prompts_for_caller

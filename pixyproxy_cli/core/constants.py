@@ -1,0 +1,19 @@
+"""Limits and names every layer shares, in a module that imports nothing.
+
+They live apart from ``models`` so that code which needs only a constant (settings, the
+listing's JSON writer, the providers) does not build pydantic models to get it.
+"""
+
+from __future__ import annotations
+
+DEFAULT_MAX_PROMPT_LENGTH = 32_000
+"""gpt-image models accept prompts of up to 32,000 characters."""
+
+MAX_GUID_LENGTH = 36
+MAX_USERNAME_LENGTH = 64
+MAX_CLASS_KEY_LENGTH = 64
+PLACEHOLDER_PROVIDER = "placeholder"
+MEDIA_TYPE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+"""A GUID as callers may write it (either case); ``normalize_guid`` lower-cases it."""
