@@ -1,7 +1,5 @@
 """``pixyproxy db``: database administration."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

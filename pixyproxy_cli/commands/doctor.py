@@ -1,7 +1,5 @@
 """``pixyproxy doctor``: what is configured, where it lives, and what is wrong."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

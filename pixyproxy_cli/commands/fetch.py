@@ -1,7 +1,5 @@
 """``pixyproxy fetch``: an image's file, to a file or to stdout."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated

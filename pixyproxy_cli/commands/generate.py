@@ -1,7 +1,5 @@
 """``pixyproxy generate``: make an image from a prompt, store it, print its details."""
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path

@@ -1,7 +1,5 @@
 """``pixyproxy list``: every image's details, streamed."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

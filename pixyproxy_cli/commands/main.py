@@ -4,8 +4,6 @@ Start-up stays light: command modules import typer, pydantic models and our own 
 the services, the database driver and the OpenAI SDK load only when a command needs them.
 """
 
-from __future__ import annotations
-
 import logging
 import sys
 from typing import Annotated

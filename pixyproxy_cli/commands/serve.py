@@ -1,7 +1,5 @@
 """``pixyproxy serve``: the REST API, with uvicorn (imported only here)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``pixyproxy login``, ``logout`` and ``whoami``: credentials kept in the OS keyring."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

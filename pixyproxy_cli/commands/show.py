@@ -1,7 +1,5 @@
 """``pixyproxy show``: one image's details."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``pixyproxy user``: the roster of users who may log in and own private images."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

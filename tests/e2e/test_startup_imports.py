@@ -90,3 +90,20 @@ def test_list_json_builds_no_pydantic_models():
 
     assert completed.stdout == "[]\n"
     assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
+
+
+def test_command_modules_keep_real_annotations():
+    # Typer evaluates string annotations with compile + eval at every start (see
+    # pixyproxy_cli/commands/__init__.py): modules defining commands must not defer them.
+    from pathlib import Path
+
+    import pixyproxy_cli.commands as commands
+
+    deferring = [
+        path.name
+        for path in Path(commands.__file__).parent.glob("*.py")
+        if "typer.Option(" in (text := path.read_text(encoding="utf-8"))
+        or "typer.Argument(" in text
+        if "from __future__ import annotations" in text
+    ]
+    assert deferring == []
