@@ -1,21 +1,34 @@
 """Baseline programs the benchmarks compare pixyproxy against, measured in the same run.
 
-Run as ``python baselines.py typer --help`` (a bare five-command Typer app), or imported by
+Run as ``python baselines.py typer --help`` (a bare five-command Typer app; ``typer list
+--json`` runs its ``list`` command, which takes the options of ``pixyproxy list`` and prints
+``[]``: the least any Typer command costs), or imported by
 uvicorn as ``baselines:lookup_app`` (a minimal FastAPI endpoint doing the same GUID lookup
 through a plain pooled mysql-connector connection per request) and
 ``baselines:file_app`` (a bare Starlette FileResponse of one file).
 """
-
-from __future__ import annotations
 
 import os
 import sys
 
 
 def typer_app() -> None:
+    from typing import Annotated
+
     import typer
 
     app = typer.Typer()
+
+    @app.command("list")
+    def list_(
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+        limit: Annotated[int | None, typer.Option(min=1)] = None,
+        after: str | None = None,
+        mine: bool = False,
+        private: bool = False,
+    ) -> None:
+        """The images (none): pixyproxy list's options, no work."""
+        print("[]")
 
     @app.command()
     def one(name: str) -> None:
@@ -32,10 +45,6 @@ def typer_app() -> None:
     @app.command()
     def four(name: str) -> None:
         """The fourth command."""
-
-    @app.command()
-    def five(name: str) -> None:
-        """The fifth command."""
 
     app(args=sys.argv[2:], prog_name="bare")
 
