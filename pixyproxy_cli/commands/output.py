@@ -7,6 +7,7 @@ stdout; notices, progress and errors go to stderr.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -90,14 +91,34 @@ def stream_json_pages(pages: Iterable[list[bytes]]) -> int:
     else:
         write = buffer.write
     count = 0
-    for page in pages:
-        if page:
-            write((b"[\n" if count == 0 else b",\n") + b",\n".join(page))
-            count += len(page)
+    with garbage_collector_paused():
+        for page in pages:
+            if page:
+                write(b"[\n" if count == 0 else b",\n")
+                write(b",\n".join(page))
+                count += len(page)
     write(b"[]\n" if count == 0 else b"\n]\n")
     if buffer is not None:
         buffer.flush()
     return count
+
+
+@contextlib.contextmanager
+def garbage_collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the block, then restore its state.
+
+    A long listing allocates a tuple per row; every 700 of them start a collection, and the
+    larger ones walk again the hundreds of thousands of objects the imports made: ~7% of a
+    100,000-row listing. Rows hold no reference cycles, so reference counting frees them
+    as before; anything cyclic made meanwhile is collected once the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def describe_provider(image: ImagePublic) -> str:

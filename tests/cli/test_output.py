@@ -1,0 +1,55 @@
+"""The JSON array writer the listing uses: exact bytes, and the collector left as found."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from pixyproxy_cli.commands import output
+
+
+@pytest.mark.parametrize(
+    ("pages", "expected", "count"),
+    [
+        ([], b"[]\n", 0),
+        ([[]], b"[]\n", 0),
+        ([[b"1"]], b"[\n1\n]\n", 1),
+        ([[b"1", b"2"], [], [b'{"a":"\xc3\xa9"}']], b'[\n1,\n2,\n{"a":"\xc3\xa9"}\n]\n', 3),
+    ],
+)
+def test_pages_make_one_json_array_one_element_per_line(capsysbinary, pages, expected, count):
+    assert output.stream_json_pages(iter(pages)) == count
+    assert capsysbinary.readouterr().out == expected
+
+
+def test_the_collector_is_paused_while_pages_are_written_and_restored_after(capsysbinary):
+    seen = []
+
+    def pages():
+        seen.append(gc.isenabled())
+        yield [b"1"]
+
+    assert gc.isenabled()
+    output.stream_json_pages(pages())
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off(capsysbinary):
+    gc.disable()
+    try:
+        output.stream_json_pages(iter([[b"1"]]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_collector_comes_back_when_a_page_fails(capsysbinary):
+    def pages():
+        yield [b"1"]
+        raise RuntimeError("database gone")
+
+    with pytest.raises(RuntimeError, match="database gone"):
+        output.stream_json_pages(pages())
+    assert gc.isenabled()
