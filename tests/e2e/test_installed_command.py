@@ -46,9 +46,29 @@ def test_generate_list_show_fetch_round_trip(pixyproxy, tmp_path):
     assert [item["guid"] for item in listed] == [made["guid"]]
     assert shown["prompt"] == "a lighthouse at dawn 🌅"
     assert shown == {key: value for key, value in made.items() if key != "file"}
+    assert listed == [shown]  # the listing's raw-row JSON writer agrees with the models
     assert (tmp_path / "fetched.png").read_bytes() == stored
     assert piped == stored
     assert stored.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_list_json_is_the_same_bytes_as_each_images_model_json(pixyproxy):
+    # The installed command uses mysql-connector's C extension on MariaDB: its raw rows go
+    # through core/public_json.py, which must write what pydantic writes for the model.
+    prompts = ['a sign saying "open"', "two\nlines\tand a tab", "back\\slash é 🦊", "plain"]
+    for prompt in prompts:
+        pixyproxy("generate", prompt)
+
+    listed = pixyproxy("list", "--json").stdout
+    lines = [line.removesuffix(b",") for line in listed.splitlines()[1:-1]]
+    guids = [json.loads(line)["guid"] for line in lines]
+    shown = [json.loads(pixyproxy("show", guid, "--json").stdout) for guid in guids]
+
+    assert [item["prompt"] for item in shown] == prompts
+    assert json.loads(listed) == shown
+    assert lines == [
+        json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() for item in shown
+    ]
 
 
 def test_errors_from_the_installed_command(pixyproxy):
