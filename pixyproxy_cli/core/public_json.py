@@ -4,9 +4,10 @@ Listing many images used to spend most of its time turning rows into pydantic mo
 the models into JSON. ``public_json_lines`` writes the same bytes as
 ``ImagePublic.model_dump_json()`` from raw rows (text as UTF-8 bytes, integers as ints or
 their digits as bytes), without building a model or even a ``str`` per field: one
-``bytes % tuple`` per image. The unit tests hold the two outputs byte-for-byte equal for
-every character a prompt may contain; a row the fast path cannot vouch for (a character
-JSON must escape, an unusual timestamp) is written the careful way instead.
+``bytes % tuple`` per image, applied column-wise. A row the fast path cannot vouch for (a
+value with a character JSON escapes, a str, an unusual timestamp) is written the careful way,
+through json's own string encoder. The tests hold both paths byte-for-byte equal to pydantic
+for every ASCII and Latin-1 character, awkward Unicode, and real rows of both backends.
 
 This module imports nothing heavy, so that ``pixyproxy list --json`` need not load pydantic's
 models at all.
