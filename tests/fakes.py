@@ -10,7 +10,11 @@ from types import TracebackType
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
 from pixyproxy_cli.core.public_json import JsonPage
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
+from pixyproxy_cli.data.interfaces import (
+    ImageQuery,
+    ImageRepositoryInterface,
+    UserRepositoryInterface,
+)
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
 
@@ -81,33 +85,25 @@ class FakeImageRepository(ImageRepositoryInterface):
         self._call("get_image_by_guid")
         return next((image for image in self.rows.values() if image.guid == guid), None)
 
-    def get_all_images(
-        self,
-        *,
-        after_id: int = 0,
-        limit: int,
-        viewer: str | None = None,
-        owner: str | None = None,
-        private: bool | None = None,
-    ) -> list[Image]:
+    def get_all_images(self, query: ImageQuery) -> list[Image]:
         self._call("get_all_images")
         selected = [
             image
             for image_id, image in sorted(self.rows.items())
-            if image_id > after_id
-            and (not image.private or image.owner == viewer)
-            and (owner is None or image.owner == owner)
-            and (private is None or image.private == private)
+            if image_id > query.after_id
+            and (not image.private or image.owner == query.viewer)
+            and (query.owner is None or image.owner == query.owner)
+            and (query.private is None or image.private == query.private)
         ]
-        return selected[:limit]
+        return selected[: query.limit]
 
-    def get_public_images_page(self, *, after_id: int = 0, limit: int, **filters) -> ImagePage:
-        images = self.get_all_images(after_id=after_id, limit=limit, **filters)
-        last_id = images[-1].id if images else after_id
+    def get_public_images_page(self, query: ImageQuery) -> ImagePage:
+        images = self.get_all_images(query)
+        last_id = images[-1].id if images else query.after_id
         return ImagePage([image.to_public() for image in images], last_id)
 
-    def get_public_images_json_page(self, *, after_id: int = 0, limit: int, **filters) -> JsonPage:
-        page = self.get_public_images_page(after_id=after_id, limit=limit, **filters)
+    def get_public_images_json_page(self, query: ImageQuery) -> JsonPage:
+        page = self.get_public_images_page(query)
         return JsonPage([image.model_dump_json().encode() for image in page.images], page.last_id)
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:

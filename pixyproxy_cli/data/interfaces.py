@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,26 @@ from pixyproxy_cli.core.public_json import JsonPage
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """Which images one listing page holds.
+
+    The images ``viewer`` may see (the public ones and the viewer's private ones) with
+    ``id > after_id``, by id, at most ``limit`` of them; ``owner`` and ``private`` narrow
+    them further.
+    """
+
+    limit: int
+    after_id: int = 0
+    viewer: str | None = None
+    owner: str | None = None
+    private: bool | None = None
+
+    def after(self, last_id: int) -> ImageQuery:
+        """The same query, for the page after the image with id ``last_id``."""
+        return replace(self, after_id=last_id)
 
 
 class ImageRepositoryInterface(ABC):
@@ -26,43 +47,15 @@ class ImageRepositoryInterface(ABC):
         """The image with this GUID, or None."""
 
     @abstractmethod
-    def get_all_images(
-        self,
-        *,
-        after_id: int = 0,
-        limit: int,
-        viewer: str | None = None,
-        owner: str | None = None,
-        private: bool | None = None,
-    ) -> list[Image]:
-        """One page of images with ``id > after_id``, by id, at most ``limit`` of them.
-
-        Only public images and the private images of ``viewer`` are returned; ``owner``
-        and ``private`` narrow the page further. Callers walk all images page by page.
-        """
+    def get_all_images(self, query: ImageQuery) -> list[Image]:
+        """The page of images ``query`` describes. Callers walk all images page by page."""
 
     @abstractmethod
-    def get_public_images_page(
-        self,
-        *,
-        after_id: int = 0,
-        limit: int,
-        viewer: str | None = None,
-        owner: str | None = None,
-        private: bool | None = None,
-    ) -> ImagePage:
+    def get_public_images_page(self, query: ImageQuery) -> ImagePage:
         """The same page as ``get_all_images``, as public views built in one batch."""
 
     @abstractmethod
-    def get_public_images_json_page(
-        self,
-        *,
-        after_id: int = 0,
-        limit: int,
-        viewer: str | None = None,
-        owner: str | None = None,
-        private: bool | None = None,
-    ) -> JsonPage:
+    def get_public_images_json_page(self, query: ImageQuery) -> JsonPage:
         """The same page as ``get_all_images``, each image as its public JSON text.
 
         The texts are UTF-8, byte-for-byte what ``ImagePublic.model_dump_json()`` gives,

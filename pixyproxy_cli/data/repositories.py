@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pixyproxy_cli.core.public_json import PUBLIC_JSON_COLUMNS, JsonPage, public_json_lines
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
+from pixyproxy_cli.data.interfaces import (
+    ImageQuery,
+    ImageRepositoryInterface,
+    UserRepositoryInterface,
+)
 from pixyproxy_cli.data.rows import (
     db_timestamp,
     image_to_row,
@@ -36,23 +40,20 @@ SELECT_USERS = "SELECT id, username, password_hash, class_key, created_at, updat
 PUBLIC_JSON_SELECT = f"SELECT {', '.join(PUBLIC_JSON_COLUMNS)} FROM images"  # noqa: S608
 
 
-def _listing_query(
-    select: str,
-    after_id: int,
-    limit: int,
-    viewer: str | None,
-    owner: str | None,
-    private: bool | None,
-) -> tuple[str, dict[str, object]]:
-    """The statement and parameters of one listing page: ``viewer``'s images after ``after_id``."""
+def _listing_query(select: str, query: ImageQuery) -> tuple[str, dict[str, object]]:
+    """The statement and parameters of one listing page."""
     conditions = ["id > %(after_id)s", "(is_private = 0 OR owner = %(viewer)s)"]
-    params: dict[str, object] = {"after_id": after_id, "viewer": viewer, "limit": limit}
-    if owner is not None:
+    params: dict[str, object] = {
+        "after_id": query.after_id,
+        "viewer": query.viewer,
+        "limit": query.limit,
+    }
+    if query.owner is not None:
         conditions.append("owner = %(owner)s")
-        params["owner"] = owner
-    if private is not None:
+        params["owner"] = query.owner
+    if query.private is not None:
         conditions.append("is_private = %(private)s")
-        params["private"] = 1 if private else 0
+        params["private"] = 1 if query.private else 0
     # Every condition is one of the constant fragments above; values are parameters.
     sql = select + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s"
     return sql, params
@@ -78,56 +79,22 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         row = db.fetchone()
         return None if row is None else row_to_image(row)
 
-    def get_all_images(
-        self,
-        *,
-        after_id: int = 0,
-        limit: int,
-        viewer: str | None = None,
-        owner: str | None = None,
-        private: bool | None = None,
-    ) -> list[Image]:
-        """One page of the images ``viewer`` may see, after ``after_id``, by id."""
-        rows = self._listing(after_id, limit, viewer, owner, private)
-        return [row_to_image(row) for row in rows]
+    def get_all_images(self, query: ImageQuery) -> list[Image]:
+        """The page of images ``query`` describes."""
+        return [row_to_image(row) for row in self._listing(query)]
 
-    def get_public_images_page(
-        self,
-        *,
-        after_id: int = 0,
-        limit: int,
-        viewer: str | None = None,
-        owner: str | None = None,
-        private: bool | None = None,
-    ) -> ImagePage:
+    def get_public_images_page(self, query: ImageQuery) -> ImagePage:
         """The same page as ``get_all_images``, as public views built in one batch."""
-        rows = self._listing(after_id, limit, viewer, owner, private)
-        return rows_to_public_page(rows, after_id)
+        return rows_to_public_page(self._listing(query), query.after_id)
 
-    def get_public_images_json_page(
-        self,
-        *,
-        after_id: int = 0,
-        limit: int,
-        viewer: str | None = None,
-        owner: str | None = None,
-        private: bool | None = None,
-    ) -> JsonPage:
+    def get_public_images_json_page(self, query: ImageQuery) -> JsonPage:
         """The same page as ``get_all_images``, each image as its public JSON text."""
-        sql, params = _listing_query(PUBLIC_JSON_SELECT, after_id, limit, viewer, owner, private)
-        rows = self._db().fetch_raw(sql, params)
-        return JsonPage(public_json_lines(rows), int(rows[-1][0]) if rows else after_id)
+        rows = self._db().fetch_raw(*_listing_query(PUBLIC_JSON_SELECT, query))
+        return JsonPage(public_json_lines(rows), int(rows[-1][0]) if rows else query.after_id)
 
-    def _listing(
-        self,
-        after_id: int,
-        limit: int,
-        viewer: str | None,
-        owner: str | None,
-        private: bool | None,
-    ) -> list[dict[str, object]]:
+    def _listing(self, query: ImageQuery) -> list[dict[str, object]]:
         db = self._db()
-        db.execute(*_listing_query(SELECT_IMAGES, after_id, limit, viewer, owner, private))
+        db.execute(*_listing_query(SELECT_IMAGES, query))
         return db.fetchall()
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:

@@ -17,7 +17,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -29,7 +29,7 @@ from pixyproxy_cli.core.exceptions import (
     RecordNotFoundError,
     StorageError,
 )
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
+from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
@@ -180,15 +180,13 @@ class PromptService(PromptServiceInterface):
         private: bool | None = None,
     ) -> Iterator[ImagePublic]:
         """See PromptServiceInterface.get_all_images."""
-        after_id, limit, owner = self._listing_start(limit, after, mine)
+        query, limit = self._listing_start(limit, after, mine, private)
 
-        def page(after_id: int, size: int) -> tuple[list[ImagePublic], int]:
-            found = self._images.get_public_images_page(
-                after_id=after_id, limit=size, viewer=self.viewer, owner=owner, private=private
-            )
+        def page(query: ImageQuery) -> tuple[list[ImagePublic], int]:
+            found = self._images.get_public_images_page(query)
             return found.images, found.last_id
 
-        return itertools.chain.from_iterable(self._iterate_pages(page, after_id, limit))
+        return itertools.chain.from_iterable(self._iterate_pages(page, query, limit))
 
     def get_all_images_json_pages(
         self,
@@ -199,20 +197,18 @@ class PromptService(PromptServiceInterface):
         private: bool | None = None,
     ) -> Iterator[list[bytes]]:
         """See PromptServiceInterface.get_all_images_json_pages."""
-        after_id, limit, owner = self._listing_start(limit, after, mine)
+        query, limit = self._listing_start(limit, after, mine, private)
 
-        def page(after_id: int, size: int) -> tuple[list[bytes], int]:
-            found = self._images.get_public_images_json_page(
-                after_id=after_id, limit=size, viewer=self.viewer, owner=owner, private=private
-            )
+        def page(query: ImageQuery) -> tuple[list[bytes], int]:
+            found = self._images.get_public_images_json_page(query)
             return found.lines, found.last_id
 
-        return self._iterate_pages(page, after_id, limit)
+        return self._iterate_pages(page, query, limit)
 
     def _listing_start(
-        self, limit: int | None, after: str | None, mine: bool
-    ) -> tuple[int, int | None, str | None]:
-        """Validate a listing's arguments: (the id to start after, the limit, the owner)."""
+        self, limit: int | None, after: str | None, mine: bool, private: bool | None
+    ) -> tuple[ImageQuery, int | None]:
+        """Validate a listing's arguments: the query of its first page, and its limit."""
         limit = validate_limit(limit)
         if mine and self.viewer is None:
             raise AuthenticationError("Log in to list your own images")
@@ -224,12 +220,14 @@ class PromptService(PromptServiceInterface):
             if start is None or not self._is_visible(start.private, start.owner):
                 raise _not_found(after)
             after_id = start.id
-        return after_id, limit, self.viewer if mine else None
+        owner = self.viewer if mine else None
+        first = ImageQuery(self._chunk_size, after_id, self.viewer, owner, private)
+        return first, limit
 
     def _iterate_pages(
         self,
-        page: Callable[[int, int], tuple[list[_Item], int]],
-        after_id: int,
+        page: Callable[[ImageQuery], tuple[list[_Item], int]],
+        query: ImageQuery,
         limit: int | None,
     ) -> Iterator[list[_Item]]:
         # Each chunk is its own short transaction: no connection is held while the caller
@@ -238,11 +236,12 @@ class PromptService(PromptServiceInterface):
         while remaining is None or remaining > 0:
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
             with transaction(self._context_factory):
-                items, after_id = page(after_id, size)
+                items, last_id = page(replace(query, limit=size))
             if items:
                 yield items
             if len(items) < size:
                 return
+            query = query.after(last_id)
             if remaining is not None:
                 remaining -= len(items)
 

@@ -77,8 +77,8 @@ def test_listing_walks_every_row_in_bounded_chunks(services, monkeypatch):
     images = services.prompts.dependencies.images
     real = images.get_public_images_page
 
-    def spy(**kwargs):
-        page = real(**kwargs)
+    def spy(query):
+        page = real(query)
         pages.append(len(page.images))
         return page
 
