@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -358,3 +359,49 @@ def test_json_bodies_are_utf8(api):
     raw = api.get(f"/image/{made['guid']}").content
 
     assert '"prompt":"naïve café 🌅"'.encode() in raw
+
+
+def test_the_listing_is_sent_a_database_page_per_chunk(sqlite_api, monkeypatch):
+    # Starlette runs a sync body iterator in the thread pool, one hop per chunk: a chunk per
+    # image made 100,000 images take 16 s instead of 0.3 s.
+    import anyio
+
+    made = [make(sqlite_api, f"prompt {n}") for n in range(5)]
+    monkeypatch.setattr(sqlite_api.services.prompts, "_chunk_size", 2)
+    messages: list[dict] = []
+
+    async def call_app() -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/image",
+            "raw_path": b"/image",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"testserver")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+        }
+
+        requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> dict:
+            if requests:
+                return requests.pop()
+            await anyio.sleep_forever()  # the client never disconnects
+            raise AssertionError("unreachable")
+
+        async def send(message: dict) -> None:
+            messages.append(message)
+
+        await sqlite_api.client.app(scope, receive, send)
+
+    anyio.run(call_app)
+
+    chunks = [m["body"] for m in messages if m["type"] == "http.response.body" and m.get("body")]
+    assert messages[0]["status"] == 200
+    assert len(chunks) == 4  # pages of 2, 2 and 1 image, then the closing bracket
+    assert json.loads(b"".join(chunks)) == made
