@@ -125,3 +125,52 @@ def test_a_timestamp_that_is_not_one_is_an_error() -> None:
 
 def test_no_rows_no_lines() -> None:
     assert public_json_lines([]) == []
+
+
+def test_random_pages_match_pydantic_row_for_row() -> None:
+    # Seeded, so a failure reproduces: 40 pages of 50 rows, each row a random mix of plain
+    # text, characters JSON escapes, non-ASCII and astral characters, owners, flags and
+    # timestamps with and without a fraction, in raw bytes as the drivers give them.
+    import random
+
+    clean = [chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\'] + [
+        *"éß中\u2028\ufeff🦊𝄞\x7f\x85"
+    ]
+    escaped = [chr(c) for c in range(0x01, 0x20)] + ['"', "\\"]
+    rng = random.Random(7)
+
+    def text(most: int) -> str:
+        # Most pages take the fast path whole; some rows need escaping, as in real data.
+        alphabet = clean + escaped if rng.random() < 0.02 else clean
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, most)))
+
+    for _ in range(40):
+        rows, expected = [], []
+        for _ in range(50):
+            moments = [
+                datetime(2026, 11, 26, 8, rng.randint(0, 59), rng.randint(0, 59), micro, UTC)
+                for micro in (rng.choice([0, rng.randint(0, 999_999)]) for _ in range(2))
+            ]
+            owner = rng.choice([None, "alice", "bob.o'neil@example"])
+            fields = {
+                "private": owner is not None and rng.random() < 0.5,
+                "owner": owner,
+                "provider": rng.choice(["openai", "placeholder", text(8)]),
+                "model": text(12) or "m",
+                "created_at": moments[0],
+                "updated_at": moments[1],
+            }
+            prompt = text(60) or "p"
+            expected.append(_expected(prompt, **fields))
+            rows.append(
+                _row(
+                    prompt,
+                    is_private=int(fields["private"]),
+                    owner=owner,
+                    provider=fields["provider"],
+                    model=fields["model"],
+                    created_at=moments[0].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    updated_at=moments[1].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                )
+            )
+        assert public_json_lines(rows) == expected
