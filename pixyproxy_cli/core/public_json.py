@@ -65,8 +65,8 @@ _NEEDS_ESCAPING = re.compile(rb'["\\\x00-\x1f]')
 # The same bytes mapped to NUL and the rest to 0x01: bytes.translate and a memchr-speed
 # search check a whole page many times faster than the regular expression.
 _ESCAPE_MAP = bytes(0 if byte < 0x20 or byte in b'"\\' else 1 for byte in range(256))
-_TRUE = (1, b"1", "1", True)
-_FLAGS = {0: b"false", 1: b"true", b"0": b"false", b"1": b"true"}
+# is_private as the drivers give it (True and False hash as 1 and 0).
+_FLAGS = {0: b"false", 1: b"true", b"0": b"false", b"1": b"true", "0": b"false", "1": b"true"}
 _PLACEHOLDER = PLACEHOLDER_PROVIDER.encode()
 _IS_PLACEHOLDER = {_PLACEHOLDER: b"true"}
 # Positions in PUBLIC_JSON_COLUMNS of the values written inside JSON strings.
@@ -159,7 +159,7 @@ def _careful_line(row: RawRow) -> bytes:
     return _QUOTED % (
         _quoted(guid),
         _quoted(prompt),
-        b"true" if private in _TRUE else b"false",
+        _FLAGS.get(private, b"false"),
         b"null" if owner is None else _quoted(owner),
         _quoted(provider),
         _quoted(model),
