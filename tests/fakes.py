@@ -258,5 +258,8 @@ class FakeStore(ImageStoreInterface):
     def list_leftovers(self) -> Iterator[str]:
         yield from ()
 
+    def list_foreign(self) -> Iterator[str]:
+        yield from ()
+
     def age(self, filename: str) -> float:
         return 3600.0

@@ -1,22 +1,74 @@
 """A small OpenAI-compatible Images API server on 127.0.0.1, for tests of the real SDK.
 
-Tests script its answers in order (``server.script(...)``); once the script is used up it
-answers every request with a PNG. It records each request it received.
+It is a contract with the real service, taken from the installed ``openai`` SDK's own types
+and docs rather than from memory. A generation request with a parameter that
+``ImageGenerateParams`` does not declare, a retired model (the "Deprecated values" the SDK
+documents for ``ImageModel``), a model the SDK does not list, a deprecated quality, or the
+legacy ``response_format`` is refused with the error shape the API uses: 404
+``model_not_found`` for a retired model, 400 naming the ``param`` otherwise. When the SDK
+retires the default model, a test breaks here instead of a user's run.
+
+Tests script answers to valid generation requests in order (``server.script(...)``); once the
+script is used up it answers with a PNG. ``GET /v1/models`` and ``GET /v1/models/{id}``
+answer with the current image models. It records every request it received.
 """
 
 from __future__ import annotations
 
 import base64
+import inspect
 import json
+import re
 import threading
 import time
+import typing
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from openai.types import ImageModel, image_generate_params, image_model
+from openai.types.image_generate_params import (
+    ImageGenerateParamsBase,
+    ImageGenerateParamsStreaming,
+)
+
 from pixyproxy_cli.data.placeholder import render_png
 
 PNG = render_png("fake openai image", 16, 16)
+SIZE = re.compile(r"^[1-9][0-9]*x[1-9][0-9]*$")
+
+
+def deprecated_values(docs: str) -> set[str]:
+    """The values that the first ``Deprecated values:`` section of SDK docs lists."""
+    if "Deprecated values:" not in docs:
+        return set()
+    section = docs.split("Deprecated values:", 1)[1].split('"""', 1)[0]
+    found: set[str] = set()
+    for line in section.splitlines():
+        item = re.match(r'\s*- ((?:"[^"]+",?\s*)+):', line)
+        if item:
+            found.update(re.findall(r'"([^"]+)"', item.group(1)))
+    return found
+
+
+def _field_docs(module: Any, name: str) -> str:
+    """The docstring the SDK's source gives one TypedDict field (from its definition on)."""
+    source = inspect.getsource(module)
+    return source.split(f"\n    {name}:", 1)[1].split('"""', 2)[1]
+
+
+RETIRED_MODELS = deprecated_values(inspect.getsource(image_model))
+"""Models the SDK documents as shut down or retired: the API answers 404 for them."""
+CURRENT_MODELS = set(typing.get_args(ImageModel)) - RETIRED_MODELS
+"""The image models the SDK lists as supported today."""
+GENERATE_PARAMETERS = set(typing.get_type_hints(ImageGenerateParamsBase)) | set(
+    typing.get_type_hints(ImageGenerateParamsStreaming)
+)
+_quality = typing.get_type_hints(ImageGenerateParamsBase)["quality"]
+QUALITIES = set(typing.get_args(typing.get_args(_quality)[0])) - deprecated_values(
+    _field_docs(image_generate_params, "quality")
+)
+"""The qualities the SDK accepts, less those it documents as deprecated (DALL-E only)."""
 
 
 @dataclass
@@ -36,14 +88,72 @@ def image_answer(data: bytes = PNG) -> Answer:
 
 
 def error_answer(
-    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    param: str | None = None,
 ) -> Answer:
     error_type = "invalid_request_error" if status < 500 else "server_error"
     return Answer(
         status,
-        {"error": {"message": message, "type": error_type, "param": None, "code": code}},
+        {"error": {"message": message, "type": error_type, "param": param, "code": code}},
         headers or {},
     )
+
+
+def model_not_found(model: str) -> Answer:
+    """The API's answer for a model that does not exist (or was shut down)."""
+    return error_answer(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        "model_not_found",
+    )
+
+
+def refusal(body: dict[str, Any]) -> Answer | None:
+    """The API's answer to a generation request it would refuse, or None when it is valid."""
+    unknown = sorted(set(body) - GENERATE_PARAMETERS)
+    if unknown:
+        return error_answer(
+            400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", param=unknown[0]
+        )
+    if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+        return error_answer(400, "Missing required parameter: 'prompt'.", param="prompt")
+    model = body.get("model")
+    if model in RETIRED_MODELS:
+        return model_not_found(model)
+    if model not in CURRENT_MODELS:
+        return error_answer(
+            400,
+            f"Invalid value: '{model}'. Supported values are: "
+            + ", ".join(f"'{name}'" for name in sorted(CURRENT_MODELS))
+            + ".",
+            "invalid_value",
+            param="model",
+        )
+    if "response_format" in body:
+        return error_answer(
+            400,
+            "Unknown parameter: 'response_format'. GPT image models always return base64.",
+            "unknown_parameter",
+            param="response_format",
+        )
+    if "quality" in body and body["quality"] not in QUALITIES:
+        return error_answer(
+            400, f"Invalid value: '{body['quality']}'.", "invalid_value", param="quality"
+        )
+    n = body.get("n", 1)
+    if not isinstance(n, int) or not 1 <= n <= 10:
+        return error_answer(400, f"Invalid value for n: {n!r}.", "invalid_value", param="n")
+    size = body.get("size", "auto")
+    if size != "auto" and not SIZE.match(str(size)):
+        return error_answer(400, f"Invalid value: '{size}'.", "invalid_value", param="size")
+    return None
+
+
+def model_object(model: str) -> dict[str, Any]:
+    return {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "openai"}
 
 
 class FakeOpenAI:
@@ -51,6 +161,8 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.models: set[str] = set(CURRENT_MODELS)
+        """The models this fake API key may use (``/v1/models``)."""
         self._answers: list[Answer] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -60,22 +172,43 @@ class FakeOpenAI:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
+            def _record(self, body: Any) -> None:
                 with fake._lock:
                     fake.requests.append(
                         {
+                            "method": self.command,
                             "path": self.path,
                             "body": body,
                             "headers": {k.lower(): v for k, v in self.headers.items()},
                         }
                     )
-                    answer = fake._answers.pop(0) if fake._answers else image_answer()
+
+            def do_GET(self) -> None:
+                self._record(None)
+                if self.path == "/v1/models":
+                    data = [model_object(model) for model in sorted(fake.models)]
+                    self._answer(Answer(200, {"object": "list", "data": data}))
+                elif self.path.startswith("/v1/models/"):
+                    model = self.path.removeprefix("/v1/models/")
+                    found = model in fake.models
+                    answer = Answer(200, model_object(model)) if found else model_not_found(model)
+                    self._answer(answer)
+                else:
+                    self._answer(error_answer(404, f"Invalid URL (GET {self.path})"))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                self._record(body)
                 if not self.path.endswith("/images/generations"):
-                    answer = error_answer(404, f"no route {self.path}")
+                    answer = error_answer(404, f"Invalid URL (POST {self.path})")
+                else:
+                    answer = refusal(body) or fake._next_answer()
                 if answer.delay and fake._stopping.wait(answer.delay):
                     return
+                self._answer(answer)
+
+            def _answer(self, answer: Answer) -> None:
                 payload = json.dumps(answer.body or {}).encode()
                 try:
                     self.send_response(answer.status)
@@ -93,6 +226,10 @@ class FakeOpenAI:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
+
+    def _next_answer(self) -> Answer:
+        with self._lock:
+            return self._answers.pop(0) if self._answers else image_answer()
 
     @property
     def base_url(self) -> str:
@@ -114,12 +251,13 @@ class FakeOpenAI:
 
 
 def provider_for(server: FakeOpenAI, api_key: str, timeout: float = 5):
-    """An OpenAIImageProvider (gpt-image-1, no retries) pointed at ``server``."""
+    """An OpenAIImageProvider (the default model, no retries) pointed at ``server``."""
+    from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL
     from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
 
     return OpenAIImageProvider(
         api_key=api_key,
-        model="gpt-image-1",
+        model=DEFAULT_IMAGE_MODEL,
         size="auto",
         quality="auto",
         timeout=timeout,

@@ -17,3 +17,11 @@ MEDIA_TYPE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp"
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 """A GUID as callers may write it (either case); ``normalize_guid`` lower-cases it."""
+
+DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
+"""The OpenAI image model used unless OPENAI_IMAGE_MODEL or ``--model`` names another.
+
+gpt-image-1 was shut down on 2026-10-23 and dall-e-2/3 retired on 2026-05-12; the installed
+SDK's ``openai.types.ImageModel`` documents which models are current (a test holds this one
+to that list, so the next retirement breaks a test here instead of a user's run).
+"""

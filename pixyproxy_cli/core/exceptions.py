@@ -145,3 +145,10 @@ class ProviderUnavailableError(GenerationError):
 
     code = "provider_unavailable"
     default_message = "The image provider could not be reached"
+
+
+class ModelUnavailableError(GenerationError):
+    """The provider does not offer the configured model to this API key (retired, unknown)."""
+
+    code = "model_unavailable"
+    default_message = "The image model is not available to this API key"

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH
+from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL, DEFAULT_MAX_PROMPT_LENGTH
 from pixyproxy_cli.core.exceptions import ConfigurationError
 
 APP_NAME = "pixyproxy"
@@ -75,8 +75,7 @@ class Settings(BaseModel):
     image_provider: Literal["auto", "openai", "placeholder"] = "auto"
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
-    # dall-e-2 and dall-e-3 were retired in 2026: the model is a setting, not a constant.
-    openai_model: str = Field(default="gpt-image-1", min_length=1, max_length=64)
+    openai_model: str = Field(default=DEFAULT_IMAGE_MODEL, min_length=1, max_length=64)
     image_size: str = Field(default="1024x1024", pattern=IMAGE_SIZE_PATTERN)
     image_quality: Literal["auto", "low", "medium", "high", "standard", "hd"] = "auto"
     # The SDK's own default is 10 minutes; an image takes well under two.

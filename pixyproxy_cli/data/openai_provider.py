@@ -16,6 +16,7 @@ from typing import Any
 from pixyproxy_cli.core.exceptions import (
     ContentRejectedError,
     GenerationError,
+    ModelUnavailableError,
     ProviderAuthenticationError,
     ProviderUnavailableError,
     RateLimitedError,
@@ -28,7 +29,7 @@ OPENAI_PROVIDER = "openai"
 
 
 class OpenAIImageProvider(ImageProviderInterface):
-    """Generates images with ``client.images.generate`` (gpt-image models by default)."""
+    """Generates images with ``client.images.generate`` (today's GPT image models)."""
 
     name = OPENAI_PROVIDER
 
@@ -73,15 +74,26 @@ class OpenAIImageProvider(ImageProviderInterface):
             arguments["size"] = self.size
         if self.quality != "auto":
             arguments["quality"] = self.quality
-        if self.model.startswith("dall-e"):
-            # Older models answer with a URL unless asked for the bytes; gpt-image models
-            # always send base64 and refuse this parameter.
-            arguments["response_format"] = "b64_json"
         try:
             response = self._get_client().images.generate(**arguments)
         except openai.APIError as error:
             raise self._translate(error) from error
         return self._decode(response)
+
+    def check(self, timeout: float) -> str:
+        """Retrieve the configured model from the API (one request, no retries).
+
+        Raises ModelUnavailableError when the API does not offer the model to this key, and
+        the other GenerationError subclasses when the API cannot be reached or refuses the key.
+        """
+        import openai
+
+        client = self._get_client().with_options(timeout=timeout, max_retries=0)
+        try:
+            client.models.retrieve(self.model)
+        except openai.APIError as error:
+            raise self._translate(error, timeout=timeout) from error
+        return f"the API answers and offers {self.model}"
 
     def _decode(self, response: Any) -> GeneratedImage:
         items = getattr(response, "data", None) or []
@@ -99,13 +111,13 @@ class OpenAIImageProvider(ImageProviderInterface):
             data=data, media_type=media_type, provider=OPENAI_PROVIDER, model=self.model
         )
 
-    def _translate(self, error: Exception) -> GenerationError:
+    def _translate(self, error: Exception, *, timeout: float | None = None) -> GenerationError:
         import openai
 
         where = self.base_url or "the OpenAI API"
         if isinstance(error, openai.APITimeoutError):
             return ProviderUnavailableError(
-                f"{where} did not answer within {self.timeout:g} s; try again later "
+                f"{where} did not answer within {timeout or self.timeout:g} s; try again later "
                 "(OPENAI_TIMEOUT sets the limit)"
             )
         if isinstance(error, openai.APIConnectionError):
@@ -116,6 +128,12 @@ class OpenAIImageProvider(ImageProviderInterface):
             return GenerationError(f"OpenAI failed: {type(error).__name__}")
         code = error.code or ""
         status = error.status_code
+        if _names_the_model(error):
+            return ModelUnavailableError(
+                f"The OpenAI model '{self.model}' is not available to this API key (retired, "
+                "misspelt, or not enabled for the organisation); set OPENAI_IMAGE_MODEL or "
+                "use --model"
+            )
         if isinstance(error, openai.BadRequestError) and "moderation" in code:
             return ContentRejectedError(
                 "The prompt was rejected by the provider's safety system; rephrase it"
@@ -137,10 +155,23 @@ class OpenAIImageProvider(ImageProviderInterface):
                 retry_after=_retry_after(error),
             )
         if isinstance(error, openai.NotFoundError):
-            return GenerationError(f"OpenAI does not know the model {self.model} (HTTP 404)")
+            return GenerationError(f"{where} answered HTTP 404: {_api_message(error)}")
         if status >= 500:
             return ProviderUnavailableError(f"OpenAI failed with HTTP {status}; try again later")
         return GenerationError(f"OpenAI refused the request (HTTP {status}): {_api_message(error)}")
+
+
+def _names_the_model(error: Any) -> bool:
+    """Whether an API error says the model does not exist or may not be used.
+
+    Today's API answers 404 ``model_not_found`` for a retired or unknown model, and 400 with
+    ``param: "model"`` for a model the endpoint does not accept.
+    """
+    status = getattr(error, "status_code", None)
+    code = getattr(error, "code", None) or ""
+    if code == "model_not_found" or (status == 404 and code.startswith("model")):
+        return True
+    return status == 400 and getattr(error, "param", None) == "model"
 
 
 def _api_message(error: Any) -> str:

@@ -47,3 +47,12 @@ class ImageProviderInterface(ABC):
     @abstractmethod
     def generate(self, prompt: str) -> GeneratedImage:
         """Generate one image for ``prompt``. Raises a GenerationError subclass on failure."""
+
+    def check(self, timeout: float) -> str:
+        """Ask the provider, within ``timeout`` seconds, whether it can serve its model.
+
+        Returns what was confirmed, for ``doctor``; costs nothing at the provider (no image
+        is made). Raises a GenerationError subclass saying what is wrong. A provider that
+        needs nothing remote confirms at once.
+        """
+        return "nothing to check"

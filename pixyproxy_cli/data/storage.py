@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
 import time
@@ -19,9 +20,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
 from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError, StorageFullError
 
 TEMP_PREFIX = ".incoming-"
+OWN_FILENAME = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:"
+    + "|".join(re.escape(extension) for extension in sorted(MEDIA_TYPE_EXTENSIONS.values()))
+    + ")"
+)
+"""The names pixyproxy gives image files: a lower-case GUID and a known extension."""
+
+
+def is_own_filename(name: str) -> bool:
+    """Whether pixyproxy could have made a file of this name (an image or a temporary file).
+
+    Anything else in the image directory belongs to somebody else and is never removed.
+    """
+    return OWN_FILENAME.fullmatch(name) is not None or name.startswith(TEMP_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -56,11 +72,15 @@ class ImageStoreInterface(ABC):
 
     @abstractmethod
     def list_filenames(self) -> Iterator[str]:
-        """Every stored file name (temporary files excluded)."""
+        """Every stored image file name that pixyproxy makes (temporary files excluded)."""
 
     @abstractmethod
     def list_leftovers(self) -> Iterator[str]:
         """Temporary files that interrupted writes left behind."""
+
+    @abstractmethod
+    def list_foreign(self) -> Iterator[str]:
+        """Files in the store that pixyproxy did not make (never to be touched)."""
 
     @abstractmethod
     def age(self, filename: str) -> float:
@@ -143,9 +163,15 @@ class LocalImageStore(ImageStoreInterface):
         return StoredFile(path=real, size=status.st_size)
 
     def list_filenames(self) -> Iterator[str]:
-        """Every stored file name, temporary files excluded (streamed, not listed whole)."""
+        """Every image file name pixyproxy makes, streamed (temporary and foreign excluded)."""
         for entry in self._entries():
-            if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
+            if OWN_FILENAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                yield entry.name
+
+    def list_foreign(self) -> Iterator[str]:
+        """Every entry whose name pixyproxy would never give a file."""
+        for entry in self._entries():
+            if not is_own_filename(entry.name):
                 yield entry.name
 
     def list_leftovers(self) -> Iterator[str]:

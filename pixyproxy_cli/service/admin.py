@@ -42,6 +42,7 @@ class Consistency:
     files: int = 0
     rows_without_files: list[str] = field(default_factory=list)
     orphan_files: list[str] = field(default_factory=list)
+    foreign_files: list[str] = field(default_factory=list)
     recent_unmatched: int = 0
     removed: list[str] = field(default_factory=list)
 
@@ -96,9 +97,11 @@ class AdminService:
     def check_consistency(self, *, fix: bool = False, min_age: float = 60.0) -> Consistency:
         """Find rows without files and files without rows; ``fix`` removes the orphan files.
 
-        Only files older than ``min_age`` seconds count as orphans: a younger one may belong
-        to a ``generate`` whose row is being inserted right now. Memory stays bounded: rows
-        and files are walked in chunks. Raises PixyProxyException for database failures.
+        An orphan is a file whose name pixyproxy makes (a GUID and a known extension, or its
+        temporary-file prefix) that no row names. Any other file is foreign: reported, never
+        touched. Only files older than ``min_age`` seconds count as orphans: a younger one may
+        belong to a ``generate`` whose row is being inserted right now. Memory stays bounded:
+        rows and files are walked in chunks. Raises PixyProxyException for database failures.
         """
         report = Consistency()
         after_id = 0
@@ -121,6 +124,7 @@ class AdminService:
                     self._classify_orphan(report, name, min_age)
         for name in list(self._store.list_leftovers()):
             self._classify_orphan(report, name, min_age)
+        report.foreign_files = sorted(self._store.list_foreign())
         if fix:
             for name in report.orphan_files:
                 self._store.delete(name)
@@ -192,6 +196,11 @@ class AdminService:
             )
         if report.recent_unmatched:
             problems.append(f"{report.recent_unmatched} file(s) too recent to judge")
+        if report.foreign_files:
+            problems.append(
+                f"{len(report.foreign_files)} file(s) not made by pixyproxy, left alone: "
+                + _sample(report.foreign_files)
+            )
         if not problems:
             return [*checks, Check("images", "ok", detail)]
         fixes = []
@@ -199,6 +208,8 @@ class AdminService:
             fixes.append("pixyproxy doctor --fix removes the orphan files")
         if report.rows_without_files:
             fixes.append("the images of rows without a file cannot be served: generate them again")
+        if report.foreign_files:
+            fixes.append("keep other files out of IMAGE_DIR (pixyproxy never removes them)")
         status: Status = "warn" if (report.rows_without_files or fixes) else "ok"
         return [
             *checks,
@@ -218,7 +229,16 @@ class AdminService:
                 detail,
                 "set OPENAI_API_KEY to generate real images",
             )
-        return Check("image provider", "ok", detail)
+        try:
+            confirmed = self._provider.check(timeout=PROVIDER_CHECK_TIMEOUT)
+        except PixyProxyException as error:
+            return Check(
+                "image provider",
+                "fail",
+                f"{detail}: {error.message}",
+                "check OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_IMAGE_MODEL",
+            )
+        return Check("image provider", "ok", f"{detail}: {confirmed}")
 
     def _check_keyring(self) -> Check:
         try:
@@ -232,6 +252,8 @@ class AdminService:
 
 CHUNK = 500
 SAMPLE = 5
+PROVIDER_CHECK_TIMEOUT = 5.0
+"""Seconds doctor waits for the provider's one check request."""
 
 
 def _batches(names: Iterator[str], size: int) -> Iterator[list[str]]:

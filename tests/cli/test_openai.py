@@ -11,8 +11,17 @@ import pytest
 from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
+from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL
 from pixyproxy_cli.core.exceptions import GenerationError
-from tests.openai_server import PNG, Answer, error_answer, image_answer, provider_for
+from tests.openai_server import (
+    CURRENT_MODELS,
+    PNG,
+    RETIRED_MODELS,
+    Answer,
+    error_answer,
+    image_answer,
+    provider_for,
+)
 
 API_KEY = "sk-test-0123456789-do-not-print"
 runner = CliRunner()
@@ -56,7 +65,7 @@ def test_generate_with_openai_stores_the_returned_image(fake_openai, openai_env)
     details = json.loads(result.stdout)
     assert (details["provider"], details["model"], details["placeholder"]) == (
         "openai",
-        "gpt-image-1",
+        DEFAULT_IMAGE_MODEL,
         False,
     )
     assert Path(details["file"]).read_bytes() == PNG
@@ -64,7 +73,7 @@ def test_generate_with_openai_stores_the_returned_image(fake_openai, openai_env)
     assert request["path"] == "/v1/images/generations"
     assert request["headers"]["authorization"] == f"Bearer {API_KEY}"
     assert request["body"] == {
-        "model": "gpt-image-1",
+        "model": DEFAULT_IMAGE_MODEL,
         "prompt": "a lighthouse at dawn",
         "n": 1,
         "size": "1536x1024",
@@ -77,6 +86,28 @@ def test_the_model_is_a_setting_and_a_flag(fake_openai, openai_env):
     generate(openai_env, "--model", "gpt-image-2")
 
     assert [r["body"]["model"] for r in fake_openai.requests] == ["gpt-image-1-mini", "gpt-image-2"]
+
+
+def test_the_default_model_is_one_the_installed_sdk_lists_as_current():
+    assert DEFAULT_IMAGE_MODEL in CURRENT_MODELS
+    assert {"gpt-image-1", "dall-e-2", "dall-e-3"} <= RETIRED_MODELS
+
+
+UNAVAILABLE = (
+    "Error: The OpenAI model '{model}' is not available to this API key (retired, misspelt, "
+    "or not enabled for the organisation); set OPENAI_IMAGE_MODEL or use --model\n"
+)
+
+
+@pytest.mark.parametrize("model", ["gpt-image-1", "dall-e-3", "gpt-imag-2"])
+def test_a_retired_or_unknown_model_says_how_to_choose_another(
+    fake_openai, openai_env, data_dir, model
+):
+    result = generate(openai_env, "--model", model)
+
+    assert result.exit_code == 6
+    assert result.stderr == UNAVAILABLE.format(model=model)
+    assert_nothing_stored(data_dir, openai_env)
 
 
 FAILURES = [
@@ -173,7 +204,11 @@ def test_rate_limit_error_carries_retry_after(fake_openai):
         provider.generate("a fox")
 
     assert caught.value.retry_after == 7.0
-    assert fake_openai.requests[0]["body"] == {"model": "gpt-image-1", "prompt": "a fox", "n": 1}
+    assert fake_openai.requests[0]["body"] == {
+        "model": DEFAULT_IMAGE_MODEL,
+        "prompt": "a fox",
+        "n": 1,
+    }
 
 
 def test_provider_placeholder_wins_over_a_key(fake_openai, openai_env):
@@ -183,3 +218,41 @@ def test_provider_placeholder_wins_over_a_key(fake_openai, openai_env):
     assert json.loads(result.stdout)["placeholder"] is True
     assert result.stderr == ""
     assert fake_openai.requests == []
+
+
+def doctor_provider_check(env: dict[str, str]) -> dict:
+    result = runner.invoke(app, ["doctor", "--json"], env=env)
+    assert API_KEY not in result.stdout + result.stderr
+    return {check["name"]: check for check in json.loads(result.stdout)}["image provider"]
+
+
+def test_doctor_asks_the_api_whether_the_model_is_available(fake_openai, openai_env):
+    check = doctor_provider_check(openai_env)
+
+    assert check["status"] == "ok"
+    assert check["detail"] == (
+        f"openai, model {DEFAULT_IMAGE_MODEL}, at {fake_openai.base_url}: "
+        f"the API answers and offers {DEFAULT_IMAGE_MODEL}"
+    )
+    [request] = fake_openai.requests
+    assert (request["method"], request["path"]) == ("GET", f"/v1/models/{DEFAULT_IMAGE_MODEL}")
+
+
+def test_doctor_fails_for_a_retired_model(fake_openai, openai_env):
+    check = doctor_provider_check({**openai_env, "OPENAI_IMAGE_MODEL": "gpt-image-1"})
+
+    assert check["status"] == "fail"
+    assert "The OpenAI model 'gpt-image-1' is not available to this API key" in check["detail"]
+    assert check["fix"] == "check OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_IMAGE_MODEL"
+
+
+def test_doctor_fails_when_the_api_does_not_answer(openai_env):
+    env = {**openai_env, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+
+    result = runner.invoke(app, ["doctor"], env=env)
+
+    assert result.exit_code == 1
+    assert (
+        "FAIL  image provider: openai, model gpt-image-2.5-sunburst, at http://127.0.0.1:9/v1: "
+        "Could not reach http://127.0.0.1:9/v1" in result.stdout
+    )

@@ -131,6 +131,25 @@ def test_leftover_temporary_files_are_orphans_too(sqlite_settings):
     assert not leftover.exists()
 
 
+def test_fix_never_touches_files_pixyproxy_did_not_make(sqlite_settings):
+    env = {**settings_environment(sqlite_settings)}
+    images = sqlite_settings.image_dir
+    images.mkdir(parents=True)
+    orphan = f"{uuid.uuid4()}.png"
+    for name in ("holiday.jpg", "notes.txt", orphan):
+        (images / name).write_bytes(b"x")
+        old = time.time() - 3600
+        os.utime(images / name, (old, old))
+
+    result = runner.invoke(app, ["doctor", "--fix"], env=env)
+
+    assert sorted(p.name for p in images.iterdir()) == ["holiday.jpg", "notes.txt"]
+    assert f"removed 1 orphan file(s): {orphan}" in result.stdout
+    assert "2 file(s) not made by pixyproxy, left alone: holiday.jpg, notes.txt" in result.stdout
+    assert "fix: keep other files out of IMAGE_DIR (pixyproxy never removes them)" in result.stdout
+    assert result.exit_code == 0
+
+
 # -- a full disk ----------------------------------------------------------------------------
 
 

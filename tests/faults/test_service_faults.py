@@ -132,6 +132,27 @@ def test_provider_faults_through_the_api(backend_settings, fake_openai, answer, 
     assert listed == []
 
 
+def test_a_retired_model_is_a_502_that_says_how_to_choose_another(sqlite_settings, fake_openai):
+    from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
+
+    provider = provider_for(fake_openai, FAULT_API_KEY)
+    assert isinstance(provider, OpenAIImageProvider)
+    provider.model = "gpt-image-1"
+    database = create_database(sqlite_settings)
+    services = build_services(sqlite_settings, provider=provider, database=database)
+    try:
+        with TestClient(create_app(services)) as client:
+            response = client.post("/image", json={"prompt": "a fox"})
+    finally:
+        database.close()
+
+    assert_json_error(response, 502, "model_unavailable")
+    assert response.json()["message"] == (
+        "The OpenAI model 'gpt-image-1' is not available to this API key (retired, misspelt, "
+        "or not enabled for the organisation); set OPENAI_IMAGE_MODEL or use --model"
+    )
+
+
 def test_a_burst_beyond_the_pool_waits_then_gets_503_never_500(sqlite_settings, monkeypatch):
     settings = sqlite_settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.3})
     database = create_database(settings)

@@ -10,6 +10,8 @@ import pytest
 from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError
 from pixyproxy_cli.data.storage import LocalImageStore
 
+NAME = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.png"
+
 
 @pytest.fixture
 def store(tmp_path) -> LocalImageStore:
@@ -17,12 +19,23 @@ def store(tmp_path) -> LocalImageStore:
 
 
 def test_save_creates_the_directory_and_writes_the_bytes(store):
-    store.save("a.png", b"one")
+    store.save(NAME, b"one")
 
-    located = store.locate("a.png")
+    located = store.locate(NAME)
     assert located.path.read_bytes() == b"one"
     assert located.size == 3
-    assert list(store.list_filenames()) == ["a.png"]
+    assert list(store.list_filenames()) == [NAME]
+
+
+def test_only_names_pixyproxy_makes_are_listed_as_its_images(store):
+    store.root.mkdir()
+    foreign = ["holiday.jpg", "notes.txt", NAME.upper(), f"{NAME}.bak", ".hidden"]
+    for name in [*foreign, NAME, NAME.replace(".png", ".webp"), ".incoming-x1"]:
+        (store.root / name).write_bytes(b"x")
+
+    assert sorted(store.list_filenames()) == sorted([NAME, NAME.replace(".png", ".webp")])
+    assert list(store.list_leftovers()) == [".incoming-x1"]
+    assert sorted(store.list_foreign()) == sorted(foreign)
 
 
 def test_save_replaces_atomically_and_leaves_no_temporary_files(store):
@@ -60,6 +73,7 @@ def test_a_symlink_leading_out_of_the_store_is_not_served(store, tmp_path):
     secret.write_text("do not serve")
     store.root.mkdir()
     (store.root / "link.png").symlink_to(secret)
+    (store.root / NAME).symlink_to(secret)
 
     with pytest.raises(RecordNotFoundError, match="link.png is missing"):
         store.locate("link.png")
