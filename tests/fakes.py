@@ -35,9 +35,16 @@ class Journal:
 class FakeContext:
     """A unit of work that records begin / commit / rollback in the journal."""
 
-    def __init__(self, journal: Journal, fail_commit: Exception | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        fail_commit: Exception | None = None,
+        commits_before_failing: list[int] | None = None,
+    ) -> None:
         self.journal = journal
         self.fail_commit = fail_commit
+        self.commits_before_failing = commits_before_failing or [0]
+        """Shared by the contexts of one test: how many commits succeed before they fail."""
 
     def __enter__(self) -> FakeContext:
         self.journal.open_contexts += 1
@@ -58,7 +65,9 @@ class FakeContext:
 
     def commit_transaction(self) -> None:
         if self.fail_commit is not None:
-            raise self.fail_commit
+            if self.commits_before_failing[0] <= 0:
+                raise self.fail_commit
+            self.commits_before_failing[0] -= 1
         self.journal.add("commit")
 
     def rollback_transaction(self) -> None:

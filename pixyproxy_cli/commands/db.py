@@ -6,6 +6,7 @@ import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.constants import Provision
 
 app = typer.Typer(
     help="Database administration.",
@@ -31,7 +32,7 @@ def init(
 
         DB_HOST=127.0.0.1 DB_USER=root DB_NAME=pixyproxy pixyproxy db init --json
     """
-    status = state(ctx).services().admin.init_database()
+    status = state(ctx).services(Provision.DATABASE).admin.init_database()
     if as_json:
         output.print_json(status.__dict__)
         return

@@ -7,6 +7,7 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.errors import ExitCode
 from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.constants import Provision
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 
@@ -45,7 +46,7 @@ def doctor(
 
         pixyproxy doctor --fix
     """
-    checks = state(ctx).services().admin.diagnose(fix=fix, min_age=min_age)
+    checks = state(ctx).services(Provision.NOTHING).admin.diagnose(fix=fix, min_age=min_age)
     if as_json:
         output.print_json([check.__dict__ for check in checks])
     else:

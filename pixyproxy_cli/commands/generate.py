@@ -9,6 +9,7 @@ import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import InputValidationError
 
 
@@ -83,6 +84,7 @@ def generate(
         raise InputValidationError(f"{output_file} already exists; use --force to overwrite it")
     cli = state(ctx)
     services = cli.services(
+        Provision.SCHEMA,
         image_provider=provider.value if provider else None,
         openai_model=model,
         image_size=size,

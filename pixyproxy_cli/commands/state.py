@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from pixyproxy_cli.core.constants import Provision
+
 if TYPE_CHECKING:
     from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.public_prompts import PromptService
@@ -19,15 +21,17 @@ class CliState:
     debug: bool = False
     _services: Services | None = field(default=None, repr=False)
 
-    def services(self, **overrides: Any) -> Services:
+    def services(self, provision: Provision = Provision.OWN_FILE, **overrides: Any) -> Services:
         """The services for this invocation; ``overrides`` are settings from flags.
 
-        Built once per invocation and closed when it ends. Raises ConfigurationError.
+        ``provision`` is what the command may create when the database is missing: reading
+        commands keep the default (on MySQL they create nothing). Built once per invocation
+        and closed when it ends. Raises ConfigurationError.
         """
         if self._services is None:
             from pixyproxy_cli.service.init import open_services
 
-            self._services = open_services(overrides)
+            self._services = open_services(overrides, provision)
         return self._services
 
     def prompts(self, **overrides: Any) -> PromptService:

@@ -7,6 +7,7 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.passwords import read_password
 from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.constants import Provision
 
 app = typer.Typer(
     help="Manage the users who may log in and own private images.",
@@ -41,7 +42,7 @@ def add(
 
     password = read_password(from_stdin=password_stdin, confirm=True)
     request = UserCreate.model_construct(username=name, password=password, class_key=class_key)
-    user = state(ctx).services().users.add_user(request)
+    user = state(ctx).services(Provision.SCHEMA).users.add_user(request)
     output.out().print(f"Added user {user.username} (class {user.class_key})", markup=False)
 
 

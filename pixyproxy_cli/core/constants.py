@@ -6,6 +6,8 @@ listing's JSON writer, the providers) does not build pydantic models to get it.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 DEFAULT_MAX_PROMPT_LENGTH = 32_000
 """gpt-image models accept prompts of up to 32,000 characters."""
 
@@ -25,3 +27,22 @@ gpt-image-1 was shut down on 2026-10-23 and dall-e-2/3 retired on 2026-05-12; th
 SDK's ``openai.types.ImageModel`` documents which models are current (a test holds this one
 to that list, so the next retirement breaks a test here instead of a user's run).
 """
+
+
+class Provision(IntEnum):
+    """How much a caller may create where the database is missing; each level includes the last.
+
+    Reading commands must not leave a database behind on a server they were merely pointed
+    at; ``doctor`` must not write at all. SQLite's file lives in pixyproxy's own data
+    directory, so readers may create it; a MySQL database and its schema belong to the
+    operator and come only from ``db init`` (database) or a write (schema).
+    """
+
+    NOTHING = 0
+    """Create and migrate nothing (``doctor``)."""
+    OWN_FILE = 1
+    """Readers: SQLite's own file and schema; migrate an existing schema."""
+    SCHEMA = 2
+    """Writers: also the schema in an existing, empty MySQL database."""
+    DATABASE = 3
+    """``db init``: also the MySQL database itself."""

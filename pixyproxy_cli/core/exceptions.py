@@ -27,6 +27,13 @@ class DBConnectionError(PixyProxyException):
     default_message = "Error connecting to the database"
 
 
+class DatabaseMissingError(DBConnectionError):
+    """The configured database, or pixyproxy's schema in it, does not exist yet."""
+
+    code = "db_missing"
+    default_message = "The database does not exist yet; run pixyproxy db init"
+
+
 class RecordNotFoundError(PixyProxyException):
     """No record answers the request (or it exists but is not visible to the caller)."""
 

@@ -14,10 +14,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
-from pixyproxy_cli.core.exceptions import DBConnectionError, PixyProxyException
+from pixyproxy_cli.core.constants import Provision
+from pixyproxy_cli.core.exceptions import (
+    DatabaseMissingError,
+    DBConnectionError,
+    PixyProxyException,
+)
 from pixyproxy_cli.data.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
+
 
 Row = dict[str, Any]
 RawRow = tuple[Any, ...]
@@ -30,9 +36,12 @@ class Database(ABC):
     dialect: ClassVar[str]
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
-    def __init__(self, pool: ConnectionPool[Any], location: str) -> None:
+    def __init__(
+        self, pool: ConnectionPool[Any], location: str, provision: Provision = Provision.SCHEMA
+    ) -> None:
         self.pool = pool
         self.location = location
+        self.provision = provision
         self._schema_ready = False
         self._schema_lock = threading.Lock()
 
@@ -58,17 +67,34 @@ class Database(ABC):
         self.pool.close()
 
     def ensure_schema(self) -> None:
-        """Create or migrate the schema once per process. Raises PixyProxyException."""
-        from pixyproxy_cli.data.schema import migrate
+        """Create or migrate the schema once per process, as far as ``provision`` allows.
+
+        Raises DatabaseMissingError when there is no schema and this caller may not create
+        one, and the translated errors of the statements.
+        """
+        from pixyproxy_cli.data.schema import current_version, migrate
 
         connection = self.pool.acquire()
         discard = True
         try:
-            migrate(self, connection)
+            if current_version(self, connection) == 0 and not self.may_create_schema():
+                raise DatabaseMissingError(self.missing_schema_message())
+            if self.provision > Provision.NOTHING:
+                migrate(self, connection)
+            else:
+                self.rollback(connection)
             discard = False
         finally:
             self.pool.release(connection, discard=discard)
         self._schema_ready = True
+
+    def may_create_schema(self) -> bool:
+        """Whether this caller may create the schema where there is none."""
+        return self.provision >= Provision.SCHEMA
+
+    def missing_schema_message(self) -> str:
+        """What to tell a caller that finds no schema (and may not create one)."""
+        return f"{self.location} has no pixyproxy schema yet; run pixyproxy db init"
 
     def schema_version(self) -> int:
         """The schema version recorded in the database, creating the schema if needed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.database import Database
@@ -21,15 +22,18 @@ _lock = threading.Lock()
 _database: Database | None = None
 
 
-def create_database(settings: Settings) -> Database:
-    """A new Database for the configured backend; no connection is opened yet."""
+def create_database(settings: Settings, provision: Provision = Provision.SCHEMA) -> Database:
+    """A new Database for the configured backend; no connection is opened yet.
+
+    ``provision`` says what it may create when missing (see ``Provision``).
+    """
     if settings.db_backend == "mysql":
         from pixyproxy_cli.data.mysql import MySQLDatabase
 
-        return MySQLDatabase(settings)
+        return MySQLDatabase(settings, provision)
     from pixyproxy_cli.data.sqlite import SQLiteDatabase
 
-    return SQLiteDatabase(settings)
+    return SQLiteDatabase(settings, provision)
 
 
 def get_database(settings: Settings | None = None) -> Database:

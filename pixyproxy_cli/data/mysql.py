@@ -23,9 +23,11 @@ import mysql.connector
 from mysql.connector import errorcode, errors
 
 from pixyproxy_cli import mysql_preload_error
+from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import (
     ConstraintViolationError,
     DatabaseError,
+    DatabaseMissingError,
     DBConnectionError,
     PixyProxyException,
 )
@@ -85,7 +87,7 @@ class MySQLDatabase(Database):
     dialect: ClassVar[str] = "mysql"
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (errors.Error,)
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, provision: Provision = Provision.SCHEMA) -> None:
         self._address = f"{settings.db_host or '127.0.0.1'}:{settings.db_port}"
         self._database_name = settings.db_name
         self._config: dict[str, Any] = {
@@ -108,14 +110,15 @@ class MySQLDatabase(Database):
             is_alive=self._is_alive,
             location=f"the MySQL database at {self._address}",
         )
-        super().__init__(pool, location=settings.database_location())
+        super().__init__(pool, location=settings.database_location(), provision=provision)
 
     # -- connections -------------------------------------------------------------------
 
     def open_connection(self) -> Any:
-        """Open a connection, creating the database first if the server lacks it.
+        """Open a connection; ``db init`` (Provision.DATABASE) creates a missing database.
 
-        Raises DBConnectionError naming host:port (never the password).
+        Raises DatabaseMissingError when the database does not exist and this caller may not
+        create it, and DBConnectionError naming host:port (never the password).
         """
         with self.errors_translated():
             try:
@@ -123,6 +126,11 @@ class MySQLDatabase(Database):
             except errors.ProgrammingError as error:
                 if error.errno != errorcode.ER_BAD_DB_ERROR:
                     raise
+            if self.provision < Provision.DATABASE:
+                raise DatabaseMissingError(
+                    f"database {self._database_name} does not exist on {self._address}; "
+                    "run pixyproxy db init"
+                )
             self._create_database()
             return mysql.connector.connect(**self._config)
 

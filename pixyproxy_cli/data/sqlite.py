@@ -18,9 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import (
     ConstraintViolationError,
     DatabaseError,
+    DatabaseMissingError,
     DBConnectionError,
     PixyProxyException,
 )
@@ -48,7 +50,7 @@ class SQLiteDatabase(Database):
     dialect: ClassVar[str] = "sqlite"
     driver_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, provision: Provision = Provision.SCHEMA) -> None:
         self.path = Path(settings.sqlite_path)
         self._busy_timeout = max(settings.db_pool_timeout, 1.0)
         # One transaction at a time within this process. SQLite allows one writer anyway,
@@ -63,10 +65,23 @@ class SQLiteDatabase(Database):
             timeout=settings.db_pool_timeout,
             location=f"the SQLite database {self.path}",
         )
-        super().__init__(pool, location=settings.database_location())
+        super().__init__(pool, location=settings.database_location(), provision=provision)
+
+    def may_create_schema(self) -> bool:
+        """Readers may create the file and schema too: they live in pixyproxy's own directory."""
+        return self.provision >= Provision.OWN_FILE
 
     def open_connection(self) -> sqlite3.Connection:
-        """Open the database file (creating its directory). Raises DBConnectionError."""
+        """Open the database file (creating its directory unless Provision.NOTHING).
+
+        Raises DatabaseMissingError when the file is missing and may not be created, and
+        DBConnectionError when it cannot be opened.
+        """
+        if self.provision == Provision.NOTHING and not self.path.is_file():
+            raise DatabaseMissingError(
+                f"there is no pixyproxy database at {self.path} yet; the first generate "
+                "creates it (or run pixyproxy db init)"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pixyproxy_cli.core.exceptions import PixyProxyException
+from pixyproxy_cli.core.exceptions import DatabaseMissingError, PixyProxyException
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.credentials import describe_keyring
 from pixyproxy_cli.data.database import Database
@@ -85,7 +85,12 @@ class AdminService:
         self._provider_notice = provider_notice
 
     def init_database(self) -> DatabaseStatus:
-        """Create or migrate the schema now. Raises DBConnectionError, SchemaVersionError."""
+        """Create or migrate the schema now, as far as the database's provision allows.
+
+        With Provision.NOTHING (``doctor``) it only reads the version. Raises
+        DBConnectionError (DatabaseMissingError when there is nothing to read),
+        SchemaVersionError.
+        """
         version = self._database.schema_version()
         return DatabaseStatus(
             backend=self._database.dialect,
@@ -149,6 +154,8 @@ class AdminService:
         name = f"database ({self._database.dialect})"
         try:
             status = self.init_database()
+        except DatabaseMissingError as error:
+            return Check(name, "warn", error.message, "pixyproxy db init creates it")
         except PixyProxyException as error:
             fix = (
                 "start the server or correct DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
+from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.credentials import CredentialStore
@@ -142,11 +143,14 @@ def build_services(
     )
 
 
-def open_services(overrides: Mapping[str, Any] | None = None) -> Services:
+def open_services(
+    overrides: Mapping[str, Any] | None = None, provision: Provision = Provision.SCHEMA
+) -> Services:
     """Services with a database of their own, for a one-shot caller; ``close()`` them after.
 
     ``overrides`` are settings given on the command line; they win over the environment.
-    Raises ConfigurationError for invalid settings.
+    ``provision`` says what the database may create when missing. Raises
+    ConfigurationError for invalid settings.
     """
     settings = load_settings(overrides)
-    return build_services(settings, database=create_database(settings))
+    return build_services(settings, database=create_database(settings, provision))

@@ -103,6 +103,9 @@ class PromptService(PromptServiceInterface):
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
         )
         owner = self._owner_for(request)
+        # An image costs money: make sure there is a database to keep it in before asking.
+        with transaction(self._context_factory):
+            pass
         generated = self._call_provider(request.prompt)
         guid = str(uuid.uuid4())
         detail = ImageDetail(

@@ -107,6 +107,7 @@ def test_a_generate_killed_between_file_and_row_leaves_only_an_orphan_that_fix_r
 
 def test_young_unmatched_files_are_left_alone(sqlite_settings):
     env = {**settings_environment(sqlite_settings)}
+    assert runner.invoke(app, ["db", "init"], env=env).exit_code == 0
     sqlite_settings.image_dir.mkdir(parents=True)
     fresh = sqlite_settings.image_dir / f"{uuid.uuid4()}.png"
     fresh.write_bytes(b"in flight")
@@ -119,6 +120,7 @@ def test_young_unmatched_files_are_left_alone(sqlite_settings):
 
 def test_leftover_temporary_files_are_orphans_too(sqlite_settings):
     env = {**settings_environment(sqlite_settings)}
+    assert runner.invoke(app, ["db", "init"], env=env).exit_code == 0
     sqlite_settings.image_dir.mkdir(parents=True)
     leftover = sqlite_settings.image_dir / ".incoming-abc123"
     leftover.write_bytes(b"half a file")
@@ -133,6 +135,7 @@ def test_leftover_temporary_files_are_orphans_too(sqlite_settings):
 
 def test_fix_never_touches_files_pixyproxy_did_not_make(sqlite_settings):
     env = {**settings_environment(sqlite_settings)}
+    assert runner.invoke(app, ["db", "init"], env=env).exit_code == 0
     images = sqlite_settings.image_dir
     images.mkdir(parents=True)
     orphan = f"{uuid.uuid4()}.png"

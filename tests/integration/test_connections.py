@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import DBConnectionError
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database
@@ -143,7 +144,7 @@ def test_bad_credentials_never_show_the_password(mysql_server, tmp_path):
 @pytest.mark.mysql
 def test_a_missing_database_is_created_with_utf8mb4(mysql_server, tmp_path):
     name = f"pixyproxy_new_{uuid.uuid4().hex[:8]}"
-    database = create_database(mysql_server.settings(tmp_path, name))
+    database = create_database(mysql_server.settings(tmp_path, name), Provision.DATABASE)
     try:
         run_transaction(database)
         rows = mysql_server.run(

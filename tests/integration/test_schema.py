@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import SchemaVersionError
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database
@@ -128,7 +129,7 @@ def test_sqlite_tables_have_the_same_columns_as_mysql(mysql_server, sqlite_setti
     touch(sqlite_db)
     sqlite_db.close()
     name = f"pixyproxy_cols_{uuid.uuid4().hex[:8]}"
-    mysql_db = create_database(mysql_server.settings(tmp_path, name))
+    mysql_db = create_database(mysql_server.settings(tmp_path, name), Provision.DATABASE)
     try:
         touch(mysql_db)
         mysql = {
@@ -194,7 +195,7 @@ def test_schema_sql_matches_what_the_code_creates(mysql_server, tmp_path):
     statements = [
         part.strip() for part in re.sub(r"--[^\n]*", "", script).split(";") if part.strip()
     ]
-    database = create_database(mysql_server.settings(tmp_path, by_code))
+    database = create_database(mysql_server.settings(tmp_path, by_code), Provision.DATABASE)
     try:
         touch(database)
         mysql_server.run(f"CREATE DATABASE `{by_file}` CHARACTER SET utf8mb4")

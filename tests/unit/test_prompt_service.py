@@ -48,11 +48,11 @@ class World:
     def as_user(self, user: User) -> PrivatePromptService:
         return PrivatePromptService(self.dependencies, user)
 
-    def fail_commits(self, error: Exception) -> None:
+    def fail_commits(self, error: Exception, after: int = 0) -> None:
         self.dependencies = PromptDependencies(
             **{
                 **self.dependencies.__dict__,
-                "context_factory": partial(FakeContext, self.journal, error),
+                "context_factory": partial(FakeContext, self.journal, error, [after]),
             }
         )
         self.service = PromptService(self.dependencies)
@@ -83,10 +83,15 @@ def request(prompt: str = "a lighthouse at dawn", private: bool = False) -> Imag
 # -- generate ----------------------------------------------------------------------------
 
 
+PROBE = ["enter", "begin", "commit", "exit"]
+"""generate's empty transaction first: no provider call is paid for without a database."""
+
+
 def test_generate_calls_provider_then_writes_file_then_inserts_in_one_transaction(world):
     image = world.service.generate_image(request())
 
     assert world.journal.events == [
+        *PROBE,
         "provider(open_contexts=0)",
         "store.save(open_contexts=0)",
         "enter",
@@ -171,7 +176,7 @@ def test_provider_failure_propagates_and_leaves_nothing(world):
 
     assert world.store.files == {}
     assert world.images.rows == {}
-    assert "begin" not in world.journal.events
+    assert world.journal.events == [*PROBE, "provider(open_contexts=0)"]
 
 
 def test_unexpected_provider_exception_becomes_a_generation_error(world):
@@ -199,7 +204,11 @@ def test_storage_failure_means_no_transaction(world):
     with pytest.raises(StorageError, match="disk full"):
         world.service.generate_image(request())
 
-    assert "begin" not in world.journal.events
+    assert world.journal.events == [
+        *PROBE,
+        "provider(open_contexts=0)",
+        "store.save(open_contexts=0)",
+    ]
     assert world.images.rows == {}
 
 
@@ -228,13 +237,23 @@ def test_unexpected_insert_failure_rolls_back_and_is_wrapped(world):
 
 
 def test_failed_commit_rolls_back_and_removes_the_file(world):
-    world.fail_commits(DBConnectionError("lost"))
+    world.fail_commits(DBConnectionError("lost"), after=1)
 
     with pytest.raises(DBConnectionError, match="lost"):
         world.service.generate_image(request())
 
     assert world.journal.events[-3:] == ["rollback", "exit", "store.delete"]
     assert world.store.files == {}
+
+
+def test_an_unusable_database_is_found_before_the_provider_is_paid(world):
+    world.fail_commits(DBConnectionError("gone"))
+
+    with pytest.raises(DBConnectionError, match="gone"):
+        world.service.generate_image(request())
+
+    assert world.provider.prompts == []
+    assert world.journal.events == ["enter", "begin", "rollback", "exit"]
 
 
 def test_interrupt_during_insert_still_removes_the_file(world):
