@@ -10,7 +10,7 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
-from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.exceptions import PixyProxyException, StorageError
 
 
 class ProviderName(StrEnum):
@@ -79,9 +79,9 @@ def generate(
 
     if prompt == "-":
         prompt = sys.stdin.read().strip()
-    if output_file is not None and output_file.exists() and not force:
+    if output_file is not None:
         # Refuse before spending a provider call on an image we could not write.
-        raise InputValidationError(f"{output_file} already exists; use --force to overwrite it")
+        output.check_writable(output_file, force=force)
     cli = state(ctx)
     services = cli.services(
         Provision.SCHEMA,
@@ -99,7 +99,13 @@ def generate(
         image = prompts.generate_image(request)
     stored = prompts.get_image_file(image.guid)
     if output_file is not None:
-        output.copy_file(stored.path, output_file, force=force)
+        try:
+            output.copy_file(stored.path, output_file, force=force)
+        except PixyProxyException as error:
+            raise StorageError(
+                f"The image is stored as {image.guid}, but {_lower_first(error.message)} "
+                f"(pixyproxy fetch {image.guid} -o FILE writes it again)"
+            ) from error
     if as_json:
         output.print_json({**output.image_json(image), "file": str(stored.path)})
         return
@@ -107,3 +113,7 @@ def generate(
     if output_file is not None:
         extra["Written to"] = str(output_file)
     output.print_details(image, extra)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

@@ -215,15 +215,33 @@ def print_image_table(images: Iterable[ImagePublic]) -> int:
     return count
 
 
-def copy_file(source: Path, destination: Path, *, force: bool) -> None:
-    """Copy ``source`` to ``destination`` atomically; refuse to overwrite without ``force``.
+def check_writable(destination: Path, *, force: bool) -> None:
+    """Refuse, before any work, a destination that ``copy_file`` could not write.
 
-    Raises InputValidationError when the destination exists, StorageError when writing fails.
+    Raises InputValidationError when it exists (without ``force``), is a directory, or its
+    folder is missing or not writable.
     """
     if destination.exists() and not force:
         raise InputValidationError(f"{destination} already exists; use --force to overwrite it")
     if destination.is_dir():
         raise InputValidationError(f"{destination} is a directory; name a file")
+    directory = destination.parent if str(destination.parent) else Path(".")
+    if not directory.is_dir():
+        raise InputValidationError(
+            f"Cannot write {destination}: the folder {directory} does not exist"
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputValidationError(
+            f"Cannot write {destination}: the folder {directory} is not writable"
+        )
+
+
+def copy_file(source: Path, destination: Path, *, force: bool) -> None:
+    """Copy ``source`` to ``destination`` atomically; refuse to overwrite without ``force``.
+
+    Raises InputValidationError when the destination exists, StorageError when writing fails.
+    """
+    check_writable(destination, force=force)
     directory = destination.parent if str(destination.parent) else Path(".")
     temp_name = None
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -137,6 +138,60 @@ def test_generate_refuses_to_overwrite_before_generating(tmp_path, data_dir):
     assert image_files(data_dir) == []
     assert run("generate", "a red fox", "-o", str(target), "--force").exit_code == 0
     assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_generate_refuses_an_output_folder_that_is_missing_before_generating(tmp_path, data_dir):
+    target = tmp_path / "missing" / "dir" / "x.png"
+
+    result = run("generate", "a red fox", "-o", str(target))
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: Cannot write {target}: the folder {target.parent} does not exist\n"
+    )
+    assert image_files(data_dir) == []
+    assert not (data_dir / "pixyproxy.db").exists()
+
+
+def test_generate_refuses_an_output_folder_it_cannot_write(tmp_path, data_dir, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    real_access = os.access
+    # The suite runs as root, for whom every folder is writable: deny this one as the
+    # kernel would for an ordinary user of a 0500 folder.
+    monkeypatch.setattr(
+        os, "access", lambda path, mode: Path(path) != folder and real_access(path, mode)
+    )
+
+    result = run("generate", "a red fox", "-o", str(folder / "x.png"))
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: Cannot write {folder / 'x.png'}: the folder {folder} is not writable\n"
+    )
+    assert image_files(data_dir) == []
+
+
+def test_a_failed_output_copy_names_the_stored_guid(tmp_path, data_dir, monkeypatch):
+    import errno
+    import shutil
+
+    def disk_full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfileobj", disk_full)
+    target = tmp_path / "x.png"
+
+    result = run("generate", "a red fox", "-o", str(target))
+
+    [stored] = image_files(data_dir)
+    guid = stored.removesuffix(".png")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: The image is stored as {guid}, but cannot write {target}: No space left on "
+        f"device (pixyproxy fetch {guid} -o FILE writes it again)\n"
+    )
+    assert not target.exists()
 
 
 @pytest.mark.parametrize(
