@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite.
@@ -53,4 +53,13 @@ CREATE TABLE IF NOT EXISTS images (
     CONSTRAINT fk_images_owner FOREIGN KEY (owner) REFERENCES roster (username)
         ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT ck_images_private_has_owner CHECK (is_private = 0 OR owner IS NOT NULL)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The REST API's limits (failed logins, images per window), shared by every worker and
+-- every server on this database (migration 002).
+CREATE TABLE IF NOT EXISTS rate_limits (
+    bucket        VARCHAR(80) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,  -- kind:sha256(key)
+    window_start  DOUBLE        NOT NULL,                                      -- Unix seconds
+    hits          INT UNSIGNED  NOT NULL,
+    PRIMARY KEY (bucket)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -553,6 +553,52 @@ def bench_generate(images: int, work: Path) -> list[Row]:
     ]
 
 
+def bench_login(rounds: int, work: Path) -> Row:
+    """Unknown user vs wrong password, real argon2 parameters, interleaved in one run.
+
+    The suite proves the property without a clock (both cost exactly one verification,
+    tests/integration/test_shared_limits.py); this is the figure behind it.
+    """
+    sys.path.insert(0, str(HERE.parent))
+    from pixyproxy_cli.core.exceptions import AuthenticationError
+    from pixyproxy_cli.core.models import UserCreate
+    from pixyproxy_cli.core.settings import load_settings
+    from pixyproxy_cli.data.init import create_database
+    from pixyproxy_cli.service.init import build_services
+    from pixyproxy_cli.service.passwords import PasswordHasher
+
+    settings = load_settings(
+        {"db_backend": "sqlite", "data_dir": work / "login", "login_max_failures": 0},
+        environ={},
+    )
+    database = create_database(settings)
+    services = build_services(settings, database=database, hasher=PasswordHasher())
+    services.users.add_user(UserCreate(username="alice", password="a long password", class_key="k"))
+    timings: dict[str, list[float]] = {"unknown": [], "wrong": []}
+    try:
+        for name in ("nobody", "alice"):  # warm up: the dummy hash is made on first use
+            with contextlib.suppress(AuthenticationError):
+                services.users.authenticate(name, "warm-up")
+        for _ in range(rounds):
+            for kind, name in (("unknown", "nobody"), ("wrong", "alice")):
+                started = time.perf_counter()
+                with contextlib.suppress(AuthenticationError):
+                    services.users.authenticate(name, "not the password")
+                timings[kind].append(time.perf_counter() - started)
+    finally:
+        database.close()
+    unknown, wrong = (statistics.median(timings[kind]) for kind in ("unknown", "wrong"))
+    ratio = unknown / wrong
+    return Row(
+        "login: unknown user vs wrong password",
+        f"{unknown * 1000:.1f} ms",
+        f"wrong password {wrong * 1000:.1f} ms",
+        ratio,
+        "0.9-1.1",
+        0.9 <= ratio <= 1.1,
+    )
+
+
 def eight_at_once(action: Callable[[], object]) -> None:
     """Run ``action`` in eight threads started together; return when all are done."""
     threads = [threading.Thread(target=action) for _ in range(8)]
@@ -584,7 +630,7 @@ def main() -> int:
         "--only",
         action="append",
         metavar="NAME",
-        help="run only these (help, list-small, list-large, http, generate); repeatable",
+        help="run only these (help, list-small, list-large, http, generate, login); repeatable",
     )
     args = parser.parse_args()
     # An installed pixyproxy runs from compiled bytecode (pip compiles it); a checkout in a
@@ -605,6 +651,7 @@ def main() -> int:
             ("list-large", lambda: bench_list_large(rows_large, 3 if args.quick else 5)),
             ("http", lambda: bench_http(seconds, work, 1 if args.quick else 3)),
             ("generate", lambda: bench_generate(20 if args.quick else 100, work)),
+            ("login", lambda: [bench_login(5 if args.quick else 15, work)]),
         ]:
             if args.only and label not in args.only:
                 continue

@@ -178,7 +178,9 @@ def mysql_settings(mysql_server: MySQLTestServer, tmp_path: Path) -> Settings:
         f"WHERE table_schema = '{mysql_server.database}'"
     )
     names = {row[0] for row in tables}
-    statements = [f"DELETE FROM `{table}`" for table in ("images", "roster") if table in names]
+    statements = [
+        f"DELETE FROM `{table}`" for table in ("images", "roster", "rate_limits") if table in names
+    ]
     if "schema_version" in names:  # a test may have faked a newer release
         statements.append(f"DELETE FROM schema_version WHERE version > {latest_version('mysql')}")
     if statements:

@@ -13,6 +13,7 @@ from pixyproxy_cli.core.public_json import JsonPage
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
+    LimitRepositoryInterface,
     UserRepositoryInterface,
 )
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
@@ -272,3 +273,26 @@ class FakeStore(ImageStoreInterface):
 
     def age(self, filename: str) -> float:
         return 3600.0
+
+
+class FakeLimitRepository(LimitRepositoryInterface):
+    """Rate-limit buckets in a dict: bucket -> [hits, window start]."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[float]] = {}
+
+    def hit(self, bucket: str, *, now: float, window: float) -> tuple[int, float]:
+        row = self.rows.get(bucket)
+        if row is None or row[1] <= now - window:
+            row = self.rows[bucket] = [0, now]
+        row[0] += 1
+        return int(row[0]), row[1]
+
+    def clear(self, bucket: str) -> None:
+        self.rows.pop(bucket, None)
+
+    def purge(self, *, prefix: str, before: float) -> int:
+        old = [b for b, row in self.rows.items() if b.startswith(prefix) and row[1] < before]
+        for bucket in old:
+            del self.rows[bucket]
+        return len(old)

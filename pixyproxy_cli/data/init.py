@@ -14,7 +14,11 @@ from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.database import Database
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
+from pixyproxy_cli.data.interfaces import (
+    ImageRepositoryInterface,
+    LimitRepositoryInterface,
+    UserRepositoryInterface,
+)
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.data.storage import LocalImageStore
 
@@ -63,6 +67,15 @@ def create_repositories(
     if database.dialect == "mysql":
         return repositories.MySQLImageRepository(), repositories.MySQLUserRepository()
     return repositories.SQLiteImageRepository(), repositories.SQLiteUserRepository()
+
+
+def create_limit_repository(database: Database) -> LimitRepositoryInterface:
+    """The rate-limit counters for ``database``'s dialect."""
+    from pixyproxy_cli.data import repositories
+
+    if database.dialect == "mysql":
+        return repositories.MySQLLimitRepository()
+    return repositories.SQLiteLimitRepository()
 
 
 @dataclass(frozen=True)

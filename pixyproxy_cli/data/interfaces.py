@@ -113,3 +113,23 @@ class UserRepositoryInterface(ABC):
 
         Raises ConstraintViolationError while the user still owns images.
         """
+
+
+class LimitRepositoryInterface(ABC):
+    """Counters of events per bucket and window, shared by every process on the database."""
+
+    @abstractmethod
+    def hit(self, bucket: str, *, now: float, window: float) -> tuple[int, float]:
+        """Count one event in ``bucket``; return (events in its window, the window's start).
+
+        Atomic however many workers or servers count at once: a window whose start is
+        ``window`` seconds or more before ``now`` starts again at ``now`` with this event.
+        """
+
+    @abstractmethod
+    def clear(self, bucket: str) -> None:
+        """Forget ``bucket``'s events."""
+
+    @abstractmethod
+    def purge(self, *, prefix: str, before: float) -> int:
+        """Remove the buckets named ``prefix...`` whose window started before ``before``."""

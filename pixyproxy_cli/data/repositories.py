@@ -17,6 +17,7 @@ from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
+    LimitRepositoryInterface,
     UserRepositoryInterface,
 )
 from pixyproxy_cli.data.rows import (
@@ -204,6 +205,65 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
         db = self._db()
         db.execute("DELETE FROM roster WHERE username = %(username)s", {"username": username})
         return db.rowcount > 0
+
+
+class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
+    """Rate-limit counters: one row per bucket, counted with an atomic upsert.
+
+    The upsert takes the row's write lock (InnoDB) or the database's (SQLite) until the
+    transaction ends, so the count read back after it is this event's own, never a race.
+    """
+
+    UPSERT: ClassVar[str]
+
+    def hit(self, bucket: str, *, now: float, window: float) -> tuple[int, float]:
+        """See LimitRepositoryInterface.hit."""
+        db = self._db()
+        params = {"bucket": bucket, "now": now, "expired": now - window}
+        db.execute(self.UPSERT, params)
+        db.execute("SELECT hits, window_start FROM rate_limits WHERE bucket = %(bucket)s", params)
+        row = db.fetchone()
+        if row is None:  # pragma: no cover - the upsert just wrote it
+            raise RuntimeError("the rate-limit row vanished inside its transaction")
+        return int(row["hits"]), float(row["window_start"])
+
+    def clear(self, bucket: str) -> None:
+        """See LimitRepositoryInterface.clear."""
+        self._db().execute("DELETE FROM rate_limits WHERE bucket = %(bucket)s", {"bucket": bucket})
+
+    def purge(self, *, prefix: str, before: float) -> int:
+        """See LimitRepositoryInterface.purge."""
+        db = self._db()
+        db.execute(
+            "DELETE FROM rate_limits WHERE bucket LIKE %(pattern)s AND window_start < %(before)s",
+            {"pattern": prefix.replace("%", "").replace("_", "") + "%", "before": before},
+        )
+        return db.rowcount
+
+
+class MySQLLimitRepository(SqlLimitRepository):
+    """Rate-limit counters in MySQL / MariaDB."""
+
+    dialect: ClassVar[str] = "mysql"
+    # MySQL assigns left to right: `hits` is computed from the old window_start first.
+    UPSERT = (
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (%(bucket)s, %(now)s, 1) "
+        "ON DUPLICATE KEY UPDATE "
+        "hits = IF(window_start <= %(expired)s, 1, hits + 1), "
+        "window_start = IF(window_start <= %(expired)s, %(now)s, window_start)"
+    )
+
+
+class SQLiteLimitRepository(SqlLimitRepository):
+    """Rate-limit counters in SQLite."""
+
+    dialect: ClassVar[str] = "sqlite"
+    UPSERT = (
+        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (%(bucket)s, %(now)s, 1) "
+        "ON CONFLICT (bucket) DO UPDATE SET "
+        "hits = CASE WHEN window_start <= %(expired)s THEN 1 ELSE hits + 1 END, "
+        "window_start = CASE WHEN window_start <= %(expired)s THEN %(now)s ELSE window_start END"
+    )
 
 
 class MySQLImageRepository(SqlImageRepository):

@@ -34,7 +34,7 @@ from pixyproxy_cli.service.users import UserService
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
     from pixyproxy_cli.service.admin import AdminService
-    from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
+    from pixyproxy_cli.service.limits import Limiter, LoginThrottle
 
 
 @dataclass(frozen=True)
@@ -70,20 +70,32 @@ class Services:
     @cached_property
     def login_throttle(self) -> LoginThrottle:
         """Authentication that refuses a user name and client after too many failures."""
-        from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
+        from pixyproxy_cli.service.limits import LoginThrottle
 
-        limiter = SlidingWindowLimiter(
-            self.settings.login_max_failures, self.settings.login_failure_window
+        return LoginThrottle(
+            self.users,
+            self._limiter(
+                "login", self.settings.login_max_failures, self.settings.login_failure_window
+            ),
         )
-        return LoginThrottle(self.users, limiter)
 
     @cached_property
-    def generation_limiter(self) -> SlidingWindowLimiter:
-        """The per-user limit on images generated through the API."""
-        from pixyproxy_cli.service.limits import SlidingWindowLimiter
+    def generation_limiter(self) -> Limiter:
+        """The per-user (or per-address) limit on images generated through the API."""
+        return self._limiter(
+            "generate", self.settings.generate_rate_limit, self.settings.generate_rate_window
+        )
 
-        return SlidingWindowLimiter(
-            self.settings.generate_rate_limit, self.settings.generate_rate_window
+    def _limiter(self, kind: str, limit: int, window: float) -> Limiter:
+        from pixyproxy_cli.data.init import create_limit_repository
+        from pixyproxy_cli.service.limits import Limiter
+
+        return Limiter(
+            kind=kind,
+            limit=limit,
+            window=window,
+            counters=create_limit_repository(self.database),
+            context_factory=self.prompts.dependencies.context_factory,
         )
 
     def prompts_for(self, user: User | None) -> PromptService:

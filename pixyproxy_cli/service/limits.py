@@ -1,106 +1,118 @@
 """Rate limits for the REST API: failed logins, and images generated.
 
-Both are sliding windows kept in this process's memory: with several workers each keeps
-its own count, so the effective limit is per worker (documented; a shared store such as
-Redis can stand behind the same interface later).
+The counters live in the database (``rate_limits``), so a limit holds across every worker of
+``serve --workers N`` and across servers that share the database. Each event is counted with
+one atomic upsert *before* the work it guards, and refused when it goes over the limit:
+checking first and counting after would let concurrent requests all pass the check.
+
+Windows are fixed, starting at a bucket's first event: at most ``limit`` events are let
+through per bucket in any window. Keys (user name, client address) are stored only as a
+SHA-256, never as the text a client sent.
 """
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import itertools
+import logging
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pixyproxy_cli.core.exceptions import AuthenticationError, TooManyRequestsError
+from pixyproxy_cli.core.exceptions import PixyProxyException, TooManyRequestsError
+from pixyproxy_cli.data.interfaces import LimitRepositoryInterface
 from pixyproxy_cli.service.interfaces import UserServiceInterface
+from pixyproxy_cli.service.transaction import ContextFactory, transaction
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
 
-MAX_TRACKED_KEYS = 100_000
+logger = logging.getLogger(__name__)
+
+PURGE_EVERY = 1000
+"""Every this many counted events, a limiter removes its buckets whose window has passed."""
 
 
-class SlidingWindowLimiter:
-    """At most ``limit`` events per key in any ``window`` seconds (``limit`` 0: no limit)."""
+class Limiter:
+    """At most ``limit`` events per key in a window of ``window`` seconds (``limit`` 0: none).
+
+    ``kind`` names the limit in its buckets (``login``, ``generate``); ``clock`` is wall-clock
+    time, since servers sharing a database share only that.
+    """
 
     def __init__(
-        self, limit: int, window: float, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        kind: str,
+        limit: int,
+        window: float,
+        counters: LimitRepositoryInterface,
+        context_factory: ContextFactory,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.kind = kind
         self.limit = limit
         self.window = window
+        self._counters = counters
+        self._context_factory = context_factory
         self._clock = clock
-        self._events: OrderedDict[Hashable, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._events = itertools.count(1)
 
-    def _recent(self, key: Hashable, now: float) -> deque[float]:
-        events = self._events.get(key)
-        if events is None:
-            events = self._events[key] = deque()
-            if len(self._events) > MAX_TRACKED_KEYS:
-                self._events.popitem(last=False)  # forget the stalest caller
-        while events and events[0] <= now - self.window:
-            events.popleft()
-        self._events.move_to_end(key)
-        return events
+    def bucket(self, *key: str) -> str:
+        """The bucket name for ``key``: the kind and a SHA-256 of the key's parts."""
+        digest = hashlib.sha256("\0".join(key).encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{self.kind}:{digest}"
 
-    def retry_after(self, key: Hashable) -> float | None:
-        """Seconds until ``key`` may act again, or None when it may act now."""
-        if self.limit <= 0:
-            return None
-        with self._lock:
-            now = self._clock()
-            events = self._recent(key, now)
-            if len(events) < self.limit:
-                return None
-            return max(events[0] + self.window - now, 0.001)
+    def acquire(self, message: str, *key: str) -> None:
+        """Count one event for ``key``.
 
-    def hit(self, key: Hashable) -> None:
-        """Record one event for ``key``."""
+        Raises TooManyRequestsError (with ``retry_after``) when that puts its window over the
+        limit, and the database's PixyProxyExceptions.
+        """
         if self.limit <= 0:
             return
-        with self._lock:
-            now = self._clock()
-            self._recent(key, now).append(now)
+        now = self._clock()
+        with transaction(self._context_factory):
+            hits, started = self._counters.hit(self.bucket(*key), now=now, window=self.window)
+        if next(self._events) % PURGE_EVERY == 0:
+            self._purge(now)
+        if hits > self.limit:
+            raise TooManyRequestsError(message, retry_after=max(started + self.window - now, 1))
 
-    def acquire(self, key: Hashable, message: str) -> None:
-        """Record an event, or raise TooManyRequestsError when ``key`` is over the limit."""
-        wait = self.retry_after(key)
-        if wait is not None:
-            raise TooManyRequestsError(message, retry_after=wait)
-        self.hit(key)
+    def reset(self, *key: str) -> None:
+        """Forget ``key``'s events. Raises the database's PixyProxyExceptions."""
+        if self.limit <= 0:
+            return
+        with transaction(self._context_factory):
+            self._counters.clear(self.bucket(*key))
 
-    def reset(self, key: Hashable) -> None:
-        """Forget ``key``'s events."""
-        with self._lock:
-            self._events.pop(key, None)
+    def _purge(self, now: float) -> None:
+        try:
+            with transaction(self._context_factory):
+                self._counters.purge(prefix=f"{self.kind}:", before=now - self.window)
+        except PixyProxyException:
+            logger.warning("could not purge expired %s limits", self.kind, exc_info=True)
 
 
 class LoginThrottle:
     """Authentication that refuses (429) a user name and client after too many failures."""
 
-    def __init__(self, users: UserServiceInterface, limiter: SlidingWindowLimiter) -> None:
+    MESSAGE = "Too many failed logins for this user from this address; try again later"
+
+    def __init__(self, users: UserServiceInterface, limiter: Limiter) -> None:
         self._users = users
         self._limiter = limiter
 
     def authenticate(self, username: str, password: str, client: str) -> User:
-        """Authenticate, counting failures per (user name, client).
+        """Authenticate, reserving one attempt per (user name, client) before verifying.
 
-        Raises TooManyRequestsError while over the limit (the password is not even
-        checked), and AuthenticationError for wrong credentials.
+        No more than the limit's verifications run per window however many requests arrive
+        at once (so at most that many of one user's requests from one address are verified
+        at the same moment); a success forgets the failures. Raises TooManyRequestsError
+        while over the limit (the password is not checked), and AuthenticationError for
+        wrong credentials.
         """
-        key = (username, client)
-        wait = self._limiter.retry_after(key)
-        if wait is not None:
-            raise TooManyRequestsError(
-                "Too many failed logins for this user from this address; try again later",
-                retry_after=wait,
-            )
-        try:
-            user = self._users.authenticate(username, password)
-        except AuthenticationError:
-            self._limiter.hit(key)
-            raise
-        self._limiter.reset(key)
+        self._limiter.acquire(self.MESSAGE, username, client)
+        user = self._users.authenticate(username, password)  # a failure stays counted
+        self._limiter.reset(username, client)
         return user

@@ -17,7 +17,7 @@ from pixyproxy_cli.data.init import create_database
 from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-TABLES = ("schema_version", "roster", "images")
+TABLES = ("schema_version", "roster", "images", "rate_limits")
 
 
 def touch(database) -> None:
@@ -36,10 +36,63 @@ def recorded_versions(database) -> list[int]:
     return [int(row["version"]) for row in rows]
 
 
+def every_version(dialect: str) -> list[int]:
+    return list(range(1, latest_version(dialect) + 1))
+
+
 def test_first_use_creates_the_schema_and_records_its_version(database):
     touch(database)
 
-    assert recorded_versions(database) == [latest_version(database.dialect)]
+    assert recorded_versions(database) == every_version(database.dialect)
+
+
+def test_a_version_1_database_is_upgraded_in_place_and_keeps_its_rows(backend_settings, request):
+    if backend_settings.db_backend == "mysql":  # a database of its own, at version 1
+        name = f"pixyproxy_v1_{uuid.uuid4().hex[:8]}"
+        server = request.getfixturevalue("mysql_server")
+        server.run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        request.addfinalizer(lambda: server.run(f"DROP DATABASE IF EXISTS `{name}`"))
+        backend_settings = backend_settings.model_copy(update={"db_name": name})
+    database = create_database(backend_settings)
+    connection = database.pool.acquire()
+    try:
+        cursor = database.cursor(connection)
+        for statement in load_migrations(database.dialect)[0].statements:
+            database.execute(cursor, statement)
+        database.execute(
+            cursor,
+            database.sql(
+                "INSERT INTO schema_version (version, applied_at) "
+                "VALUES (1, '2026-01-01 00:00:00.000000')"
+            ),
+        )
+        database.execute(
+            cursor,
+            "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
+            "media_type, created_at, updated_at) VALUES ('1b4e28ba-2fa1-11d2-883f-0016d3cca427', "
+            "'1b4e28ba-2fa1-11d2-883f-0016d3cca427.png', 'kept', NULL, 0, 'placeholder', "
+            "'placeholder-v1', 'image/png', '2026-01-01 00:00:00.000000', "
+            "'2026-01-01 00:00:00.000000')",
+        )
+        cursor.close()
+        database.commit(connection)
+    finally:
+        database.pool.release(connection)
+    database.close()
+
+    upgraded = create_database(backend_settings)
+    try:
+        touch(upgraded)
+        assert recorded_versions(upgraded) == every_version(upgraded.dialect)
+        with DatabaseContext(upgraded) as db:
+            db.begin_transaction()
+            db.execute("SELECT prompt FROM images")
+            assert db.fetchall() == [{"prompt": "kept"}]
+            db.execute("SELECT COUNT(*) AS n FROM rate_limits")
+            assert db.fetchone() == {"n": 0}
+            db.commit_transaction()
+    finally:
+        upgraded.close()
 
 
 def test_a_second_process_finds_the_schema_and_changes_nothing(backend_settings):
@@ -47,7 +100,7 @@ def test_a_second_process_finds_the_schema_and_changes_nothing(backend_settings)
         database = create_database(backend_settings)
         try:
             touch(database)
-            assert recorded_versions(database) == [1]
+            assert recorded_versions(database) == every_version(database.dialect)
         finally:
             database.close()
 
@@ -69,7 +122,7 @@ def test_concurrent_first_use_migrates_once(backend_settings):
         thread.join(30)
     try:
         assert errors == []
-        assert recorded_versions(databases[0]) == [1]
+        assert recorded_versions(databases[0]) == every_version(databases[0].dialect)
     finally:
         for database in databases:
             database.close()
@@ -210,6 +263,6 @@ def test_schema_sql_matches_what_the_code_creates(mysql_server, tmp_path):
         )
 
     assert from_code["tables"]  # the comparison is not of two empty schemas
-    assert len(from_code["columns"]) == 19
+    assert len(from_code["columns"]) == 22
     for aspect in from_code:
         assert from_file[aspect] == from_code[aspect], aspect

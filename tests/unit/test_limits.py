@@ -1,4 +1,4 @@
-"""The sliding-window limiter and the login throttle, on a fake clock."""
+"""The limiter and the login throttle over fakes, on a fake clock."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 
 from pixyproxy_cli.core.exceptions import AuthenticationError, TooManyRequestsError
 from pixyproxy_cli.core.models import UserCreate
-from pixyproxy_cli.service.limits import LoginThrottle, SlidingWindowLimiter
+from pixyproxy_cli.service.limits import Limiter, LoginThrottle
 from pixyproxy_cli.service.users import UserService
-from tests.fakes import FakeContext, FakeUserRepository, Journal
+from tests.fakes import FakeContext, FakeLimitRepository, FakeUserRepository, Journal
 
 
 class Clock:
@@ -21,36 +21,86 @@ class Clock:
         return self.now
 
 
+def limiter(limit: int, window: float, clock: Clock | None = None, counters=None) -> Limiter:
+    journal = Journal()
+    return Limiter(
+        kind="test",
+        limit=limit,
+        window=window,
+        counters=counters or FakeLimitRepository(),
+        context_factory=partial(FakeContext, journal),
+        clock=clock or Clock(),
+    )
+
+
 def test_limit_per_key_within_the_window():
     clock = Clock()
-    limiter = SlidingWindowLimiter(limit=2, window=10, clock=clock)
+    limits = limiter(2, 10, clock)
 
-    limiter.acquire("a", "slow down")
+    limits.acquire("slow down", "a")
     clock.now += 1
-    limiter.acquire("a", "slow down")
+    limits.acquire("slow down", "a")
     with pytest.raises(TooManyRequestsError, match="slow down") as caught:
-        limiter.acquire("a", "slow down")
-    limiter.acquire("b", "slow down")  # another key is not affected
+        limits.acquire("slow down", "a")
+    limits.acquire("slow down", "b")  # another key is not affected
 
     assert caught.value.retry_after == pytest.approx(9)
-    clock.now += 9.01  # the first event left the window
-    limiter.acquire("a", "slow down")
+    clock.now += 9  # the window that started at the first event has passed
+    limits.acquire("slow down", "a")
 
 
-def test_zero_means_no_limit():
-    limiter = SlidingWindowLimiter(limit=0, window=10)
+def test_zero_means_no_limit_and_counts_nothing():
+    counters = FakeLimitRepository()
+    limits = limiter(0, 10, counters=counters)
     for _ in range(1000):
-        limiter.acquire("a", "never")
+        limits.acquire("never", "a")
+    assert counters.rows == {}
 
 
-def test_login_throttle_counts_failures_per_user_and_client_and_resets_on_success():
+def test_buckets_hold_a_digest_of_the_key_never_its_text():
+    counters = FakeLimitRepository()
+    limits = limiter(5, 10, counters=counters)
+
+    limits.acquire("m", "alice\r\nforged", "10.0.0.1")
+
+    [bucket] = counters.rows
+    assert bucket.startswith("test:")
+    assert len(bucket) == len("test:") + 64
+    assert "alice" not in bucket
+
+
+def test_expired_buckets_are_purged_now_and_then(monkeypatch):
+    monkeypatch.setattr("pixyproxy_cli.service.limits.PURGE_EVERY", 3)
+    clock = Clock()
+    counters = FakeLimitRepository()
+    limits = limiter(5, 10, clock, counters)
+    limits.acquire("m", "old")
+    clock.now += 11
+    limits.acquire("m", "new")
+    limits.acquire("m", "new")  # the third event purges
+
+    assert list(counters.rows) == [limits.bucket("new")]
+
+
+class CountingUsers(UserService):
+    """The real UserService, counting password verifications."""
+
+    verifications = 0
+
+    def authenticate(self, username: str, password: str):
+        CountingUsers.verifications += 1
+        return super().authenticate(username, password)
+
+
+def test_login_throttle_counts_attempts_per_user_and_client_and_resets_on_success():
     journal = Journal()
-    users = UserService(
+    users = CountingUsers(
         users=FakeUserRepository(journal), context_factory=partial(FakeContext, journal)
     )
     users.add_user(UserCreate(username="alice", password="right password", class_key="k"))
     clock = Clock()
-    throttle = LoginThrottle(users, SlidingWindowLimiter(limit=3, window=60, clock=clock))
+    throttle = LoginThrottle(users, limiter(3, 60, clock))
+    CountingUsers.verifications = 0
 
     for _ in range(2):
         with pytest.raises(AuthenticationError):
@@ -61,6 +111,7 @@ def test_login_throttle_counts_failures_per_user_and_client_and_resets_on_succes
             throttle.authenticate("alice", "wrong", "1.2.3.4")
     with pytest.raises(TooManyRequestsError):
         throttle.authenticate("alice", "right password", "1.2.3.4")  # not even checked
+    assert CountingUsers.verifications == 6
     assert throttle.authenticate("alice", "right password", "5.6.7.8").username == "alice"
     clock.now += 61
     assert throttle.authenticate("alice", "right password", "1.2.3.4").username == "alice"

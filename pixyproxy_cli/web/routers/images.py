@@ -74,8 +74,8 @@ def create_image(
 ) -> ImagePublic:
     """POST /image."""
     # Each image costs money at the provider: a limit per user (or per anonymous address).
-    caller = prompts.viewer or f"address {client_address(request)}"
-    services.generation_limiter.acquire(caller, "Too many images requested; try again later")
+    caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
+    services.generation_limiter.acquire("Too many images requested; try again later", *caller)
     # The service validates the prompt against the configured limits.
     image = prompts.generate_image(ImageDetailCreate.model_construct(**request_body.model_dump()))
     response.headers["Location"] = str(request.url_for("get_image", guid=image.guid).path)
