@@ -23,12 +23,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A real ``pixyproxy serve`` on a free port, its output in ``log_path``; stopped after."""
+def running_server(
+    env: dict[str, str], log_path: Path, *args: str
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real ``pixyproxy serve ARGS`` on a free port, its output in ``log_path``; stopped after."""
     port = free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(EXECUTABLE), "serve", "--port", str(port)],
+            [str(EXECUTABLE), "serve", "--port", str(port), *args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -52,3 +54,15 @@ def running_server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, s
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def add_user(env: dict[str, str], name: str, password: str) -> None:
+    """``pixyproxy user add NAME`` with the installed command, the password on stdin."""
+    subprocess.run(
+        [str(EXECUTABLE), "user", "add", name, "--class-key", "k", "--password-stdin"],
+        input=password,
+        text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+    )

@@ -1,5 +1,7 @@
 """``pixyproxy serve``: the REST API, with uvicorn (imported only here)."""
 
+import errno
+import socket
 from typing import Annotated
 
 import typer
@@ -12,6 +14,14 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Proxies whose X-Forwarded-For/-Proto to believe: addresses or networks, "
+            "comma-separated, or *. Unset: proxy headers are ignored "
+            "[env: FORWARDED_ALLOW_IPS].",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API: POST /image, GET /image, /image/{guid}, /image/{guid}/content.
 
@@ -24,6 +34,8 @@ def serve(
         pixyproxy serve
 
         pixyproxy serve --host 0.0.0.0 --port 8080 --workers 4
+
+        pixyproxy serve --forwarded-allow-ips 10.0.0.5   # behind that reverse proxy
     """
     try:
         import uvicorn
@@ -34,19 +46,42 @@ def serve(
             f"pixyproxy serve needs the server extra ({error.name} is missing): "
             "pip install 'pixyproxy[server]'"
         ) from error
-    # Fail fast on bad settings, before uvicorn starts workers.
+    # Fail fast on bad settings and a taken port, before uvicorn starts workers.
     from pixyproxy_cli.core.settings import load_settings
     from pixyproxy_cli.web.logging_config import logging_config
+    from pixyproxy_cli.web.middleware import MAX_HEADER_BYTES
+    from pixyproxy_cli.web.protocol import GuardedH11Protocol
 
-    load_settings()
+    settings = load_settings({"forwarded_allow_ips": forwarded_allow_ips})
+    _check_port_free(host, port)
+    trusted = settings.forwarded_allow_ips
     uvicorn.run(
         "pixyproxy_cli.web.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
+        http=GuardedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which lets any local
+        # client reset every per-address limit; only proxies the operator names are believed.
+        proxy_headers=trusted is not None,
+        forwarded_allow_ips=trusted,
         log_config=logging_config(log_level),
         log_level=log_level.lower(),
         access_log=False,
         server_header=False,
     )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Raise ConfigurationError when ``host:port`` cannot be bound because it is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ConfigurationError(f"port {port} is already in use") from error
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {error.strerror}") from error

@@ -97,6 +97,13 @@ class StorageError(PixyProxyException):
     default_message = "The image file could not be stored or read"
 
 
+class StorageUnavailableError(StorageError):
+    """The image storage refuses writes (permissions, a read-only file system)."""
+
+    code = "storage_unavailable"
+    default_message = "The image storage is not writable; try again later"
+
+
 class StorageFullError(StorageError):
     """No space is left on the device that holds the image files."""
 

@@ -49,6 +49,8 @@ ENVIRONMENT: dict[str, str] = {
     "login_failure_window": "LOGIN_FAILURE_WINDOW",
     "generate_rate_limit": "GENERATE_RATE_LIMIT",
     "generate_rate_window": "GENERATE_RATE_WINDOW",
+    "forwarded_allow_ips": "FORWARDED_ALLOW_IPS",
+    "http_header_timeout": "HTTP_HEADER_TIMEOUT",
 }
 """Field name -> the environment variable (and ``.env`` key) that sets it."""
 
@@ -87,6 +89,11 @@ class Settings(BaseModel):
     login_failure_window: float = Field(default=300.0, gt=0)
     generate_rate_limit: int = Field(default=10, ge=0)
     generate_rate_window: float = Field(default=60.0, gt=0)
+    # Proxies whose X-Forwarded-For / -Proto `serve` believes (comma-separated addresses or
+    # networks, or *). None: proxy headers are ignored and the peer's address counts.
+    forwarded_allow_ips: str | None = None
+    # Seconds a client has to send a request's headers before `serve` closes the connection.
+    http_header_timeout: float = Field(default=10.0, gt=0, le=600)
 
     def database_location(self) -> str:
         """Where the database lives, for messages: ``host:port/name`` or the SQLite file."""

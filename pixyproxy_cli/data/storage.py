@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
-from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError, StorageFullError
+from pixyproxy_cli.core.exceptions import (
+    RecordNotFoundError,
+    StorageError,
+    StorageFullError,
+    StorageUnavailableError,
+)
 
 TEMP_PREFIX = ".incoming-"
 OWN_FILENAME = re.compile(
@@ -113,8 +118,7 @@ class LocalImageStore(ImageStoreInterface):
             temp_name = None
             self._fsync_directory()
         except OSError as error:
-            kind = StorageFullError if error.errno == errno.ENOSPC else StorageError
-            raise kind(_storage_message("write", target, error)) from error
+            raise _storage_error(error)(_storage_message("write", target, error)) from error
         finally:
             if temp_name is not None:
                 with contextlib.suppress(OSError):
@@ -196,6 +200,15 @@ class LocalImageStore(ImageStoreInterface):
         except OSError:
             return 0.0
         return max(time.time() - modified, 0.0)
+
+
+def _storage_error(error: OSError) -> type[StorageError]:
+    """The StorageError subclass for an OSError: full, not writable, or other."""
+    if error.errno == errno.ENOSPC:
+        return StorageFullError
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StorageUnavailableError
+    return StorageError
 
 
 def _storage_message(action: str, path: Path, error: OSError) -> str:

@@ -14,7 +14,12 @@ from fastapi import FastAPI
 from pixyproxy_cli import __version__
 from pixyproxy_cli.service.init import Services, open_services
 from pixyproxy_cli.web.errors import install_exception_handlers
-from pixyproxy_cli.web.middleware import BodySizeLimitMiddleware, RequestLogMiddleware
+from pixyproxy_cli.web.middleware import (
+    BodySizeLimitMiddleware,
+    HeaderLimitMiddleware,
+    HeadMiddleware,
+    RequestLogMiddleware,
+)
 from pixyproxy_cli.web.routers import images
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -44,6 +49,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or open_services()
+        _configure_protocol(app.state.services.settings.http_header_timeout)
         try:
             yield
         finally:
@@ -60,6 +66,18 @@ def create_app(services: Services | None = None) -> FastAPI:
         app.state.services = services
     install_exception_handlers(app)
     app.include_router(images.router)
+    # The last added runs first: every request is logged, then its headers are counted.
     app.add_middleware(BodySizeLimitMiddleware, limit=MAX_BODY_BYTES)
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
+
+
+def _configure_protocol(header_timeout: float) -> None:
+    """Hand the settings to ``serve``'s protocol, in this worker process (uvicorn builds it)."""
+    try:
+        from pixyproxy_cli.web.protocol import GuardedH11Protocol
+    except ImportError:  # an ASGI server other than uvicorn: its own limits apply
+        return
+    GuardedH11Protocol.header_timeout = header_timeout

@@ -49,6 +49,7 @@ async def optional_user(
     """
     if credentials is None:
         return None
+    request.state.user = credentials.username  # for the access log line (escaped there)
     return await run_in_threadpool(
         services.login_throttle.authenticate,
         credentials.username,

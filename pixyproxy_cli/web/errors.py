@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from pixyproxy_cli.core.constants import GUID_PATTERN
 from pixyproxy_cli.core.exceptions import (
@@ -29,7 +30,9 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
     RateLimitedError,
     RecordNotFoundError,
+    StorageError,
     StorageFullError,
+    StorageUnavailableError,
     TooManyRequestsError,
 )
 from pixyproxy_cli.service.validation import describe_errors
@@ -48,6 +51,7 @@ STATUS_BY_CLASS: dict[type[PixyProxyException], int] = {
     ConstraintViolationError: 409,
     TooManyRequestsError: 429,
     StorageFullError: 507,
+    StorageUnavailableError: 503,
     DBConnectionError: 503,
     RateLimitedError: 503,
     GenerationError: 502,
@@ -92,7 +96,7 @@ async def handle_pixyproxy_exception(request: Request, error: Exception) -> JSON
     message = error.message
     if status >= 500:
         logger.error("%s: %s", type(error).__name__, error.message, exc_info=error)
-        if status not in (502, 503):
+        if status not in (502, 503) or isinstance(error, StorageError):
             # Internal failures (storage, configuration, database) may name server paths:
             # the details go to the log; the caller gets the kind of failure.
             message = type(error).default_message
@@ -125,14 +129,26 @@ async def handle_http_exception(request: Request, error: Exception) -> JSONRespo
     return error_response(error.status_code, code, str(error.detail), headers)
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the app answers at this request's path."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        pattern = getattr(route, "path_regex", None)
-        if pattern is not None and pattern.match(request.url.path):
-            methods.update(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Every method some route of the app answers at this request's path.
+
+    Asked of the routes themselves (``matches``), so included routers count too; HEAD is
+    answered wherever GET is (``HeadMiddleware``).
+    """
+    allowed = {
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    }
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return sorted(allowed)
 
 
 def _friendlier(item: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +189,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Too many failed logins, or too many images; see Retry-After",
         500: "Unexpected error (the body names the request id)",
         502: "The image provider failed",
-        503: "Database unavailable or provider rate limit; see Retry-After",
+        503: "Database or image storage unavailable, or provider rate limit; see Retry-After",
         507: "No space left to store the image",
     }
     return {

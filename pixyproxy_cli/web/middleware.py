@@ -1,4 +1,4 @@
-"""ASGI middleware: the request log line (with its id), and a cap on request body size.
+"""ASGI middleware: the request log line (with its id), HEAD, and caps on headers and body.
 
 Logging is middleware rather than a dependency because a dependency runs before the
 response exists and cannot see its status or duration.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -20,6 +21,27 @@ Scope = dict[str, Any]
 Message = dict[str, Any]
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 UNEXPECTED_MESSAGE = "An unexpected error occurred; quote the request id to report it"
+MAX_HEADER_FIELDS = 100
+"""Header fields a request may carry; more is answered 431."""
+MAX_HEADER_BYTES = 16 * 1024
+"""The size of a request's header fields together; more is answered 431."""
+
+# Whatever could end a log line or fake a field: control characters (C0, DEL, C1), the
+# Unicode line separators, spaces, and the backslash that introduces an escape.
+_UNSAFE_IN_LOGS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029\\]")
+
+
+def log_field(value: str) -> str:
+    r"""``value`` with every character that could forge a log line or field escaped.
+
+    ``"a\r\nb c"`` becomes ``a\x0d\x0ab\x20c``: one line, one field, and readable.
+    """
+    return _UNSAFE_IN_LOGS.sub(_escaped, value)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 async def send_json(send: Any, status: int, body: dict[str, Any]) -> None:
@@ -83,14 +105,18 @@ class RequestLogMiddleware:
             await send_json(send_with_id, 500, {**body, "request_id": request_id})
         finally:
             client = scope.get("client")
+            state = scope.get("state") or {}
+            query = scope.get("query_string", b"").decode("latin-1")
             access_log.info(
-                "request_id=%s method=%s path=%s status=%d duration_ms=%.1f client=%s",
+                "request_id=%s method=%s path=%s%s status=%d duration_ms=%.1f client=%s user=%s",
                 request_id,
-                scope["method"],
-                scope["path"],
+                log_field(scope["method"]),
+                log_field(scope["path"]),
+                f" query={log_field(query)}" if query else "",
                 status,
                 (time.perf_counter() - started) * 1000,
-                f"{client[0]}:{client[1]}" if client else "-",
+                log_field(f"{client[0]}:{client[1]}") if client else "-",
+                log_field(state["user"]) if state.get("user") else "-",
             )
             request_id_var.reset(token)
 
@@ -147,3 +173,58 @@ class BodySizeLimitMiddleware:
                 "request_id": request_id_var.get(),
             },
         )
+
+
+class HeaderLimitMiddleware:
+    """Answers 431 to more than ``MAX_HEADER_FIELDS`` header fields or ``MAX_HEADER_BYTES``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Count the header fields before anything reads them."""
+        headers = scope.get("headers") or () if scope["type"] == "http" else ()
+        if (
+            len(headers) > MAX_HEADER_FIELDS
+            or sum(len(name) + len(value) + 4 for name, value in headers) > MAX_HEADER_BYTES
+        ):
+            message = (
+                f"A request may carry at most {MAX_HEADER_FIELDS} header fields of "
+                f"{MAX_HEADER_BYTES:,} bytes in all"
+            )
+            await send_json(
+                send,
+                431,
+                {
+                    "error": "headers_too_large",
+                    "message": message,
+                    "request_id": request_id_var.get(),
+                },
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class HeadMiddleware:
+    """Answers HEAD as GET without the body: the same status and headers (RFC 9110 9.3.2)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Run the GET; send its status and headers, and an empty body."""
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def send_headers_only(message: Message) -> None:
+            nonlocal ended
+            if message["type"] == "http.response.body":
+                if ended:
+                    return
+                ended = not message.get("more_body", False)
+                message = {"type": "http.response.body", "body": b"", "more_body": not ended}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

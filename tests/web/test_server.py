@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import settings_environment
-from tests.helpers import EXECUTABLE, free_port, running_server
+from tests.helpers import EXECUTABLE, add_user, free_port, running_server
 
 PASSWORD = "a password for the server test"
 
@@ -22,14 +22,7 @@ def server(request, backend_settings, tmp_path):
     env = {**os.environ, **settings_environment(backend_settings), "IMAGE_SIZE": "64x64"}
     env.update(getattr(request, "param", {}))
     env.pop("OPENAI_API_KEY", None)
-    subprocess.run(
-        [str(EXECUTABLE), "user", "add", "alice", "--class-key", "k", "--password-stdin"],
-        input=PASSWORD,
-        text=True,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    add_user(env, "alice", PASSWORD)
     log_path = tmp_path / "serve.log"
     with running_server(env, log_path) as (base_url, _):
         yield base_url, log_path, backend_settings

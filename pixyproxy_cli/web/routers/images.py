@@ -177,9 +177,17 @@ async def get_image_content(guid: GuidPath, prompts: Prompts, request: Request) 
         "Last-Modified": format_datetime(content.updated_at, usegmt=True),
         "X-Content-Type-Options": "nosniff",
     }
-    if etag in request.headers.get("if-none-match", ""):
+    if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return ImageFileResponse(content.path, media_type=content.media_type, headers=headers)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names ``etag`` or ``*`` (weak comparison, RFC 9110)."""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 class ImageFileResponse(FileResponse):

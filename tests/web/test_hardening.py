@@ -1,0 +1,224 @@
+"""HTTP edges an outsider tries: forged log lines, proxy headers, HEAD, Allow, If-None-Match,
+oversized or slow headers, an unwritable image directory, and limits across two workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from pixyproxy_cli.web.middleware import log_field
+from tests.conftest import settings_environment
+from tests.helpers import EXECUTABLE, add_user, running_server
+
+GUID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+PASSWORD = "alice's long password"
+
+
+# -- in process --------------------------------------------------------------------------
+
+
+def test_log_fields_escape_everything_that_could_forge_a_line_or_a_field():
+    assert log_field("/image/abc\r\nFORGED-line") == "/image/abc\\x0d\\x0aFORGED-line"
+    assert log_field("a b\tc\\d\x7f\x85\u2028é") == "a\\x20b\\x09c\\x5cd\\x7f\\x85\\u2028é"
+
+
+def test_a_forged_line_in_the_path_query_or_user_stays_one_access_line(sqlite_api, caplog):
+    caplog.set_level(logging.INFO, logger="pixyproxy.access")
+
+    sqlite_api.get("/image/abc%0d%0aFORGED-path")
+    sqlite_api.get("/image?after=x%0aFORGED-query")
+    sqlite_api.get("/image", auth=("eve\r\nFORGED-user", "x"))
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "pixyproxy.access"]
+    assert len(lines) == 3
+    assert all("\n" not in line and "\r" not in line for line in lines)
+    assert "path=/image/abc\\x0d\\x0aFORGED-path status=422" in lines[0]
+    assert "query=after=x%0aFORGED-query" in lines[1]
+    assert "user=eve\\x0d\\x0aFORGED-user" in lines[2]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/image", "GET, HEAD, POST"),
+        ("DELETE", f"/image/{GUID}", "GET, HEAD"),
+        ("POST", f"/image/{GUID}/content", "GET, HEAD"),
+    ],
+)
+def test_405_names_every_allowed_method(sqlite_api, method, path, allow):
+    response = sqlite_api.request(method, path)
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+
+
+def test_head_answers_as_get_without_a_body(sqlite_api):
+    guid = sqlite_api.post("/image", json={"prompt": "a fox"}).json()["guid"]
+    content = sqlite_api.get(f"/image/{guid}/content")
+
+    details_head = sqlite_api.request("HEAD", f"/image/{guid}")
+    content_head = sqlite_api.request("HEAD", f"/image/{guid}/content")
+    not_modified = sqlite_api.request(
+        "HEAD", f"/image/{guid}/content", headers={"If-None-Match": content.headers["etag"]}
+    )
+    missing = sqlite_api.request("HEAD", f"/image/{GUID}")
+
+    assert (details_head.status_code, details_head.content) == (200, b"")
+    assert (content_head.status_code, content_head.content) == (200, b"")
+    assert content_head.headers["content-length"] == str(len(content.content))
+    assert content_head.headers["etag"] == content.headers["etag"]
+    assert not_modified.status_code == 304
+    assert (missing.status_code, missing.content) == (404, b"")
+
+
+@pytest.mark.parametrize("header", ["*", 'W/"{etag}"', '"other", "{etag}"'])
+def test_if_none_match_star_weak_and_lists_answer_304(sqlite_api, header):
+    guid = sqlite_api.post("/image", json={"prompt": "a fox"}).json()["guid"]
+    etag = sqlite_api.get(f"/image/{guid}/content").headers["etag"].strip('"')
+
+    response = sqlite_api.get(
+        f"/image/{guid}/content", headers={"If-None-Match": header.format(etag=etag)}
+    )
+
+    assert response.status_code == 304
+
+
+def test_more_than_100_header_fields_is_431(sqlite_api):
+    headers = [(f"X-Field-{n}", "v") for n in range(1000)]
+
+    response = sqlite_api.client.get("/image", headers=headers)
+
+    assert response.status_code == 431
+    assert response.json()["error"] == "headers_too_large"
+
+
+def test_an_unwritable_image_directory_is_503_without_server_paths(sqlite_api, monkeypatch):
+    """As the kernel answers an ordinary user (the suite runs as root, who may write anywhere)."""
+    import errno
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+
+    response = sqlite_api.post("/image", json={"prompt": "a fox"})
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    body = response.json()
+    assert body == {
+        "error": "storage_unavailable",
+        "message": "The image storage is not writable; try again later",
+        "request_id": response.headers["x-request-id"],
+    }
+    assert sqlite_api.get("/image").json() == []
+
+
+# -- a real `pixyproxy serve` ----------------------------------------------------------------
+
+
+@pytest.fixture
+def serve_env(sqlite_settings):
+    env = {**os.environ, **settings_environment(sqlite_settings), "IMAGE_SIZE": "16x16"}
+    env.pop("OPENAI_API_KEY", None)
+    env.update(LOGIN_MAX_FAILURES="3", GENERATE_RATE_LIMIT="4", HTTP_HEADER_TIMEOUT="1")
+    add_user(env, "alice", PASSWORD)
+    return env
+
+
+def posts_from(base_url: str, addresses: int) -> list[int]:
+    """One anonymous POST /image per claimed X-Forwarded-For address; the statuses."""
+    return [
+        httpx.post(
+            f"{base_url}/image",
+            json={"prompt": "a fox"},
+            headers={"X-Forwarded-For": f"10.8.0.{n}"},
+        ).status_code
+        for n in range(addresses)
+    ]
+
+
+def test_x_forwarded_for_cannot_reset_the_limits(serve_env, tmp_path):
+    with running_server(serve_env, tmp_path / "serve.log") as (base_url, _):
+        wrong = [
+            httpx.get(
+                f"{base_url}/image",
+                auth=("alice", "wrong"),
+                headers={"X-Forwarded-For": f"10.9.0.{n}"},
+            ).status_code
+            for n in range(12)
+        ]
+        right = httpx.get(
+            f"{base_url}/image", auth=("alice", PASSWORD), headers={"X-Forwarded-For": "10.9.1.1"}
+        )
+        posts = posts_from(base_url, 15)
+
+    assert wrong == [401] * 3 + [429] * 9
+    assert right.status_code == 429
+    assert posts == [201] * 4 + [429] * 11
+
+
+def test_named_proxies_are_believed(serve_env, tmp_path):
+    args = ("--forwarded-allow-ips", "127.0.0.1")
+    with running_server(serve_env, tmp_path / "serve.log", *args) as (base_url, _):
+        posts = posts_from(base_url, 6)
+    log = (tmp_path / "serve.log").read_text()
+
+    assert posts == [201] * 6  # six different clients behind the proxy
+    assert "client=10.8.0.5:" in log
+
+
+def test_limits_hold_across_two_workers(serve_env, tmp_path):
+    with running_server(serve_env, tmp_path / "serve.log", "--workers", "2") as (base_url, _):
+
+        def post(_: int) -> int:
+            with httpx.Client(base_url=base_url, timeout=30) as client:  # a new connection
+                return client.post("/image", json={"prompt": "a fox"}).status_code
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            statuses = list(pool.map(post, range(12)))
+    log = (tmp_path / "serve.log").read_text()
+
+    assert log.count("Started server process") == 2
+    assert sorted(statuses) == [201] * 4 + [429] * 8
+
+
+def test_oversized_and_slow_headers_are_refused(serve_env, tmp_path):
+    with running_server(serve_env, tmp_path / "serve.log") as (base_url, _):
+        huge = httpx.get(f"{base_url}/image", headers={"X-Big": "x" * 100_000})
+        port = int(base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            slow.sendall(b"GET /image HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")  # never finished
+            slow.settimeout(30)  # bounds the wait; HTTP_HEADER_TIMEOUT=1 closes it first
+            started = time.monotonic()
+            closed = slow.recv(1024)
+            waited = time.monotonic() - started
+
+    assert huge.status_code == 431
+    assert closed == b""
+    print(f"slow-header connection closed after {waited:.1f} s (HTTP_HEADER_TIMEOUT=1)")
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_1(serve_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(EXECUTABLE), "serve", "--port", str(port)],
+            env=serve_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode == 1
+    assert result.stderr == f"Error: port {port} is already in use\n"
