@@ -98,8 +98,9 @@ class DatabaseContext:
             self._broken = True
             logger.debug("rollback on leaving the context failed", exc_info=True)
         finally:
-            self._close_cursor()
-            self.database.release(self.conn, discard=self._broken)
+            if self.conn is not None:  # None when replacing a stale connection failed
+                self._close_cursor()
+                self.database.release(self.conn, discard=self._broken)
             if self._token is not None:
                 _current_context.reset(self._token)
             self.conn = self._cursor = self._token = None
@@ -124,8 +125,10 @@ class DatabaseContext:
         except DBConnectionError:
             # Nothing has run on this connection yet, so trying a fresh one is safe.
             self._close_cursor()
-            self.database.release(self.conn, discard=True)
-            self.conn = None
+            connection, self.conn, self._cursor = self.conn, None, None
+            # Returned exactly once: if opening the replacement fails, __exit__ has none
+            # to return (returning it twice would break the pool's cap).
+            self.database.release(connection, discard=True)
             self._open()
             self._guarded(self.database.begin, self.conn)
         self._in_transaction = True
