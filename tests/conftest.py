@@ -20,6 +20,7 @@ from pixyproxy_cli.core.settings import ENV_FILE_VARIABLE, ENVIRONMENT, Settings
 from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.init import close_database, create_database
 from pixyproxy_cli.data.schema import latest_version
+from tests.throwaway_mariadb import throwaway_mariadb  # noqa: F401 - a fixture for every test
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -6,8 +6,10 @@ import contextlib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -66,3 +68,24 @@ def add_user(env: dict[str, str], name: str, password: str) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def concurrently(base_url: str, workers: int, requests: list[tuple]) -> list[httpx.Response]:
+    """Send requests from ``workers`` threads, each with its own client (httpx's connection
+    pool is not meant to be shared by threads racing on it)."""
+    local = threading.local()
+    clients: list[httpx.Client] = []
+
+    def send(request: tuple) -> httpx.Response:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base_url, timeout=60)
+            clients.append(local.client)
+        method, path, body = request
+        return local.client.request(method, path, json=body)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(send, requests))
+    finally:
+        for client in clients:
+            client.close()

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,9 +19,9 @@ from fastapi.testclient import TestClient
 from pixyproxy_cli.data.init import create_database
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
-from tests.conftest import MYSQL_SERVER, settings_environment
+from tests.conftest import settings_environment
 from tests.fakes import FakeProvider, Journal
-from tests.helpers import EXECUTABLE, free_port, running_server
+from tests.helpers import EXECUTABLE, concurrently, free_port, running_server
 from tests.openai_server import Answer, error_answer, provider_for
 
 FAULT_API_KEY = "sk-test-key-for-faults"
@@ -218,87 +216,39 @@ def test_eight_parallel_generate_processes(backend_settings):
     assert sorted(p.stem for p in backend_settings.image_dir.iterdir()) == sorted(guids)
 
 
-# -- MariaDB restarted between requests ---------------------------------------------------
-
-
-def mariadb_answers() -> bool:
-    import mysql.connector
-
-    try:
-        mysql.connector.connect(**MYSQL_SERVER, connection_timeout=1).close()
-    except mysql.connector.Error:
-        return False
-    return True
-
-
-def mariadbd_running() -> bool:
-    return subprocess.run(["pgrep", "-x", "mariadbd"], capture_output=True).returncode == 0
-
-
-def restart_mariadb() -> None:
-    subprocess.run(
-        ["mysqladmin", "-h", MYSQL_SERVER["host"], "-u", MYSQL_SERVER["user"], "shutdown"],
-        check=True,
-        capture_output=True,
-    )
-    deadline = time.monotonic() + 30
-    # Wait for the process itself to end: start-stop-daemon --oknodo would otherwise find it
-    # still shutting down and start nothing.
-    while mariadb_answers() or mariadbd_running():
-        assert time.monotonic() < deadline, "MariaDB did not stop"
-        time.sleep(0.1)
-    subprocess.run(
-        [
-            "start-stop-daemon",
-            "--start",
-            "--oknodo",
-            "--background",
-            "--exec",
-            "/usr/sbin/mariadbd",
-        ],
-        check=True,
-    )
-    while not mariadb_answers():
-        assert time.monotonic() < deadline + 30, "MariaDB did not start again"
-        time.sleep(0.1)
+# -- MariaDB restarted, or killed, under a running server ---------------------------------
+# On a throwaway mariadbd of the test's own (tests/throwaway_mariadb.py): a test never stops
+# the machine's shared server.
 
 
 @pytest.fixture
-def restartable_mariadb(mysql_server):
-    local = MYSQL_SERVER["host"] in ("127.0.0.1", "localhost")
-    tools = all(shutil.which(tool) for tool in ("mysqladmin", "start-stop-daemon", "pgrep"))
-    if not (local and tools and Path("/usr/sbin/mariadbd").exists()):
-        reason = "needs a local MariaDB that this test may restart"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    yield
-    if not mariadb_answers():  # never leave the server down for the tests after this one
-        subprocess.run(
-            [
-                "start-stop-daemon",
-                "--start",
-                "--oknodo",
-                "--background",
-                "--exec",
-                "/usr/sbin/mariadbd",
-            ],
-            check=False,
-        )
-
-
-@pytest.mark.mysql
-def test_mariadb_restarted_between_requests(restartable_mariadb, mysql_settings, tmp_path):
-    env = {**os.environ, **settings_environment(mysql_settings), "GENERATE_RATE_LIMIT": "0"}
+def throwaway_env(throwaway_mariadb, tmp_path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DB_BACKEND": "mysql",
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(throwaway_mariadb.port),
+        "DB_USER": "root",
+        "DB_NAME": "pixyproxy_faults",
+        "DB_CONNECT_TIMEOUT": "2",
+        "DB_POOL_TIMEOUT": "5",
+        "PIXYPROXY_DATA_DIR": str(tmp_path / "data"),
+        "GENERATE_RATE_LIMIT": "0",
+    }
     env.pop("OPENAI_API_KEY", None)
+    subprocess.run([str(EXECUTABLE), "db", "init"], env=env, check=True, capture_output=True)
+    return env
+
+
+def test_mariadb_restarted_between_requests(throwaway_mariadb, throwaway_env, tmp_path):
     with (
-        running_server(env, tmp_path / "serve.log") as (base_url, _),
+        running_server(throwaway_env, tmp_path / "serve.log") as (base_url, _),
         httpx.Client(base_url=base_url, timeout=30) as client,
     ):
         guid = client.post("/image", json={"prompt": "before"}).json()["guid"]
         assert client.get(f"/image/{guid}").status_code == 200
 
-        restart_mariadb()
+        throwaway_mariadb.restart()
 
         statuses = [client.get(f"/image/{guid}").status_code for _ in range(5)]
         after = client.post("/image", json={"prompt": "after"})
@@ -308,3 +258,54 @@ def test_mariadb_restarted_between_requests(restartable_mariadb, mysql_settings,
     assert statuses[-1] == 200
     assert set(statuses) <= {200, 503}
     assert after.status_code == 201
+
+
+def server_connections(server) -> int:
+    import mysql.connector
+
+    connection = mysql.connector.connect(host="127.0.0.1", port=server.port, user="root")
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT COUNT(*) FROM information_schema.processlist "
+            "WHERE db = 'pixyproxy_faults' AND id != CONNECTION_ID()"
+        )
+        return int(cursor.fetchone()[0])
+    finally:
+        connection.close()
+
+
+def test_mariadb_killed_during_a_burst_is_2xx_or_503_and_the_pool_cap_holds(
+    throwaway_mariadb, throwaway_env, tmp_path
+):
+    env = {**throwaway_env, "DB_POOL_SIZE": "4"}
+    log_path = tmp_path / "serve.log"
+    with running_server(env, log_path) as (base_url, _):
+        guid = httpx.post(f"{base_url}/image", json={"prompt": "a fox"}).json()["guid"]
+        requests = [("GET", f"/image/{guid}", None), ("GET", "/image", None)] * 100
+
+        def kill_midway() -> None:
+            time.sleep(0.3)
+            throwaway_mariadb.kill()
+
+        killer = threading.Thread(target=kill_midway)
+        killer.start()
+        during = concurrently(base_url, 16, requests)
+        killer.join()
+        throwaway_mariadb.start()
+        peak = 0
+        recovered: list[int] = []
+        for _ in range(5):
+            burst = concurrently(base_url, 16, [("GET", "/image", None)] * 40)
+            recovered = [response.status_code for response in burst]
+            peak = max(peak, server_connections(throwaway_mariadb))
+    statuses = sorted({response.status_code for response in during})
+    log = log_path.read_text()
+
+    print("statuses while MariaDB was killed:", statuses, "peak connections after:", peak)
+    assert set(statuses) <= {200, 503}, statuses
+    assert 503 in statuses  # the kill did land during the burst
+    assert set(recovered) == {200}
+    assert peak <= 4
+    assert "Semaphore released too many times" not in log
+    assert "status=500" not in log

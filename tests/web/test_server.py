@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from tests.conftest import settings_environment
-from tests.helpers import EXECUTABLE, add_user, free_port, running_server
+from tests.helpers import EXECUTABLE, add_user, concurrently, free_port, running_server
 
 PASSWORD = "a password for the server test"
 
@@ -27,27 +25,6 @@ def server(request, backend_settings, tmp_path):
     with running_server(env, log_path) as (base_url, _):
         yield base_url, log_path, backend_settings
     assert PASSWORD not in log_path.read_text()  # no secret in the server's log
-
-
-def concurrently(base_url: str, workers: int, requests: list[tuple]) -> list[httpx.Response]:
-    """Send requests from ``workers`` threads, each with its own client (httpx's connection
-    pool is not meant to be shared by threads racing on it)."""
-    local = threading.local()
-    clients: list[httpx.Client] = []
-
-    def send(request: tuple) -> httpx.Response:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=base_url, timeout=60)
-            clients.append(local.client)
-        method, path, body = request
-        return local.client.request(method, path, json=body)
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(send, requests))
-    finally:
-        for client in clients:
-            client.close()
 
 
 def test_post_list_details_content_round_trip(server):
