@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from pixyproxy_cli import __version__
 from pixyproxy_cli.service.init import Services, open_services
@@ -56,7 +57,9 @@ def create_app(services: Services | None = None) -> FastAPI:
             if owned:
                 app.state.services.close()
 
-    app = FastAPI(
+    # FastAPIOffline serves /docs and /redoc with their assets from the installed package,
+    # so the documentation works on a machine with no internet (FastAPI's use a CDN).
+    app = FastAPIOffline(
         title="pixyproxy",
         version=__version__,
         description=DESCRIPTION,

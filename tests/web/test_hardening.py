@@ -222,3 +222,18 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_1(serve_env):
 
     assert result.returncode == 1
     assert result.stderr == f"Error: port {port} is already in use\n"
+
+
+def test_the_docs_work_offline(sqlite_api):
+    import re
+
+    page = sqlite_api.get("/docs")
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+
+    assert page.status_code == 200
+    assert assets  # the page does load scripts and styles...
+    assert all(url.startswith("/") for url in assets), assets  # ...from this server only
+    for url in assets:
+        response = sqlite_api.get(url)
+        assert response.status_code == 200, url
+        assert len(response.content) > 1000, url
