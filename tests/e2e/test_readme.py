@@ -64,3 +64,20 @@ def test_the_quick_start_installs_and_generates_on_a_fresh_machine(tmp_path):
     images = list((home / ".local" / "share" / "pixyproxy" / "images").glob("*.png"))
     assert len(images) == 1
     assert images[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_repository_stands_alone():
+    """Nothing in the repository points at files outside it (a workspace's shared folder)."""
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=REPOSITORY, capture_output=True, text=True, check=True
+    ).stdout.split()
+    offenders = [
+        name
+        for name in tracked
+        if name.endswith((".py", ".md", ".toml", ".sql", ".example", ".txt"))
+        and re.search(r"\.\./shared|shared/DESIGN|DESIGN\.md", (REPOSITORY / name).read_text())
+        and name != "tests/e2e/test_readme.py"
+    ]
+
+    assert offenders == []
+    assert (REPOSITORY / "docs" / "design.md").is_file()

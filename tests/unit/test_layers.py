@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md, checked on the source: dependencies point down only."""
+"""The layering rules of docs/design.md, checked on the source: dependencies point down only."""
 
 from __future__ import annotations
 
