@@ -1,6 +1,7 @@
 """``pixyproxy generate``: make an image from a prompt, store it, print its details."""
 
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,19 @@ from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import PixyProxyException, StorageError
+from pixyproxy_cli.core.settings import IMAGE_QUALITIES, image_quality_problem, image_size_problem
+
+
+def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str | None]:
+    """A Typer callback that refuses (exit 2, naming the flag) what ``problem`` finds wrong."""
+
+    def check(value: str | None) -> str | None:
+        message = problem(value) if value is not None else None
+        if message:
+            raise typer.BadParameter(message)
+        return value
+
+    return check
 
 
 class ProviderName(StrEnum):
@@ -35,11 +49,17 @@ def generate(
     ] = None,
     size: Annotated[
         str | None,
-        typer.Option(help="Image size such as 1024x1024, or auto [env: IMAGE_SIZE]."),
+        typer.Option(
+            callback=_checked(image_size_problem),
+            help="Image size WIDTHxHEIGHT such as 1536x1024, or auto [env: IMAGE_SIZE].",
+        ),
     ] = None,
     quality: Annotated[
         str | None,
-        typer.Option(help="auto, low, medium or high [env: IMAGE_QUALITY]."),
+        typer.Option(
+            callback=_checked(image_quality_problem),
+            help=f"{', '.join(IMAGE_QUALITIES)} [env: IMAGE_QUALITY].",
+        ),
     ] = None,
     provider: Annotated[
         ProviderName | None,

@@ -1,6 +1,6 @@
 """Rendering for the CLI: JSON for scripts, rich tables on a terminal, plain lines in pipes.
 
-Colour and spinners appear only on a terminal, and rich honours ``NO_COLOR``. Data goes to
+Colour and spinners appear only on a terminal; ``NO_COLOR`` turns off every style. Data goes to
 stdout; notices, progress and errors go to stderr.
 """
 
@@ -29,16 +29,26 @@ TABLE_PAGE = 1000
 
 def out() -> Console:
     """The console for data (stdout)."""
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
+    return _console(stderr=False)
 
 
 def err() -> Console:
     """The console for notices, progress and errors (stderr)."""
+    return _console(stderr=True)
+
+
+def _console(*, stderr: bool) -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    # rich's own NO_COLOR support drops colours but keeps bold and underline; NO_COLOR users
+    # ask for plain text, so no styles at all (no-color.org: set and not empty).
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=True,
+        color_system=None if plain else "auto",
+    )
 
 
 def notice(message: str) -> None:

@@ -21,6 +21,7 @@ from pixyproxy_cli.core.exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
+from pixyproxy_cli.core.settings import check_image_options
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface, sniff_media_type
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class OpenAIImageProvider(ImageProviderInterface):
         """Generate one image. Raises a GenerationError subclass on any failure."""
         import openai
 
+        check_image_options(self.size, self.quality)
         arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": 1}
         if self.size != "auto":
             arguments["size"] = self.size

@@ -14,6 +14,7 @@ import zlib
 
 from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
 from pixyproxy_cli.core.exceptions import ConfigurationError
+from pixyproxy_cli.core.settings import check_image_options
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 
 GRID = 8
@@ -86,12 +87,17 @@ class PlaceholderProvider(ImageProviderInterface):
     name = PLACEHOLDER_PROVIDER
 
     def __init__(self, size: str = "1024x1024") -> None:
-        self.width, self.height = parse_size(size)
+        self.size = size
 
     def generate(self, prompt: str) -> GeneratedImage:
-        """A placeholder PNG for ``prompt`` (the same bytes every time for the same prompt)."""
+        """A placeholder PNG for ``prompt`` (the same bytes every time for the same prompt).
+
+        Raises ConfigurationError when the size is not valid.
+        """
+        check_image_options(self.size, "auto")
+        width, height = parse_size(self.size)
         return GeneratedImage(
-            data=render_png(prompt, self.width, self.height),
+            data=render_png(prompt, width, height),
             media_type="image/png",
             provider=PLACEHOLDER_PROVIDER,
             model=PLACEHOLDER_MODEL,

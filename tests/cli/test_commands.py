@@ -466,3 +466,50 @@ def test_serve_without_the_server_extra_names_the_fix(monkeypatch):
         "Error: pixyproxy serve needs the server extra (uvicorn is missing): "
         "pip install 'pixyproxy[server]'\n"
     )
+
+
+# -- size and quality ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--size", "7", "'7' is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto"),
+        ("--size", "big", "'big' is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto"),
+        (
+            "--quality",
+            "hd",
+            "'hd' is not a quality: use one of auto, low, medium, high, xhigh, max",
+        ),
+    ],
+)
+def test_a_bad_size_or_quality_flag_is_exit_2_naming_the_flag(data_dir, flag, value, message):
+    result = run("generate", "a fox", flag, value)
+
+    assert result.exit_code == 2
+    assert f"Invalid value for '{flag}': {message}" in result.stderr
+    assert image_files(data_dir) == []
+
+
+def test_a_bad_image_setting_breaks_only_generate(data_dir):
+    made = generate_json()
+    env = {"IMAGE_SIZE": "huge", "IMAGE_QUALITY": "standard"}
+
+    listed = run("list", "--json", env=env)
+    shown = run("show", made["guid"], env=env)
+    fetched = run("fetch", made["guid"], "-o", str(data_dir / "copy.png"), env=env)
+    generated = run("generate", "a fox", env=env)
+
+    assert (listed.exit_code, shown.exit_code, fetched.exit_code) == (0, 0, 0)
+    assert generated.exit_code == 1
+    assert generated.stderr.endswith(
+        "Error: IMAGE_SIZE: 'huge' is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto\n"
+    )
+    assert len(image_files(data_dir)) == 1
+
+
+def test_every_quality_the_flag_takes_is_one_the_sdk_accepts():
+    from pixyproxy_cli.core.settings import IMAGE_QUALITIES
+    from tests.openai_server import QUALITIES
+
+    assert set(IMAGE_QUALITIES) == QUALITIES

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,43 @@ def test_the_spinner_shows_only_when_stderr_is_a_terminal(fake_openai, tmp_path)
     assert piped.stderr == b""
     assert b"GUID" in on_terminal.stdout
     assert b"GUID" in piped.stdout
+
+
+def list_on_a_terminal(env: dict[str, str]) -> str:
+    import pty
+
+    primary, secondary = pty.openpty()
+    result = subprocess.run(
+        [str(EXECUTABLE), "list"], env=env, stdout=secondary, stderr=subprocess.PIPE, timeout=60
+    )
+    os.close(secondary)
+    text = read_all(primary).decode(errors="replace")
+    os.close(primary)
+    assert result.returncode == 0, result.stderr
+    return text
+
+
+def test_no_color_drops_every_style_bold_included(tmp_path):
+    env = {**os.environ, "PIXYPROXY_DATA_DIR": str(tmp_path / "data"), "TERM": "xterm"}
+    for variable in ("NO_COLOR", "OPENAI_API_KEY", "FORCE_COLOR"):
+        env.pop(variable, None)
+    subprocess.run([str(EXECUTABLE), "generate", "a fox"], env=env, check=True, capture_output=True)
+
+    styled = list_on_a_terminal(env)
+    plain = list_on_a_terminal({**env, "NO_COLOR": "1"})
+
+    assert "\x1b[1m" in styled  # the table's header is bold on a terminal...
+    assert "GUID" in plain
+    assert "\x1b[" not in plain  # ...and NO_COLOR means no escape sequence at all
+
+
+def test_python_dash_m_runs_the_command(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pixyproxy_cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("pixyproxy ")
