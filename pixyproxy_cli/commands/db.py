@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.help import ExamplesCommand
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
 
@@ -15,7 +16,7 @@ app = typer.Typer(
 )
 
 
-@app.command("init")
+@app.command("init", cls=ExamplesCommand)
 def init(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,

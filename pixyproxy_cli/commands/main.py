@@ -23,6 +23,7 @@ from pixyproxy_cli.commands import (
     user,
 )
 from pixyproxy_cli.commands.errors import PixyProxyGroup
+from pixyproxy_cli.commands.help import ExamplesCommand
 from pixyproxy_cli.commands.state import CliState
 
 app = typer.Typer(
@@ -77,15 +78,15 @@ def main(
         )
 
 
-app.command("generate")(generate.generate)
-app.command("show")(show.show)
-app.command("list")(listing.list_images)
-app.command("fetch")(fetch.fetch)
-app.command("login")(session.login)
-app.command("logout")(session.logout)
-app.command("whoami")(session.whoami)
-app.command("serve")(serve.serve)
-app.command("doctor")(doctor.doctor)
+app.command("generate", cls=ExamplesCommand)(generate.generate)
+app.command("show", cls=ExamplesCommand)(show.show)
+app.command("list", cls=ExamplesCommand)(listing.list_images)
+app.command("fetch", cls=ExamplesCommand)(fetch.fetch)
+app.command("login", cls=ExamplesCommand)(session.login)
+app.command("logout", cls=ExamplesCommand)(session.logout)
+app.command("whoami", cls=ExamplesCommand)(session.whoami)
+app.command("serve", cls=ExamplesCommand)(serve.serve)
+app.command("doctor", cls=ExamplesCommand)(doctor.doctor)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 

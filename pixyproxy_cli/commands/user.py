@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.help import ExamplesCommand
 from pixyproxy_cli.commands.passwords import read_password
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
@@ -21,7 +22,7 @@ PasswordStdin = Annotated[
 ]
 
 
-@app.command("add")
+@app.command("add", cls=ExamplesCommand)
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The new user's name.")],
@@ -46,7 +47,7 @@ def add(
     output.out().print(f"Added user {user.username} (class {user.class_key})", markup=False)
 
 
-@app.command("list")
+@app.command("list", cls=ExamplesCommand)
 def list_users(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
@@ -66,7 +67,7 @@ def list_users(
     output.print_lines(f"{user.username}\t{user.class_key}" for user in users)
 
 
-@app.command("remove")
+@app.command("remove", cls=ExamplesCommand)
 def remove(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The user to remove.")],
@@ -81,7 +82,7 @@ def remove(
     output.out().print(f"Removed user {name}", markup=False)
 
 
-@app.command("passwd")
+@app.command("passwd", cls=ExamplesCommand)
 def passwd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Whose password to change.")],

@@ -54,6 +54,25 @@ def all_commands():
 
 
 @pytest.mark.parametrize("path", list(all_commands()), ids=" ".join)
+def test_help_examples_are_never_rewrapped_at_80_columns(path):
+    import inspect
+
+    command = get_command(app)
+    for name in path:
+        command = command.commands[name]
+    examples = [
+        line.strip()
+        for line in inspect.cleandoc(command.help or "").splitlines()
+        if line.startswith("    ") and line.strip()
+    ]
+
+    result = run(*path, "--help", env={"COLUMNS": "80"})
+
+    shown = [line.strip() for line in result.stdout.splitlines()]
+    assert all(example in shown for example in examples), (examples, result.stdout)
+
+
+@pytest.mark.parametrize("path", list(all_commands()), ids=" ".join)
 def test_every_command_has_help(path):
     result = run(*path, "--help")
 
