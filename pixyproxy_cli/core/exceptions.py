@@ -55,6 +55,13 @@ class DatabaseError(PixyProxyException):
     default_message = "The database reported an error"
 
 
+class ForeignDatabaseError(DatabaseError):
+    """The configured file is not a pixyproxy database (corrupt, or another program's)."""
+
+    code = "not_a_pixyproxy_database"
+    default_message = "The configured database is not a pixyproxy database"
+
+
 class SchemaVersionError(DatabaseError):
     """The database schema was written by a newer pixyproxy than this one."""
 

@@ -77,8 +77,14 @@ class Database(ABC):
         connection = self.pool.acquire()
         discard = True
         try:
-            if current_version(self, connection) == 0 and not self.may_create_schema():
-                raise DatabaseMissingError(self.missing_schema_message())
+            if current_version(self, connection) == 0:
+                cursor = self.cursor(connection)
+                try:
+                    self.check_unversioned(cursor)
+                finally:
+                    cursor.close()
+                if not self.may_create_schema():
+                    raise DatabaseMissingError(self.missing_schema_message())
             if self.provision > Provision.NOTHING:
                 migrate(self, connection)
             else:
@@ -87,6 +93,13 @@ class Database(ABC):
         finally:
             self.pool.release(connection, discard=discard)
         self._schema_ready = True
+
+    def check_unversioned(self, cursor: Any) -> None:  # noqa: B027 - a hook, empty by default
+        """Check a database with no pixyproxy schema before one is created in it.
+
+        Raises ForeignDatabaseError when it is plainly another program's. A MySQL database
+        may hold other tables beside pixyproxy's, so by default nothing is refused.
+        """
 
     def may_create_schema(self) -> bool:
         """Whether this caller may create the schema where there is none."""

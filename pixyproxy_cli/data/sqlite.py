@@ -24,6 +24,7 @@ from pixyproxy_cli.core.exceptions import (
     DatabaseError,
     DatabaseMissingError,
     DBConnectionError,
+    ForeignDatabaseError,
     PixyProxyException,
 )
 from pixyproxy_cli.core.settings import Settings
@@ -70,6 +71,16 @@ class SQLiteDatabase(Database):
     def may_create_schema(self) -> bool:
         """Readers may create the file and schema too: they live in pixyproxy's own directory."""
         return self.provision >= Provision.OWN_FILE
+
+    def check_unversioned(self, cursor: Any) -> None:
+        """Refuse a file that holds another program's tables: pixyproxy adds none to it."""
+        self.execute(cursor, "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3")
+        names = [str(row["name"]) for row in self.fetchall(cursor)]
+        if names:
+            raise ForeignDatabaseError(
+                f"{self.path} is not a pixyproxy database (it holds other tables: "
+                f"{', '.join(names)}); move it away, or point SQLITE_PATH at another file"
+            )
 
     def open_connection(self) -> sqlite3.Connection:
         """Open the database file (creating its directory unless Provision.NOTHING).
@@ -226,5 +237,8 @@ class SQLiteDatabase(Database):
         if "unable to open" in lowered or "readonly" in lowered or "disk i/o" in lowered:
             return DBConnectionError(f"Cannot use the SQLite database {self.path}: {message}")
         if "not a database" in lowered or "malformed" in lowered:
-            return DatabaseError(f"{self.path} is not a usable SQLite database: {message}")
+            return ForeignDatabaseError(
+                f"{self.path} is not a pixyproxy database (SQLite cannot read it: {message}); "
+                "move it away, or point SQLITE_PATH at another file"
+            )
         return DatabaseError(f"SQLite error: {message}")

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pixyproxy_cli.core.exceptions import DatabaseMissingError, PixyProxyException
+from pixyproxy_cli.core.exceptions import (
+    DatabaseMissingError,
+    ForeignDatabaseError,
+    PixyProxyException,
+)
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.credentials import describe_keyring
 from pixyproxy_cli.data.database import Database
@@ -156,6 +160,8 @@ class AdminService:
             status = self.init_database()
         except DatabaseMissingError as error:
             return Check(name, "warn", error.message, "pixyproxy db init creates it")
+        except ForeignDatabaseError as error:
+            return Check(name, "fail", error.message, "point SQLITE_PATH or DB_NAME elsewhere")
         except PixyProxyException as error:
             fix = (
                 "start the server or correct DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME"

@@ -532,3 +532,36 @@ def test_every_quality_the_flag_takes_is_one_the_sdk_accepts():
     from tests.openai_server import QUALITIES
 
     assert set(IMAGE_QUALITIES) == QUALITIES
+
+
+def test_a_corrupt_sqlite_file_is_not_a_pixyproxy_database(data_dir):
+    data_dir.mkdir(parents=True)
+    (data_dir / "pixyproxy.db").write_bytes(b"not a database, just some text" * 10)
+
+    result = run("list")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {data_dir / 'pixyproxy.db'} is not a pixyproxy database (SQLite cannot read "
+        "it: file is not a database); move it away, or point SQLITE_PATH at another file\n"
+    )
+
+
+def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path, data_dir):
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+
+    result = run("generate", "a fox", env={"SQLITE_PATH": str(other)})
+
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: {other} is not a pixyproxy database (it holds other tables: notes); move it "
+        "away, or point SQLITE_PATH at another file\n"
+    )
+    with sqlite3.connect(other) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("notes",)]
+    assert image_files(data_dir) == []
