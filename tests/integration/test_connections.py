@@ -105,7 +105,7 @@ def test_sqlite_file_that_is_not_a_database_is_reported(sqlite_settings):
     sqlite_settings.sqlite_path.write_bytes(b"this is not sqlite " * 100)
     database = create_database(sqlite_settings)
 
-    with pytest.raises(Exception, match="not a usable SQLite database") as caught:
+    with pytest.raises(Exception, match="is not a pixyproxy database") as caught:
         run_transaction(database)
     assert caught.type.__module__ == "pixyproxy_cli.core.exceptions"
 
