@@ -44,7 +44,7 @@ def serve(
     except ImportError as error:
         raise ConfigurationError(
             f"pixyproxy serve needs the server extra ({error.name} is missing): "
-            "pip install 'pixyproxy[server]'"
+            f"pip install '{_install_target()}[server]'"
         ) from error
     # Fail fast on bad settings and a taken port, before uvicorn starts workers.
     from pixyproxy_cli.core.settings import load_settings
@@ -72,6 +72,18 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+def _install_target() -> str:
+    """What to pip install: this checkout's folder when running from one, else the package."""
+    from pathlib import Path
+
+    import pixyproxy_cli
+
+    checkout = Path(pixyproxy_cli.__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "pixyproxy_cli").is_dir():
+        return str(checkout) if checkout != Path.cwd() else "."
+    return "pixyproxy"
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -475,16 +475,34 @@ def test_an_unreachable_database_exits_5_and_doctor_says_why():
     assert "fix: start the server or correct DB_HOST" in doctor.stdout
 
 
-def test_serve_without_the_server_extra_names_the_fix(monkeypatch):
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_serve_without_the_server_extra_names_the_fix_for_this_checkout(monkeypatch):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if not installed
+
+    elsewhere = run("serve")
+    monkeypatch.chdir(REPOSITORY)
+    here = run("serve")
+
+    assert elsewhere.exit_code == here.exit_code == 1
+    # The suite runs from an editable install of this checkout, which PyPI's name is not.
+    assert elsewhere.stderr == (
+        "Error: pixyproxy serve needs the server extra (uvicorn is missing): "
+        f"pip install '{REPOSITORY}[server]'\n"
+    )
+    assert here.stderr.endswith("pip install '.[server]'\n")
+
+
+def test_serve_installed_from_a_package_names_the_package(monkeypatch, tmp_path):
+    import pixyproxy_cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    monkeypatch.setattr(pixyproxy_cli, "__file__", str(tmp_path / "site" / "pixyproxy_cli" / "x"))
 
     result = run("serve")
 
-    assert result.exit_code == 1
-    assert result.stderr == (
-        "Error: pixyproxy serve needs the server extra (uvicorn is missing): "
-        "pip install 'pixyproxy[server]'\n"
-    )
+    assert result.stderr.endswith("pip install 'pixyproxy[server]'\n")
 
 
 # -- size and quality ---------------------------------------------------------------------
