@@ -56,6 +56,11 @@ def notice(message: str) -> None:
     err().print(f"Notice: {message}", markup=False)
 
 
+def warning(message: str) -> None:
+    """One line on stderr about something the user should change; the command goes on."""
+    err().print(f"Warning: {message}", markup=False)
+
+
 @contextlib.contextmanager
 def spinner(message: str) -> Iterator[None]:
     """A spinner on stderr while the block runs, only when stderr is a terminal."""

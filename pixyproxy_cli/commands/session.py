@@ -41,6 +41,8 @@ def login(
         f"Logged in as {session.user.username}; the password is kept in {session.source}",
         markup=False,
     )
+    if session.warning:
+        output.warning(session.warning)
     if sessions.environment_overrides_keyring:
         output.notice("PIXYPROXY_USERNAME and PIXYPROXY_PASSWORD are set and take precedence")
 
@@ -71,6 +73,8 @@ def whoami(
     session = state(ctx).services().sessions.current()
     if session is None:
         raise AuthenticationError("Not logged in: run pixyproxy login")
+    if session.warning:
+        output.warning(session.warning)
     if as_json:
         output.print_json({**session.user.model_dump(mode="json"), "source": session.source})
         return

@@ -37,6 +37,8 @@ class KeyringStatus:
     backend: str
     problem: str | None = None
     fix: str | None = None
+    warning: str | None = None
+    """What a user should know about a usable backend (it stores passwords unencrypted)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class Credentials:
     username: str
     password: str = field(repr=False)
     source: str
+
+    @property
+    def from_environment(self) -> bool:
+        """Whether these came from PIXYPROXY_USERNAME / PIXYPROXY_PASSWORD."""
+        return self.source == ENVIRONMENT_SOURCE
 
 
 def describe_keyring() -> KeyringStatus:
@@ -63,6 +70,14 @@ def describe_keyring() -> KeyringStatus:
             "the null keyring backend silently discards what is stored",
             "choose a real backend (PYTHON_KEYRING_BACKEND or keyringrc.cfg), or set "
             f"{USERNAME_VARIABLE} and {PASSWORD_VARIABLE}",
+        )
+    if "plaintext" in type(backend).__name__.lower():  # keyrings.alt.file.PlaintextKeyring
+        where = getattr(backend, "file_path", None)
+        return KeyringStatus(
+            name,
+            warning=f"stores passwords unencrypted{f' in {where}' if where else ''}",
+            fix="use an encrypted backend (a Secret Service such as gnome-keyring), or set "
+            f"{USERNAME_VARIABLE} and {PASSWORD_VARIABLE} instead",
         )
     return KeyringStatus(name)
 
@@ -88,6 +103,11 @@ class CredentialStore:
                 f"Set both {USERNAME_VARIABLE} and {PASSWORD_VARIABLE}, or neither"
             )
         return Credentials(username, password, ENVIRONMENT_SOURCE)
+
+    def keyring_warning(self) -> str | None:
+        """What to tell a user about the keyring backend in use, or None."""
+        status = describe_keyring()
+        return f"the keyring backend {status.backend} {status.warning}" if status.warning else None
 
     def logged_in_username(self) -> str | None:
         """The user name noted at the last login, or None (a cheap check: no keyring)."""

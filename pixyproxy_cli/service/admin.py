@@ -258,8 +258,9 @@ class AdminService:
             status = describe_keyring()
         except Exception as error:  # noqa: BLE001 - a broken keyring install must not stop doctor
             return Check("keyring", "fail", f"keyring failed to load: {error}")
-        if status.problem:
-            return Check("keyring", "warn", f"{status.backend}: {status.problem}", status.fix)
+        if status.problem or status.warning:
+            detail = f"{status.backend}: {status.problem or status.warning}"
+            return Check("keyring", "warn", detail, status.fix)
         return Check("keyring", "ok", status.backend)
 
 

@@ -11,7 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import AuthenticationError
-from pixyproxy_cli.data.credentials import CredentialStore
+from pixyproxy_cli.data.credentials import (
+    PASSWORD_VARIABLE,
+    USERNAME_VARIABLE,
+    Credentials,
+    CredentialStore,
+)
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 
 if TYPE_CHECKING:
@@ -24,6 +29,8 @@ class Session:
 
     user: User
     source: str
+    warning: str | None = None
+    """What the user should know about where the credentials are kept."""
 
 
 class SessionService:
@@ -42,7 +49,8 @@ class SessionService:
         """
         user = self._users.authenticate(username, password)
         where = self._store.save(user.username, password)
-        self._current, self._resolved = Session(user, where), True
+        self._current = Session(user, where, self._store.keyring_warning())
+        self._resolved = True
         return self._current
 
     def logout(self) -> str | None:
@@ -64,11 +72,9 @@ class SessionService:
                 try:
                     user = self._users.authenticate(credentials.username, credentials.password)
                 except AuthenticationError as error:
-                    raise AuthenticationError(
-                        f"The credentials of {credentials.username} from {credentials.source} "
-                        "are no longer valid: run pixyproxy login"
-                    ) from error
-                self._current = Session(user, credentials.source)
+                    raise AuthenticationError(_refused(credentials)) from error
+                warning = None if credentials.from_environment else self._store.keyring_warning()
+                self._current = Session(user, credentials.source, warning)
             self._resolved = True
         return self._current
 
@@ -81,3 +87,16 @@ class SessionService:
     def environment_overrides_keyring(self) -> bool:
         """Whether PIXYPROXY_USERNAME / PIXYPROXY_PASSWORD are set (they beat the keyring)."""
         return self._store.from_environment() is not None
+
+
+def _refused(credentials: Credentials) -> str:
+    """Why stored or given credentials were refused, and the way out that can help."""
+    if credentials.from_environment:
+        return (
+            f"{USERNAME_VARIABLE} and {PASSWORD_VARIABLE} were refused: they do not "
+            f"authenticate {credentials.username}; correct them, or unset them"
+        )
+    return (
+        f"The credentials of {credentials.username} from {credentials.source} are no longer "
+        "valid: run pixyproxy login"
+    )

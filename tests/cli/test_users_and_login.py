@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import keyring
 import pytest
@@ -232,6 +233,45 @@ def test_environment_credentials_take_precedence_over_the_keyring():
     assert (half.exit_code, half.stderr) == (
         4,
         "Error: Set both PIXYPROXY_USERNAME and PIXYPROXY_PASSWORD, or neither\n",
+    )
+
+
+def test_refused_environment_credentials_say_so_and_what_helps():
+    add_user()
+    env = {"PIXYPROXY_USERNAME": "alice", "PIXYPROXY_PASSWORD": "not her password"}
+
+    result = run("list", env=env)
+
+    assert result.exit_code == 4
+    assert result.stderr == (
+        "Error: PIXYPROXY_USERNAME and PIXYPROXY_PASSWORD were refused: they do not "
+        "authenticate alice; correct them, or unset them\n"
+    )
+
+
+def test_a_plaintext_keyring_is_named_with_a_warning_where_it_writes(isolated_environment):
+    from keyrings.alt.file import PlaintextKeyring
+
+    add_user()
+    backend = PlaintextKeyring()
+    keyring.set_keyring(backend)
+    warning = (
+        "Warning: the keyring backend keyrings.alt.file.PlaintextKeyring stores passwords "
+        f"unencrypted in {backend.file_path}\n"
+    )
+
+    logged_in = login()
+    who = run("whoami")
+    doctor = {c["name"]: c for c in json.loads(run("doctor", "--json").stdout)}
+
+    assert logged_in.exit_code == 0
+    assert warning in logged_in.stderr
+    assert Path(backend.file_path).is_relative_to(isolated_environment)
+    assert "keyrings.alt.file.PlaintextKeyring" in who.stdout
+    assert warning in who.stderr
+    assert doctor["keyring"]["status"] == "warn"
+    assert doctor["keyring"]["detail"] == (
+        f"keyrings.alt.file.PlaintextKeyring: stores passwords unencrypted in {backend.file_path}"
     )
 
 
