@@ -1,5 +1,5 @@
 """``python -m pixyproxy_cli``: the same as the ``pixyproxy`` command."""
 
-from pixyproxy_cli.commands.main import run
+from pixyproxy_cli.cli import main
 
-run()
+main()

@@ -71,7 +71,7 @@ def report(message: str, *, debug: bool) -> None:
 class PixyProxyGroup(TyperGroup):
     """The top-level command group: maps exceptions to one stderr line and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # Typer hands its own Context subclass
         """Run the command; translate PixyProxyExceptions, interrupts and surprises."""
         debug = bool(ctx.params.get("debug"))
         try:

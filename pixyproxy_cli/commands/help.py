@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import typer
 from typer.core import TyperCommand
 
 _INDENTED_PARAGRAPH = re.compile(r"(^|\n\n)(?=    )")
@@ -25,7 +24,7 @@ def keep_examples(text: str) -> str:
 class ExamplesCommand(TyperCommand):
     """A Typer command whose indented help paragraphs (examples) are never rewrapped."""
 
-    def format_help_text(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_help_text(self, ctx: Any, formatter: Any) -> None:
         """Write the help text with its examples kept as written."""
         original = self.help
         if original:

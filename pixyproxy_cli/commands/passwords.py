@@ -19,4 +19,5 @@ def read_password(*, from_stdin: bool, confirm: bool, prompt: str = "Password") 
         if not password:
             raise InputValidationError("no password on standard input")
         return password
-    return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    answer: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return answer

@@ -19,8 +19,8 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import chain, repeat
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import NamedTuple
+from json.encoder import encode_basestring
+from typing import Any, NamedTuple, cast
 
 from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
 
@@ -69,6 +69,8 @@ _ESCAPE_MAP = bytes(0 if byte < 0x20 or byte in b'"\\' else 1 for byte in range(
 _FLAGS = {0: b"false", 1: b"true", b"0": b"false", b"1": b"true", "0": b"false", "1": b"true"}
 _PLACEHOLDER = PLACEHOLDER_PROVIDER.encode()
 _IS_PLACEHOLDER = {_PLACEHOLDER: b"true"}
+# dict.get itself, so that map() calls C code per row (its overloads confuse type checkers).
+_placeholder_flag: Any = _IS_PLACEHOLDER.get
 # Positions in PUBLIC_JSON_COLUMNS of the values written inside JSON strings.
 _TEXT_COLUMNS = (1, 2, 4, 5, 6, 7, 8, 9)
 _OWNER_TEXT = _TEXT_COLUMNS.index(PUBLIC_JSON_COLUMNS.index("owner"))
@@ -97,7 +99,11 @@ def public_json_lines(rows: Sequence[RawRow]) -> list[bytes]:
         dirty = {
             index
             for index, row in enumerate(rows)
-            if any(_NEEDS_ESCAPING.search(row[i]) for i in _TEXT_COLUMNS if row[i] is not None)
+            if any(
+                _NEEDS_ESCAPING.search(cast(bytes, row[i]))
+                for i in _TEXT_COLUMNS
+                if row[i] is not None
+            )
         }
         clean_rows = [row for index, row in enumerate(rows) if index not in dirty]
         clean = iter(_fast_page(list(zip(*clean_rows, strict=True))))
@@ -117,7 +123,11 @@ def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
     """
     if not columns:
         return []
-    _, guids, prompts, privates, owners, providers, models, media_types, created, updated = columns
+    # Every value here is bytes or an int flag: a str makes `%` raise TypeError, which the
+    # caller answers by writing the page the careful way.
+    _, guids, prompts, privates, owners, providers, models, media_types, created, updated = cast(
+        list[tuple[bytes, ...]], columns
+    )
     return list(
         map(
             _FAST.__mod__,
@@ -131,21 +141,21 @@ def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
                 media_types,
                 _json_timestamps(created),
                 _json_timestamps(updated),
-                map(_IS_PLACEHOLDER.get, providers, repeat(b"false")),
+                map(_placeholder_flag, providers, repeat(b"false")),
                 strict=True,
             ),
         )
     )
 
 
-def _json_timestamps(stored: Sequence[RawValue]) -> list[bytes]:
+def _json_timestamps(stored: Sequence[bytes]) -> list[bytes]:
     """``2026-11-26 08:00:00.000000`` (what both backends store) as pydantic writes it.
 
     Pydantic leaves out a zero fraction. The whole column is rewritten in one pass.
     """
-    if set(map(len, stored)) != {_STORED_TIMESTAMP_LENGTH}:  # type: ignore[arg-type]
+    if set(map(len, stored)) != {_STORED_TIMESTAMP_LENGTH}:
         raise _NotFastError
-    joined = b"\n".join(stored) + b"\n"  # type: ignore[arg-type]
+    joined = b"\n".join(stored) + b"\n"
     rewritten = joined.replace(b" ", b"T").replace(b".000000\n", b"\n").split(b"\n")
     if len(rewritten) != len(stored) + 1:
         raise _NotFastError
@@ -177,7 +187,8 @@ def _text(value: RawValue) -> str:
 
 
 def _quoted(value: RawValue) -> bytes:
-    return encode_basestring(_text(value)).encode("utf-8")
+    quoted: str = encode_basestring(_text(value))
+    return quoted.encode("utf-8")
 
 
 def _iso_utc(value: RawValue | datetime) -> bytes:

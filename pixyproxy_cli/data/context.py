@@ -14,14 +14,18 @@ right for threads and for asyncio tasks alike, and nested contexts restore their
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from pixyproxy_cli.core.exceptions import DBConnectionError, PixyProxyException
 from pixyproxy_cli.data.database import Database, Params, RawRow, Row
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _current_context: ContextVar[DatabaseContext | None] = ContextVar(
     "pixyproxy_db_context", default=None
@@ -171,9 +175,9 @@ class DatabaseContext:
         """How many rows the last statement changed."""
         return int(self._cursor.rowcount)
 
-    def _guarded(self, operation: Any, *args: Any) -> Any:
+    def _guarded(self, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return operation(*args)
+            return operation(*args, **kwargs)
         except DBConnectionError:
             self._broken = True
             raise

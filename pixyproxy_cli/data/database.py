@@ -165,7 +165,8 @@ class Database(ABC):
     def fetchall(self, cursor: Any) -> list[Row]:
         """Fetch the remaining rows as dicts (both drivers' cursors already make dicts)."""
         with self.errors_translated():
-            return cursor.fetchall()
+            rows: list[Row] = cursor.fetchall()
+        return rows
 
     @abstractmethod
     def fetch_raw(self, connection: Any, sql: str, params: Params | None = None) -> list[RawRow]:

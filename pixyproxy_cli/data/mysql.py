@@ -8,8 +8,8 @@ Two quirks of the connector on this platform are handled here:
 * Its default collation, ``utf8mb4_0900_ai_ci``, does not exist on MariaDB (error 1273):
   connections ask for ``utf8mb4_unicode_ci``, which both servers know.
 * Its C extension falls back to pure Python (about 5x slower at fetching) when the
-  system's OpenSSL was loaded first; ``pixyproxy_cli`` preloads the extension at import
-  when MySQL is configured, and ``driver_name()`` says which one is in use.
+  system's OpenSSL was loaded first; the entry point preloads it when MySQL is configured
+  (``data/mysql_preload.py``), and ``driver_name()`` says which one is in use.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 import mysql.connector
 from mysql.connector import errorcode, errors
 
-from pixyproxy_cli import mysql_preload_error
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import (
     ConstraintViolationError,
@@ -32,6 +31,7 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
 )
 from pixyproxy_cli.core.settings import Settings
+from pixyproxy_cli.data import mysql_preload
 from pixyproxy_cli.data.database import Database, Params, RawRow, Row
 from pixyproxy_cli.data.pool import ConnectionPool
 
@@ -77,7 +77,8 @@ def driver_name() -> str:
     version = mysql.connector.__version__
     if mysql.connector.HAVE_CEXT:
         return f"mysql-connector-python {version} (C extension)"
-    reason = f": {mysql_preload_error}" if mysql_preload_error else ""
+    error = mysql_preload.preload_error
+    reason = f": {error}" if error else ""
     return f"mysql-connector-python {version} (pure Python; C extension unavailable{reason})"
 
 
@@ -190,7 +191,8 @@ class MySQLDatabase(Database):
             cursor = _cursor_classes(connection)[1](connection)
             try:
                 cursor.execute(sql, dict(params or {}))
-                return cursor.fetchall()
+                rows: list[RawRow] = cursor.fetchall()
+                return rows
             finally:
                 cursor.close()
 

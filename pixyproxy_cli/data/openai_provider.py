@@ -178,8 +178,9 @@ def _names_the_model(error: Any) -> bool:
 
 def _api_message(error: Any) -> str:
     body = getattr(error, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
+    message = body.get("message") if isinstance(body, dict) else None
+    if isinstance(message, str):
+        return message
     return "no details given"
 
 

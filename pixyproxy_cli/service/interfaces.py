@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 class PromptServiceInterface(ABC):
     """Generate images from prompts and read them back, within one caller's visibility."""
 
+    @property
+    @abstractmethod
+    def viewer(self) -> str | None:
+        """The user whose private images this caller may see; None when anonymous."""
+
     @abstractmethod
     def generate_image(self, request: ImageDetailCreate) -> ImagePublic:
         """Generate an image for ``request.prompt``, store its file and details, return them.
@@ -74,6 +79,21 @@ class PromptServiceInterface(ABC):
         Raises InputValidationError, and RecordNotFoundError when the image or its file
         does not exist (or is not visible to the caller).
         """
+
+    def peek_image_by_guid(self, guid: str) -> ImagePublic | None:
+        """The details of one image when they are at hand without I/O, else None.
+
+        For callers on an event loop: on None, call ``get_image_by_guid`` in a worker
+        thread. Raises nothing; an implementation without a cache always answers None.
+        """
+        return None
+
+    def peek_image_file(self, guid: str) -> ImageContent | None:
+        """The stored file of one image when it is at hand without a query, else None.
+
+        As ``peek_image_by_guid``, for ``get_image_file``.
+        """
+        return None
 
 
 class UserServiceInterface(ABC):

@@ -34,7 +34,8 @@ class PasswordHasher:
 
     def hash(self, password: str) -> str:
         """A salted argon2id hash of ``password``."""
-        return self._hasher.hash(password)
+        hashed: str = self._hasher.hash(password)
+        return hashed
 
     def verify(self, password_hash: str, password: str) -> bool:
         """Whether ``password`` matches ``password_hash``, compared in constant time."""

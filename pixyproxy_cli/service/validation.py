@@ -63,7 +63,8 @@ def validate_guid(value: Any) -> str:
     from pixyproxy_cli.core.models import Guid
 
     try:
-        return _adapter(Guid).validate_python(value)
+        guid: str = _adapter(Guid).validate_python(value)
+        return guid
     except ValidationError as error:
         raise InputValidationError(describe(error)) from error
 
@@ -73,7 +74,8 @@ def validate_username(value: Any) -> str:
     from pixyproxy_cli.core.models import Username
 
     try:
-        return _adapter(Username).validate_python(value)
+        username: str = _adapter(Username).validate_python(value)
+        return username
     except ValidationError as error:
         raise InputValidationError(describe(error)) from error
 
@@ -83,7 +85,7 @@ def validate_limit(value: Any, what: str = "limit") -> int | None:
     if value is None:
         return None
     try:
-        number = _adapter(int).validate_python(value, strict=True)
+        number: int = _adapter(int).validate_python(value, strict=True)
     except ValidationError as error:
         raise InputValidationError(f"{what} must be a whole number") from error
     if number < 1:

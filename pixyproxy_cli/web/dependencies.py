@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.init import Services
-from pixyproxy_cli.service.public_prompts import PromptService
+from pixyproxy_cli.service.interfaces import PromptServiceInterface
 
 basic_auth = HTTPBasic(
     auto_error=False,
@@ -29,7 +29,8 @@ basic_auth = HTTPBasic(
 
 async def get_services(request: Request) -> Services:
     """The application's services (built at start-up)."""
-    return request.app.state.services
+    services: Services = request.app.state.services
+    return services
 
 
 def client_address(request: Request) -> str:
@@ -61,6 +62,6 @@ async def optional_user(
 async def prompts_for_caller(
     services: Annotated[Services, Depends(get_services)],
     user: Annotated[User | None, Depends(optional_user)],
-) -> PromptService:
+) -> PromptServiceInterface:
     """The prompt service as the caller sees it: anonymous, or the authenticated user."""
     return services.prompts_for(user)

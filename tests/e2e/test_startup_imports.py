@@ -14,9 +14,9 @@ MISSING = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
 SCRIPT = """
 import json, sys
 sys.argv = ["pixyproxy", *sys.argv[1:]]
-from pixyproxy_cli.commands.main import run
+from pixyproxy_cli.cli import main
 try:
-    run()
+    main()
 except SystemExit:
     pass
 print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.stderr)

@@ -213,8 +213,12 @@ def test_a_connection_killed_mid_transaction_fails_once_then_recovers(mysql_serv
 
 @pytest.mark.mysql
 def test_the_c_extension_is_loaded_when_mysql_is_configured(mysql_server):
+    # As the console script starts: its first step, then everything else (which loads
+    # OpenSSL: pydantic imports hashlib).
     script = (
-        "import pixyproxy_cli, ssl, hashlib\n"
+        "from pixyproxy_cli.data.mysql_preload import preload_mysql_c_extension\n"
+        "preload_mysql_c_extension()\n"
+        "import ssl, hashlib, pixyproxy_cli.commands.main\n"
         "from pixyproxy_cli.data.mysql import driver_name\n"
         "print(driver_name())\n"
     )
@@ -230,10 +234,27 @@ def test_the_c_extension_is_loaded_when_mysql_is_configured(mysql_server):
 
 
 @pytest.mark.mysql
+def test_importing_the_package_does_no_work():
+    script = (
+        "import sys, pixyproxy_cli\n"
+        "ours = ('pixyproxy_cli', '_mysql', 'dotenv')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(ours)))\n"
+    )
+    env = {**os.environ, "DB_BACKEND": "mysql"}
+
+    output = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+    assert output.strip() == "['pixyproxy_cli']"
+
+
+@pytest.mark.mysql
 def test_the_driver_says_why_when_it_falls_back_to_pure_python(mysql_server):
     script = (
         "import ssl\n"
-        "import pixyproxy_cli\n"
+        "from pixyproxy_cli.data.mysql_preload import preload_mysql_c_extension\n"
+        "preload_mysql_c_extension()\n"
         "from pixyproxy_cli.data.mysql import driver_name\n"
         "print(driver_name())\n"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from email.utils import format_datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
@@ -16,7 +16,7 @@ from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH, GUID_PATTERN
 from pixyproxy_cli.core.exceptions import AuthenticationError
 from pixyproxy_cli.core.models import ImageDetailCreate, ImagePublic
 from pixyproxy_cli.service.init import Services
-from pixyproxy_cli.service.public_prompts import PromptService
+from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.web.dependencies import client_address, get_services, prompts_for_caller
 from pixyproxy_cli.web.errors import error_responses
 
@@ -44,13 +44,13 @@ class ImageRequest(BaseModel):
     private: StrictBool = Field(default=False, description="Only the authenticated owner sees it.")
 
 
-Prompts = Annotated[PromptService, Depends(prompts_for_caller)]
+Prompts = Annotated[PromptServiceInterface, Depends(prompts_for_caller)]
 GuidPath = Annotated[str, Path(pattern=GUID_PATTERN, description="The image's GUID")]
 PUBLIC_CACHE = "public, max-age=31536000, immutable"  # a GUID's bytes never change
 PRIVATE_CACHE = "private, no-store"
 # FastAPI lists HTTP Basic as required; `{}` beside it tells OpenAPI readers that anonymous
 # calls are allowed too (credentials are optional on every path).
-OPTIONAL_AUTH = {"security": [{}]}
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 
 @router.post(
@@ -148,9 +148,10 @@ def _json_array(pages: Iterator[list[bytes]]) -> Iterator[bytes]:
 async def get_image(guid: GuidPath, prompts: Prompts) -> ImagePublic:
     """GET /image/{guid}."""
     # Cached details are served on the event loop; a miss reads the database in a thread.
-    return prompts.peek_image_by_guid(guid) or await run_in_threadpool(
-        prompts.get_image_by_guid, guid
-    )
+    image = prompts.peek_image_by_guid(guid)
+    if image is None:
+        image = await run_in_threadpool(prompts.get_image_by_guid, guid)
+    return image
 
 
 @router.get(
@@ -169,7 +170,9 @@ async def get_image(guid: GuidPath, prompts: Prompts) -> ImagePublic:
 )
 async def get_image_content(guid: GuidPath, prompts: Prompts, request: Request) -> Response:
     """GET /image/{guid}/content."""
-    content = prompts.peek_image_file(guid) or await run_in_threadpool(prompts.get_image_file, guid)
+    content = prompts.peek_image_file(guid)
+    if content is None:
+        content = await run_in_threadpool(prompts.get_image_file, guid)
     etag = f'"{content.guid}-{content.size}"'
     headers = {
         "ETag": etag,
