@@ -1,11 +1,10 @@
 """``pixyproxy db``: database administration."""
 
-from typing import Annotated
-
 import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.help import ExamplesCommand
+from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
 
@@ -19,7 +18,7 @@ app = typer.Typer(
 @app.command("init", cls=ExamplesCommand)
 def init(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Create or migrate the database schema now.
 

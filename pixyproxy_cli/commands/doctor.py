@@ -6,6 +6,7 @@ import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.errors import ExitCode
+from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
 
@@ -27,7 +28,7 @@ def doctor(
             "to a generate still inserting its row).",
         ),
     ] = 60.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Check the set-up and say what is wrong.
 

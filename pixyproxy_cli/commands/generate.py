@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import PixyProxyException, StorageError
@@ -79,7 +80,7 @@ def generate(
         bool,
         typer.Option("--private", help="Only you will see it (needs pixyproxy login)."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Generate an image from PROMPT and store it.
 

@@ -5,15 +5,14 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import AuthenticationError
 
 
 def list_images(
     ctx: typer.Context,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print a JSON array, one image per line.")
-    ] = False,
+    as_json: JsonOutput = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many images.")] = None,
     after: Annotated[
         str | None,

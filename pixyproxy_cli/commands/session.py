@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.passwords import read_password
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import AuthenticationError
@@ -60,7 +61,7 @@ def logout(ctx: typer.Context) -> None:
 
 def whoami(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Say who is logged in, and where the credentials live (exit 4 when nobody is).
 

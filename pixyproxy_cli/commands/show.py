@@ -5,13 +5,14 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 
 
 def show(
     ctx: typer.Context,
     guid: Annotated[str, typer.Argument(metavar="GUID", help="The image's GUID.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the details as JSON.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """Show the details of the image with this GUID.
 

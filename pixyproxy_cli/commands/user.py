@@ -6,6 +6,7 @@ import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.help import ExamplesCommand
+from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.passwords import read_password
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
@@ -50,7 +51,7 @@ def add(
 @app.command("list", cls=ExamplesCommand)
 def list_users(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    as_json: JsonOutput = False,
 ) -> None:
     """List the users, in the order they were added.
 
