@@ -18,7 +18,7 @@ import pytest
 
 from pixyproxy_cli.core.settings import ENV_FILE_VARIABLE, ENVIRONMENT, Settings, load_settings
 from pixyproxy_cli.data.database import Database
-from pixyproxy_cli.data.init import close_database, create_database
+from pixyproxy_cli.data.init import close_default_database, create_database
 from pixyproxy_cli.data.schema import latest_version
 from tests.throwaway_mariadb import throwaway_mariadb  # noqa: F401 - a fixture for every test
 
@@ -56,7 +56,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     work.mkdir()
     monkeypatch.chdir(work)
     yield tmp_path
-    close_database()
+    close_default_database()
 
 
 @pytest.fixture(autouse=True)

@@ -59,9 +59,10 @@ class DatabaseContext:
 
     def __init__(self, database: Database | None = None) -> None:
         if database is None:
-            from pixyproxy_cli.data.init import get_database
+            # Only the specification's bare DatabaseContext(): services always name theirs.
+            from pixyproxy_cli.data.init import default_database  # settings load on demand
 
-            database = get_database()
+            database = default_database()
         self.database = database
         self.conn: Any = None
         self._cursor: Any = None

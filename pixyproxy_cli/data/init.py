@@ -1,8 +1,9 @@
-"""Build the data layer from settings: the database (lazily), its repositories, the store.
+"""Build the data layer from settings: the database, its repositories, the store, a provider.
 
-Nothing here runs at import time. The process-wide database is built on the first call to
-``get_database()``; its connections open on first use, and the schema is created or
-migrated then (see ``data/schema.py``).
+Nothing here runs at import time, and ``create_database`` is the one way a Database is built
+from settings; no connection opens until it is used, when the schema is created or migrated
+(see ``data/schema.py``). ``default_database`` is only for the specification's
+``DatabaseContext()`` without an argument: services always name their database.
 """
 
 from __future__ import annotations
@@ -40,17 +41,20 @@ def create_database(settings: Settings, provision: Provision = Provision.SCHEMA)
     return SQLiteDatabase(settings, provision)
 
 
-def get_database(settings: Settings | None = None) -> Database:
-    """The process-wide Database, built from ``settings`` (or the loaded ones) on first call."""
+def default_database() -> Database:
+    """The Database that ``DatabaseContext()`` uses when given none.
+
+    Made by ``create_database`` from the loaded settings on first call, then kept.
+    """
     global _database
     with _lock:
         if _database is None:
-            _database = create_database(settings or load_settings())
+            _database = create_database(load_settings())
         return _database
 
 
-def close_database() -> None:
-    """Close the process-wide Database, if one was built; the next call builds a new one."""
+def close_default_database() -> None:
+    """Close the default Database, if one was made; the next call makes a new one."""
     global _database
     with _lock:
         database, _database = _database, None

@@ -22,7 +22,6 @@ from pixyproxy_cli.data.init import (
     create_image_store,
     create_provider,
     create_repositories,
-    get_database,
 )
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
@@ -120,7 +119,8 @@ def build_services(
     """Build the services for ``settings`` (loaded from the environment when omitted).
 
     ``provider`` defaults to the one the settings select (``data.init.create_provider``);
-    ``database`` to the process-wide one from ``data.init.get_database``. Raises
+    ``database`` to a new one (``data.init.create_database``) that the caller closes with
+    ``Services.close()``. Raises
     ConfigurationError for invalid settings. ``environ`` (default ``os.environ``) is where
     PIXYPROXY_USERNAME / PIXYPROXY_PASSWORD are looked up.
     """
@@ -129,7 +129,7 @@ def build_services(
     if provider is None:
         choice = create_provider(settings)
         provider, notice = choice.provider, choice.notice
-    database = database or get_database(settings)
+    database = database or create_database(settings)
     images, users = create_repositories(database)
     context_factory = partial(DatabaseContext, database)
     store = create_image_store(settings)
