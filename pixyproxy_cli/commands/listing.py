@@ -7,7 +7,6 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
-from pixyproxy_cli.core.exceptions import AuthenticationError
 
 
 def list_images(
@@ -44,8 +43,6 @@ def list_images(
         pixyproxy list --private
     """
     prompts = state(ctx).prompts()
-    if private and prompts.viewer is None:
-        raise AuthenticationError("Log in to list your private images")
     only_private = True if private else None
     if as_json:
         pages = prompts.get_all_images_json_pages(

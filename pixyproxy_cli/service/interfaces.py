@@ -52,8 +52,9 @@ class PromptServiceInterface(ABC):
         ``limit`` caps the count; ``after`` (a GUID) starts after that image; ``mine`` keeps
         the caller's own images; ``private`` keeps only private (True) or public (False)
         ones. Arguments are validated before the iterator is returned (InputValidationError,
-        AuthenticationError for ``mine`` without a user, RecordNotFoundError for an unknown
-        ``after``); database errors surface while iterating.
+        AuthenticationError for ``mine`` or ``private=True`` without a user,
+        RecordNotFoundError for an unknown ``after``); database errors surface while
+        iterating.
         """
 
     @abstractmethod

@@ -215,6 +215,8 @@ class PromptService(PromptServiceInterface):
         limit = validate_limit(limit)
         if mine and self.viewer is None:
             raise AuthenticationError("Log in to list your own images")
+        if private and self.viewer is None:
+            raise AuthenticationError("Log in to list your private images")
         after_id = 0
         if after is not None:
             after = validate_guid(after)

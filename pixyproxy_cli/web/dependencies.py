@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
+from pixyproxy_cli.core.exceptions import AuthenticationError
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
@@ -33,6 +34,10 @@ async def get_services(request: Request) -> Services:
     return services
 
 
+ServicesDep = Annotated[Services, Depends(get_services)]
+"""The application's services."""
+
+
 def client_address(request: Request) -> str:
     """The caller's address (for limits keyed by client)."""
     return request.client.host if request.client else "unknown"
@@ -40,7 +45,7 @@ def client_address(request: Request) -> str:
 
 async def optional_user(
     request: Request,
-    services: Annotated[Services, Depends(get_services)],
+    services: ServicesDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic_auth)],
 ) -> User | None:
     """The authenticated user, or None without credentials.
@@ -59,9 +64,24 @@ async def optional_user(
     )
 
 
-async def prompts_for_caller(
-    services: Annotated[Services, Depends(get_services)],
-    user: Annotated[User | None, Depends(optional_user)],
-) -> PromptServiceInterface:
-    """The prompt service as the caller sees it: anonymous, or the authenticated user."""
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+"""The caller's user when they sent credentials (checked), else None."""
+
+
+async def current_user(user: OptionalUser) -> User:
+    """The authenticated caller. Raises AuthenticationError (401) without credentials."""
+    if user is None:
+        raise AuthenticationError("Authentication required (HTTP Basic)")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+"""The caller's user, for routes only an authenticated user may call (401 otherwise)."""
+
+
+async def prompts_for_caller(services: ServicesDep, user: OptionalUser) -> PromptServiceInterface:
+    """The prompt service as the caller sees it: anonymous, or the authenticated user.
+
+    Rules about who may do what (a private image needs a user) live in the service.
+    """
     return services.prompts_for(user)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from pixyproxy_cli.web.dependencies import CurrentUser
 from pixyproxy_cli.web.middleware import log_field
 from tests.conftest import settings_environment
 from tests.helpers import EXECUTABLE, add_user, running_server
@@ -237,3 +238,28 @@ def test_the_docs_work_offline(sqlite_api):
         response = sqlite_api.get(url)
         assert response.status_code == 200, url
         assert len(response.content) > 1000, url
+
+
+async def whoami_route(user: CurrentUser) -> dict[str, str]:
+    """A route only an authenticated user may call (module level: annotations resolve)."""
+    return {"username": user.username}
+
+
+def test_current_user_is_the_dependency_for_routes_that_need_a_login(sqlite_api):
+    sqlite_api.client.app.add_api_route("/whoami-test", whoami_route)
+
+    anonymous = sqlite_api.get("/whoami-test")
+    alice = sqlite_api.get("/whoami-test", auth=sqlite_api.auth("alice"))
+    wrong = sqlite_api.get("/whoami-test", auth=("alice", "wrong"))
+
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == 'Basic realm="pixyproxy"'
+    assert alice.json() == {"username": "alice"}
+    assert wrong.status_code == 401
+
+
+def test_listing_private_images_anonymously_is_refused_by_the_service(sqlite_api):
+    response = sqlite_api.get("/image?private=true")
+
+    assert response.status_code == 401
+    assert response.json()["message"] == "Log in to list your private images"

@@ -13,11 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH, GUID_PATTERN
-from pixyproxy_cli.core.exceptions import AuthenticationError
 from pixyproxy_cli.core.models import ImageDetailCreate, ImagePublic
-from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
-from pixyproxy_cli.web.dependencies import client_address, get_services, prompts_for_caller
+from pixyproxy_cli.web.dependencies import ServicesDep, client_address, prompts_for_caller
 from pixyproxy_cli.web.errors import error_responses
 
 router = APIRouter(prefix="/image", tags=["images"])
@@ -68,7 +66,7 @@ OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 def create_image(
     request_body: ImageRequest,
     prompts: Prompts,
-    services: Annotated[Services, Depends(get_services)],
+    services: ServicesDep,
     response: Response,
     request: Request,
 ) -> ImagePublic:
@@ -117,8 +115,6 @@ def list_images(
     private: bool = False,
 ) -> StreamingResponse:
     """GET /image."""
-    if private and prompts.viewer is None:
-        raise AuthenticationError("Authentication required to list private images")
     pages = prompts.get_all_images_json_pages(
         limit=limit, after=after, mine=mine, private=True if private else None
     )
