@@ -13,7 +13,11 @@ from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import PixyProxyException, StorageError
-from pixyproxy_cli.core.settings import IMAGE_QUALITIES, image_quality_problem, image_size_problem
+from pixyproxy_cli.core.image_options import (
+    IMAGE_QUALITIES,
+    image_quality_problem,
+    image_size_problem,
+)
 
 
 def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str | None]:

@@ -16,7 +16,6 @@ variable names and one function.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -28,9 +27,6 @@ from pixyproxy_cli.core.exceptions import ConfigurationError
 
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
-IMAGE_SIZE_PATTERN = re.compile(r"auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4}")
-IMAGE_QUALITIES = ("auto", "low", "medium", "high", "xhigh", "max")
-"""The qualities today's GPT image models take (the SDK's list, less DALL-E's retired ones)."""
 
 ENVIRONMENT: dict[str, str] = {
     "db_backend": "DB_BACKEND",
@@ -112,33 +108,6 @@ class Settings(BaseModel):
         if self.db_backend == "mysql":
             return f"{self.db_host or '127.0.0.1'}:{self.db_port}/{self.db_name}"
         return str(self.sqlite_path)
-
-
-def image_size_problem(value: str) -> str | None:
-    """What is wrong with an image size, or None: ``WIDTHxHEIGHT`` (any) or ``auto``."""
-    if IMAGE_SIZE_PATTERN.fullmatch(value):
-        return None
-    return f"{value!r} is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto"
-
-
-def image_quality_problem(value: str) -> str | None:
-    """What is wrong with an image quality, or None."""
-    if value in IMAGE_QUALITIES:
-        return None
-    return f"{value!r} is not a quality: use one of {', '.join(IMAGE_QUALITIES)}"
-
-
-def check_image_options(size: str, quality: str) -> None:
-    """Raise ConfigurationError naming IMAGE_SIZE or IMAGE_QUALITY when either is not valid.
-
-    Flags are checked where they are parsed; what reaches here came from the environment.
-    """
-    for variable, problem in (
-        ("IMAGE_SIZE", image_size_problem(size)),
-        ("IMAGE_QUALITY", image_quality_problem(quality)),
-    ):
-        if problem:
-            raise ConfigurationError(f"{variable}: {problem}")
 
 
 def default_data_dir() -> Path:

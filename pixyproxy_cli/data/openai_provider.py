@@ -21,7 +21,7 @@ from pixyproxy_cli.core.exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from pixyproxy_cli.core.settings import check_image_options
+from pixyproxy_cli.core.image_options import check_image_options
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface, sniff_media_type
 
 logger = logging.getLogger(__name__)

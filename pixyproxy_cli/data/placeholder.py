@@ -14,7 +14,7 @@ import zlib
 
 from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
 from pixyproxy_cli.core.exceptions import ConfigurationError
-from pixyproxy_cli.core.settings import check_image_options
+from pixyproxy_cli.core.image_options import check_image_options
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 
 GRID = 8

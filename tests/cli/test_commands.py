@@ -546,7 +546,7 @@ def test_a_bad_image_setting_breaks_only_generate(data_dir):
 
 
 def test_every_quality_the_flag_takes_is_one_the_sdk_accepts():
-    from pixyproxy_cli.core.settings import IMAGE_QUALITIES
+    from pixyproxy_cli.core.image_options import IMAGE_QUALITIES
     from tests.openai_server import QUALITIES
 
     assert set(IMAGE_QUALITIES) == QUALITIES

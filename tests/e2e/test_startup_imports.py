@@ -107,3 +107,16 @@ def test_command_modules_keep_real_annotations():
         if "from __future__ import annotations" in text
     ]
     assert deferring == []
+
+
+def test_help_does_not_load_pydantic():
+    """Our modules do not; Typer 0.29 itself imports pydantic to parse a sub-command's options."""
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(heavy=("pydantic",)), "--help"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
