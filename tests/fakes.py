@@ -8,8 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
-from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
-from pixyproxy_cli.core.public_json import JsonPage
+from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
@@ -17,6 +16,8 @@ from pixyproxy_cli.data.interfaces import (
     UserRepositoryInterface,
 )
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+from pixyproxy_cli.data.public_json import RowPage
+from pixyproxy_cli.data.rows import db_timestamp
 from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"fake image data"
@@ -95,7 +96,8 @@ class FakeImageRepository(ImageRepositoryInterface):
         self._call("get_image_by_guid")
         return next((image for image in self.rows.values() if image.guid == guid), None)
 
-    def get_all_images(self, query: ImageQuery) -> list[Image]:
+    def get_all_images(self, query: ImageQuery) -> RowPage:
+        """Rows as SQLite's raw cursor gives them: text as UTF-8 bytes, flags as ints."""
         self._call("get_all_images")
         selected = [
             image
@@ -104,17 +106,23 @@ class FakeImageRepository(ImageRepositoryInterface):
             and (not image.private or image.owner == query.viewer)
             and (query.owner is None or image.owner == query.owner)
             and (query.private is None or image.private == query.private)
+        ][: query.limit]
+        rows = [
+            (
+                image.id,
+                image.guid.encode(),
+                image.prompt.encode(),
+                int(image.private),
+                None if image.owner is None else image.owner.encode(),
+                image.provider.encode(),
+                image.model.encode(),
+                image.media_type.encode(),
+                db_timestamp(image.created_at).encode(),
+                db_timestamp(image.updated_at).encode(),
+            )
+            for image in selected
         ]
-        return selected[: query.limit]
-
-    def get_public_images_page(self, query: ImageQuery) -> ImagePage:
-        images = self.get_all_images(query)
-        last_id = images[-1].id if images else query.after_id
-        return ImagePage([image.to_public() for image in images], last_id)
-
-    def get_public_images_json_page(self, query: ImageQuery) -> JsonPage:
-        page = self.get_public_images_page(query)
-        return JsonPage([image.model_dump_json().encode() for image in page.images], page.last_id)
+        return RowPage(rows, selected[-1].id if selected else query.after_id)
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:
         self._call("create_image")

@@ -93,9 +93,12 @@ def stream_json_array(items: Iterable[bytes]) -> int:
 def stream_json_pages(pages: Iterable[list[bytes]]) -> int:
     """Write a JSON array of pages of already-encoded UTF-8 elements, a page at a time.
 
-    One write per page (stdout may be unbuffered, as under PYTHONUNBUFFERED), to stdout's
-    binary buffer: JSON is UTF-8 whatever the locale. Returns how many elements there were.
+    The array is ``core.json_array``'s, as the API sends it. One write per page (stdout may
+    be unbuffered, as under PYTHONUNBUFFERED), to stdout's binary buffer: JSON is UTF-8
+    whatever the locale. Returns how many elements there were.
     """
+    from pixyproxy_cli.core.json_array import json_array
+
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:  # a text-only stream (some test harnesses): decode instead
@@ -106,13 +109,16 @@ def stream_json_pages(pages: Iterable[list[bytes]]) -> int:
     else:
         write = buffer.write
     count = 0
-    with garbage_collector_paused():
+
+    def counted(pages: Iterable[list[bytes]]) -> Iterator[list[bytes]]:
+        nonlocal count
         for page in pages:
-            if page:
-                write(b"[\n" if count == 0 else b",\n")
-                write(b",\n".join(page))
-                count += len(page)
-    write(b"[]\n" if count == 0 else b"\n]\n")
+            count += len(page)
+            yield page
+
+    with garbage_collector_paused():
+        for chunk in json_array(counted(pages)):
+            write(chunk)
     if buffer is not None:
         buffer.flush()
     return count

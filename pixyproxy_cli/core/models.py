@@ -17,7 +17,6 @@ applies.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -175,14 +174,6 @@ class ImagePublic(BaseModel):
     def placeholder(self) -> bool:
         """True when the offline placeholder renderer made this image, not a real model."""
         return self.provider == PLACEHOLDER_PROVIDER
-
-
-@dataclass(frozen=True)
-class ImagePage:
-    """One page of a listing: the images, and the internal id to continue after."""
-
-    images: list[ImagePublic]
-    last_id: int
 
 
 class ImageFile(BaseModel):

@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pixyproxy_cli.core.public_json import JsonPage
+from pixyproxy_cli.data.public_json import RowPage
 
 if TYPE_CHECKING:
-    from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
+    from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
 
 
 @dataclass(frozen=True)
@@ -47,19 +47,11 @@ class ImageRepositoryInterface(ABC):
         """The image with this GUID, or None."""
 
     @abstractmethod
-    def get_all_images(self, query: ImageQuery) -> list[Image]:
-        """The page of images ``query`` describes. Callers walk all images page by page."""
+    def get_all_images(self, query: ImageQuery) -> RowPage:
+        """The page of images ``query`` describes, as raw rows of ``PUBLIC_JSON_COLUMNS``.
 
-    @abstractmethod
-    def get_public_images_page(self, query: ImageQuery) -> ImagePage:
-        """The same page as ``get_all_images``, as public views built in one batch."""
-
-    @abstractmethod
-    def get_public_images_json_page(self, query: ImageQuery) -> JsonPage:
-        """The same page as ``get_all_images``, each image as its public JSON text.
-
-        The texts are UTF-8, byte-for-byte what ``ImagePublic.model_dump_json()`` gives,
-        written without building models (``core.public_json``).
+        Callers walk all images page by page, and turn a page into JSON texts
+        (``public_json_lines``) or models (``public_images``) outside the transaction.
         """
 
     @abstractmethod

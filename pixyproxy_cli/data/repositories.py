@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
-from pixyproxy_cli.core.public_json import PUBLIC_JSON_COLUMNS, JsonPage, public_json_lines
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
@@ -20,17 +19,17 @@ from pixyproxy_cli.data.interfaces import (
     LimitRepositoryInterface,
     UserRepositoryInterface,
 )
+from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
 from pixyproxy_cli.data.rows import (
     db_timestamp,
     image_to_row,
     row_to_image,
     row_to_image_file,
     row_to_user,
-    rows_to_public_page,
 )
 
 if TYPE_CHECKING:
-    from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, ImagePage, UserRecord
+    from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
 
 SELECT_IMAGES = (
     "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "
@@ -41,7 +40,7 @@ SELECT_USERS = "SELECT id, username, password_hash, class_key, created_at, updat
 PUBLIC_JSON_SELECT = f"SELECT {', '.join(PUBLIC_JSON_COLUMNS)} FROM images"  # noqa: S608
 
 
-def _listing_query(select: str, query: ImageQuery) -> tuple[str, dict[str, object]]:
+def _listing_query(query: ImageQuery) -> tuple[str, dict[str, object]]:
     """The statement and parameters of one listing page."""
     conditions = ["id > %(after_id)s", "(is_private = 0 OR owner = %(viewer)s)"]
     params: dict[str, object] = {
@@ -56,7 +55,7 @@ def _listing_query(select: str, query: ImageQuery) -> tuple[str, dict[str, objec
         conditions.append("is_private = %(private)s")
         params["private"] = 1 if query.private else 0
     # Every condition is one of the constant fragments above; values are parameters.
-    sql = select + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s"
+    sql = PUBLIC_JSON_SELECT + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s"
     return sql, params
 
 
@@ -80,23 +79,10 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         row = db.fetchone()
         return None if row is None else row_to_image(row)
 
-    def get_all_images(self, query: ImageQuery) -> list[Image]:
-        """The page of images ``query`` describes."""
-        return [row_to_image(row) for row in self._listing(query)]
-
-    def get_public_images_page(self, query: ImageQuery) -> ImagePage:
-        """The same page as ``get_all_images``, as public views built in one batch."""
-        return rows_to_public_page(self._listing(query), query.after_id)
-
-    def get_public_images_json_page(self, query: ImageQuery) -> JsonPage:
-        """The same page as ``get_all_images``, each image as its public JSON text."""
-        rows = self._db().fetch_raw(*_listing_query(PUBLIC_JSON_SELECT, query))
-        return JsonPage(public_json_lines(rows), int(rows[-1][0]) if rows else query.after_id)
-
-    def _listing(self, query: ImageQuery) -> list[dict[str, object]]:
-        db = self._db()
-        db.execute(*_listing_query(SELECT_IMAGES, query))
-        return db.fetchall()
+    def get_all_images(self, query: ImageQuery) -> RowPage:
+        """The page of images ``query`` describes, as the driver's raw rows."""
+        rows = self._db().fetch_raw(*_listing_query(query))
+        return RowPage(rows, int(rows[-1][0]) if rows else query.after_id)
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:
         """Insert ``image``; return its new id."""

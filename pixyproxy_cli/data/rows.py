@@ -7,22 +7,12 @@ and SQLite's TEXT both accept, and read back as aware datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pydantic import TypeAdapter
-
-    from pixyproxy_cli.core.models import (
-        Image,
-        ImageDetail,
-        ImageFile,
-        ImagePage,
-        ImagePublic,
-        UserRecord,
-    )
+    from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
 
 
 def utc_now() -> datetime:
@@ -76,40 +66,6 @@ def row_to_image(row: Mapping[str, Any]) -> Image:
         created_at=from_db_timestamp(row["created_at"]),
         updated_at=from_db_timestamp(row["updated_at"]),
     )
-
-
-@cache
-def _public_list() -> TypeAdapter[list[ImagePublic]]:
-    from pydantic import TypeAdapter
-
-    from pixyproxy_cli.core.models import ImagePublic
-
-    return TypeAdapter(list[ImagePublic])
-
-
-def rows_to_public_page(rows: Sequence[Mapping[str, Any]], after_id: int) -> ImagePage:
-    """A page of public views from ``images`` rows, validated in one batch.
-
-    No model is constructed row by row in Python: listing many images spends its time here.
-    """
-    from pixyproxy_cli.core.models import ImagePage
-
-    items = [
-        {
-            "guid": row["guid"],
-            "prompt": row["prompt"],
-            "private": bool(row["is_private"]),
-            "owner": row["owner"],
-            "provider": row["provider"],
-            "model": row["model"],
-            "media_type": row["media_type"],
-            "created_at": from_db_timestamp(row["created_at"]),
-            "updated_at": from_db_timestamp(row["updated_at"]),
-        }
-        for row in rows
-    ]
-    last_id = int(rows[-1]["id"]) if rows else after_id
-    return ImagePage(_public_list().validate_python(items), last_id)
 
 
 def row_to_image_file(row: Mapping[str, Any]) -> ImageFile:

@@ -74,9 +74,11 @@ class SQLiteDatabase(Database):
 
     def check_unversioned(self, cursor: Any) -> None:
         """Refuse a file that holds another program's tables: pixyproxy adds none to it."""
-        self.execute(cursor, "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3")
+        self.execute(cursor, "SELECT name FROM sqlite_master WHERE type = 'table'")
         names = [str(row["name"]) for row in self.fetchall(cursor)]
-        if names:
+        # schema_version: another process has just created pixyproxy's schema here.
+        if names and "schema_version" not in names:
+            names = names[:3]
             raise ForeignDatabaseError(
                 f"{self.path} is not a pixyproxy database (it holds other tables: "
                 f"{', '.join(names)}); move it away, or point SQLITE_PATH at another file"

@@ -16,10 +16,10 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH
 from pixyproxy_cli.core.exceptions import (
@@ -31,6 +31,7 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+from pixyproxy_cli.data.public_json import RawRow, public_images, public_json_lines
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.cache import ImageCache
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_Item = TypeVar("_Item")
 
 DEFAULT_CHUNK_SIZE = 2000
 """Rows per listing query: large enough that round trips do not dominate, small enough that
@@ -183,13 +183,8 @@ class PromptService(PromptServiceInterface):
         private: bool | None = None,
     ) -> Iterator[ImagePublic]:
         """See PromptServiceInterface.get_all_images."""
-        query, limit = self._listing_start(limit, after, mine, private)
-
-        def page(query: ImageQuery) -> tuple[list[ImagePublic], int]:
-            found = self._images.get_public_images_page(query)
-            return found.images, found.last_id
-
-        return itertools.chain.from_iterable(self._iterate_pages(page, query, limit))
+        pages = self._listing_pages(limit, after, mine, private)
+        return itertools.chain.from_iterable(map(public_images, pages))
 
     def get_all_images_json_pages(
         self,
@@ -200,13 +195,14 @@ class PromptService(PromptServiceInterface):
         private: bool | None = None,
     ) -> Iterator[list[bytes]]:
         """See PromptServiceInterface.get_all_images_json_pages."""
+        return map(public_json_lines, self._listing_pages(limit, after, mine, private))
+
+    def _listing_pages(
+        self, limit: int | None, after: str | None, mine: bool, private: bool | None
+    ) -> Iterator[Sequence[RawRow]]:
+        """The one listing: its arguments checked now, then its pages of raw rows lazily."""
         query, limit = self._listing_start(limit, after, mine, private)
-
-        def page(query: ImageQuery) -> tuple[list[bytes], int]:
-            found = self._images.get_public_images_json_page(query)
-            return found.lines, found.last_id
-
-        return self._iterate_pages(page, query, limit)
+        return self._iterate_pages(query, limit)
 
     def _listing_start(
         self, limit: int | None, after: str | None, mine: bool, private: bool | None
@@ -229,19 +225,14 @@ class PromptService(PromptServiceInterface):
         first = ImageQuery(self._chunk_size, after_id, self.viewer, owner, private)
         return first, limit
 
-    def _iterate_pages(
-        self,
-        page: Callable[[ImageQuery], tuple[list[_Item], int]],
-        query: ImageQuery,
-        limit: int | None,
-    ) -> Iterator[list[_Item]]:
+    def _iterate_pages(self, query: ImageQuery, limit: int | None) -> Iterator[Sequence[RawRow]]:
         # Each chunk is its own short transaction: no connection is held while the caller
         # consumes rows, and keyset paging on id never skips or repeats a row.
         remaining = limit
         while remaining is None or remaining > 0:
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
             with transaction(self._context_factory):
-                items, last_id = page(replace(query, limit=size))
+                items, last_id = self._images.get_all_images(replace(query, limit=size))
             if items:
                 yield items
             if len(items) < size:

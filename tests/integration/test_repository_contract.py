@@ -12,6 +12,7 @@ from pixyproxy_cli.core.models import ImageDetail
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.init import create_repositories
 from pixyproxy_cli.data.interfaces import ImageQuery
+from pixyproxy_cli.data.public_json import public_images
 
 NOW = datetime(2026, 11, 26, 8, 30, 15, 123456, tzinfo=UTC)
 
@@ -151,7 +152,7 @@ def test_get_all_images_pages_by_id_with_visibility_and_filters(repos, committed
 
     def prompts(**query):
         found = committed(lambda: images.get_all_images(ImageQuery(limit=10, **query)))
-        return [i.prompt for i in found]
+        return [image.prompt for image in public_images(found.rows)]
 
     assert prompts() == ["public 1", "alice public", "public 2"]
     assert prompts(viewer="alice") == ["public 1", "alice private", "alice public", "public 2"]
@@ -160,7 +161,8 @@ def test_get_all_images_pages_by_id_with_visibility_and_filters(repos, committed
     assert prompts(viewer="bob", private=False) == ["public 1", "alice public", "public 2"]
     assert prompts(after_id=ids[2]) == ["public 2"]
     first_two = committed(lambda: images.get_all_images(ImageQuery(limit=2)))
-    assert [i.prompt for i in first_two] == ["public 1", "alice public"]
+    assert [i.prompt for i in public_images(first_two.rows)] == ["public 1", "alice public"]
+    assert first_two.last_id == ids[2]
     assert committed(lambda: images.count_images()) == 5
 
 

@@ -75,14 +75,14 @@ def test_listing_walks_every_row_in_bounded_chunks(services, monkeypatch):
     ]
     pages: list[int] = []
     images = services.prompts.dependencies.images
-    real = images.get_public_images_page
+    real = images.get_all_images
 
     def spy(query):
         page = real(query)
-        pages.append(len(page.images))
+        pages.append(len(page.rows))
         return page
 
-    monkeypatch.setattr(images, "get_public_images_page", spy)
+    monkeypatch.setattr(images, "get_all_images", spy)
     monkeypatch.setattr(services.prompts, "_chunk_size", 3)
 
     assert [image.guid for image in services.prompts.get_all_images()] == made

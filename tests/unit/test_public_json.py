@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from pixyproxy_cli.core.models import ImagePublic
-from pixyproxy_cli.core.public_json import PUBLIC_JSON_COLUMNS, public_json_lines
+from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, public_images, public_json_lines
 
 GUID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 AWKWARD_TEXT = [
@@ -174,3 +175,15 @@ def test_random_pages_match_pydantic_row_for_row() -> None:
                 )
             )
         assert public_json_lines(rows) == expected
+        # The models the table output renders come from the same rows, and agree.
+        assert [image.model_dump_json().encode() for image in public_images(rows)] == expected
+
+
+def test_one_json_array_for_the_cli_and_the_api() -> None:
+    from pixyproxy_cli.core.json_array import json_array
+
+    assert b"".join(json_array([])) == b"[]\n"
+    assert b"".join(json_array([[], []])) == b"[]\n"
+    chunks = list(json_array([[b"1", b"2"], [], [b"3"]]))
+    assert chunks == [b"[\n1,\n2", b",\n3", b"\n]\n"]  # one chunk per page, then the close
+    assert json.loads(b"".join(chunks)) == [1, 2, 3]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from email.utils import format_datetime
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH, GUID_PATTERN
+from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import ImageDetailCreate, ImagePublic
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.web.dependencies import ServicesDep, client_address, prompts_for_caller
@@ -121,17 +121,8 @@ def list_images(
     # Fetch the first chunk now, so that a database failure is still a proper 503.
     first = list(itertools.islice(pages, 1))
     return StreamingResponse(
-        _json_array(itertools.chain(first, pages)), media_type="application/json"
+        json_array(itertools.chain(first, pages)), media_type="application/json"
     )
-
-
-def _json_array(pages: Iterator[list[bytes]]) -> Iterator[bytes]:
-    """A JSON array, one element per line, sent a database page per chunk."""
-    empty = True
-    for page in pages:
-        yield (b"[\n" if empty else b",\n") + b",\n".join(page)
-        empty = False
-    yield b"[]\n" if empty else b"\n]\n"
 
 
 @router.get(

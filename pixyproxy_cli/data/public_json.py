@@ -1,4 +1,7 @@
-"""An image's public JSON, written straight from the column values a database driver returns.
+"""A listing page's images from the values a driver returns: as JSON texts, or as models.
+
+``public_json_lines`` is the fast way (no model per row); ``public_images`` builds
+``ImagePublic`` models for callers that render them.
 
 Listing many images used to spend most of its time turning rows into pydantic models and
 the models into JSON. ``public_json_lines`` writes the same bytes as
@@ -9,8 +12,10 @@ value with a character JSON escapes, a str, an unusual timestamp) is written the
 through json's own string encoder. The tests hold both paths byte-for-byte equal to pydantic
 for every ASCII and Latin-1 character, awkward Unicode, and real rows of both backends.
 
-This module imports nothing heavy, so that ``pixyproxy list --json`` need not load pydantic's
-models at all.
+This module lives in the data layer because it knows each driver's raw value formats
+(mysql-connector's raw cursor: bytes for everything; sqlite3 with a bytes text factory:
+bytes and ints). It imports nothing heavy, so that ``pixyproxy list --json`` need not load
+pydantic's models at all.
 """
 
 from __future__ import annotations
@@ -18,11 +23,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from itertools import chain, repeat
 from json.encoder import encode_basestring
-from typing import Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
+
+    from pixyproxy_cli.core.models import ImagePublic
 
 PUBLIC_JSON_COLUMNS = (
     "id",
@@ -36,17 +47,17 @@ PUBLIC_JSON_COLUMNS = (
     "created_at",
     "updated_at",
 )
-"""The ``images`` columns ``public_json_lines`` reads, in this order."""
+"""The ``images`` columns a listing page holds, in this order."""
 
 
 RawValue = bytes | bytearray | int | str | None
 RawRow = Sequence[RawValue]
 
 
-class JsonPage(NamedTuple):
-    """One page of a listing as JSON texts, and the internal id to continue after."""
+class RowPage(NamedTuple):
+    """One page of a listing: raw rows of ``PUBLIC_JSON_COLUMNS``, and the id to go on after."""
 
-    lines: list[bytes]
+    rows: Sequence[RawRow]
     last_id: int
 
 
@@ -197,3 +208,41 @@ def _iso_utc(value: RawValue | datetime) -> bytes:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat().encode("ascii")
+
+
+def public_images(rows: Sequence[RawRow]) -> list[ImagePublic]:
+    """The ``ImagePublic`` model of each row, validated in one batch.
+
+    No model is built row by row in Python. Raises ValueError for a timestamp that is not a
+    date and time.
+    """
+    items = [
+        {
+            "guid": _text(guid),
+            "prompt": _text(prompt),
+            "private": _FLAGS.get(private, b"false") == b"true",
+            "owner": None if owner is None else _text(owner),
+            "provider": _text(provider),
+            "model": _text(model),
+            "media_type": _text(media_type),
+            "created_at": _utc(created),
+            "updated_at": _utc(updated),
+        }
+        for _, guid, prompt, private, owner, provider, model, media_type, created, updated in rows
+    ]
+    return _public_list().validate_python(items)
+
+
+@cache
+def _public_list() -> TypeAdapter[list[ImagePublic]]:
+    from pydantic import TypeAdapter
+
+    from pixyproxy_cli.core.models import ImagePublic
+
+    return TypeAdapter(list[ImagePublic])
+
+
+def _utc(value: RawValue | datetime) -> datetime:
+    """A stored timestamp (naive means UTC) as an aware UTC datetime."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(_text(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
