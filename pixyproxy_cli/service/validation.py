@@ -62,20 +62,21 @@ def validate_guid(value: Any) -> str:
     """Return ``value`` as a canonical lower-case GUID. Raises InputValidationError."""
     from pixyproxy_cli.core.models import Guid
 
-    try:
-        guid: str = _adapter(Guid).validate_python(value)
-        return guid
-    except ValidationError as error:
-        raise InputValidationError(describe(error)) from error
+    guid: str = _validated(Guid, value)
+    return guid
 
 
 def validate_username(value: Any) -> str:
     """Return ``value`` if it is a well-formed user name. Raises InputValidationError."""
     from pixyproxy_cli.core.models import Username
 
+    username: str = _validated(Username, value)
+    return username
+
+
+def _validated(kind: Any, value: Any) -> Any:
     try:
-        username: str = _adapter(Username).validate_python(value)
-        return username
+        return _adapter(kind).validate_python(value)
     except ValidationError as error:
         raise InputValidationError(describe(error)) from error
 
