@@ -100,8 +100,6 @@ def generate(
 
         pixyproxy generate "my secret garden" --private
     """
-    from pixyproxy_cli.core.models import ImageDetailCreate
-
     if prompt == "-":
         prompt = sys.stdin.read().strip()
     if output_file is not None:
@@ -119,9 +117,8 @@ def generate(
     if services.provider_notice:
         output.notice(services.provider_notice)
     with output.spinner("Generating image…"):
-        # Built unvalidated: the service validates, and reports problems as ours.
-        request = ImageDetailCreate.model_construct(prompt=prompt, private=private)
-        image = prompts.generate_image(request)
+        # The service validates what was typed, and reports problems as ours.
+        image = prompts.generate_image({"prompt": prompt, "private": private})
     stored = prompts.get_image_file(image.guid)
     if output_file is not None:
         try:

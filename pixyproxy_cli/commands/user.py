@@ -40,10 +40,8 @@ def add(
 
         printf '%s\n' "$PASSWORD" | pixyproxy user add ci-bot --class-key bot --password-stdin
     """
-    from pixyproxy_cli.core.models import UserCreate
-
     password = read_password(from_stdin=password_stdin, confirm=True)
-    request = UserCreate.model_construct(username=name, password=password, class_key=class_key)
+    request = {"username": name, "password": password, "class_key": class_key}
     user = state(ctx).services(Provision.SCHEMA).users.add_user(request)
     output.out().print(f"Added user {user.username} (class {user.class_key})", markup=False)
 

@@ -1,17 +1,24 @@
-"""Pydantic models shared by every layer.
+"""Pydantic models shared by every layer, and the annotated field types they are made of.
 
-The specification's models keep their names: ``ImageDetailCreate`` (what a caller asks
-for), ``ImageDetail`` (what is stored), ``Image`` (the stored record with its integer id and
-timestamps) and ``User``. Two fixes to the sketch:
+The image ladder, from what a caller asks for to what leaves the service layer (the first
+three are the specification's)::
 
-* ``User`` is the authenticated identity and never carries a password; the stored hash
-  lives only in ``UserRecord``, which stays below the service layer.
-* ``ImagePublic`` is what leaves the service layer for images: no integer id, no file name.
+    ImageDetailCreate   what a caller asks for: prompt, private
+      ImageDetail       + what is stored: guid, filename, owner, provider, model, media type
+        Image           + the stored record's integer id and timestamps (UTC)
+    ImagePublic         an Image as users see it: no integer id, no file name
+    ImageFile           where an image's bytes are: file name, media type, visibility
+      ImageContent      + the local path and size, ready to send or copy
 
-Validation rules (prompt, GUID, file name, user name) live here so that every layer that
-builds a model gets the same checks. A prompt's maximum length is a setting: pass it as
-validation context ``{"max_prompt_length": N}``; without it ``DEFAULT_MAX_PROMPT_LENGTH``
-applies.
+Users: ``UserCreate`` (a request, with its password) is stored as a ``UserRecord`` (a roster
+row, with the hash, never above the service layer) and handed out as ``User`` (the
+identity: no password, no hash). Listing types are not images and live with their layer:
+``ImageQuery`` (data/interfaces.py) and ``RowPage`` (data/public_json.py).
+
+The field types (``Guid``, ``Prompt``, ``Password``, ``Username``, ``ClassKey``,
+``Filename``) hold the validation rules, so that models, CLI and web check alike. A
+prompt's maximum length is a setting: pass it as validation context
+``{"max_prompt_length": N}``; without it ``DEFAULT_MAX_PROMPT_LENGTH`` applies.
 """
 
 from __future__ import annotations
@@ -29,7 +36,6 @@ from pydantic import (
     SecretStr,
     ValidationInfo,
     computed_field,
-    field_validator,
     model_validator,
 )
 
@@ -87,10 +93,50 @@ def _check_class_key(value: str) -> str:
     return value
 
 
+def _check_prompt(value: str, info: ValidationInfo) -> str:
+    _check_text(value, "prompt")
+    if not value.strip():
+        raise ValueError("prompt must not be empty")
+    context: dict[str, Any] = info.context or {}
+    limit = int(context.get("max_prompt_length", DEFAULT_MAX_PROMPT_LENGTH))
+    if len(value) > limit:
+        raise ValueError(f"prompt is {len(value):,} characters; the maximum is {limit:,}")
+    return value
+
+
+def _check_password(value: SecretStr) -> SecretStr:
+    secret = value.get_secret_value()
+    _check_text(secret, "password")
+    if len(secret) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(secret) > MAX_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+    return value
+
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+PROMPT_JSON_SCHEMA: dict[str, Any] = {
+    "minLength": 1,
+    "maxLength": DEFAULT_MAX_PROMPT_LENGTH,
+    "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+}
+"""What a prompt is, for OpenAPI readers: not blank, no NUL, at most the default length
+(the configured PROMPT_MAX_LENGTH is checked by ``Prompt`` with validation context)."""
+
 Guid = Annotated[str, AfterValidator(normalize_guid)]
+"""A GUID in either case, normalised to lower case."""
 Filename = Annotated[str, AfterValidator(_check_filename)]
+"""A plain file name, never a path."""
 Username = Annotated[str, AfterValidator(_check_username)]
+"""A roster user name."""
 ClassKey = Annotated[str, AfterValidator(_check_class_key)]
+"""A user's class key: printable text."""
+Prompt = Annotated[str, AfterValidator(_check_prompt)]
+"""What to draw: not blank, no NUL; at most ``max_prompt_length`` (validation context,
+default DEFAULT_MAX_PROMPT_LENGTH) characters."""
+Password = Annotated[SecretStr, AfterValidator(_check_password)]
+"""A password: 8 to 1024 characters of text, kept out of reprs and logs."""
 
 
 class ImageDetailCreate(BaseModel):
@@ -98,20 +144,8 @@ class ImageDetailCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prompt: str
+    prompt: Prompt
     private: bool = False
-
-    @field_validator("prompt")
-    @classmethod
-    def _validate_prompt(cls, value: str, info: ValidationInfo) -> str:
-        _check_text(value, "prompt")
-        if not value.strip():
-            raise ValueError("prompt must not be empty")
-        context: dict[str, Any] = info.context or {}
-        limit = int(context.get("max_prompt_length", DEFAULT_MAX_PROMPT_LENGTH))
-        if len(value) > limit:
-            raise ValueError(f"prompt is {len(value):,} characters; the maximum is {limit:,}")
-        return value
 
 
 class ImageDetail(ImageDetailCreate):
@@ -224,16 +258,5 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     username: Username
-    password: SecretStr
+    password: Password
     class_key: ClassKey
-
-    @field_validator("password")
-    @classmethod
-    def _validate_password(cls, value: SecretStr) -> SecretStr:
-        secret = value.get_secret_value()
-        _check_text(secret, "password")
-        if len(secret) < 8:
-            raise ValueError("password must be at least 8 characters")
-        if len(secret) > 1024:
-            raise ValueError("password must be at most 1024 characters")
-        return value

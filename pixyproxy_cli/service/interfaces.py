@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import (
@@ -25,8 +25,12 @@ class PromptServiceInterface(ABC):
         """The user whose private images this caller may see; None when anonymous."""
 
     @abstractmethod
-    def generate_image(self, request: ImageDetailCreate) -> ImagePublic:
+    def generate_image(self, request: ImageDetailCreate | Mapping[str, Any]) -> ImagePublic:
         """Generate an image for ``request.prompt``, store its file and details, return them.
+
+        ``request`` is validated afresh, as a model or as its fields (callers pass what a
+        user typed as a mapping, and get InputValidationError rather than build an invalid
+        model).
 
         Raises InputValidationError for a bad prompt (the provider is never called),
         AuthenticationError for a private request without a user, a GenerationError for
@@ -109,8 +113,8 @@ class UserServiceInterface(ABC):
         """
 
     @abstractmethod
-    def add_user(self, request: UserCreate) -> User:
-        """Add a user.
+    def add_user(self, request: UserCreate | Mapping[str, Any]) -> User:
+        """Add a user (``request`` validated afresh, as a model or as its fields).
 
         Raises InputValidationError, and ConstraintViolationError when the name is taken.
         """

@@ -16,10 +16,10 @@ from __future__ import annotations
 import itertools
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH
 from pixyproxy_cli.core.exceptions import (
@@ -95,7 +95,7 @@ class PromptService(PromptServiceInterface):
 
     # -- operations --------------------------------------------------------------------
 
-    def generate_image(self, request: ImageDetailCreate) -> ImagePublic:
+    def generate_image(self, request: ImageDetailCreate | Mapping[str, Any]) -> ImagePublic:
         """See PromptServiceInterface.generate_image."""
         from pixyproxy_cli.core.models import Image, ImageDetail, ImageDetailCreate
 

@@ -8,9 +8,9 @@ outside any transaction, so no database connection is held for the ~50 ms they t
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
@@ -23,7 +23,7 @@ from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
-from pixyproxy_cli.service.validation import validate_model, validate_username
+from pixyproxy_cli.service.validation import validate_model, validate_password, validate_username
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User, UserCreate
@@ -72,7 +72,7 @@ class UserService(UserServiceInterface):
             logger.info("rehashed the password of %s with current parameters", username)
         return record.to_user()
 
-    def add_user(self, request: UserCreate) -> User:
+    def add_user(self, request: UserCreate | Mapping[str, Any]) -> User:
         """See UserServiceInterface.add_user."""
         from pixyproxy_cli.core.models import User, UserCreate
 
@@ -101,18 +101,13 @@ class UserService(UserServiceInterface):
 
     def change_password(self, username: str, new_password: str) -> None:
         """See UserServiceInterface.change_password."""
-        from pixyproxy_cli.core.models import UserCreate
-
-        request = validate_model(
-            UserCreate, {"username": username, "password": new_password, "class_key": "-"}
-        )
-        password_hash = self._hasher.hash(request.password.get_secret_value())
+        username = validate_username(username)
+        password = validate_password(new_password)
+        password_hash = self._hasher.hash(password.get_secret_value())
         with transaction(self._context_factory):
-            changed = self._users.update_password_hash(
-                request.username, password_hash, now=self._clock()
-            )
+            changed = self._users.update_password_hash(username, password_hash, now=self._clock())
         if not changed:
-            raise RecordNotFoundError(f"No user named {request.username}")
+            raise RecordNotFoundError(f"No user named {username}")
 
     def remove_user(self, username: str) -> None:
         """See UserServiceInterface.remove_user."""

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from pixyproxy_cli.core.exceptions import InputValidationError
 
@@ -72,6 +72,17 @@ def validate_username(value: Any) -> str:
 
     username: str = _validated(Username, value)
     return username
+
+
+def validate_password(value: Any) -> SecretStr:
+    """Return ``value`` as a SecretStr if it is an acceptable password.
+
+    Raises InputValidationError.
+    """
+    from pixyproxy_cli.core.models import Password
+
+    password: SecretStr = _validated(Password, value)
+    return password
 
 
 def _validated(kind: Any, value: Any) -> Any:

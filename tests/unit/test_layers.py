@@ -55,3 +55,27 @@ def test_no_driver_is_imported_above_the_data_layer(layer):
 def test_the_layers_exist():
     for layer in ("core", "data", "service", "commands"):
         assert sources(layer), layer
+
+
+@pytest.mark.parametrize("layer", ["commands", "web"])
+def test_callers_never_build_unvalidated_models(layer):
+    """What a user typed goes to the service as fields, validated there (no model_construct)."""
+    for path in sources(layer):
+        assert "model_construct" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_the_prompt_and_password_rules_live_in_their_types():
+    from pydantic import SecretStr, TypeAdapter, ValidationError
+
+    from pixyproxy_cli.core.models import Password, Prompt
+
+    prompt = TypeAdapter(Prompt)
+    assert prompt.validate_python("a fox") == "a fox"
+    with pytest.raises(ValidationError, match="prompt must not be empty"):
+        prompt.validate_python("  ")
+    with pytest.raises(ValidationError, match="the maximum is 3"):
+        prompt.validate_python("four", context={"max_prompt_length": 3})
+    password = TypeAdapter(Password)
+    assert isinstance(password.validate_python("long enough"), SecretStr)
+    with pytest.raises(ValidationError, match="at least 8 characters"):
+        password.validate_python("short")

@@ -11,15 +11,14 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH, GUID_PATTERN
+from pixyproxy_cli.core.constants import GUID_PATTERN
 from pixyproxy_cli.core.json_array import json_array
-from pixyproxy_cli.core.models import ImageDetailCreate, ImagePublic
+from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.web.dependencies import ServicesDep, client_address, prompts_for_caller
 from pixyproxy_cli.web.errors import error_responses
 
 router = APIRouter(prefix="/image", tags=["images"])
-PROMPT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 
 
 class ImageRequest(BaseModel):
@@ -33,11 +32,7 @@ class ImageRequest(BaseModel):
             "PROMPT_MAX_LENGTH characters (32,000 by default)."
         ),
         # Documented for clients; the service enforces them, with the configured maximum.
-        json_schema_extra={
-            "minLength": 1,
-            "maxLength": DEFAULT_MAX_PROMPT_LENGTH,
-            "pattern": PROMPT_PATTERN,
-        },
+        json_schema_extra=PROMPT_JSON_SCHEMA,
     )
     private: StrictBool = Field(default=False, description="Only the authenticated owner sees it.")
 
@@ -75,7 +70,7 @@ def create_image(
     caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
     services.generation_limiter.acquire("Too many images requested; try again later", *caller)
     # The service validates the prompt against the configured limits.
-    image = prompts.generate_image(ImageDetailCreate.model_construct(**request_body.model_dump()))
+    image = prompts.generate_image(request_body.model_dump())
     response.headers["Location"] = str(request.url_for("get_image", guid=image.guid).path)
     return image
 
