@@ -152,8 +152,20 @@ def refusal(body: dict[str, Any]) -> Answer | None:
     return None
 
 
+OTHER_MODELS = {"gpt-5.1", "text-embedding-3-large", "whisper-1"}
+"""Models the real list holds beside image models (the API lists every model a key has)."""
+SHUTDOWN_DATES = {"gpt-image-1-mini": "2027-03-01"}
+"""Announced shutdowns, as the API's model objects carry them (``shutdown_date``)."""
+
+
 def model_object(model: str) -> dict[str, Any]:
-    return {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "openai"}
+    return {
+        "id": model,
+        "object": "model",
+        "created": 1_700_000_000,
+        "owned_by": "openai",
+        "shutdown_date": SHUTDOWN_DATES.get(model),
+    }
 
 
 class FakeOpenAI:
@@ -186,7 +198,7 @@ class FakeOpenAI:
             def do_GET(self) -> None:
                 self._record(None)
                 if self.path == "/v1/models":
-                    data = [model_object(model) for model in sorted(fake.models)]
+                    data = [model_object(m) for m in sorted(fake.models | OTHER_MODELS)]
                     self._answer(Answer(200, {"object": "list", "data": data}))
                 elif self.path.startswith("/v1/models/"):
                     model = self.path.removeprefix("/v1/models/")

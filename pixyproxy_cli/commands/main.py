@@ -17,6 +17,7 @@ from pixyproxy_cli.commands import (
     fetch,
     generate,
     listing,
+    models,
     serve,
     session,
     show,
@@ -87,6 +88,7 @@ app.command("logout", cls=ExamplesCommand)(session.logout)
 app.command("whoami", cls=ExamplesCommand)(session.whoami)
 app.command("serve", cls=ExamplesCommand)(serve.serve)
 app.command("doctor", cls=ExamplesCommand)(doctor.doctor)
+app.command("models", cls=ExamplesCommand)(models.models)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 

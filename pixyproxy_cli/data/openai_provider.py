@@ -22,7 +22,12 @@ from pixyproxy_cli.core.exceptions import (
     RateLimitedError,
 )
 from pixyproxy_cli.core.image_options import check_image_options
-from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface, sniff_media_type
+from pixyproxy_cli.data.providers import (
+    GeneratedImage,
+    ImageProviderInterface,
+    ModelInfo,
+    sniff_media_type,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +102,27 @@ class OpenAIImageProvider(ImageProviderInterface):
             raise self._translate(error, timeout=timeout) from error
         return f"the API answers and offers {self.model}"
 
+    def list_models(self, timeout: float) -> list[ModelInfo]:
+        """The image models in the API's model list for this key, by id (one request).
+
+        Raises the GenerationError subclasses of ``generate`` when the API cannot answer.
+        """
+        import openai
+
+        client = self._get_client().with_options(timeout=timeout, max_retries=0)
+        try:
+            models = list(client.models.list())
+        except openai.APIError as error:
+            raise self._translate(error, timeout=timeout) from error
+        return sorted(
+            (
+                ModelInfo(model.id, getattr(model, "shutdown_date", None))
+                for model in models
+                if _is_image_model(model.id)
+            ),
+            key=lambda model: model.id,
+        )
+
     def _decode(self, response: Any) -> GeneratedImage:
         items = getattr(response, "data", None) or []
         encoded = getattr(items[0], "b64_json", None) if items else None
@@ -161,6 +187,22 @@ class OpenAIImageProvider(ImageProviderInterface):
         if status >= 500:
             return ProviderUnavailableError(f"OpenAI failed with HTTP {status}; try again later")
         return GenerationError(f"OpenAI refused the request (HTTP {status}): {_api_message(error)}")
+
+
+def _is_image_model(model_id: str) -> bool:
+    """Whether a model of the API's list makes images.
+
+    It does when the SDK lists it as an image model, or when it is named as GPT image models
+    are (a model newer than the installed SDK).
+    """
+    from typing import get_args
+
+    from openai.types import ImageModel
+
+    return model_id in get_args(ImageModel) or model_id.startswith(IMAGE_MODEL_PREFIXES)
+
+
+IMAGE_MODEL_PREFIXES = ("gpt-image-", "chatgpt-image-")
 
 
 def _names_the_model(error: Any) -> bool:

@@ -39,6 +39,14 @@ class GeneratedImage:
         return MEDIA_TYPE_EXTENSIONS.get(self.media_type, ".bin")
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """An image model the provider offers, and its announced shutdown date (if any)."""
+
+    id: str
+    shutdown_date: str | None = None
+
+
 class ImageProviderInterface(ABC):
     """Something that generates an image from a prompt."""
 
@@ -56,3 +64,11 @@ class ImageProviderInterface(ABC):
         needs nothing remote confirms at once.
         """
         return "nothing to check"
+
+    def list_models(self, timeout: float) -> list[ModelInfo]:
+        """The image models this provider offers to its key, within ``timeout`` seconds.
+
+        Raises a GenerationError subclass when it cannot say. A provider with no remote
+        models offers none.
+        """
+        return []

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
+    from pixyproxy_cli.service.models import ModelCatalog
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,15 @@ class Services:
             store=dependencies.store,
             provider=dependencies.provider,
             provider_notice=self.provider_notice,
+        )
+
+    @cached_property
+    def models(self) -> ModelCatalog:
+        """The image models the configured API key may use (``pixyproxy models``)."""
+        from pixyproxy_cli.service.models import ModelCatalog
+
+        return ModelCatalog(
+            self.prompts.dependencies.provider, self.settings.openai_model, self.provider_notice
         )
 
     @cached_property

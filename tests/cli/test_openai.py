@@ -256,3 +256,53 @@ def test_doctor_fails_when_the_api_does_not_answer(openai_env):
         "FAIL  image provider: openai, model gpt-image-2.5-sunburst, at http://127.0.0.1:9/v1: "
         "Could not reach http://127.0.0.1:9/v1" in result.stdout
     )
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+def test_models_lists_the_image_models_of_the_key_with_the_default_marked(fake_openai, openai_env):
+    from tests.openai_server import OTHER_MODELS
+
+    text = runner.invoke(app, ["models"], env=openai_env)
+    listed = json.loads(runner.invoke(app, ["models", "--json"], env=openai_env).stdout)
+
+    assert text.exit_code == 0
+    lines = text.stdout.splitlines()
+    assert f"{DEFAULT_IMAGE_MODEL}  (default)" in lines
+    assert "gpt-image-1-mini  (shuts down 2027-03-01)" in lines
+    assert [entry["id"] for entry in listed] == sorted(CURRENT_MODELS)
+    assert not OTHER_MODELS & {entry["id"] for entry in listed}
+    assert [entry for entry in listed if entry["default"]] == [
+        {"id": DEFAULT_IMAGE_MODEL, "default": True, "available": True, "shutdown_date": None}
+    ]
+    assert [r["path"] for r in fake_openai.requests] == ["/v1/models", "/v1/models"]
+
+
+def test_models_shows_a_retired_default_as_not_available(fake_openai, openai_env):
+    result = runner.invoke(app, ["models"], env={**openai_env, "OPENAI_IMAGE_MODEL": "gpt-image-1"})
+
+    assert result.exit_code == 0
+    assert "gpt-image-1  (default, not available to this key)" in result.stdout.splitlines()
+
+
+def test_models_without_a_key_says_so_and_lists_nothing():
+    result = runner.invoke(app, ["models", "--json"])
+
+    assert result.exit_code == 0
+    assert result.stdout == "[]\n"
+    assert result.stderr == (
+        "Notice: OPENAI_API_KEY is not set: no image model is available (the offline "
+        "placeholder renders images instead)\n"
+    )
+
+
+def test_models_when_the_api_does_not_answer(openai_env):
+    env = {**openai_env, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+
+    result = runner.invoke(app, ["models"], env=env)
+
+    assert result.exit_code == 6
+    assert result.stderr == (
+        "Error: Could not reach http://127.0.0.1:9/v1; check the network (and OPENAI_BASE_URL)\n"
+    )

@@ -1,0 +1,40 @@
+"""``pixyproxy models``: the image models this API key may use, the default marked."""
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.state import state
+
+
+def models(ctx: typer.Context, as_json: JsonOutput = False) -> None:
+    """List the image models the OpenAI API offers your key; the default is marked.
+
+    The list comes from the API (one request). The default is OPENAI_IMAGE_MODEL, shown
+    as not available when the API no longer offers it. Without OPENAI_API_KEY nothing is
+    listed, and a notice says why.
+
+    Examples:
+
+        pixyproxy models
+
+        pixyproxy models --json | jq -r '.[] | select(.available) | .id'
+    """
+    listing = state(ctx).services().models.list_models()
+    if listing.notice:
+        output.notice(listing.notice)
+    if as_json:
+        output.print_json([entry.__dict__ for entry in listing.models])
+        return
+    console = output.out()
+    for entry in listing.models:
+        marks = [
+            mark
+            for mark, shown in (
+                ("default", entry.default),
+                ("not available to this key", not entry.available),
+                (f"shuts down {entry.shutdown_date}", bool(entry.shutdown_date)),
+            )
+            if shown
+        ]
+        console.print(entry.id + (f"  ({', '.join(marks)})" if marks else ""), markup=False)
