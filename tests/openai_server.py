@@ -35,6 +35,10 @@ from openai.types.image_generate_params import (
 from pixyproxy_cli.data.placeholder import render_png
 
 PNG = render_png("fake openai image", 16, 16)
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"fake jpeg body" + b"\xff\xd9"
+WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 " + b"fake webp body"
+BY_FORMAT = {"png": PNG, "jpeg": JPEG, "webp": WEBP}
+"""What the fake answers for each output_format (bytes that start as the real ones do)."""
 SIZE = re.compile(r"^[1-9][0-9]*x[1-9][0-9]*$")
 
 
@@ -64,7 +68,18 @@ CURRENT_MODELS = set(typing.get_args(ImageModel)) - RETIRED_MODELS
 GENERATE_PARAMETERS = set(typing.get_type_hints(ImageGenerateParamsBase)) | set(
     typing.get_type_hints(ImageGenerateParamsStreaming)
 )
-_quality = typing.get_type_hints(ImageGenerateParamsBase)["quality"]
+_hints = typing.get_type_hints(ImageGenerateParamsBase)
+
+
+def _choices(name: str) -> set[str]:
+    """The values an Optional[Literal[...]] parameter of the SDK takes."""
+    return set(typing.get_args(typing.get_args(_hints[name])[0]))
+
+
+OUTPUT_FORMATS = _choices("output_format")
+BACKGROUNDS = _choices("background")
+MODERATIONS = _choices("moderation")
+_quality = _hints["quality"]
 QUALITIES = set(typing.get_args(typing.get_args(_quality)[0])) - deprecated_values(
     _field_docs(image_generate_params, "quality")
 )
@@ -146,6 +161,27 @@ def refusal(body: dict[str, Any]) -> Answer | None:
     n = body.get("n", 1)
     if not isinstance(n, int) or not 1 <= n <= 10:
         return error_answer(400, f"Invalid value for n: {n!r}.", "invalid_value", param="n")
+    for param, allowed in (
+        ("output_format", OUTPUT_FORMATS),
+        ("background", BACKGROUNDS),
+        ("moderation", MODERATIONS),
+    ):
+        if param in body and body[param] not in allowed:
+            return error_answer(
+                400, f"Invalid value: '{body[param]}'.", "invalid_value", param=param
+            )
+    compression = body.get("output_compression")
+    if compression is not None and (
+        not isinstance(compression, int)
+        or not 0 <= compression <= 100
+        or body.get("output_format", "png") not in ("webp", "jpeg")
+    ):
+        return error_answer(
+            400,
+            "output_compression takes 0-100 and only webp or jpeg output.",
+            "invalid_value",
+            param="output_compression",
+        )
     size = body.get("size", "auto")
     if size != "auto" and not SIZE.match(str(size)):
         return error_answer(400, f"Invalid value: '{size}'.", "invalid_value", param="size")
@@ -215,7 +251,7 @@ class FakeOpenAI:
                 if not self.path.endswith("/images/generations"):
                     answer = error_answer(404, f"Invalid URL (POST {self.path})")
                 else:
-                    answer = refusal(body) or fake._next_answer()
+                    answer = refusal(body) or fake._next_answer(body.get("output_format", "png"))
                 if answer.delay and fake._stopping.wait(answer.delay):
                     return
                 self._answer(answer)
@@ -239,9 +275,9 @@ class FakeOpenAI:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
-    def _next_answer(self) -> Answer:
+    def _next_answer(self, output_format: str = "png") -> Answer:
         with self._lock:
-            return self._answers.pop(0) if self._answers else image_answer()
+            return self._answers.pop(0) if self._answers else image_answer(BY_FORMAT[output_format])
 
     @property
     def base_url(self) -> str:
@@ -265,13 +301,13 @@ class FakeOpenAI:
 def provider_for(server: FakeOpenAI, api_key: str, timeout: float = 5):
     """An OpenAIImageProvider (the default model, no retries) pointed at ``server``."""
     from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL
+    from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
 
     return OpenAIImageProvider(
         api_key=api_key,
         model=DEFAULT_IMAGE_MODEL,
-        size="auto",
-        quality="auto",
+        options=ImageOptions(size="auto"),
         timeout=timeout,
         max_retries=0,
         base_url=server.base_url,

@@ -12,11 +12,18 @@ from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
-from pixyproxy_cli.core.exceptions import PixyProxyException, StorageError
+from pixyproxy_cli.core.exceptions import InputValidationError, PixyProxyException, StorageError
 from pixyproxy_cli.core.image_options import (
+    BACKGROUNDS,
+    IMAGE_FORMATS,
     IMAGE_QUALITIES,
+    MODERATIONS,
+    background_problem,
+    compression_problem,
+    image_format_problem,
     image_quality_problem,
     image_size_problem,
+    moderation_problem,
 )
 
 
@@ -66,6 +73,36 @@ def generate(
             help=f"{', '.join(IMAGE_QUALITIES)} [env: IMAGE_QUALITY].",
         ),
     ] = None,
+    image_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            callback=_checked(image_format_problem),
+            help=f"File format: {', '.join(IMAGE_FORMATS)} [env: IMAGE_FORMAT].",
+        ),
+    ] = None,
+    compression: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=100,
+            help="Compression 0-100, for webp and jpeg [env: IMAGE_COMPRESSION].",
+        ),
+    ] = None,
+    background: Annotated[
+        str | None,
+        typer.Option(
+            callback=_checked(background_problem),
+            help=f"{', '.join(BACKGROUNDS)} (transparent: png or webp) [env: IMAGE_BACKGROUND].",
+        ),
+    ] = None,
+    moderation: Annotated[
+        str | None,
+        typer.Option(
+            callback=_checked(moderation_problem),
+            help=f"The provider's moderation: {', '.join(MODERATIONS)} [env: IMAGE_MODERATION].",
+        ),
+    ] = None,
     provider: Annotated[
         ProviderName | None,
         typer.Option(
@@ -96,6 +133,8 @@ def generate(
 
         pixyproxy generate "a red fox in snow" --size 1536x1024 -o fox.png
 
+        pixyproxy generate "a logo" --format webp --compression 80 --background transparent
+
         echo "a quiet harbour" | pixyproxy generate - --json
 
         pixyproxy generate "my secret garden" --private
@@ -112,7 +151,15 @@ def generate(
         openai_model=model,
         image_size=size,
         image_quality=quality,
+        image_format=image_format,
+        image_compression=compression,
+        image_background=background,
+        image_moderation=moderation,
     )
+    if compression is not None:
+        problem = compression_problem(compression, services.settings.image_format)
+        if problem:
+            raise InputValidationError(f"--compression: {problem}")
     prompts = cli.prompts()
     if services.provider_notice:
         output.notice(services.provider_notice)

@@ -7,12 +7,20 @@ the providers check the settings with them when an image is made.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from pixyproxy_cli.core.exceptions import ConfigurationError
 
 IMAGE_SIZE_PATTERN = re.compile(r"auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4}")
 IMAGE_QUALITIES = ("auto", "low", "medium", "high", "xhigh", "max")
 """The qualities today's GPT image models take (the SDK's list, less DALL-E's retired ones)."""
+IMAGE_FORMATS = ("png", "webp", "jpeg")
+"""The file formats pixyproxy stores (the SDK also lists gif and svg, which it does not)."""
+COMPRESSED_FORMATS = ("webp", "jpeg")
+"""The formats ``--compression`` applies to."""
+BACKGROUNDS = ("auto", "opaque", "transparent")
+MODERATIONS = ("auto", "low")
 
 
 def image_size_problem(value: str) -> str | None:
@@ -29,14 +37,75 @@ def image_quality_problem(value: str) -> str | None:
     return f"{value!r} is not a quality: use one of {', '.join(IMAGE_QUALITIES)}"
 
 
-def check_image_options(size: str, quality: str) -> None:
-    """Raise ConfigurationError naming IMAGE_SIZE or IMAGE_QUALITY when either is not valid.
+def choice_problem(what: str, choices: tuple[str, ...]) -> Callable[[str], str | None]:
+    """A check that ``value`` is one of ``choices`` (for a format, background, ...)."""
+
+    def problem(value: str) -> str | None:
+        if value in choices:
+            return None
+        return f"{value!r} is not a {what}: use one of {', '.join(choices)}"
+
+    return problem
+
+
+image_format_problem = choice_problem("format", IMAGE_FORMATS)
+background_problem = choice_problem("background", BACKGROUNDS)
+moderation_problem = choice_problem("moderation level", MODERATIONS)
+
+
+def compression_problem(compression: int | None, image_format: str) -> str | None:
+    """What is wrong with a compression for ``image_format``, or None."""
+    if compression is None:
+        return None
+    if not 0 <= compression <= 100:
+        return f"compression must be 0 to 100, not {compression}"
+    if image_format not in COMPRESSED_FORMATS:
+        return f"compression applies to {' and '.join(COMPRESSED_FORMATS)}, not {image_format}"
+    return None
+
+
+def check_image_options(
+    size: str,
+    quality: str,
+    image_format: str = "png",
+    compression: int | None = None,
+    background: str = "auto",
+    moderation: str = "auto",
+) -> None:
+    """Raise ConfigurationError naming the variable of the first option that is not valid.
 
     Flags are checked where they are parsed; what reaches here came from the environment.
     """
     for variable, problem in (
         ("IMAGE_SIZE", image_size_problem(size)),
         ("IMAGE_QUALITY", image_quality_problem(quality)),
+        ("IMAGE_FORMAT", image_format_problem(image_format)),
+        ("IMAGE_COMPRESSION", compression_problem(compression, image_format)),
+        ("IMAGE_BACKGROUND", background_problem(background)),
+        ("IMAGE_MODERATION", moderation_problem(moderation)),
     ):
         if problem:
             raise ConfigurationError(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """How an image is asked for: size, quality, file format and the rest (all settings)."""
+
+    size: str = "1024x1024"
+    quality: str = "auto"
+    format: str = "png"
+    compression: int | None = None
+    background: str = "auto"
+    moderation: str = "auto"
+
+    def check(self) -> None:
+        """Raise ConfigurationError naming the setting of the first option not valid."""
+        check_image_options(
+            self.size,
+            self.quality,
+            self.format,
+            self.compression,
+            self.background,
+            self.moderation,
+        )

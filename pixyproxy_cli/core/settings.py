@@ -49,6 +49,10 @@ ENVIRONMENT: dict[str, str] = {
     "openai_model": "OPENAI_IMAGE_MODEL",
     "image_size": "IMAGE_SIZE",
     "image_quality": "IMAGE_QUALITY",
+    "image_format": "IMAGE_FORMAT",
+    "image_compression": "IMAGE_COMPRESSION",
+    "image_background": "IMAGE_BACKGROUND",
+    "image_moderation": "IMAGE_MODERATION",
     "openai_timeout": "OPENAI_TIMEOUT",
     "openai_max_retries": "OPENAI_MAX_RETRIES",
     "login_max_failures": "LOGIN_MAX_FAILURES",
@@ -88,6 +92,10 @@ class Settings(BaseModel):
     # not stop `list` or `show`, which never use it.
     image_size: str = Field(default="1024x1024", max_length=32)
     image_quality: str = Field(default="auto", max_length=32)
+    image_format: str = Field(default="png", max_length=32)
+    image_compression: int | None = None
+    image_background: str = Field(default="auto", max_length=32)
+    image_moderation: str = Field(default="auto", max_length=32)
     # The SDK's own default is 10 minutes; an image takes well under two.
     openai_timeout: float = Field(default=120.0, gt=0, le=3600)
     openai_max_retries: int = Field(default=2, ge=0, le=10)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConfigurationError
+from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.interfaces import (
@@ -104,28 +105,40 @@ def create_provider(settings: Settings) -> ProviderChoice:
     from pixyproxy_cli.data.placeholder import PlaceholderProvider
 
     choice = settings.image_provider
+    options = image_options(settings)
     api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     if choice == "placeholder":
-        return ProviderChoice(PlaceholderProvider(settings.image_size))
+        return ProviderChoice(PlaceholderProvider(options))
     if not api_key:
         if choice == "openai":
             raise ConfigurationError(
                 "The openai provider needs OPENAI_API_KEY; set it, or use the placeholder "
                 "provider (--provider placeholder)"
             )
-        return ProviderChoice(PlaceholderProvider(settings.image_size), PLACEHOLDER_NOTICE)
+        return ProviderChoice(PlaceholderProvider(options), PLACEHOLDER_NOTICE)
     from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
 
     return ProviderChoice(
         OpenAIImageProvider(
             api_key=api_key,
             model=settings.openai_model,
-            size=settings.image_size,
-            quality=settings.image_quality,
+            options=options,
             timeout=settings.openai_timeout,
             max_retries=settings.openai_max_retries,
             base_url=settings.openai_base_url,
         )
+    )
+
+
+def image_options(settings: Settings) -> ImageOptions:
+    """The image options the settings (and the flags among them) ask for; checked when used."""
+    return ImageOptions(
+        size=settings.image_size,
+        quality=settings.image_quality,
+        format=settings.image_format,
+        compression=settings.image_compression,
+        background=settings.image_background,
+        moderation=settings.image_moderation,
     )
 
 

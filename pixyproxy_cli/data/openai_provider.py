@@ -21,7 +21,7 @@ from pixyproxy_cli.core.exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from pixyproxy_cli.core.image_options import check_image_options
+from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
     ImageProviderInterface,
@@ -44,15 +44,13 @@ class OpenAIImageProvider(ImageProviderInterface):
         *,
         api_key: str,
         model: str,
-        size: str,
-        quality: str,
+        options: ImageOptions,
         timeout: float,
         max_retries: int,
         base_url: str | None = None,
     ) -> None:
         self.model = model
-        self.size = size
-        self.quality = quality
+        self.options = options
         self.timeout = timeout
         self.max_retries = max_retries
         self.base_url = base_url
@@ -75,12 +73,20 @@ class OpenAIImageProvider(ImageProviderInterface):
         """Generate one image. Raises a GenerationError subclass on any failure."""
         import openai
 
-        check_image_options(self.size, self.quality)
+        options = self.options
+        options.check()
         arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": 1}
-        if self.size != "auto":
-            arguments["size"] = self.size
-        if self.quality != "auto":
-            arguments["quality"] = self.quality
+        # Only what differs from the API's own defaults is sent.
+        for name, value, default in (
+            ("size", options.size, "auto"),
+            ("quality", options.quality, "auto"),
+            ("output_format", options.format, "png"),
+            ("output_compression", options.compression, None),
+            ("background", options.background, "auto"),
+            ("moderation", options.moderation, "auto"),
+        ):
+            if value != default:
+                arguments[name] = value
         try:
             response = self._get_client().images.generate(**arguments)
         except openai.APIError as error:

@@ -14,7 +14,7 @@ import zlib
 
 from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
 from pixyproxy_cli.core.exceptions import ConfigurationError
-from pixyproxy_cli.core.image_options import check_image_options
+from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 
 GRID = 8
@@ -86,16 +86,21 @@ class PlaceholderProvider(ImageProviderInterface):
 
     name = PLACEHOLDER_PROVIDER
 
-    def __init__(self, size: str = "1024x1024") -> None:
-        self.size = size
+    def __init__(self, options: ImageOptions | None = None) -> None:
+        self.options = options or ImageOptions()
 
     def generate(self, prompt: str) -> GeneratedImage:
         """A placeholder PNG for ``prompt`` (the same bytes every time for the same prompt).
 
-        Raises ConfigurationError when the size is not valid.
+        Raises ConfigurationError when an option is not valid, or asks for another format.
         """
-        check_image_options(self.size, "auto")
-        width, height = parse_size(self.size)
+        self.options.check()
+        if self.options.format != "png":
+            raise ConfigurationError(
+                f"the offline placeholder renders PNG only, not {self.options.format}: use "
+                "--format png, or set OPENAI_API_KEY"
+            )
+        width, height = parse_size(self.options.size)
         return GeneratedImage(
             data=render_png(prompt, width, height),
             media_type="image/png",

@@ -306,3 +306,89 @@ def test_models_when_the_api_does_not_answer(openai_env):
     assert result.stderr == (
         "Error: Could not reach http://127.0.0.1:9/v1; check the network (and OPENAI_BASE_URL)\n"
     )
+
+
+# -- formats and options -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image_format", "extension", "media_type"),
+    [("png", ".png", "image/png"), ("webp", ".webp", "image/webp"), ("jpeg", ".jpg", "image/jpeg")],
+)
+def test_the_format_reaches_the_api_and_the_stored_file(
+    fake_openai, openai_env, image_format, extension, media_type
+):
+    from tests.openai_server import BY_FORMAT
+
+    result = generate(openai_env, "--format", image_format, "--json")
+
+    assert result.exit_code == 0, result.stderr
+    details = json.loads(result.stdout)
+    assert details["media_type"] == media_type
+    assert details["file"].endswith(extension)
+    assert Path(details["file"]).read_bytes() == BY_FORMAT[image_format]
+    sent = fake_openai.requests[0]["body"]
+    assert sent.get("output_format", "png") == image_format
+
+
+def test_every_option_is_sent_as_the_sdk_names_it(fake_openai, openai_env):
+    result = generate(
+        openai_env,
+        "--format",
+        "webp",
+        "--compression",
+        "80",
+        "--background",
+        "transparent",
+        "--moderation",
+        "low",
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert fake_openai.requests[0]["body"] == {
+        "model": DEFAULT_IMAGE_MODEL,
+        "prompt": "a lighthouse at dawn",
+        "n": 1,
+        "size": "1024x1024",
+        "output_format": "webp",
+        "output_compression": 80,
+        "background": "transparent",
+        "moderation": "low",
+    }
+
+
+def test_options_come_from_settings_too(fake_openai, openai_env):
+    env = {**openai_env, "IMAGE_FORMAT": "jpeg", "IMAGE_COMPRESSION": "55"}
+
+    assert generate(env).exit_code == 0
+
+    body = fake_openai.requests[0]["body"]
+    assert (body["output_format"], body["output_compression"]) == ("jpeg", 55)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--compression", "50"], "--compression: compression applies to webp and jpeg, not png"),
+        (["--format", "gif"], "Invalid value for '--format': 'gif' is not a format"),
+        (["--background", "clear"], "Invalid value for '--background': 'clear' is not a"),
+        (["--moderation", "none"], "Invalid value for '--moderation': 'none' is not a"),
+        (["--format", "jpeg", "--compression", "101"], "Invalid value for '--compression'"),
+    ],
+)
+def test_malformed_options_are_exit_2_before_any_call(fake_openai, openai_env, args, message):
+    result = generate(openai_env, *args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert fake_openai.requests == []
+
+
+def test_the_placeholder_renders_png_only_and_says_so():
+    result = runner.invoke(app, ["generate", "a fox", "--format", "webp"])
+
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: the offline placeholder renders PNG only, not webp: use --format png, or set "
+        "OPENAI_API_KEY\n"
+    )

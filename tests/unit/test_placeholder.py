@@ -8,6 +8,7 @@ import zlib
 import pytest
 
 from pixyproxy_cli.core.exceptions import ConfigurationError
+from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.data.placeholder import PlaceholderProvider, parse_size, render_png
 
 
@@ -42,7 +43,7 @@ def test_the_same_prompt_gives_the_same_bytes_and_another_prompt_others():
 
 
 def test_it_says_it_is_a_placeholder():
-    provider = PlaceholderProvider("64x48")
+    provider = PlaceholderProvider(ImageOptions(size="64x48"))
 
     image = provider.generate("a fox")
 
