@@ -459,10 +459,12 @@ def bench_generate(images: int, work: Path) -> list[Row]:
         def __init__(self, latency: float) -> None:
             self.latency = latency
 
-        def generate(self, prompt: str) -> GeneratedImage:
+        def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
             if self.latency:
                 time.sleep(self.latency)
-            return GeneratedImage(data=png, media_type="image/png", provider="fake", model="m")
+            return [
+                GeneratedImage(data=png, media_type="image/png", provider="fake", model="m")
+            ] * n
 
     def services_with(provider: FakeProvider, name: str) -> tuple[Any, Any]:
         settings = load_settings(

@@ -233,15 +233,16 @@ class FakeProvider(ImageProviderInterface):
         self.fail_with: BaseException | None = None
         self.prompts: list[str] = []
 
-    def generate(self, prompt: str) -> GeneratedImage:
+    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
         # The provider must never be called with a database connection held.
         self.journal.add(f"provider(open_contexts={self.journal.open_contexts})")
         self.prompts.append(prompt)
         if self.fail_with is not None:
             raise self.fail_with
-        return GeneratedImage(
+        image = GeneratedImage(
             data=self.data, media_type="image/png", provider="fake", model="fake-model"
         )
+        return [image] * n
 
 
 class FakeStore(ImageStoreInterface):

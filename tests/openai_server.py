@@ -96,10 +96,10 @@ class Answer:
     delay: float = 0.0
 
 
-def image_answer(data: bytes = PNG) -> Answer:
-    return Answer(
-        200, {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(data).decode()}]}
-    )
+def image_answer(data: bytes = PNG, n: int = 1) -> Answer:
+    """n images (the k-th with k bytes more at its end, so that the files differ)."""
+    items = [{"b64_json": base64.b64encode(data + b"\0" * k).decode()} for k in range(n)]
+    return Answer(200, {"created": int(time.time()), "data": items})
 
 
 def error_answer(
@@ -251,7 +251,9 @@ class FakeOpenAI:
                 if not self.path.endswith("/images/generations"):
                     answer = error_answer(404, f"Invalid URL (POST {self.path})")
                 else:
-                    answer = refusal(body) or fake._next_answer(body.get("output_format", "png"))
+                    answer = refusal(body) or fake._next_answer(
+                        body.get("output_format", "png"), body.get("n", 1)
+                    )
                 if answer.delay and fake._stopping.wait(answer.delay):
                     return
                 self._answer(answer)
@@ -275,9 +277,11 @@ class FakeOpenAI:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
-    def _next_answer(self, output_format: str = "png") -> Answer:
+    def _next_answer(self, output_format: str = "png", n: int = 1) -> Answer:
         with self._lock:
-            return self._answers.pop(0) if self._answers else image_answer(BY_FORMAT[output_format])
+            if self._answers:
+                return self._answers.pop(0)
+        return image_answer(BY_FORMAT[output_format], n)
 
     @property
     def base_url(self) -> str:

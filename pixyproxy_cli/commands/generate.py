@@ -39,6 +39,10 @@ def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str
     return check
 
 
+MAX_IMAGES = 10
+"""The most images one generate asks for (the Images API's limit; the service checks it)."""
+
+
 class ProviderName(StrEnum):
     """The image providers ``--provider`` accepts."""
 
@@ -71,6 +75,17 @@ def generate(
         typer.Option(
             callback=_checked(image_quality_problem),
             help=f"{', '.join(IMAGE_QUALITIES)} [env: IMAGE_QUALITY].",
+        ),
+    ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "-n",
+            "--count",
+            min=1,
+            max=MAX_IMAGES,
+            help=f"Make this many images (1-{MAX_IMAGES}) in one request; --json then prints "
+            "an array.",
         ),
     ] = None,
     image_format: Annotated[
@@ -135,6 +150,8 @@ def generate(
 
         pixyproxy generate "a logo" --format webp --compression 80 --background transparent
 
+        pixyproxy generate "four foxes" -n 4 --json | jq -r '.[].guid'
+
         echo "a quiet harbour" | pixyproxy generate - --json
 
         pixyproxy generate "my secret garden" --private
@@ -142,6 +159,10 @@ def generate(
     if prompt == "-":
         prompt = sys.stdin.read().strip()
     if output_file is not None:
+        if (count or 1) > 1:
+            raise InputValidationError(
+                "--output takes one image; use -n 1, or fetch each GUID after generating"
+            )
         # Refuse before spending a provider call on an image we could not write.
         output.check_writable(output_file, force=force)
     cli = state(ctx)
@@ -163,25 +184,36 @@ def generate(
     prompts = cli.prompts()
     if services.provider_notice:
         output.notice(services.provider_notice)
-    with output.spinner("Generating image…"):
+    with output.spinner(
+        "Generating image…" if (count or 1) == 1 else f"Generating {count} images…"
+    ):
         # The service validates what was typed, and reports problems as ours.
-        image = prompts.generate_image({"prompt": prompt, "private": private})
-    stored = prompts.get_image_file(image.guid)
+        images = prompts.generate_images({"prompt": prompt, "private": private}, count or 1)
+    files = [prompts.get_image_file(image.guid).path for image in images]
     if output_file is not None:
         try:
-            output.copy_file(stored.path, output_file, force=force)
+            output.copy_file(files[0], output_file, force=force)
         except PixyProxyException as error:
+            guid = images[0].guid
             raise StorageError(
-                f"The image is stored as {image.guid}, but {_lower_first(error.message)} "
-                f"(pixyproxy fetch {image.guid} -o FILE writes it again)"
+                f"The image is stored as {guid}, but {_lower_first(error.message)} "
+                f"(pixyproxy fetch {guid} -o FILE writes it again)"
             ) from error
+    printed = [
+        {**output.image_json(image), "file": str(path)}
+        for image, path in zip(images, files, strict=True)
+    ]
     if as_json:
-        output.print_json({**output.image_json(image), "file": str(stored.path)})
+        # -n asks for a batch, so it prints an array, even of one.
+        output.print_json(printed if count is not None else printed[0])
         return
-    extra = {"File": str(stored.path)}
-    if output_file is not None:
-        extra["Written to"] = str(output_file)
-    output.print_details(image, extra)
+    for index, (image, path) in enumerate(zip(images, files, strict=True)):
+        if index:
+            output.out().print()
+        extra = {"File": str(path)}
+        if output_file is not None:
+            extra["Written to"] = str(output_file)
+        output.print_details(image, extra)
 
 
 def _lower_first(text: str) -> str:

@@ -69,13 +69,13 @@ class OpenAIImageProvider(ImageProviderInterface):
             )
         return self._client
 
-    def generate(self, prompt: str) -> GeneratedImage:
-        """Generate one image. Raises a GenerationError subclass on any failure."""
+    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+        """Generate ``n`` images in one request. Raises a GenerationError subclass on failure."""
         import openai
 
         options = self.options
         options.check()
-        arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": 1}
+        arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": n}
         # Only what differs from the API's own defaults is sent.
         for name, value, default in (
             ("size", options.size, "auto"),
@@ -129,9 +129,13 @@ class OpenAIImageProvider(ImageProviderInterface):
             key=lambda model: model.id,
         )
 
-    def _decode(self, response: Any) -> GeneratedImage:
+    def _decode(self, response: Any) -> list[GeneratedImage]:
         items = getattr(response, "data", None) or []
-        encoded = getattr(items[0], "b64_json", None) if items else None
+        if not items:
+            raise GenerationError("OpenAI answered without image data")
+        return [self._decode_one(getattr(item, "b64_json", None)) for item in items]
+
+    def _decode_one(self, encoded: str | None) -> GeneratedImage:
         if not encoded:
             raise GenerationError("OpenAI answered without image data")
         try:

@@ -89,8 +89,10 @@ class PlaceholderProvider(ImageProviderInterface):
     def __init__(self, options: ImageOptions | None = None) -> None:
         self.options = options or ImageOptions()
 
-    def generate(self, prompt: str) -> GeneratedImage:
-        """A placeholder PNG for ``prompt`` (the same bytes every time for the same prompt).
+    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+        """``n`` placeholder PNGs for ``prompt``, the same every time for the same prompt.
+
+        The first is the prompt's own pattern, each other one a variation (the files differ).
 
         Raises ConfigurationError when an option is not valid, or asks for another format.
         """
@@ -101,9 +103,12 @@ class PlaceholderProvider(ImageProviderInterface):
                 "--format png, or set OPENAI_API_KEY"
             )
         width, height = parse_size(self.options.size)
-        return GeneratedImage(
-            data=render_png(prompt, width, height),
-            media_type="image/png",
-            provider=PLACEHOLDER_PROVIDER,
-            model=PLACEHOLDER_MODEL,
-        )
+        return [
+            GeneratedImage(
+                data=render_png(prompt if index == 0 else f"{prompt}\n{index}", width, height),
+                media_type="image/png",
+                provider=PLACEHOLDER_PROVIDER,
+                model=PLACEHOLDER_MODEL,
+            )
+            for index in range(n)
+        ]

@@ -24,6 +24,10 @@ def sniff_media_type(data: bytes) -> str | None:
     return None
 
 
+MAX_IMAGES_PER_REQUEST = 10
+"""How many images one request may ask for (the Images API's limit on ``n``)."""
+
+
 @dataclass(frozen=True)
 class GeneratedImage:
     """The bytes a provider produced, with what made them."""
@@ -53,8 +57,11 @@ class ImageProviderInterface(ABC):
     name: str
 
     @abstractmethod
-    def generate(self, prompt: str) -> GeneratedImage:
-        """Generate one image for ``prompt``. Raises a GenerationError subclass on failure."""
+    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+        """Generate ``n`` images for ``prompt`` in one request (the API may return fewer).
+
+        Raises a GenerationError subclass on failure.
+        """
 
     def check(self, timeout: float) -> str:
         """Ask the provider, within ``timeout`` seconds, whether it can serve its model.

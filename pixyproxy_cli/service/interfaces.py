@@ -39,6 +39,17 @@ class PromptServiceInterface(ABC):
         """
 
     @abstractmethod
+    def generate_images(
+        self, request: ImageDetailCreate | Mapping[str, Any], n: int
+    ) -> list[ImagePublic]:
+        """Generate ``n`` (1 to 10) images for one request in one provider call.
+
+        Each has its own GUID, row and file; all rows are inserted in one transaction, and
+        if anything fails no row and no file of the batch remains. Raises as
+        ``generate_image`` does (InputValidationError for ``n`` out of range).
+        """
+
+    @abstractmethod
     def get_image_by_guid(self, guid: str) -> ImagePublic:
         """The details of one image. Raises InputValidationError, RecordNotFoundError."""
 

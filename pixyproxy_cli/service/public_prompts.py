@@ -30,14 +30,23 @@ from pixyproxy_cli.core.exceptions import (
     StorageError,
 )
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
-from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+from pixyproxy_cli.data.providers import (
+    MAX_IMAGES_PER_REQUEST,
+    GeneratedImage,
+    ImageProviderInterface,
+)
 from pixyproxy_cli.data.public_json import RawRow, public_images, public_json_lines
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.cache import ImageCache
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
-from pixyproxy_cli.service.validation import validate_guid, validate_limit, validate_model
+from pixyproxy_cli.service.validation import (
+    validate_count,
+    validate_guid,
+    validate_limit,
+    validate_model,
+)
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import Image, ImageContent, ImageDetailCreate, ImagePublic
@@ -97,46 +106,61 @@ class PromptService(PromptServiceInterface):
 
     def generate_image(self, request: ImageDetailCreate | Mapping[str, Any]) -> ImagePublic:
         """See PromptServiceInterface.generate_image."""
+        return self.generate_images(request, 1)[0]
+
+    def generate_images(
+        self, request: ImageDetailCreate | Mapping[str, Any], n: int
+    ) -> list[ImagePublic]:
+        """See PromptServiceInterface.generate_images."""
         from pixyproxy_cli.core.models import Image, ImageDetail, ImageDetailCreate
 
         request = validate_model(
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
         )
+        n = validate_count(n, MAX_IMAGES_PER_REQUEST)
         owner = self._owner_for(request)
-        # An image costs money: make sure there is a database to keep it in before asking.
+        # Images cost money: make sure there is a database to keep them in before asking.
         with transaction(self._context_factory):
             pass
-        generated = self._call_provider(request.prompt)
-        guid = str(uuid.uuid4())
-        detail = ImageDetail(
-            prompt=request.prompt,
-            private=request.private,
-            guid=guid,
-            filename=f"{guid}{generated.extension}",
-            owner=owner,
-            provider=generated.provider,
-            model=generated.model,
-            media_type=generated.media_type,
-        )
-        self._store.save(detail.filename, generated.data)
+        details = []
+        for generated in self._call_provider(request.prompt, n):
+            guid = str(uuid.uuid4())
+            detail = ImageDetail(
+                prompt=request.prompt,
+                private=request.private,
+                guid=guid,
+                filename=f"{guid}{generated.extension}",
+                owner=owner,
+                provider=generated.provider,
+                model=generated.model,
+                media_type=generated.media_type,
+            )
+            details.append((detail, generated.data))
+        saved: list[str] = []
         try:
+            for detail, data in details:
+                self._store.save(detail.filename, data)
+                saved.append(detail.filename)
             now = self._clock()
-            with transaction(self._context_factory):
-                image_id = self._images.create_image(detail, now=now)
+            with transaction(self._context_factory):  # all of them, or none
+                ids = [self._images.create_image(detail, now=now) for detail, _ in details]
         except BaseException:
-            self._remove_file_quietly(detail.filename)
+            for filename in saved:
+                self._remove_file_quietly(filename)
             raise
-        image = Image(**detail.model_dump(), id=image_id, created_at=now, updated_at=now)
-        return image.to_public()
+        return [
+            Image(**detail.model_dump(), id=image_id, created_at=now, updated_at=now).to_public()
+            for (detail, _), image_id in zip(details, ids, strict=True)
+        ]
 
-    def _call_provider(self, prompt: str) -> GeneratedImage:
+    def _call_provider(self, prompt: str, n: int) -> list[GeneratedImage]:
         try:
-            generated = self._provider.generate(prompt)
+            generated = self._provider.generate(prompt, n)
         except PixyProxyException:
             raise
         except Exception as error:
             raise GenerationError() from error
-        if not generated.data:
+        if not generated or not all(image.data for image in generated):
             raise GenerationError("The image provider returned an empty image")
         return generated
 

@@ -74,6 +74,14 @@ def validate_username(value: Any) -> str:
     return username
 
 
+def validate_count(value: Any, most: int) -> int:
+    """Return ``value`` as a whole number from 1 to ``most``. Raises InputValidationError."""
+    number = validate_limit(value, "the number of images")
+    if number is None or number > most:
+        raise InputValidationError(f"the number of images must be 1 to {most}")
+    return number
+
+
 def validate_password(value: Any) -> SecretStr:
     """Return ``value`` as a SecretStr if it is an acceptable password.
 

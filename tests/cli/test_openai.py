@@ -392,3 +392,71 @@ def test_the_placeholder_renders_png_only_and_says_so():
         "Error: the offline placeholder renders PNG only, not webp: use --format png, or set "
         "OPENAI_API_KEY\n"
     )
+
+
+# -- several images ------------------------------------------------------------------------
+
+
+def test_n_images_are_one_request_with_their_own_guids_rows_and_files(
+    fake_openai, openai_env, data_dir
+):
+    result = generate(openai_env, "-n", "3", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    made = json.loads(result.stdout)
+    assert isinstance(made, list)
+    assert len({image["guid"] for image in made}) == 3
+    assert [request["body"]["n"] for request in fake_openai.requests] == [3]
+    assert len({Path(image["file"]).read_bytes() for image in made}) == 3
+    listed = json.loads(runner.invoke(app, ["list", "--json"], env=openai_env).stdout)
+    assert [image["guid"] for image in listed] == [image["guid"] for image in made]
+
+
+def test_json_is_an_array_whenever_n_is_given(fake_openai, openai_env):
+    one = json.loads(generate(openai_env, "-n", "1", "--json").stdout)
+    plain = json.loads(generate(openai_env, "--json").stdout)
+
+    assert isinstance(one, list)
+    assert len(one) == 1
+    assert isinstance(plain, dict)
+
+
+def test_a_batch_whose_answer_is_broken_stores_nothing(fake_openai, openai_env, data_dir):
+    good = base64.b64encode(PNG).decode()
+    fake_openai.script(
+        Answer(200, {"created": 1, "data": [{"b64_json": good}, {"b64_json": None}]})
+    )
+
+    result = generate(openai_env, "-n", "2")
+
+    assert result.exit_code == 6
+    assert result.stderr == "Error: OpenAI answered without image data\n"
+    assert_nothing_stored(data_dir, openai_env)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-n", "0"], "Invalid value for '-n' / '--count'"),
+        (["-n", "11"], "Invalid value for '-n' / '--count'"),
+        (
+            ["-n", "2", "-o", "x.png"],
+            "Error: --output takes one image; use -n 1, or fetch each GUID",
+        ),
+    ],
+)
+def test_bad_counts_are_exit_2_before_any_request(fake_openai, openai_env, args, message):
+    result = generate(openai_env, *args)
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert fake_openai.requests == []
+
+
+def test_the_placeholder_honours_n():
+    result = runner.invoke(app, ["generate", "a fox", "-n", "2", "--json"])
+
+    made = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert len(made) == 2
+    assert Path(made[0]["file"]).read_bytes() != Path(made[1]["file"]).read_bytes()

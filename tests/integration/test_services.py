@@ -164,3 +164,27 @@ def test_json_listing_is_byte_for_byte_the_models_json(services, monkeypatch):
     after = json.loads(everything[1])["guid"]
     after_pages = services.prompts.get_all_images_json_pages(after=after)
     assert [line for page in after_pages for line in page] == everything[2:-1]
+
+
+def test_a_batch_is_all_or_nothing_on_a_real_database(services, monkeypatch):
+    images = services.prompts.dependencies.images
+    real = images.create_image
+    inserted: list[str] = []
+
+    def third_fails(detail, *, now):
+        if len(inserted) == 2:
+            raise ConstraintViolationError()
+        inserted.append(detail.guid)
+        return real(detail, now=now)
+
+    monkeypatch.setattr(images, "create_image", third_fails)
+    with pytest.raises(ConstraintViolationError):
+        services.prompts.generate_images(ImageDetailCreate(prompt="three foxes"), 3)
+    monkeypatch.undo()
+
+    assert len(inserted) == 2  # two rows were written inside the transaction...
+    assert list(services.prompts.get_all_images()) == []  # ...and rolled back with it
+    assert image_files(services) == []
+    made = services.prompts.generate_images(ImageDetailCreate(prompt="three foxes"), 3)
+    assert [image.guid for image in services.prompts.get_all_images()] == [i.guid for i in made]
+    assert image_files(services) == sorted(f"{image.guid}.png" for image in made)

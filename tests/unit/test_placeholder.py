@@ -45,7 +45,7 @@ def test_the_same_prompt_gives_the_same_bytes_and_another_prompt_others():
 def test_it_says_it_is_a_placeholder():
     provider = PlaceholderProvider(ImageOptions(size="64x48"))
 
-    image = provider.generate("a fox")
+    [image] = provider.generate("a fox")
 
     assert (image.provider, image.model, image.media_type) == (
         "placeholder",

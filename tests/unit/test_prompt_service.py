@@ -392,3 +392,68 @@ def test_get_image_file_with_the_file_gone_is_not_found(world):
 
     with pytest.raises(RecordNotFoundError, match=f"The file of image {made.guid} is missing"):
         world.service.get_image_file(made.guid)
+
+
+# -- several images in one request ----------------------------------------------------------
+
+
+def test_n_images_are_one_provider_call_and_one_transaction(world):
+    images = world.service.generate_images(request(), 3)
+
+    assert len({image.guid for image in images}) == 3
+    assert world.journal.events == [
+        *PROBE,
+        "provider(open_contexts=0)",
+        *["store.save(open_contexts=0)"] * 3,
+        "enter",
+        "begin",
+        *["repo.create_image"] * 3,
+        "commit",
+        "exit",
+    ]
+    assert sorted(world.store.files) == sorted(f"{image.guid}.png" for image in images)
+    assert len(world.images.rows) == 3
+
+
+def test_a_failed_insert_leaves_no_row_and_no_file_of_the_batch(world, monkeypatch):
+    real = world.images.create_image
+    made = []
+
+    def third_fails(detail, *, now):
+        if len(made) == 2:
+            raise ConstraintViolationError()
+        made.append(detail.guid)
+        return real(detail, now=now)
+
+    monkeypatch.setattr(world.images, "create_image", third_fails)
+
+    with pytest.raises(ConstraintViolationError):
+        world.service.generate_images(request(), 3)
+
+    assert world.store.files == {}  # (the rows' rollback is proven on real databases)
+    assert world.journal.events[-5:] == ["rollback", "exit", *["store.delete"] * 3]
+
+
+def test_a_failed_write_removes_the_files_already_written(world, monkeypatch):
+    real = world.store.save
+
+    def second_fails(filename, data):
+        if world.store.files:
+            raise StorageError("disk full")
+        real(filename, data)
+
+    monkeypatch.setattr(world.store, "save", second_fails)
+
+    with pytest.raises(StorageError):
+        world.service.generate_images(request(), 3)
+
+    assert world.store.files == {}
+    assert world.images.rows == {}
+
+
+@pytest.mark.parametrize("n", [0, 11, -1, "3", 2.5])
+def test_n_must_be_1_to_10_before_anything_is_called(world, n):
+    with pytest.raises(InputValidationError, match="number of images"):
+        world.service.generate_images(request(), n)
+
+    assert world.journal.events == []
