@@ -459,7 +459,7 @@ def bench_generate(images: int, work: Path) -> list[Row]:
         def __init__(self, latency: float) -> None:
             self.latency = latency
 
-        def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+        def generate(self, prompt: str, n: int = 1, options: Any = None) -> list[GeneratedImage]:
             if self.latency:
                 time.sleep(self.latency)
             return [

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
+from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
@@ -232,11 +233,15 @@ class FakeProvider(ImageProviderInterface):
         self.data = data
         self.fail_with: BaseException | None = None
         self.prompts: list[str] = []
+        self.options: list[ImageOptions | None] = []
 
-    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+    def generate(
+        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+    ) -> list[GeneratedImage]:
         # The provider must never be called with a database connection held.
         self.journal.add(f"provider(open_contexts={self.journal.open_contexts})")
         self.prompts.append(prompt)
+        self.options.append(options)
         if self.fail_with is not None:
             raise self.fail_with
         image = GeneratedImage(
@@ -290,12 +295,17 @@ class FakeLimitRepository(LimitRepositoryInterface):
     def __init__(self) -> None:
         self.rows: dict[str, list[float]] = {}
 
-    def hit(self, bucket: str, *, now: float, window: float) -> tuple[int, float]:
+    def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
         row = self.rows.get(bucket)
         if row is None or row[1] <= now - window:
             row = self.rows[bucket] = [0, now]
-        row[0] += 1
+        row[0] += weight
         return int(row[0]), row[1]
+
+    def give_back(self, bucket: str, weight: int) -> None:
+        row = self.rows.get(bucket)
+        if row is not None and row[0] >= weight:
+            row[0] -= weight
 
     def clear(self, bucket: str) -> None:
         self.rows.pop(bucket, None)

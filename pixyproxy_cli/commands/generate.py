@@ -11,7 +11,7 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
-from pixyproxy_cli.core.constants import Provision
+from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, Provision
 from pixyproxy_cli.core.exceptions import InputValidationError, PixyProxyException, StorageError
 from pixyproxy_cli.core.image_options import (
     BACKGROUNDS,
@@ -37,10 +37,6 @@ def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str
         return value
 
     return check
-
-
-MAX_IMAGES = 10
-"""The most images one generate asks for (the Images API's limit; the service checks it)."""
 
 
 class ProviderName(StrEnum):
@@ -83,9 +79,9 @@ def generate(
             "-n",
             "--count",
             min=1,
-            max=MAX_IMAGES,
-            help=f"Make this many images (1-{MAX_IMAGES}) in one request; --json then prints "
-            "an array.",
+            max=MAX_IMAGES_PER_REQUEST,
+            help=f"Make this many images (1-{MAX_IMAGES_PER_REQUEST}) in one request; --json "
+            "then prints an array.",
         ),
     ] = None,
     image_format: Annotated[

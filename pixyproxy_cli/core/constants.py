@@ -11,6 +11,8 @@ from enum import IntEnum
 DEFAULT_MAX_PROMPT_LENGTH = 32_000
 """gpt-image models accept prompts of up to 32,000 characters."""
 
+MAX_IMAGES_PER_REQUEST = 10
+"""How many images one request may ask for (the Images API's limit on ``n``)."""
 MAX_GUID_LENGTH = 36
 MAX_USERNAME_LENGTH = 64
 MAX_CLASS_KEY_LENGTH = 64

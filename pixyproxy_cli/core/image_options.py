@@ -64,28 +64,24 @@ def compression_problem(compression: int | None, image_format: str) -> str | Non
     return None
 
 
-def check_image_options(
+def image_option_problems(
     size: str,
     quality: str,
     image_format: str = "png",
     compression: int | None = None,
     background: str = "auto",
     moderation: str = "auto",
-) -> None:
-    """Raise ConfigurationError naming the variable of the first option that is not valid.
-
-    Flags are checked where they are parsed; what reaches here came from the environment.
-    """
-    for variable, problem in (
+) -> list[tuple[str, str]]:
+    """Each option that is not valid: (the setting that names it, what is wrong)."""
+    found = (
         ("IMAGE_SIZE", image_size_problem(size)),
         ("IMAGE_QUALITY", image_quality_problem(quality)),
         ("IMAGE_FORMAT", image_format_problem(image_format)),
         ("IMAGE_COMPRESSION", compression_problem(compression, image_format)),
         ("IMAGE_BACKGROUND", background_problem(background)),
         ("IMAGE_MODERATION", moderation_problem(moderation)),
-    ):
-        if problem:
-            raise ConfigurationError(f"{variable}: {problem}")
+    )
+    return [(variable, problem) for variable, problem in found if problem]
 
 
 @dataclass(frozen=True)
@@ -99,9 +95,9 @@ class ImageOptions:
     background: str = "auto"
     moderation: str = "auto"
 
-    def check(self) -> None:
-        """Raise ConfigurationError naming the setting of the first option not valid."""
-        check_image_options(
+    def problems(self) -> list[tuple[str, str]]:
+        """Each option that is not valid: (the setting that names it, what is wrong)."""
+        return image_option_problems(
             self.size,
             self.quality,
             self.format,
@@ -109,3 +105,12 @@ class ImageOptions:
             self.background,
             self.moderation,
         )
+
+    def check(self) -> None:
+        """Raise ConfigurationError naming the setting of the first option not valid.
+
+        For options that came from settings; a caller's own options are checked by the
+        service (InputValidationError).
+        """
+        for variable, problem in self.problems():
+            raise ConfigurationError(f"{variable}: {problem}")

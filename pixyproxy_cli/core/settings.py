@@ -88,7 +88,7 @@ class Settings(BaseModel):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = Field(default=DEFAULT_IMAGE_MODEL, min_length=1, max_length=64)
-    # Checked when an image is made (check_image_options), not here: a bad IMAGE_SIZE must
+    # Checked when an image is made (ImageOptions.check), not here: a bad IMAGE_SIZE must
     # not stop `list` or `show`, which never use it.
     image_size: str = Field(default="1024x1024", max_length=32)
     image_quality: str = Field(default="auto", max_length=32)

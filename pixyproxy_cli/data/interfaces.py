@@ -111,12 +111,16 @@ class LimitRepositoryInterface(ABC):
     """Counters of events per bucket and window, shared by every process on the database."""
 
     @abstractmethod
-    def hit(self, bucket: str, *, now: float, window: float) -> tuple[int, float]:
-        """Count one event in ``bucket``; return (events in its window, the window's start).
+    def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
+        """Count ``weight`` events in ``bucket``; return (events in its window, its start).
 
         Atomic however many workers or servers count at once: a window whose start is
         ``window`` seconds or more before ``now`` starts again at ``now`` with this event.
         """
+
+    @abstractmethod
+    def give_back(self, bucket: str, weight: int) -> None:
+        """Uncount ``weight`` events of ``bucket`` (ones that were refused after all)."""
 
     @abstractmethod
     def clear(self, bucket: str) -> None:

@@ -69,12 +69,15 @@ class OpenAIImageProvider(ImageProviderInterface):
             )
         return self._client
 
-    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+    def generate(
+        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+    ) -> list[GeneratedImage]:
         """Generate ``n`` images in one request. Raises a GenerationError subclass on failure."""
         import openai
 
-        options = self.options
-        options.check()
+        if options is None:
+            options = self.options
+            options.check()
         arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": n}
         # Only what differs from the API's own defaults is sent.
         for name, value, default in (

@@ -89,20 +89,24 @@ class PlaceholderProvider(ImageProviderInterface):
     def __init__(self, options: ImageOptions | None = None) -> None:
         self.options = options or ImageOptions()
 
-    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+    def generate(
+        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+    ) -> list[GeneratedImage]:
         """``n`` placeholder PNGs for ``prompt``, the same every time for the same prompt.
 
         The first is the prompt's own pattern, each other one a variation (the files differ).
 
         Raises ConfigurationError when an option is not valid, or asks for another format.
         """
-        self.options.check()
-        if self.options.format != "png":
+        if options is None:
+            options = self.options
+            options.check()
+        if options.format != "png":
             raise ConfigurationError(
-                f"the offline placeholder renders PNG only, not {self.options.format}: use "
+                f"the offline placeholder renders PNG only, not {options.format}: use "
                 "--format png, or set OPENAI_API_KEY"
             )
-        width, height = parse_size(self.options.size)
+        width, height = parse_size(options.size)
         return [
             GeneratedImage(
                 data=render_png(prompt if index == 0 else f"{prompt}\n{index}", width, height),

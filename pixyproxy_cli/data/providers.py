@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
+from pixyproxy_cli.core.image_options import ImageOptions
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -22,10 +23,6 @@ def sniff_media_type(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
-
-
-MAX_IMAGES_PER_REQUEST = 10
-"""How many images one request may ask for (the Images API's limit on ``n``)."""
 
 
 @dataclass(frozen=True)
@@ -57,10 +54,13 @@ class ImageProviderInterface(ABC):
     name: str
 
     @abstractmethod
-    def generate(self, prompt: str, n: int = 1) -> list[GeneratedImage]:
+    def generate(
+        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+    ) -> list[GeneratedImage]:
         """Generate ``n`` images for ``prompt`` in one request (the API may return fewer).
 
-        Raises a GenerationError subclass on failure.
+        ``options`` (size, format, ...) default to the provider's own, from the settings.
+        Raises a GenerationError subclass on failure, ConfigurationError for bad settings.
         """
 
     def check(self, timeout: float) -> str:

@@ -202,16 +202,24 @@ class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
 
     UPSERT: ClassVar[str]
 
-    def hit(self, bucket: str, *, now: float, window: float) -> tuple[int, float]:
+    def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
         """See LimitRepositoryInterface.hit."""
         db = self._db()
-        params = {"bucket": bucket, "now": now, "expired": now - window}
+        params = {"bucket": bucket, "now": now, "expired": now - window, "weight": weight}
         db.execute(self.UPSERT, params)
         db.execute("SELECT hits, window_start FROM rate_limits WHERE bucket = %(bucket)s", params)
         row = db.fetchone()
         if row is None:  # pragma: no cover - the upsert just wrote it
             raise RuntimeError("the rate-limit row vanished inside its transaction")
         return int(row["hits"]), float(row["window_start"])
+
+    def give_back(self, bucket: str, weight: int) -> None:
+        """See LimitRepositoryInterface.give_back."""
+        self._db().execute(
+            "UPDATE rate_limits SET hits = hits - %(weight)s "
+            "WHERE bucket = %(bucket)s AND hits >= %(weight)s",
+            {"bucket": bucket, "weight": weight},
+        )
 
     def clear(self, bucket: str) -> None:
         """See LimitRepositoryInterface.clear."""
@@ -233,9 +241,10 @@ class MySQLLimitRepository(SqlLimitRepository):
     dialect: ClassVar[str] = "mysql"
     # MySQL assigns left to right: `hits` is computed from the old window_start first.
     UPSERT = (
-        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (%(bucket)s, %(now)s, 1) "
+        "INSERT INTO rate_limits (bucket, window_start, hits) "
+        "VALUES (%(bucket)s, %(now)s, %(weight)s) "
         "ON DUPLICATE KEY UPDATE "
-        "hits = IF(window_start <= %(expired)s, 1, hits + 1), "
+        "hits = IF(window_start <= %(expired)s, %(weight)s, hits + %(weight)s), "
         "window_start = IF(window_start <= %(expired)s, %(now)s, window_start)"
     )
 
@@ -245,9 +254,11 @@ class SQLiteLimitRepository(SqlLimitRepository):
 
     dialect: ClassVar[str] = "sqlite"
     UPSERT = (
-        "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (%(bucket)s, %(now)s, 1) "
+        "INSERT INTO rate_limits (bucket, window_start, hits) "
+        "VALUES (%(bucket)s, %(now)s, %(weight)s) "
         "ON CONFLICT (bucket) DO UPDATE SET "
-        "hits = CASE WHEN window_start <= %(expired)s THEN 1 ELSE hits + 1 END, "
+        "hits = CASE WHEN window_start <= %(expired)s THEN %(weight)s "
+        "ELSE hits + %(weight)s END, "
         "window_start = CASE WHEN window_start <= %(expired)s THEN %(now)s ELSE window_start END"
     )
 

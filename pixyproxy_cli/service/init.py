@@ -31,6 +31,7 @@ from pixyproxy_cli.service.sessions import SessionService
 from pixyproxy_cli.service.users import UserService
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.core.models import User
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
@@ -66,6 +67,13 @@ class Services:
             provider=dependencies.provider,
             provider_notice=self.provider_notice,
         )
+
+    @cached_property
+    def image_options(self) -> ImageOptions:
+        """The image options the settings ask for (a request's own go on top of them)."""
+        from pixyproxy_cli.data.init import image_options
+
+        return image_options(self.settings)
 
     @cached_property
     def models(self) -> ModelCatalog:

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.core.models import (
         ImageContent,
         ImageDetailCreate,
@@ -40,9 +41,15 @@ class PromptServiceInterface(ABC):
 
     @abstractmethod
     def generate_images(
-        self, request: ImageDetailCreate | Mapping[str, Any], n: int
+        self,
+        request: ImageDetailCreate | Mapping[str, Any],
+        n: int,
+        options: ImageOptions | None = None,
     ) -> list[ImagePublic]:
         """Generate ``n`` (1 to 10) images for one request in one provider call.
+
+        ``options`` are the caller's own (a REST request's), checked here
+        (InputValidationError); None means the configured ones.
 
         Each has its own GUID, row and file; all rows are inserted in one transaction, and
         if anything fails no row and no file of the batch remains. Raises as

@@ -63,8 +63,8 @@ class Limiter:
         digest = hashlib.sha256("\0".join(key).encode("utf-8", "surrogatepass")).hexdigest()
         return f"{self.kind}:{digest}"
 
-    def acquire(self, message: str, *key: str) -> None:
-        """Count one event for ``key``.
+    def acquire(self, message: str, *key: str, weight: int = 1) -> None:
+        """Count ``weight`` events (images, say) for ``key``.
 
         Raises TooManyRequestsError (with ``retry_after``) when that puts its window over the
         limit, and the database's PixyProxyExceptions.
@@ -73,10 +73,15 @@ class Limiter:
             return
         now = self._clock()
         with transaction(self._context_factory):
-            hits, started = self._counters.hit(self.bucket(*key), now=now, window=self.window)
+            hits, started = self._counters.hit(
+                self.bucket(*key), now=now, window=self.window, weight=weight
+            )
         if next(self._events) % PURGE_EVERY == 0:
             self._purge(now)
         if hits > self.limit:
+            # Refused events use nothing up: later, smaller requests may still fit.
+            with transaction(self._context_factory):
+                self._counters.give_back(self.bucket(*key), weight)
             raise TooManyRequestsError(message, retry_after=max(started + self.window - now, 1))
 
     def reset(self, *key: str) -> None:

@@ -21,20 +21,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH
+from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH, MAX_IMAGES_PER_REQUEST
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     GenerationError,
+    InputValidationError,
     PixyProxyException,
     RecordNotFoundError,
     StorageError,
 )
+from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
-from pixyproxy_cli.data.providers import (
-    MAX_IMAGES_PER_REQUEST,
-    GeneratedImage,
-    ImageProviderInterface,
-)
+from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
 from pixyproxy_cli.data.public_json import RawRow, public_images, public_json_lines
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
@@ -109,7 +107,10 @@ class PromptService(PromptServiceInterface):
         return self.generate_images(request, 1)[0]
 
     def generate_images(
-        self, request: ImageDetailCreate | Mapping[str, Any], n: int
+        self,
+        request: ImageDetailCreate | Mapping[str, Any],
+        n: int,
+        options: ImageOptions | None = None,
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.generate_images."""
         from pixyproxy_cli.core.models import Image, ImageDetail, ImageDetailCreate
@@ -118,12 +119,14 @@ class PromptService(PromptServiceInterface):
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
         )
         n = validate_count(n, MAX_IMAGES_PER_REQUEST)
+        for _, problem in options.problems() if options is not None else ():
+            raise InputValidationError(problem)
         owner = self._owner_for(request)
         # Images cost money: make sure there is a database to keep them in before asking.
         with transaction(self._context_factory):
             pass
         details = []
-        for generated in self._call_provider(request.prompt, n):
+        for generated in self._call_provider(request.prompt, n, options):
             guid = str(uuid.uuid4())
             detail = ImageDetail(
                 prompt=request.prompt,
@@ -153,9 +156,11 @@ class PromptService(PromptServiceInterface):
             for (detail, _), image_id in zip(details, ids, strict=True)
         ]
 
-    def _call_provider(self, prompt: str, n: int) -> list[GeneratedImage]:
+    def _call_provider(
+        self, prompt: str, n: int, options: ImageOptions | None
+    ) -> list[GeneratedImage]:
         try:
-            generated = self._provider.generate(prompt, n)
+            generated = self._provider.generate(prompt, n, options)
         except PixyProxyException:
             raise
         except Exception as error:

@@ -122,3 +122,14 @@ def test_two_service_stacks_on_one_database_share_the_limit(services, backend_se
             services.generation_limiter.acquire("too many", "address", "10.1.1.1")
     finally:
         database.close()
+
+
+def test_a_refused_request_uses_nothing_up(services):
+    limiter = services.generation_limiter  # limit 7
+
+    limiter.acquire("too many", "user", "carol", weight=5)
+    with pytest.raises(TooManyRequestsError):
+        limiter.acquire("too many", "user", "carol", weight=3)
+    limiter.acquire("too many", "user", "carol", weight=2)  # 7: exactly the limit
+    with pytest.raises(TooManyRequestsError):
+        limiter.acquire("too many", "user", "carol")

@@ -263,3 +263,53 @@ def test_listing_private_images_anonymously_is_refused_by_the_service(sqlite_api
 
     assert response.status_code == 401
     assert response.json()["message"] == "Log in to list your private images"
+
+
+# -- several images and the API's options (issue 13) ---------------------------------------
+
+
+def test_post_n_images_answers_an_array_and_stores_them_all(sqlite_api):
+    made = sqlite_api.post("/image", json={"prompt": "three foxes", "n": 3})
+    one = sqlite_api.post("/image", json={"prompt": "one fox"})
+
+    assert made.status_code == 201
+    assert "location" not in made.headers
+    assert [image["prompt"] for image in made.json()] == ["three foxes"] * 3
+    assert isinstance(one.json(), dict)  # n = 1: unchanged
+    assert one.headers["location"] == f"/image/{one.json()['guid']}"
+    listed = sqlite_api.get("/image").json()
+    assert [image["guid"] for image in listed] == [
+        *(image["guid"] for image in made.json()),
+        one.json()["guid"],
+    ]
+
+
+def test_post_options_reach_the_provider_over_the_servers_own(sqlite_api):
+    from pixyproxy_cli.core.image_options import ImageOptions
+
+    sqlite_api.post(
+        "/image",
+        json={"prompt": "a fox", "format": "webp", "compression": 70, "quality": "high"},
+    )
+    sqlite_api.post("/image", json={"prompt": "a fox"})
+
+    sent, default = sqlite_api.provider.options
+    assert sent == ImageOptions(format="webp", compression=70, quality="high")
+    assert default == ImageOptions()  # the server's settings, unchanged
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"compression": 50}, "compression applies to webp and jpeg, not png"),
+        ({"n": 11}, "n: Input should be less than or equal to 10"),
+        ({"n": "2"}, "n: Input should be a valid integer"),
+        ({"format": "gif"}, "format: Input should be 'png', 'webp' or 'jpeg'"),
+    ],
+)
+def test_bad_options_are_422_and_nothing_is_made(sqlite_api, body, message):
+    response = sqlite_api.post("/image", json={"prompt": "a fox", **body})
+
+    assert response.status_code == 422
+    assert message in response.json()["message"]
+    assert sqlite_api.provider.prompts == []

@@ -90,3 +90,19 @@ def test_generating_is_limited_per_user(sqlite_settings):
     assert anonymous == [201, 201, 429]
     assert refused.json()["message"] == "Too many images requested; try again later"
     assert int(refused.headers["retry-after"]) >= 1
+
+
+def test_each_image_of_a_request_counts_against_the_limit(sqlite_settings):
+    settings = sqlite_settings.model_copy(
+        update={"generate_rate_limit": 4, "generate_rate_window": 60}
+    )
+    app, database = app_with(settings)
+    try:
+        client = TestClient(app)
+        three = client.post("/image", json={"prompt": "a fox", "n": 3})
+        two = client.post("/image", json={"prompt": "a fox", "n": 2})
+        one = client.post("/image", json={"prompt": "a fox"})
+    finally:
+        database.close()
+
+    assert (three.status_code, two.status_code, one.status_code) == (201, 429, 201)

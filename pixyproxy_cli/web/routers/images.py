@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from email.utils import format_datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
 from starlette.concurrency import run_in_threadpool
 
-from pixyproxy_cli.core.constants import GUID_PATTERN
+from pixyproxy_cli.core.constants import GUID_PATTERN, MAX_IMAGES_PER_REQUEST
+from pixyproxy_cli.core.image_options import (
+    BACKGROUNDS,
+    COMPRESSED_FORMATS,
+    IMAGE_FORMATS,
+    IMAGE_QUALITIES,
+    IMAGE_SIZE_PATTERN,
+    MODERATIONS,
+    ImageOptions,
+)
 from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
@@ -21,10 +40,33 @@ from pixyproxy_cli.web.errors import error_responses
 router = APIRouter(prefix="/image", tags=["images"])
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer includes 9.0; strict validation then refuses the rest."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[StrictInt, BeforeValidator(_whole_number)]
+"""A JSON integer: 9 or 9.0, never "9" or true."""
+
+
 class ImageRequest(BaseModel):
     """The body of POST /image."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # A compression needs a format that takes one: said in the schema, enforced by the
+        # service (the one place for the rule).
+        json_schema_extra={
+            "dependentSchemas": {
+                "compression": {
+                    "properties": {"format": {"enum": list(COMPRESSED_FORMATS)}},
+                    "required": ["format"],
+                }
+            }
+        },
+    )
 
     prompt: StrictStr = Field(
         description=(
@@ -35,6 +77,37 @@ class ImageRequest(BaseModel):
         json_schema_extra=PROMPT_JSON_SCHEMA,
     )
     private: StrictBool = Field(default=False, description="Only the authenticated owner sees it.")
+    n: JsonInt = Field(
+        default=1,
+        ge=1,
+        le=MAX_IMAGES_PER_REQUEST,
+        description="How many images, in one provider call. With n > 1 the answer is an array.",
+    )
+    size: StrictStr | None = Field(
+        default=None,
+        pattern=f"^(?:{IMAGE_SIZE_PATTERN.pattern})$",
+        description="WIDTHxHEIGHT or auto (default: the server's IMAGE_SIZE).",
+    )
+    quality: Literal[IMAGE_QUALITIES] | None = None  # type: ignore[valid-type]
+    format: Literal[IMAGE_FORMATS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="The stored file's format (default: IMAGE_FORMAT)."
+    )
+    compression: (
+        Annotated[
+            JsonInt,
+            Field(ge=0, le=100),
+            WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 100}),
+        ]
+        | None
+    ) = Field(default=None, description="0-100, for webp and jpeg.")
+    background: Literal[BACKGROUNDS] | None = None  # type: ignore[valid-type]
+    moderation: Literal[MODERATIONS] | None = None  # type: ignore[valid-type]
+
+    def options(self, defaults: ImageOptions) -> ImageOptions:
+        """The server's image options with this request's own on top."""
+        fields = ("size", "quality", "format", "compression", "background", "moderation")
+        given = {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
+        return replace(defaults, **given) if given else defaults
 
 
 Prompts = Annotated[PromptServiceInterface, Depends(prompts_for_caller)]
@@ -49,11 +122,14 @@ OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 @router.post(
     "",
     status_code=201,
-    response_model=ImagePublic,
-    summary="Generate an image from a prompt",
+    response_model=ImagePublic | list[ImagePublic],
+    summary="Generate images from a prompt",
     description=(
         'Generates an image for `prompt` and stores it. With `"private": true` the image is '
-        "visible only to its owner, and HTTP Basic credentials are required."
+        "visible only to its owner, and HTTP Basic credentials are required. With `n` = 1 "
+        "(the default) the answer is the image's details, with `Location`; with `n` > 1 it is "
+        "an array of the images' details, oldest first, all stored or none. Each image counts "
+        "against the per-user limit."
     ),
     responses=error_responses(401, 413, 422, 429, 500, 502, 503, 507),
     openapi_extra=OPTIONAL_AUTH,
@@ -64,15 +140,23 @@ def create_image(
     services: ServicesDep,
     response: Response,
     request: Request,
-) -> ImagePublic:
+) -> ImagePublic | list[ImagePublic]:
     """POST /image."""
     # Each image costs money at the provider: a limit per user (or per anonymous address).
     caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
-    services.generation_limiter.acquire("Too many images requested; try again later", *caller)
-    # The service validates the prompt against the configured limits.
-    image = prompts.generate_image(request_body.model_dump())
-    response.headers["Location"] = str(request.url_for("get_image", guid=image.guid).path)
-    return image
+    services.generation_limiter.acquire(
+        "Too many images requested; try again later", *caller, weight=request_body.n
+    )
+    # The service validates the prompt against the configured limits, and the options.
+    images = prompts.generate_images(
+        request_body.model_dump(include={"prompt", "private"}),
+        request_body.n,
+        request_body.options(services.image_options),
+    )
+    if request_body.n > 1:
+        return images
+    response.headers["Location"] = str(request.url_for("get_image", guid=images[0].guid).path)
+    return images[0]
 
 
 @router.get(
