@@ -96,10 +96,22 @@ class Answer:
     delay: float = 0.0
 
 
+INPUT_TOKENS = 50
+"""What the fake reports for a request's prompt (the API counts it once per request)."""
+OUTPUT_TOKENS_PER_IMAGE = 1056
+
+
 def image_answer(data: bytes = PNG, n: int = 1) -> Answer:
-    """n images (the k-th with k bytes more at its end, so that the files differ)."""
+    """n images (the k-th with k bytes more at its end, so that the files differ), with the
+    request's token usage as the API reports it."""
     items = [{"b64_json": base64.b64encode(data + b"\0" * k).decode()} for k in range(n)]
-    return Answer(200, {"created": int(time.time()), "data": items})
+    usage = {
+        "input_tokens": INPUT_TOKENS,
+        "input_tokens_details": {"image_tokens": 0, "text_tokens": INPUT_TOKENS},
+        "output_tokens": OUTPUT_TOKENS_PER_IMAGE * n,
+        "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS_PER_IMAGE * n,
+    }
+    return Answer(200, {"created": int(time.time()), "data": items, "usage": usage})
 
 
 def error_answer(

@@ -157,6 +157,9 @@ class ImageDetail(ImageDetailCreate):
     provider: str = Field(min_length=1, max_length=32)
     model: str = Field(min_length=1, max_length=64)
     media_type: str = Field(default="image/png", min_length=1, max_length=64)
+    input_tokens: int | None = Field(default=None, ge=0)
+    """Tokens the provider counted for the request (its share of them), or None."""
+    output_tokens: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _private_needs_owner(self) -> ImageDetail:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from dataclasses import replace
 from typing import Any
 
 from pixyproxy_cli.core.exceptions import (
@@ -136,7 +137,16 @@ class OpenAIImageProvider(ImageProviderInterface):
         items = getattr(response, "data", None) or []
         if not items:
             raise GenerationError("OpenAI answered without image data")
-        return [self._decode_one(getattr(item, "b64_json", None)) for item in items]
+        images = [self._decode_one(getattr(item, "b64_json", None)) for item in items]
+        usage = getattr(response, "usage", None)
+        if usage is None:
+            return images
+        inputs = _shares(getattr(usage, "input_tokens", 0) or 0, len(images))
+        outputs = _shares(getattr(usage, "output_tokens", 0) or 0, len(images))
+        return [
+            replace(image, input_tokens=tokens_in, output_tokens=tokens_out)
+            for image, tokens_in, tokens_out in zip(images, inputs, outputs, strict=True)
+        ]
 
     def _decode_one(self, encoded: str | None) -> GeneratedImage:
         if not encoded:
@@ -200,6 +210,12 @@ class OpenAIImageProvider(ImageProviderInterface):
         if status >= 500:
             return ProviderUnavailableError(f"OpenAI failed with HTTP {status}; try again later")
         return GenerationError(f"OpenAI refused the request (HTTP {status}): {_api_message(error)}")
+
+
+def _shares(total: int, count: int) -> list[int]:
+    """``total`` split among ``count`` images: equal shares, the remainder on the first."""
+    share, remainder = divmod(total, count)
+    return [share + remainder] + [share] * (count - 1)
 
 
 def _is_image_model(model_id: str) -> bool:

@@ -33,6 +33,9 @@ class GeneratedImage:
     media_type: str
     provider: str
     model: str
+    input_tokens: int | None = None
+    """This image's share of the tokens the provider reported for its request, if any."""
+    output_tokens: int | None = None
 
     @property
     def extension(self) -> str:

@@ -46,6 +46,8 @@ def image_to_row(image: ImageDetail, now: datetime) -> dict[str, Any]:
         "media_type": image.media_type,
         "created_at": stamp,
         "updated_at": stamp,
+        "input_tokens": image.input_tokens,
+        "output_tokens": image.output_tokens,
     }
 
 
@@ -65,7 +67,13 @@ def row_to_image(row: Mapping[str, Any]) -> Image:
         media_type=row["media_type"],
         created_at=from_db_timestamp(row["created_at"]),
         updated_at=from_db_timestamp(row["updated_at"]),
+        input_tokens=_optional_int(row["input_tokens"]),
+        output_tokens=_optional_int(row["output_tokens"]),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def row_to_image_file(row: Mapping[str, Any]) -> ImageFile:

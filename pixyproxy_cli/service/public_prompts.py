@@ -137,6 +137,8 @@ class PromptService(PromptServiceInterface):
                 provider=generated.provider,
                 model=generated.model,
                 media_type=generated.media_type,
+                input_tokens=generated.input_tokens,
+                output_tokens=generated.output_tokens,
             )
             details.append((detail, generated.data))
         saved: list[str] = []

@@ -460,3 +460,24 @@ def test_the_placeholder_honours_n():
     assert result.exit_code == 0
     assert len(made) == 2
     assert Path(made[0]["file"]).read_bytes() != Path(made[1]["file"]).read_bytes()
+
+
+def test_the_tokens_the_api_reports_are_recorded_on_each_image(fake_openai, openai_env, data_dir):
+    import sqlite3
+
+    from tests.openai_server import INPUT_TOKENS, OUTPUT_TOKENS_PER_IMAGE
+
+    made = json.loads(generate(openai_env, "-n", "3", "--json").stdout)
+    placeholder = runner.invoke(app, ["generate", "offline", "--provider", "placeholder"])
+    assert placeholder.exit_code == 0
+
+    with sqlite3.connect(data_dir / "pixyproxy.db") as connection:
+        rows = connection.execute(
+            "SELECT guid, input_tokens, output_tokens FROM images ORDER BY id"
+        ).fetchall()
+    assert [row[0] for row in rows[:3]] == [image["guid"] for image in made]
+    # One request's tokens, shared among its images (the remainder on the first).
+    assert [row[1] for row in rows[:3]] == [18, 16, 16]
+    assert sum(row[1] for row in rows[:3]) == INPUT_TOKENS
+    assert [row[2] for row in rows[:3]] == [OUTPUT_TOKENS_PER_IMAGE] * 3
+    assert rows[3][1:] == (None, None)  # the placeholder reports none
