@@ -14,6 +14,7 @@ from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
     LimitRepositoryInterface,
+    UsageRow,
     UserRepositoryInterface,
 )
 from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
@@ -92,6 +93,29 @@ class FakeImageRepository(ImageRepositoryInterface):
         assert self.journal.open_contexts > 0, "repository used outside a unit of work"
         if self.fail_with is not None:
             raise self.fail_with
+
+    def usage(self, *, by: str, since: datetime | None, owner: str | None) -> list[UsageRow]:
+        self._call("usage")
+        groups: dict[tuple[str, str], list[Image]] = {}
+        for image in self.rows.values():
+            if (since and image.created_at < since) or (owner and image.owner != owner):
+                continue
+            key = {
+                "day": image.created_at.date().isoformat(),
+                "model": image.model,
+                "user": image.owner or "",
+            }[by]
+            groups.setdefault((key, image.model), []).append(image)
+        return [
+            UsageRow(
+                key,
+                model,
+                len(images),
+                sum(i.input_tokens or 0 for i in images),
+                sum(i.output_tokens or 0 for i in images),
+            )
+            for (key, model), images in sorted(groups.items())
+        ]
 
     def get_image_by_guid(self, guid: str) -> Image | None:
         self._call("get_image_by_guid")

@@ -21,6 +21,7 @@ from pixyproxy_cli.commands import (
     serve,
     session,
     show,
+    usage,
     user,
 )
 from pixyproxy_cli.commands.errors import PixyProxyGroup
@@ -89,6 +90,7 @@ app.command("whoami", cls=ExamplesCommand)(session.whoami)
 app.command("serve", cls=ExamplesCommand)(serve.serve)
 app.command("doctor", cls=ExamplesCommand)(doctor.doctor)
 app.command("models", cls=ExamplesCommand)(models.models)
+app.command("usage", cls=ExamplesCommand)(usage.usage)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 

@@ -74,8 +74,28 @@ class ImageRepositoryInterface(ABC):
         """One page of (id, file details) of every image, private ones included, by id."""
 
     @abstractmethod
+    def usage(self, *, by: str, since: datetime | None, owner: str | None) -> list[UsageRow]:
+        """Images and tokens by group, and by model within each group.
+
+        Groups are ``by`` ``day`` (UTC), ``model`` or ``user`` (owner; empty for
+        anonymous). Only images made since ``since``, and only ``owner``'s when given;
+        ordered by group, then model.
+        """
+
+    @abstractmethod
     def find_filenames(self, filenames: Sequence[str]) -> set[str]:
         """Which of ``filenames`` belong to a stored image."""
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Images of one group and one model, and the tokens they used."""
+
+    key: str
+    model: str
+    images: int
+    input_tokens: int
+    output_tokens: int
 
 
 class UserRepositoryInterface(ABC):

@@ -17,6 +17,7 @@ from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
     LimitRepositoryInterface,
+    UsageRow,
     UserRepositoryInterface,
 )
 from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
@@ -38,6 +39,11 @@ SELECT_IMAGES = (
 SELECT_USERS = "SELECT id, username, password_hash, class_key, created_at, updated_at FROM roster"
 # Column names from a constant tuple, not input.
 PUBLIC_JSON_SELECT = f"SELECT {', '.join(PUBLIC_JSON_COLUMNS)} FROM images"  # noqa: S608
+
+
+def _text(value: object) -> str:
+    """A grouped value as text (drivers may give bytes for computed columns)."""
+    return value.decode() if isinstance(value, bytes | bytearray) else str(value)
 
 
 def _listing_query(query: ImageQuery) -> tuple[str, dict[str, object]]:
@@ -123,6 +129,38 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
             {"after_id": after_id, "limit": limit},
         )
         return [(int(row["id"]), row_to_image_file(row)) for row in db.fetchall()]
+
+    DAY: ClassVar[str]
+    """This dialect's SQL for an image's UTC day, ``YYYY-MM-DD``."""
+
+    def usage(self, *, by: str, since: datetime | None, owner: str | None) -> list[UsageRow]:
+        """See ImageRepositoryInterface.usage."""
+        group = {"day": self.DAY, "model": "model", "user": "COALESCE(owner, '')"}[by]
+        conditions = ["created_at >= %(since)s"]
+        params: dict[str, object] = {"since": db_timestamp(since) if since else "0000"}
+        if owner is not None:
+            conditions.append("owner = %(owner)s")
+            params["owner"] = owner
+        db = self._db()
+        # The group expression is one of the constants above; values are parameters.
+        db.execute(
+            f"SELECT {group} AS k, model, COUNT(*) AS images, "  # noqa: S608
+            "COALESCE(SUM(input_tokens), 0) AS input_tokens, "
+            "COALESCE(SUM(output_tokens), 0) AS output_tokens FROM images WHERE "
+            + " AND ".join(conditions)
+            + f" GROUP BY {group}, model ORDER BY k, model",
+            params,
+        )
+        return [
+            UsageRow(
+                _text(row["k"]),
+                _text(row["model"]),
+                int(row["images"]),
+                int(row["input_tokens"]),
+                int(row["output_tokens"]),
+            )
+            for row in db.fetchall()
+        ]
 
     def find_filenames(self, filenames: Sequence[str]) -> set[str]:
         """Which of ``filenames`` belong to a stored image."""
@@ -267,12 +305,14 @@ class MySQLImageRepository(SqlImageRepository):
     """Images in MySQL / MariaDB."""
 
     dialect: ClassVar[str] = "mysql"
+    DAY = "LEFT(CAST(created_at AS CHAR), 10)"
 
 
 class SQLiteImageRepository(SqlImageRepository):
     """Images in SQLite."""
 
     dialect: ClassVar[str] = "sqlite"
+    DAY = "substr(created_at, 1, 10)"
 
 
 class MySQLUserRepository(SqlUserRepository):

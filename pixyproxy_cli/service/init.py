@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
     from pixyproxy_cli.service.models import ModelCatalog
+    from pixyproxy_cli.service.usage import UsageService
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,17 @@ class Services:
         from pixyproxy_cli.data.init import image_options
 
         return image_options(self.settings)
+
+    @cached_property
+    def usage(self) -> UsageService:
+        """Images and tokens summed (``pixyproxy usage``, ``GET /usage``), priced if set."""
+        from pixyproxy_cli.service.usage import UsageService, parse_prices
+
+        return UsageService(
+            images=self.prompts.dependencies.images,
+            context_factory=self.prompts.dependencies.context_factory,
+            prices=parse_prices(self.settings.image_prices),
+        )
 
     @cached_property
     def models(self) -> ModelCatalog:

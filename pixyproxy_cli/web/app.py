@@ -21,7 +21,7 @@ from pixyproxy_cli.web.middleware import (
     HeadMiddleware,
     RequestLogMiddleware,
 )
-from pixyproxy_cli.web.routers import images
+from pixyproxy_cli.web.routers import images, usage
 
 MAX_BODY_BYTES = 1024 * 1024
 """A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing we accept is larger."""
@@ -69,6 +69,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         app.state.services = services
     install_exception_handlers(app)
     app.include_router(images.router)
+    app.include_router(usage.router)
     # The last added runs first: every request is logged, then its headers are counted.
     app.add_middleware(BodySizeLimitMiddleware, limit=MAX_BODY_BYTES)
     app.add_middleware(HeadMiddleware)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 
-from pixyproxy_cli.core.exceptions import AuthenticationError
+from pixyproxy_cli.core.exceptions import AuthenticationError, InputValidationError
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
@@ -85,3 +86,17 @@ async def prompts_for_caller(services: ServicesDep, user: OptionalUser) -> Promp
     Rules about who may do what (a private image needs a user) live in the service.
     """
     return services.prompts_for(user)
+
+
+def only_query_parameters(*names: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency that refuses (422) query parameters other than ``names``.
+
+    FastAPI ignores unknown ones, so a misspelt filter would silently widen an answer.
+    """
+
+    async def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - set(names))
+        if unknown:
+            raise InputValidationError(f"unknown query parameter {unknown[0]!r}")
+
+    return check

@@ -481,3 +481,44 @@ def test_the_tokens_the_api_reports_are_recorded_on_each_image(fake_openai, open
     assert sum(row[1] for row in rows[:3]) == INPUT_TOKENS
     assert [row[2] for row in rows[:3]] == [OUTPUT_TOKENS_PER_IMAGE] * 3
     assert rows[3][1:] == (None, None)  # the placeholder reports none
+
+
+# -- usage --------------------------------------------------------------------------------
+
+
+def test_usage_sums_tokens_by_model_and_prices_them_when_asked(fake_openai, openai_env):
+    from tests.openai_server import INPUT_TOKENS, OUTPUT_TOKENS_PER_IMAGE
+
+    generate(openai_env, "-n", "2")
+    runner.invoke(app, ["generate", "offline", "--provider", "placeholder"], env=openai_env)
+    env = {**openai_env, "IMAGE_PRICES": f"{DEFAULT_IMAGE_MODEL}=5:40"}
+
+    by_model = json.loads(runner.invoke(app, ["usage", "--by", "model", "--json"], env=env).stdout)
+    text = runner.invoke(app, ["usage", "--by", "model"], env=env)
+    future = runner.invoke(app, ["usage", "--since", "2999-01-01", "--json"], env=env)
+
+    output_tokens = 2 * OUTPUT_TOKENS_PER_IMAGE
+    assert by_model == [
+        {
+            "key": DEFAULT_IMAGE_MODEL,
+            "images": 2,
+            "input_tokens": INPUT_TOKENS,
+            "output_tokens": output_tokens,
+            "cost": (INPUT_TOKENS * 5 + output_tokens * 40) / 1_000_000,
+        },
+        {"key": "placeholder-v1", "images": 1, "input_tokens": 0, "output_tokens": 0, "cost": None},
+    ]
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[0].split() == ["MODEL", "IMAGES", "INPUT", "OUTPUT", "COST"]
+    assert "$0.0847" in text.stdout
+    assert future.stdout == "[]\n"
+
+
+def test_malformed_prices_name_the_setting():
+    result = runner.invoke(app, ["usage"], env={"IMAGE_PRICES": "gpt-image-2=cheap"})
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: IMAGE_PRICES: 'gpt-image-2=cheap' is not MODEL=INPUT:OUTPUT (USD per million "
+        "tokens)\n"
+    )

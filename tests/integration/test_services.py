@@ -188,3 +188,23 @@ def test_a_batch_is_all_or_nothing_on_a_real_database(services, monkeypatch):
     made = services.prompts.generate_images(ImageDetailCreate(prompt="three foxes"), 3)
     assert [image.guid for image in services.prompts.get_all_images()] == [i.guid for i in made]
     assert image_files(services) == sorted(f"{image.guid}.png" for image in made)
+
+
+def test_usage_groups_by_day_model_and_user_on_a_real_database(services):
+    from datetime import UTC, datetime, timedelta
+
+    services.users.add_user(UserCreate(username="alice", password=PASSWORD, class_key="k"))
+    alice = services.users.authenticate("alice", PASSWORD)
+    services.prompts_for(alice).generate_images(ImageDetailCreate(prompt="hers"), 2)
+    services.prompts.generate_image(ImageDetailCreate(prompt="anonymous"))
+    today = datetime.now(UTC).date().isoformat()
+
+    by_day = services.usage.summary(by="day")
+    by_user = services.usage.summary(by="user")
+    hers = services.usage.summary(by="model", owner="alice")
+    later = services.usage.summary(since=datetime.now(UTC) + timedelta(days=1))
+
+    assert [(line.key, line.images) for line in by_day] == [(today, 3)]
+    assert [(line.key, line.images) for line in by_user] == [("", 1), ("alice", 2)]
+    assert [(line.key, line.images, line.cost) for line in hers] == [("fake-model", 2, None)]
+    assert later == []

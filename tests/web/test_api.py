@@ -299,7 +299,12 @@ def test_the_openapi_document_is_valid_and_says_which_paths_are_private(api):
     document = api.get("/openapi.json").json()
 
     validate(document)
-    assert set(document["paths"]) == {"/image", "/image/{guid}", "/image/{guid}/content"}
+    assert set(document["paths"]) == {
+        "/image",
+        "/image/{guid}",
+        "/image/{guid}/content",
+        "/usage",
+    }
     assert "HTTPBasic" in document["components"]["securitySchemes"]
     assert '"private": true' in document["paths"]["/image"]["post"]["description"]
     assert api.get("/docs").status_code == 200

@@ -313,3 +313,30 @@ def test_bad_options_are_422_and_nothing_is_made(sqlite_api, body, message):
     assert response.status_code == 422
     assert message in response.json()["message"]
     assert sqlite_api.provider.prompts == []
+
+
+def test_get_usage_is_the_callers_own(sqlite_api):
+    sqlite_api.post("/image", json={"prompt": "mine", "n": 2}, auth=sqlite_api.auth("alice"))
+    sqlite_api.post("/image", json={"prompt": "anonymous"})
+
+    anonymous = sqlite_api.get("/usage")
+    alice = sqlite_api.get("/usage?by=user", auth=sqlite_api.auth("alice"))
+    bob = sqlite_api.get("/usage", auth=sqlite_api.auth("bob"))
+    bad = sqlite_api.get("/usage?by=week", auth=sqlite_api.auth("alice"))
+
+    assert anonymous.status_code == 401
+    assert alice.json() == [
+        {"key": "alice", "images": 2, "input_tokens": 0, "output_tokens": 0, "cost": None}
+    ]
+    assert bob.json() == []
+    assert bad.status_code == 422
+
+
+def test_get_usage_refuses_unknown_query_parameters(sqlite_api):
+    response = sqlite_api.get("/usage?by=day&sinse=2026-01-01", auth=sqlite_api.auth("alice"))
+    impossible = sqlite_api.get("/usage?since=2026-02-30", auth=sqlite_api.auth("alice"))
+
+    assert response.status_code == 422
+    assert response.json()["message"] == "unknown query parameter 'sinse'"
+    assert impossible.status_code == 422
+    assert impossible.json()["message"] == "since: 2026-02-30 is not a day of the calendar"

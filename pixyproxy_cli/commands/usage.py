@@ -1,0 +1,63 @@
+"""``pixyproxy usage``: the images made and the tokens they used, summed, priced if set."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.state import state
+
+
+class Grouping(StrEnum):
+    """What ``--by`` sums over."""
+
+    DAY = "day"
+    MODEL = "model"
+    USER = "user"
+
+
+def usage(
+    ctx: typer.Context,
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Only images made on or after this day (UTC)."),
+    ] = None,
+    by: Annotated[Grouping, typer.Option(help="Sum by day, model or user.")] = Grouping.DAY,
+    as_json: JsonOutput = False,
+) -> None:
+    """Sum the images made and the tokens they used, by day, model or user.
+
+    Tokens are what the provider reported for each image (the placeholder reports none).
+    With IMAGE_PRICES set (MODEL=INPUT:OUTPUT, US dollars per million tokens), each line
+    also has its estimated cost. This is the local view of every image in the database; the
+    REST API's GET /usage shows a user their own.
+
+    Examples:
+
+        pixyproxy usage
+
+        pixyproxy usage --since 2026-11-01 --by model
+
+        pixyproxy usage --by user --json | jq '.[] | select(.cost != null)'
+    """
+    from datetime import UTC
+
+    moment = since.replace(tzinfo=UTC) if since else None
+    lines = state(ctx).services().usage.summary(by=by.value, since=moment)
+    if as_json:
+        output.print_json([line.__dict__ for line in lines])
+        return
+    console = output.out()
+    header = f"{by.value.upper():<24} {'IMAGES':>7} {'INPUT':>10} {'OUTPUT':>12} {'COST':>10}"
+    console.print(header, markup=False)
+    for line in lines:
+        cost = "-" if line.cost is None else f"${line.cost:,.4f}"
+        key = line.key or "(anonymous)"
+        console.print(
+            f"{key:<24} {line.images:>7,} {line.input_tokens:>10,} {line.output_tokens:>12,} "
+            f"{cost:>10}",
+            markup=False,
+        )

@@ -1,0 +1,66 @@
+"""The caller's usage: their images and the tokens those used, summed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.web.dependencies import CurrentUser, ServicesDep, only_query_parameters
+from pixyproxy_cli.web.errors import error_responses
+
+router = APIRouter(tags=["usage"])
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _start_of(day: str) -> datetime:
+    """The UTC midnight that starts ``day`` (YYYY-MM-DD). Raises InputValidationError."""
+    try:
+        return datetime.combine(date.fromisoformat(day), time(), tzinfo=UTC)
+    except ValueError:
+        raise InputValidationError(f"since: {day} is not a day of the calendar") from None
+
+
+class UsageLineOut(BaseModel):
+    """One group's images, tokens and estimated cost in USD (null without prices)."""
+
+    key: str
+    images: int
+    input_tokens: int
+    output_tokens: int
+    cost: float | None
+
+
+@router.get(
+    "/usage",
+    response_model=list[UsageLineOut],
+    summary="Your usage",
+    description=(
+        "The authenticated caller's images and the tokens they used, summed by `day` (UTC), "
+        "`model` or `user`, since a day when given. `cost` is estimated from the server's "
+        "IMAGE_PRICES (USD per million tokens), null for a group with an unpriced model."
+    ),
+    responses=error_responses(401, 422, 429, 500, 503),
+    dependencies=[Depends(only_query_parameters("by", "since"))],
+)
+def get_usage(
+    user: CurrentUser,
+    services: ServicesDep,
+    by: Literal["day", "model", "user"] = "day",
+    since: Annotated[
+        str | None,
+        Query(
+            pattern=DAY_PATTERN,
+            description="Only images made on or after this UTC day.",
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
+) -> list[UsageLineOut]:
+    """GET /usage."""
+    start = _start_of(since) if since else None
+    lines = services.usage.summary(by=by, since=start, owner=user.username)
+    return [UsageLineOut(**asdict(line)) for line in lines]
