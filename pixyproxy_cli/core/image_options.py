@@ -64,26 +64,6 @@ def compression_problem(compression: int | None, image_format: str) -> str | Non
     return None
 
 
-def image_option_problems(
-    size: str,
-    quality: str,
-    image_format: str = "png",
-    compression: int | None = None,
-    background: str = "auto",
-    moderation: str = "auto",
-) -> list[tuple[str, str]]:
-    """Each option that is not valid: (the setting that names it, what is wrong)."""
-    found = (
-        ("IMAGE_SIZE", image_size_problem(size)),
-        ("IMAGE_QUALITY", image_quality_problem(quality)),
-        ("IMAGE_FORMAT", image_format_problem(image_format)),
-        ("IMAGE_COMPRESSION", compression_problem(compression, image_format)),
-        ("IMAGE_BACKGROUND", background_problem(background)),
-        ("IMAGE_MODERATION", moderation_problem(moderation)),
-    )
-    return [(variable, problem) for variable, problem in found if problem]
-
-
 @dataclass(frozen=True)
 class ImageOptions:
     """How an image is asked for: size, quality, file format and the rest (all settings)."""
@@ -95,22 +75,24 @@ class ImageOptions:
     background: str = "auto"
     moderation: str = "auto"
 
-    def problems(self) -> list[tuple[str, str]]:
-        """Each option that is not valid: (the setting that names it, what is wrong)."""
-        return image_option_problems(
-            self.size,
-            self.quality,
-            self.format,
-            self.compression,
-            self.background,
-            self.moderation,
+    def first_problem(self) -> tuple[str, str] | None:
+        """The first option that is not valid, as (the setting that names it, what is wrong)."""
+        found = (
+            ("IMAGE_SIZE", image_size_problem(self.size)),
+            ("IMAGE_QUALITY", image_quality_problem(self.quality)),
+            ("IMAGE_FORMAT", image_format_problem(self.format)),
+            ("IMAGE_COMPRESSION", compression_problem(self.compression, self.format)),
+            ("IMAGE_BACKGROUND", background_problem(self.background)),
+            ("IMAGE_MODERATION", moderation_problem(self.moderation)),
         )
+        return next(((variable, problem) for variable, problem in found if problem), None)
 
     def check(self) -> None:
         """Raise ConfigurationError naming the setting of the first option not valid.
 
         For options that came from settings; a caller's own options are checked by the
-        service (InputValidationError).
+        service (InputValidationError, without the setting's name).
         """
-        for variable, problem in self.problems():
-            raise ConfigurationError(f"{variable}: {problem}")
+        problem = self.first_problem()
+        if problem is not None:
+            raise ConfigurationError(f"{problem[0]}: {problem[1]}")

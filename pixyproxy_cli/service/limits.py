@@ -72,16 +72,15 @@ class Limiter:
         if self.limit <= 0:
             return
         now = self._clock()
+        bucket = self.bucket(*key)
         with transaction(self._context_factory):
-            hits, started = self._counters.hit(
-                self.bucket(*key), now=now, window=self.window, weight=weight
-            )
+            hits, started = self._counters.hit(bucket, now=now, window=self.window, weight=weight)
         if next(self._events) % PURGE_EVERY == 0:
             self._purge(now)
         if hits > self.limit:
             # Refused events use nothing up: later, smaller requests may still fit.
             with transaction(self._context_factory):
-                self._counters.give_back(self.bucket(*key), weight)
+                self._counters.give_back(bucket, weight)
             raise TooManyRequestsError(message, retry_after=max(started + self.window - now, 1))
 
     def reset(self, *key: str) -> None:

@@ -119,8 +119,9 @@ class PromptService(PromptServiceInterface):
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
         )
         n = validate_count(n, MAX_IMAGES_PER_REQUEST)
-        for _, problem in options.problems() if options is not None else ():
-            raise InputValidationError(problem)
+        problem = options.first_problem() if options is not None else None
+        if problem is not None:
+            raise InputValidationError(problem[1])
         owner = self._owner_for(request)
         # Images cost money: make sure there is a database to keep them in before asking.
         with transaction(self._context_factory):

@@ -522,3 +522,10 @@ def test_malformed_prices_name_the_setting():
         "Error: IMAGE_PRICES: 'gpt-image-2=cheap' is not MODEL=INPUT:OUTPUT (USD per million "
         "tokens)\n"
     )
+
+
+def test_usage_offers_exactly_the_groupings_the_service_knows():
+    from pixyproxy_cli.commands.usage import Grouping
+    from pixyproxy_cli.service.usage import GROUPINGS
+
+    assert tuple(grouping.value for grouping in Grouping) == GROUPINGS

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.service.usage import Grouping
 from pixyproxy_cli.web.dependencies import CurrentUser, ServicesDep, only_query_parameters
 from pixyproxy_cli.web.errors import error_responses
 
@@ -50,7 +51,7 @@ class UsageLineOut(BaseModel):
 def get_usage(
     user: CurrentUser,
     services: ServicesDep,
-    by: Literal["day", "model", "user"] = "day",
+    by: Grouping = "day",
     since: Annotated[
         str | None,
         Query(
