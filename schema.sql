@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite.
@@ -48,6 +48,10 @@ CREATE TABLE IF NOT EXISTS images (
     updated_at  DATETIME(6)      NOT NULL,
     input_tokens   INT UNSIGNED  NULL,           -- as the provider reported them (migration 003)
     output_tokens  INT UNSIGNED  NULL,
+    width       INT UNSIGNED     NULL,       -- pixels, read from the file (migration 004)
+    height      INT UNSIGNED     NULL,
+    parents     VARCHAR(1024) CHARACTER SET ascii COLLATE ascii_bin NULL,  -- an edit's sources:
+                                             -- a JSON array of GUIDs (null: a local file)
     PRIMARY KEY (id),
     UNIQUE KEY uq_images_guid (guid),                -- GET /image/{guid}
     UNIQUE KEY uq_images_filename (filename),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -17,9 +17,14 @@ from pixyproxy_cli.data.interfaces import (
     UsageRow,
     UserRepositoryInterface,
 )
-from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
-from pixyproxy_cli.data.public_json import RowPage
-from pixyproxy_cli.data.rows import db_timestamp
+from pixyproxy_cli.data.providers import (
+    GeneratedImage,
+    ImageProviderInterface,
+    Progress,
+    SourceImage,
+)
+from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
+from pixyproxy_cli.data.rows import db_timestamp, image_to_row
 from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"fake image data"
@@ -132,21 +137,16 @@ class FakeImageRepository(ImageRepositoryInterface):
             and (query.owner is None or image.owner == query.owner)
             and (query.private is None or image.private == query.private)
         ][: query.limit]
-        rows = [
-            (
-                image.id,
-                image.guid.encode(),
-                image.prompt.encode(),
-                int(image.private),
-                None if image.owner is None else image.owner.encode(),
-                image.provider.encode(),
-                image.model.encode(),
-                image.media_type.encode(),
-                db_timestamp(image.created_at).encode(),
-                db_timestamp(image.updated_at).encode(),
+        rows = []
+        for image in selected:  # as sqlite3 gives them: text as bytes, numbers as ints
+            values = {**image_to_row(image, image.created_at), "id": image.id}
+            values["updated_at"] = db_timestamp(image.updated_at)
+            rows.append(
+                tuple(
+                    value.encode() if isinstance(value, str) else value
+                    for value in (values[column] for column in PUBLIC_JSON_COLUMNS)
+                )
             )
-            for image in selected
-        ]
         return RowPage(rows, selected[-1].id if selected else query.after_id)
 
     def create_image(self, image: ImageDetail, *, now: datetime) -> int:
@@ -258,9 +258,14 @@ class FakeProvider(ImageProviderInterface):
         self.fail_with: BaseException | None = None
         self.prompts: list[str] = []
         self.options: list[ImageOptions | None] = []
+        self.edits: list[tuple[str, list[SourceImage], SourceImage | None]] = []
 
     def generate(
-        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+        self,
+        prompt: str,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
     ) -> list[GeneratedImage]:
         # The provider must never be called with a database connection held.
         self.journal.add(f"provider(open_contexts={self.journal.open_contexts})")
@@ -268,10 +273,25 @@ class FakeProvider(ImageProviderInterface):
         self.options.append(options)
         if self.fail_with is not None:
             raise self.fail_with
+        if progress is not None:
+            progress(1, 2)
+            progress(2, 2)
         image = GeneratedImage(
             data=self.data, media_type="image/png", provider="fake", model="fake-model"
         )
         return [image] * n
+
+    def edit(
+        self,
+        prompt: str,
+        sources: Sequence[SourceImage],
+        mask: SourceImage | None = None,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
+    ) -> list[GeneratedImage]:
+        self.edits.append((prompt, list(sources), mask))
+        return self.generate(prompt, n, options, progress)
 
 
 class FakeStore(ImageStoreInterface):
@@ -299,6 +319,10 @@ class FakeStore(ImageStoreInterface):
         if filename not in self.files:
             raise RecordNotFoundError(f"The image file {filename} is missing")
         return StoredFile(path=Path("/fake-store") / filename, size=len(self.files[filename]))
+
+    def read(self, filename: str) -> bytes:
+        self.locate(filename)
+        return self.files[filename]
 
     def list_filenames(self) -> Iterator[str]:
         yield from sorted(self.files)

@@ -16,29 +16,53 @@ answer with the current image models. It records every request it received.
 from __future__ import annotations
 
 import base64
+import email.policy
 import inspect
+import io
 import json
 import re
 import threading
 import time
 import typing
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from openai.types import ImageModel, image_generate_params, image_model
+from openai.types import (
+    ImageEditStreamEvent,
+    ImageGenStreamEvent,
+    ImageModel,
+    ImagesResponse,
+    image_generate_params,
+    image_model,
+)
+from openai.types.image_edit_params import ImageEditParamsBase, ImageEditParamsStreaming
 from openai.types.image_generate_params import (
     ImageGenerateParamsBase,
     ImageGenerateParamsStreaming,
 )
+from pydantic import TypeAdapter
 
 from pixyproxy_cli.data.placeholder import render_png
 
+
+def picture(image_format: str = "png", size: tuple[int, int] = (16, 16)) -> bytes:
+    """A real image of ``size`` in ``image_format`` (Pillow), as the API would answer."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 90, 40)).save(
+        buffer, {"jpeg": "JPEG", "webp": "WEBP"}.get(image_format, "PNG")
+    )
+    return buffer.getvalue()
+
+
 PNG = render_png("fake openai image", 16, 16)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"fake jpeg body" + b"\xff\xd9"
-WEBP = b"RIFF\x1a\x00\x00\x00WEBPVP8 " + b"fake webp body"
+JPEG = picture("jpeg")
+WEBP = picture("webp")
 BY_FORMAT = {"png": PNG, "jpeg": JPEG, "webp": WEBP}
-"""What the fake answers for each output_format (bytes that start as the real ones do)."""
+"""What the fake answers for each output_format when no size is asked for (16x16)."""
 SIZE = re.compile(r"^[1-9][0-9]*x[1-9][0-9]*$")
 
 
@@ -68,7 +92,15 @@ CURRENT_MODELS = set(typing.get_args(ImageModel)) - RETIRED_MODELS
 GENERATE_PARAMETERS = set(typing.get_type_hints(ImageGenerateParamsBase)) | set(
     typing.get_type_hints(ImageGenerateParamsStreaming)
 )
+EDIT_PARAMETERS = set(typing.get_type_hints(ImageEditParamsBase)) | set(
+    typing.get_type_hints(ImageEditParamsStreaming)
+)
+"""What ``images.edit`` takes (no ``moderation``: the edit endpoint has none)."""
 _hints = typing.get_type_hints(ImageGenerateParamsBase)
+EDIT_IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp"}
+MAX_EDIT_IMAGES = 16
+MAX_EDIT_IMAGE_BYTES = 50 * 1000 * 1000
+MAX_MASK_BYTES = 4 * 1000 * 1000
 
 
 def _choices(name: str) -> set[str]:
@@ -94,6 +126,8 @@ class Answer:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    event_delay: float = 0.0
+    """For a streamed answer: the pause after each event (so a watcher can see progress)."""
 
 
 INPUT_TOKENS = 50
@@ -101,17 +135,57 @@ INPUT_TOKENS = 50
 OUTPUT_TOKENS_PER_IMAGE = 1056
 
 
-def image_answer(data: bytes = PNG, n: int = 1) -> Answer:
+def usage_of(n: int, image_tokens: int = 0) -> dict[str, Any]:
+    """A request's token usage as the API reports it (``image_tokens``: an edit's sources)."""
+    return {
+        "input_tokens": INPUT_TOKENS + image_tokens,
+        "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": INPUT_TOKENS},
+        "output_tokens": OUTPUT_TOKENS_PER_IMAGE * n,
+        "total_tokens": INPUT_TOKENS + image_tokens + OUTPUT_TOKENS_PER_IMAGE * n,
+    }
+
+
+def image_answer(data: bytes = PNG, n: int = 1, image_tokens: int = 0) -> Answer:
     """n images (the k-th with k bytes more at its end, so that the files differ), with the
     request's token usage as the API reports it."""
     items = [{"b64_json": base64.b64encode(data + b"\0" * k).decode()} for k in range(n)]
-    usage = {
-        "input_tokens": INPUT_TOKENS,
-        "input_tokens_details": {"image_tokens": 0, "text_tokens": INPUT_TOKENS},
-        "output_tokens": OUTPUT_TOKENS_PER_IMAGE * n,
-        "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS_PER_IMAGE * n,
+    body = {"created": int(time.time()), "data": items, "usage": usage_of(n, image_tokens)}
+    ImagesResponse.model_validate(body)  # the SDK's own type accepts what we send
+    return Answer(200, body)
+
+
+def stream_events(
+    kind: str, data: bytes, partial_images: int, fields: dict[str, Any], image_tokens: int = 0
+) -> list[dict[str, Any]]:
+    """The events of a streamed generation (``kind`` image_generation) or edit (image_edit):
+    ``partial_images`` partial images, then the completed one, each checked against the SDK's
+    own event type."""
+    common = {
+        "background": fields.get("background", "auto"),
+        "created_at": int(time.time()),
+        "output_format": fields.get("output_format", "png"),
+        "quality": fields.get("quality", "auto"),
+        "size": fields.get("size", "auto"),
     }
-    return Answer(200, {"created": int(time.time()), "data": items, "usage": usage})
+    encoded = base64.b64encode(data).decode()
+    events: list[dict[str, Any]] = [
+        {**common, "type": f"{kind}.partial_image", "b64_json": encoded, "partial_image_index": k}
+        for k in range(partial_images)
+    ]
+    events.append(
+        {
+            **common,
+            "type": f"{kind}.completed",
+            "b64_json": encoded,
+            "usage": usage_of(1, image_tokens),
+        }
+    )
+    adapter = TypeAdapter(
+        ImageGenStreamEvent if kind == "image_generation" else ImageEditStreamEvent
+    )
+    for event in events:
+        adapter.validate_python(event)
+    return events
 
 
 def error_answer(
@@ -138,15 +212,24 @@ def model_not_found(model: str) -> Answer:
     )
 
 
-def refusal(body: dict[str, Any]) -> Answer | None:
-    """The API's answer to a generation request it would refuse, or None when it is valid."""
-    unknown = sorted(set(body) - GENERATE_PARAMETERS)
+def refusal(body: dict[str, Any], parameters: set[str] = GENERATE_PARAMETERS) -> Answer | None:
+    """The API's answer to a generation (or, with EDIT_PARAMETERS, an edit's fields) that it
+    would refuse, or None when it is valid."""
+    unknown = sorted(set(body) - parameters)
     if unknown:
         return error_answer(
             400, f"Unknown parameter: '{unknown[0]}'.", "unknown_parameter", param=unknown[0]
         )
     if not isinstance(body.get("prompt"), str) or not body["prompt"]:
         return error_answer(400, "Missing required parameter: 'prompt'.", param="prompt")
+    partial = body.get("partial_images")
+    if partial is not None and (not isinstance(partial, int) or not 0 <= partial <= 3):
+        return error_answer(
+            400,
+            f"Invalid value for partial_images: {partial!r}.",
+            "invalid_value",
+            param="partial_images",
+        )
     model = body.get("model")
     if model in RETIRED_MODELS:
         return model_not_found(model)
@@ -197,6 +280,88 @@ def refusal(body: dict[str, Any]) -> Answer | None:
     size = body.get("size", "auto")
     if size != "auto" and not SIZE.match(str(size)):
         return error_answer(400, f"Invalid value: '{size}'.", "invalid_value", param="size")
+    return None
+
+
+def form_values(fields: dict[str, str]) -> dict[str, Any]:
+    """A multipart form's text fields as the JSON values they stand for ("2" -> 2, "true")."""
+    values: dict[str, Any] = {}
+    for name, text in fields.items():
+        if text in ("true", "false"):
+            values[name] = text == "true"
+        elif re.fullmatch(r"-?[0-9]+", text):
+            values[name] = int(text)
+        else:
+            values[name] = text
+    return values
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """A multipart/form-data body: its text fields, and its files (field, name, type, data).
+
+    ``image[]`` (how the SDK names an array of files) counts as ``image``.
+    """
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields: dict[str, str] = {}
+    files: list[dict[str, Any]] = []
+    for part in message.iter_parts():
+        name = (part.get_param("name", header="content-disposition") or "").removesuffix("[]")
+        filename = part.get_param("filename", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if filename is None:
+            fields[name] = data.decode()
+        else:
+            files.append(
+                {"field": name, "filename": filename, "type": part.get_content_type(), "data": data}
+            )
+    return fields, files
+
+
+def dimensions(data: bytes) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def edit_refusal(values: dict[str, Any], files: list[dict[str, Any]]) -> Answer | None:
+    """The API's answer to an edit it would refuse (fields as values, files), or None."""
+    names = set(values) | {file["field"] for file in files}
+    answer = refusal({**values, **{name: "file" for name in names - set(values)}}, EDIT_PARAMETERS)
+    if answer is not None:
+        return answer
+    images = [file for file in files if file["field"] == "image"]
+    masks = [file for file in files if file["field"] == "mask"]
+    if not images:
+        return error_answer(400, "Missing required parameter: 'image'.", param="image")
+    if len(images) > MAX_EDIT_IMAGES:
+        return error_answer(
+            400, f"Too many images: at most {MAX_EDIT_IMAGES}.", "invalid_value", param="image"
+        )
+    for file in images:
+        if file["type"] not in EDIT_IMAGE_TYPES or dimensions(file["data"]) is None:
+            return error_answer(
+                400,
+                f"Invalid file '{file['filename']}': unsupported mimetype ('{file['type']}'). "
+                "Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.",
+                "invalid_image_format",
+                param="image",
+            )
+        if len(file["data"]) >= MAX_EDIT_IMAGE_BYTES:
+            return error_answer(400, "Image files must be under 50MB.", param="image")
+    if masks:
+        mask = masks[0]
+        if mask["type"] != "image/png" or len(mask["data"]) >= MAX_MASK_BYTES:
+            return error_answer(400, "The mask must be a PNG under 4MB.", param="mask")
+        if dimensions(mask["data"]) != dimensions(images[0]["data"]):
+            return error_answer(
+                400, "The mask must have the same dimensions as the image.", param="mask"
+            )
     return None
 
 
@@ -258,17 +423,67 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                self._record(body)
-                if not self.path.endswith("/images/generations"):
-                    answer = error_answer(404, f"Invalid URL (POST {self.path})")
-                else:
-                    answer = refusal(body) or fake._next_answer(
-                        body.get("output_format", "png"), body.get("n", 1)
+                raw = self.rfile.read(length)
+                files: list[dict[str, Any]] = []
+                kind = "image_generation"
+                if self.path.endswith("/images/edits"):
+                    kind = "image_edit"
+                    fields, files = parse_multipart(self.headers.get("content-type", ""), raw)
+                    body = form_values(fields)
+                    self._record(
+                        {
+                            **body,
+                            "files": [
+                                {k: v for k, v in f.items() if k != "data"}
+                                | {"size": len(f["data"])}
+                                for f in files
+                            ],
+                        }
                     )
+                    answer = edit_refusal(body, files)
+                else:
+                    body = json.loads(raw or b"{}")
+                    self._record(body)
+                    answer = (
+                        error_answer(404, f"Invalid URL (POST {self.path})")
+                        if not self.path.endswith("/images/generations")
+                        else refusal(body)
+                    )
+                if answer is None:
+                    images = [f["data"] for f in files if f["field"] == "image"]
+                    answer = fake._next_answer(body, images)
                 if answer.delay and fake._stopping.wait(answer.delay):
                     return
-                self._answer(answer)
+                if answer.status == 200 and body.get("stream") and answer.body:
+                    self._stream(kind, answer, body)
+                else:
+                    self._answer(answer)
+
+            def _stream(self, kind: str, answer: Answer, body: dict[str, Any]) -> None:
+                """An answer's images as the API streams them: server-sent events."""
+                assert answer.body is not None
+                items = answer.body["data"]
+                usage = answer.body.get("usage") or {}
+                image_tokens = usage.get("input_tokens_details", {}).get("image_tokens", 0)
+                events = []
+                for item in items:
+                    data = base64.b64decode(item["b64_json"])
+                    events += stream_events(
+                        kind, data, body.get("partial_images", 0), body, image_tokens
+                    )
+                chunks = [
+                    f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+                    for event in events
+                ]
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("content-length", str(sum(map(len, chunks))))
+                self.end_headers()
+                for chunk in chunks:
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                    if answer.event_delay and fake._stopping.wait(answer.event_delay):
+                        return
 
             def _answer(self, answer: Answer) -> None:
                 payload = json.dumps(answer.body or {}).encode()
@@ -289,11 +504,25 @@ class FakeOpenAI:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
-    def _next_answer(self, output_format: str = "png", n: int = 1) -> Answer:
+    def _next_answer(self, body: dict[str, Any], sources: list[bytes]) -> Answer:
+        """The scripted answer, else ``n`` images of the size asked for (``auto``: the first
+        source's size for an edit, 16x16 for a generation, to keep tests quick)."""
         with self._lock:
             if self._answers:
                 return self._answers.pop(0)
-        return image_answer(BY_FORMAT[output_format], n)
+        output_format = body.get("output_format", "png")
+        size = body.get("size", "auto")
+        n = body.get("n", 1)
+        image_tokens = 0
+        if size != "auto":
+            width, height = (int(side) for side in size.split("x"))
+            data = picture(output_format, (width, height))
+        elif sources:
+            data = picture(output_format, dimensions(sources[0]) or (16, 16))
+            image_tokens = 100 * len(sources)
+        else:
+            data = BY_FORMAT[output_format]
+        return image_answer(data, n, image_tokens)
 
     @property
     def base_url(self) -> str:

@@ -1,10 +1,16 @@
-"""``pixyproxy generate``: make an image from a prompt, store it, print its details."""
+"""``pixyproxy generate``: make images from a prompt, store them, print their details.
+
+The image options (size, format, ``-n``, ``-o`` ...) are declared here once and shared with
+``pixyproxy edit``, and so is what both do after the service call: progress on a terminal,
+the ``-o`` copy, and the output.
+"""
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -39,12 +45,94 @@ def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str
     return check
 
 
+if TYPE_CHECKING:  # kept off the start-up path: pydantic's models load only to make images
+    from pixyproxy_cli.core.models import ImagePublic
+    from pixyproxy_cli.service.interfaces import PromptServiceInterface
+
+    Make = Callable[
+        [PromptServiceInterface, Callable[[int, int], None] | None], Sequence[ImagePublic]
+    ]
+    """Makes the images through the prompt service, telling the progress callback (if any)."""
+
+
 class ProviderName(StrEnum):
     """The image providers ``--provider`` accepts."""
 
     AUTO = "auto"
     OPENAI = "openai"
     PLACEHOLDER = "placeholder"
+
+
+Model = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="OpenAI image model [env: OPENAI_IMAGE_MODEL]."),
+]
+Size = Annotated[
+    str | None,
+    typer.Option(
+        callback=_checked(image_size_problem),
+        help="Image size WIDTHxHEIGHT such as 1536x1024, or auto [env: IMAGE_SIZE].",
+    ),
+]
+Quality = Annotated[
+    str | None,
+    typer.Option(
+        callback=_checked(image_quality_problem),
+        help=f"{', '.join(IMAGE_QUALITIES)} [env: IMAGE_QUALITY].",
+    ),
+]
+Count = Annotated[
+    int | None,
+    typer.Option(
+        "-n",
+        "--count",
+        min=1,
+        max=MAX_IMAGES_PER_REQUEST,
+        help=f"Make this many images (1-{MAX_IMAGES_PER_REQUEST}) in one request; --json "
+        "then prints an array.",
+    ),
+]
+Format = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        callback=_checked(image_format_problem),
+        help=f"File format: {', '.join(IMAGE_FORMATS)} [env: IMAGE_FORMAT].",
+    ),
+]
+Compression = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=100,
+        help="Compression 0-100, for webp and jpeg [env: IMAGE_COMPRESSION].",
+    ),
+]
+Background = Annotated[
+    str | None,
+    typer.Option(
+        callback=_checked(background_problem),
+        help=f"{', '.join(BACKGROUNDS)} (transparent: png or webp) [env: IMAGE_BACKGROUND].",
+    ),
+]
+Provider = Annotated[
+    ProviderName | None,
+    typer.Option(
+        help="auto uses OpenAI when OPENAI_API_KEY is set, else the offline placeholder "
+        "[env: IMAGE_PROVIDER]."
+    ),
+]
+OutputFile = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Also write the image to this file."),
+]
+Force = Annotated[
+    bool, typer.Option("--force", "-f", help="Overwrite the --output file if it exists.")
+]
+Private = Annotated[
+    bool,
+    typer.Option("--private", help="Only you will see it (needs pixyproxy login)."),
+]
 
 
 def generate(
@@ -55,58 +143,13 @@ def generate(
             metavar="PROMPT", help='What to draw. "-" reads the prompt from standard input.'
         ),
     ],
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", help="OpenAI image model [env: OPENAI_IMAGE_MODEL]."),
-    ] = None,
-    size: Annotated[
-        str | None,
-        typer.Option(
-            callback=_checked(image_size_problem),
-            help="Image size WIDTHxHEIGHT such as 1536x1024, or auto [env: IMAGE_SIZE].",
-        ),
-    ] = None,
-    quality: Annotated[
-        str | None,
-        typer.Option(
-            callback=_checked(image_quality_problem),
-            help=f"{', '.join(IMAGE_QUALITIES)} [env: IMAGE_QUALITY].",
-        ),
-    ] = None,
-    count: Annotated[
-        int | None,
-        typer.Option(
-            "-n",
-            "--count",
-            min=1,
-            max=MAX_IMAGES_PER_REQUEST,
-            help=f"Make this many images (1-{MAX_IMAGES_PER_REQUEST}) in one request; --json "
-            "then prints an array.",
-        ),
-    ] = None,
-    image_format: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            callback=_checked(image_format_problem),
-            help=f"File format: {', '.join(IMAGE_FORMATS)} [env: IMAGE_FORMAT].",
-        ),
-    ] = None,
-    compression: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            max=100,
-            help="Compression 0-100, for webp and jpeg [env: IMAGE_COMPRESSION].",
-        ),
-    ] = None,
-    background: Annotated[
-        str | None,
-        typer.Option(
-            callback=_checked(background_problem),
-            help=f"{', '.join(BACKGROUNDS)} (transparent: png or webp) [env: IMAGE_BACKGROUND].",
-        ),
-    ] = None,
+    model: Model = None,
+    size: Size = None,
+    quality: Quality = None,
+    count: Count = None,
+    image_format: Format = None,
+    compression: Compression = None,
+    background: Background = None,
     moderation: Annotated[
         str | None,
         typer.Option(
@@ -114,29 +157,16 @@ def generate(
             help=f"The provider's moderation: {', '.join(MODERATIONS)} [env: IMAGE_MODERATION].",
         ),
     ] = None,
-    provider: Annotated[
-        ProviderName | None,
-        typer.Option(
-            help="auto uses OpenAI when OPENAI_API_KEY is set, else the offline placeholder "
-            "[env: IMAGE_PROVIDER]."
-        ),
-    ] = None,
-    output_file: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Also write the image to this file."),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", "-f", help="Overwrite the --output file if it exists.")
-    ] = False,
-    private: Annotated[
-        bool,
-        typer.Option("--private", help="Only you will see it (needs pixyproxy login)."),
-    ] = False,
+    provider: Provider = None,
+    output_file: OutputFile = None,
+    force: Force = False,
+    private: Private = False,
     as_json: JsonOutput = False,
 ) -> None:
     """Generate an image from PROMPT and store it.
 
-    The file and details are stored, then printed: GUID, prompt, provider, file path.
+    The file and details are stored, then printed: GUID, prompt, provider, file path. On a
+    terminal a single image is streamed, showing each partial image as it arrives.
 
     Examples:
 
@@ -154,16 +184,13 @@ def generate(
     """
     if prompt == "-":
         prompt = sys.stdin.read().strip()
-    if output_file is not None:
-        if (count or 1) > 1:
-            raise InputValidationError(
-                "--output takes one image; use -n 1, or fetch each GUID after generating"
-            )
-        # Refuse before spending a provider call on an image we could not write.
-        output.check_writable(output_file, force=force)
-    cli = state(ctx)
-    services = cli.services(
-        Provision.SCHEMA,
+    make_images(
+        ctx,
+        "Generating",
+        lambda prompts, progress: prompts.generate_images(
+            {"prompt": prompt, "private": private}, count or 1, progress=progress
+        ),
+        ImageFlags(count, output_file, force, as_json),
         image_provider=provider.value if provider else None,
         openai_model=model,
         image_size=size,
@@ -173,22 +200,55 @@ def generate(
         image_background=background,
         image_moderation=moderation,
     )
-    if compression is not None:
+
+
+@dataclass(frozen=True)
+class ImageFlags:
+    """What ``generate`` and ``edit`` do with the images they make: how many, -o, --json."""
+
+    count: int | None
+    output_file: Path | None
+    force: bool
+    as_json: bool
+
+
+def make_images(
+    ctx: typer.Context, verb: str, make: "Make", flags: ImageFlags, **overrides: str | int | None
+) -> None:
+    """Make images as ``generate`` and ``edit`` do, and print them.
+
+    ``verb`` names the work on the progress line ("Generating", "Editing").
+    Checks the flags, builds the services with ``overrides``, calls ``make`` (with progress
+    on a terminal), copies the first image to ``-o``.
+
+    Raises InputValidationError (exit 2) before any work for flags that cannot be honoured.
+    """
+    count, output_file = flags.count, flags.output_file
+    if output_file is not None:
+        if (count or 1) > 1:
+            raise InputValidationError(
+                "--output takes one image; use -n 1, or fetch each GUID after generating"
+            )
+        # Refuse before spending a provider call on an image we could not write.
+        output.check_writable(output_file, force=flags.force)
+    cli = state(ctx)
+    services = cli.services(Provision.SCHEMA, **overrides)
+    compression = overrides.get("image_compression")
+    if isinstance(compression, int):
         problem = compression_problem(compression, services.settings.image_format)
         if problem:
             raise InputValidationError(f"--compression: {problem}")
     prompts = cli.prompts()
     if services.provider_notice:
         output.notice(services.provider_notice)
-    with output.spinner(
-        "Generating image…" if (count or 1) == 1 else f"Generating {count} images…"
-    ):
+    label = f"{verb} image…" if (count or 1) == 1 else f"{verb} {count} images…"
+    with output.progress(label) as progress:
         # The service validates what was typed, and reports problems as ours.
-        images = prompts.generate_images({"prompt": prompt, "private": private}, count or 1)
+        images = make(prompts, progress)
     files = [prompts.get_image_file(image.guid).path for image in images]
     if output_file is not None:
         try:
-            output.copy_file(files[0], output_file, force=force)
+            output.copy_file(files[0], output_file, force=flags.force)
         except PixyProxyException as error:
             guid = images[0].guid
             raise StorageError(
@@ -199,7 +259,7 @@ def generate(
         {**output.image_json(image), "file": str(path)}
         for image, path in zip(images, files, strict=True)
     ]
-    if as_json:
+    if flags.as_json:
         # -n asks for a batch, so it prints an array, even of one.
         output.print_json(printed if count is not None else printed[0])
         return

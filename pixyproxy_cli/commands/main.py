@@ -14,6 +14,7 @@ from pixyproxy_cli import __version__
 from pixyproxy_cli.commands import (
     db,
     doctor,
+    edit,
     fetch,
     generate,
     listing,
@@ -81,6 +82,7 @@ def main(
 
 
 app.command("generate", cls=ExamplesCommand)(generate.generate)
+app.command("edit", cls=ExamplesCommand)(edit.edit)
 app.command("show", cls=ExamplesCommand)(show.show)
 app.command("list", cls=ExamplesCommand)(listing.list_images)
 app.command("fetch", cls=ExamplesCommand)(fetch.fetch)

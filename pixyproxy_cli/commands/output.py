@@ -13,7 +13,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +62,42 @@ def warning(message: str) -> None:
     err().print(f"Warning: {message}", markup=False)
 
 
+class _Progress:
+    """A status line that says how long a request has taken and how far its stream got."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.received = 0
+        self.expected = 0
+
+    def __call__(self, received: int, expected: int) -> None:
+        self.received, self.expected = received, expected
+
+    def __str__(self) -> str:
+        elapsed = f"{time.monotonic() - self.started:.0f} s"
+        if not self.received:
+            return f"{self.label} {elapsed}"
+        return f"{self.label} partial image {self.received} of {self.expected} received, {elapsed}"
+
+    def __rich__(self) -> str:
+        return str(self)  # rich renders the status anew at every refresh
+
+
 @contextlib.contextmanager
-def spinner(message: str) -> Iterator[None]:
-    """A spinner on stderr while the block runs, only when stderr is a terminal."""
+def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """On a terminal, a spinner with the elapsed time, and a callback for partial images.
+
+    Yields None when stderr is not a terminal: then nothing is printed, and callers should
+    not ask for a streamed answer.
+    """
     console = err()
     if not console.is_terminal:
-        yield
+        yield None
         return
-    with console.status(message):
-        yield
+    status = _Progress(label)
+    with console.status(status):  # rich renders __rich__ objects anew at every refresh
+        yield status
 
 
 def image_json(image: ImagePublic) -> dict[str, Any]:
@@ -158,10 +186,15 @@ def print_details(image: ImagePublic, extra: dict[str, str] | None = None) -> No
         "Owner": image.owner or "-",
         "Provider": describe_provider(image),
         "Media type": image.media_type,
+        "Size": f"{image.width}x{image.height}" if image.width and image.height else "-",
         "Created": image.created_at.isoformat(),
         "Updated": image.updated_at.isoformat(),
-        **(extra or {}),
     }
+    if image.parents is not None:
+        rows["Edited from"] = ", ".join(parent or "(a local file)" for parent in image.parents)
+    if image.usage is not None:
+        rows["Tokens"] = f"{image.usage.input_tokens:,} input, {image.usage.output_tokens:,} output"
+    rows.update(extra or {})
     width = max(len(label) for label in rows)
     console = out()
     for label, value in rows.items():

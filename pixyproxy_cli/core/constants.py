@@ -18,6 +18,14 @@ MAX_USERNAME_LENGTH = 64
 MAX_CLASS_KEY_LENGTH = 64
 PLACEHOLDER_PROVIDER = "placeholder"
 MEDIA_TYPE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+MEDIA_TYPE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+"""The ``--format`` name of each media type pixyproxy stores."""
+MAX_EDIT_SOURCES = 16
+"""How many images one edit may start from (the Images API's limit)."""
+MAX_EDIT_SOURCE_BYTES = 50 * 1000 * 1000
+"""Each source of an edit must be smaller than this (the Images API's "less than 50MB")."""
+MAX_MASK_BYTES = 4 * 1000 * 1000
+"""An edit's mask must be smaller than this (the API's "less than 4MB")."""
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 """A GUID as callers may write it (either case); ``normalize_guid`` lower-cases it."""

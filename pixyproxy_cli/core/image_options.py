@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pixyproxy_cli.core.constants import GUID_PATTERN
 from pixyproxy_cli.core.exceptions import ConfigurationError
 
 IMAGE_SIZE_PATTERN = re.compile(r"auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4}")
@@ -21,6 +22,14 @@ COMPRESSED_FORMATS = ("webp", "jpeg")
 """The formats ``--compression`` applies to."""
 BACKGROUNDS = ("auto", "opaque", "transparent")
 MODERATIONS = ("auto", "low")
+
+
+_GUID = re.compile(GUID_PATTERN)
+
+
+def looks_like_guid(value: str) -> bool:
+    """Whether ``value`` is written as a GUID (either case), for telling GUIDs from paths."""
+    return _GUID.match(value) is not None
 
 
 def image_size_problem(value: str) -> str | None:

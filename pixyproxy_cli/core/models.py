@@ -42,7 +42,9 @@ from pydantic import (
 from pixyproxy_cli.core.constants import (
     DEFAULT_MAX_PROMPT_LENGTH,
     MAX_CLASS_KEY_LENGTH,
+    MAX_EDIT_SOURCES,
     MAX_GUID_LENGTH,
+    MEDIA_TYPE_FORMATS,
     PLACEHOLDER_PROVIDER,
 )
 
@@ -137,6 +139,8 @@ Prompt = Annotated[str, AfterValidator(_check_prompt)]
 default DEFAULT_MAX_PROMPT_LENGTH) characters."""
 Password = Annotated[SecretStr, AfterValidator(_check_password)]
 """A password: 8 to 1024 characters of text, kept out of reprs and logs."""
+Parents = Annotated[list[Guid | None], Field(min_length=1, max_length=MAX_EDIT_SOURCES)]
+"""An edit's sources, in order: the GUID of a stored image, or None for a local file."""
 
 
 class ImageDetailCreate(BaseModel):
@@ -160,6 +164,11 @@ class ImageDetail(ImageDetailCreate):
     input_tokens: int | None = Field(default=None, ge=0)
     """Tokens the provider counted for the request (its share of them), or None."""
     output_tokens: int | None = Field(default=None, ge=0)
+    width: int | None = Field(default=None, gt=0)
+    """Pixels, read from the file when it was stored (None for images made before that)."""
+    height: int | None = Field(default=None, gt=0)
+    parents: Parents | None = None
+    """For an edit, the sources it was made from, in order: a GUID, or None for a local file."""
 
     @model_validator(mode="after")
     def _private_needs_owner(self) -> ImageDetail:
@@ -186,13 +195,38 @@ class Image(ImageDetail):
             provider=self.provider,
             model=self.model,
             media_type=self.media_type,
+            width=self.width,
+            height=self.height,
+            parents=self.parents,
+            usage=image_usage(self.input_tokens, self.output_tokens),
             created_at=self.created_at,
             updated_at=self.updated_at,
         )
 
 
+class ImageUsage(BaseModel):
+    """The tokens the provider counted for an image (its share of its request's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int
+    output_tokens: int
+
+
+def image_usage(input_tokens: int | None, output_tokens: int | None) -> ImageUsage | None:
+    """The usage of an image whose provider reported both counts, else None."""
+    if input_tokens is None or output_tokens is None:
+        return None
+    return ImageUsage.model_construct(input_tokens=input_tokens, output_tokens=output_tokens)
+
+
 class ImagePublic(BaseModel):
-    """An image's details as shown to users: never the integer id or a file-system path."""
+    """An image's details as shown to users: never the integer id or a file-system path.
+
+    ``format`` (png, jpeg, webp) is derived from the media type; ``width`` and ``height``
+    are None for images stored before they were recorded; ``parents`` is None unless the
+    image is an edit; ``usage`` is None when the provider reported no tokens.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -203,8 +237,18 @@ class ImagePublic(BaseModel):
     provider: str
     model: str
     media_type: str
+    width: int | None = None
+    height: int | None = None
+    parents: list[str | None] | None = None
+    usage: ImageUsage | None = None
     created_at: datetime
     updated_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def format(self) -> str | None:
+        """The file format (png, jpeg, webp) of the media type, or None for another type."""
+        return MEDIA_TYPE_FORMATS.get(self.media_type)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -24,9 +25,12 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.data.providers import (
+    PARTIAL_IMAGES,
     GeneratedImage,
     ImageProviderInterface,
     ModelInfo,
+    Progress,
+    SourceImage,
     sniff_media_type,
 )
 
@@ -71,11 +75,39 @@ class OpenAIImageProvider(ImageProviderInterface):
         return self._client
 
     def generate(
-        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+        self,
+        prompt: str,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
     ) -> list[GeneratedImage]:
         """Generate ``n`` images in one request. Raises a GenerationError subclass on failure."""
-        import openai
+        arguments = self._arguments(prompt, n, options, moderation=True)
+        return self._request("generate", arguments, progress)
 
+    def edit(
+        self,
+        prompt: str,
+        sources: Sequence[SourceImage],
+        mask: SourceImage | None = None,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
+    ) -> list[GeneratedImage]:
+        """Edit ``sources`` in one ``images.edit`` request (multipart, as the SDK sends it).
+
+        The edit endpoint takes no moderation level, so none is sent. Raises a
+        GenerationError subclass on failure.
+        """
+        arguments = self._arguments(prompt, n, options, moderation=False)
+        arguments["image"] = [_upload(source) for source in sources]
+        if mask is not None:
+            arguments["mask"] = _upload(mask)
+        return self._request("edit", arguments, progress)
+
+    def _arguments(
+        self, prompt: str, n: int, options: ImageOptions | None, *, moderation: bool
+    ) -> dict[str, Any]:
         if options is None:
             options = self.options
             options.check()
@@ -87,15 +119,29 @@ class OpenAIImageProvider(ImageProviderInterface):
             ("output_format", options.format, "png"),
             ("output_compression", options.compression, None),
             ("background", options.background, "auto"),
-            ("moderation", options.moderation, "auto"),
+            ("moderation", options.moderation if moderation else "auto", "auto"),
         ):
             if value != default:
                 arguments[name] = value
+        return arguments
+
+    def _request(
+        self, method: str, arguments: dict[str, Any], progress: Progress | None
+    ) -> list[GeneratedImage]:
+        """Call ``images.<method>``, streamed when one image is asked for with ``progress``.
+
+        Otherwise the answer comes whole. Raises a GenerationError subclass on failure.
+        """
+        import openai
+
+        call = getattr(self._get_client().images, method)
         try:
-            response = self._get_client().images.generate(**arguments)
+            if progress is None or arguments["n"] != 1:
+                return self._decode(call(**arguments))
+            stream = call(**arguments, stream=True, partial_images=PARTIAL_IMAGES)
+            return self._decode_stream(stream, progress)
         except openai.APIError as error:
             raise self._translate(error) from error
-        return self._decode(response)
 
     def check(self, timeout: float) -> str:
         """Retrieve the configured model from the API (one request, no retries).
@@ -133,12 +179,31 @@ class OpenAIImageProvider(ImageProviderInterface):
             key=lambda model: model.id,
         )
 
+    def _decode_stream(self, stream: Any, progress: Progress) -> list[GeneratedImage]:
+        """The final image of a stream of partial-image and completed events."""
+        completed = None
+        with stream:
+            for event in stream:
+                kind = getattr(event, "type", "")
+                if kind.endswith(".partial_image"):
+                    received = getattr(event, "partial_image_index", 0) + 1
+                    progress(received, max(received, PARTIAL_IMAGES))
+                elif kind.endswith(".completed"):
+                    completed = event
+        if completed is None:
+            raise GenerationError("OpenAI's stream ended without the final image")
+        image = self._decode_one(getattr(completed, "b64_json", None))
+        return self._with_usage([image], getattr(completed, "usage", None))
+
     def _decode(self, response: Any) -> list[GeneratedImage]:
         items = getattr(response, "data", None) or []
         if not items:
             raise GenerationError("OpenAI answered without image data")
         images = [self._decode_one(getattr(item, "b64_json", None)) for item in items]
-        usage = getattr(response, "usage", None)
+        return self._with_usage(images, getattr(response, "usage", None))
+
+    def _with_usage(self, images: list[GeneratedImage], usage: Any) -> list[GeneratedImage]:
+        """``images`` with their shares of a request's token ``usage`` (None: unchanged)."""
         if usage is None:
             return images
         inputs = _shares(getattr(usage, "input_tokens", 0) or 0, len(images))
@@ -175,9 +240,14 @@ class OpenAIImageProvider(ImageProviderInterface):
             return ProviderUnavailableError(
                 f"Could not reach {where}; check the network (and OPENAI_BASE_URL)"
             )
+        code = getattr(error, "code", None) or ""
         if not isinstance(error, openai.APIStatusError):
-            return GenerationError(f"OpenAI failed: {type(error).__name__}")
-        code = error.code or ""
+            # An error event inside a stream: no status, but the API's code and message.
+            if "moderation" in code:
+                return ContentRejectedError(
+                    "The prompt was rejected by the provider's safety system; rephrase it"
+                )
+            return GenerationError(f"OpenAI failed: {_api_message(error)}")
         status = error.status_code
         if _names_the_model(error):
             return ModelUnavailableError(
@@ -210,6 +280,11 @@ class OpenAIImageProvider(ImageProviderInterface):
         if status >= 500:
             return ProviderUnavailableError(f"OpenAI failed with HTTP {status}; try again later")
         return GenerationError(f"OpenAI refused the request (HTTP {status}): {_api_message(error)}")
+
+
+def _upload(image: SourceImage) -> tuple[str, bytes, str]:
+    """A source as the SDK uploads a file: (file name, bytes, media type)."""
+    return (image.name, image.data, image.media_type)
 
 
 def _shares(total: int, count: int) -> list[int]:

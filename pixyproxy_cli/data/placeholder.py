@@ -2,8 +2,10 @@
 
 It stands in for the OpenAI provider when there is no API key or no network (and in
 tests): a symmetric pattern of coloured tiles derived from the prompt's SHA-256, so that
-different prompts look different. Its images are always labelled: the provider is recorded
-as ``placeholder``, and the PNG carries a ``Software`` and a ``Comment`` text chunk.
+different prompts look different; an edit is the first source with the prompt written
+over it. Its images are always labelled: the provider is recorded as ``placeholder``, and
+a PNG carries a ``Software`` and a ``Comment`` text chunk. Other formats are the PNG
+re-encoded with Pillow (imported only then).
 """
 
 from __future__ import annotations
@@ -11,11 +13,18 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Sequence
+from typing import Any
 
 from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
-from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+from pixyproxy_cli.data.providers import (
+    GeneratedImage,
+    ImageProviderInterface,
+    Progress,
+    SourceImage,
+)
 
 GRID = 8
 DEFAULT_SIZE = (1024, 1024)
@@ -90,29 +99,96 @@ class PlaceholderProvider(ImageProviderInterface):
         self.options = options or ImageOptions()
 
     def generate(
-        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+        self,
+        prompt: str,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
     ) -> list[GeneratedImage]:
-        """``n`` placeholder PNGs for ``prompt``, the same every time for the same prompt.
+        """``n`` placeholder images for ``prompt``, the same every time for the same prompt.
 
         The first is the prompt's own pattern, each other one a variation (the files differ).
+        PNG is drawn directly; WebP and JPEG are that PNG re-encoded with Pillow. Nothing
+        streams, so ``progress`` is never called.
 
-        Raises ConfigurationError when an option is not valid, or asks for another format.
+        Raises ConfigurationError when an option is not valid.
         """
-        if options is None:
-            options = self.options
-            options.check()
-        if options.format != "png":
-            raise ConfigurationError(
-                f"the offline placeholder renders PNG only, not {options.format}: use "
-                "--format png, or set OPENAI_API_KEY"
-            )
+        options = self._checked(options)
         width, height = parse_size(options.size)
         return [
-            GeneratedImage(
-                data=render_png(prompt if index == 0 else f"{prompt}\n{index}", width, height),
-                media_type="image/png",
-                provider=PLACEHOLDER_PROVIDER,
-                model=PLACEHOLDER_MODEL,
+            self._image(
+                render_png(prompt if index == 0 else f"{prompt}\n{index}", width, height), options
             )
             for index in range(n)
         ]
+
+    def edit(
+        self,
+        prompt: str,
+        sources: Sequence[SourceImage],
+        mask: SourceImage | None = None,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
+    ) -> list[GeneratedImage]:
+        """``n`` placeholder edits, each the first source with the prompt written over it.
+
+        The source is scaled to the size asked for (``auto``: its own size), and the prompt
+        is written across a band at its foot.
+
+        Raises InputValidationError when the first source cannot be decoded, and
+        ConfigurationError when an option is not valid.
+        """
+        from pixyproxy_cli.data.imaging import open_image
+
+        options = self._checked(options)
+        first = open_image(sources[0].data, f"the source {sources[0].name}")
+        size = first.size if options.size == "auto" else parse_size(options.size)
+        return [self._image(_drawn_over(first, size, prompt, index), options) for index in range(n)]
+
+    def _checked(self, options: ImageOptions | None) -> ImageOptions:
+        if options is None:
+            options = self.options
+            options.check()
+        return options
+
+    @staticmethod
+    def _image(png: bytes, options: ImageOptions) -> GeneratedImage:
+        data, media_type = png, "image/png"
+        if options.format != "png":
+            from pixyproxy_cli.data.imaging import encode_image, open_image
+
+            data = encode_image(
+                open_image(png, "the placeholder"), options.format, options.compression
+            )
+            media_type = f"image/{options.format}"
+        return GeneratedImage(
+            data=data, media_type=media_type, provider=PLACEHOLDER_PROVIDER, model=PLACEHOLDER_MODEL
+        )
+
+
+def _drawn_over(source: Any, size: tuple[int, int], prompt: str, index: int) -> bytes:
+    """A PNG of ``source`` scaled to ``size``, with the prompt (and variation) at its foot."""
+    import io
+
+    from PIL import ImageDraw
+
+    image = source.convert("RGB").resize(size)
+    draw = ImageDraw.Draw(image)
+    band = max(12, size[1] // 8)
+    draw.rectangle((0, size[1] - band, size[0], size[1]), fill=(20, 20, 20))
+    label = prompt if index == 0 else f"{prompt} ({index + 1})"
+    draw.text((4, size[1] - band + 2), f"placeholder edit: {label}"[:200], fill=(255, 255, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=_labels())
+    return buffer.getvalue()
+
+
+def _labels() -> Any:
+    """The placeholder's PNG text chunks, as Pillow writes them."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Software", "pixyproxy placeholder")
+    info.add_text("Comment", COMMENT)
+    return info

@@ -8,6 +8,7 @@ raise as an unexpected generation failure.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
@@ -44,6 +45,22 @@ class GeneratedImage:
 
 
 @dataclass(frozen=True)
+class SourceImage:
+    """An image an edit starts from: a name for the upload, its bytes and media type."""
+
+    name: str
+    data: bytes
+    media_type: str
+
+
+Progress = Callable[[int, int], None]
+"""Told ``(received, expected)`` each time a partial image of a streamed request arrives."""
+
+PARTIAL_IMAGES = 2
+"""How many partial images a streamed request asks for (the API allows 0 to 3)."""
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """An image model the provider offers, and its announced shutdown date (if any)."""
 
@@ -58,12 +75,34 @@ class ImageProviderInterface(ABC):
 
     @abstractmethod
     def generate(
-        self, prompt: str, n: int = 1, options: ImageOptions | None = None
+        self,
+        prompt: str,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
     ) -> list[GeneratedImage]:
         """Generate ``n`` images for ``prompt`` in one request (the API may return fewer).
 
         ``options`` (size, format, ...) default to the provider's own, from the settings.
+        With ``progress``, a provider that can stream a single image does, and reports each
+        partial image it receives; only the final image is returned.
         Raises a GenerationError subclass on failure, ConfigurationError for bad settings.
+        """
+
+    @abstractmethod
+    def edit(
+        self,
+        prompt: str,
+        sources: Sequence[SourceImage],
+        mask: SourceImage | None = None,
+        n: int = 1,
+        options: ImageOptions | None = None,
+        progress: Progress | None = None,
+    ) -> list[GeneratedImage]:
+        """Make ``n`` images from ``sources`` (1 to 16) as ``prompt`` describes, in one request.
+
+        ``mask`` (a PNG whose transparent pixels mark what to change) applies to the first
+        source. The rest is as ``generate``, and so are the errors.
         """
 
     def check(self, timeout: float) -> str:

@@ -20,6 +20,7 @@ pydantic's models at all.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from itertools import chain, repeat
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
+from pixyproxy_cli.core.constants import MEDIA_TYPE_FORMATS, PLACEHOLDER_PROVIDER
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -46,12 +47,40 @@ PUBLIC_JSON_COLUMNS = (
     "media_type",
     "created_at",
     "updated_at",
+    "width",
+    "height",
+    "parents",
+    "input_tokens",
+    "output_tokens",
 )
 """The ``images`` columns a listing page holds, in this order."""
 
 
 RawValue = bytes | bytearray | int | str | None
 RawRow = Sequence[RawValue]
+
+
+class _ListedRow(NamedTuple):
+    """A raw row by column name, for the careful paths (the fast one goes column by column).
+
+    Its fields are ``PUBLIC_JSON_COLUMNS``, in order (a test holds them equal).
+    """
+
+    id: RawValue
+    guid: RawValue
+    prompt: RawValue
+    is_private: RawValue
+    owner: RawValue
+    provider: RawValue
+    model: RawValue
+    media_type: RawValue
+    created_at: RawValue
+    updated_at: RawValue
+    width: RawValue
+    height: RawValue
+    parents: RawValue
+    input_tokens: RawValue
+    output_tokens: RawValue
 
 
 class RowPage(NamedTuple):
@@ -64,12 +93,25 @@ class RowPage(NamedTuple):
 # Field order and spelling are ImagePublic's, as pydantic dumps it (computed field last).
 _FAST = (
     b'{"guid":"%s","prompt":"%s","private":%s,"owner":%s,"provider":"%s","model":"%s",'
-    b'"media_type":"%s","created_at":"%sZ","updated_at":"%sZ","placeholder":%s}'
+    b'"media_type":"%s","width":%s,"height":%s,"parents":%s,"usage":%s,'
+    b'"created_at":"%sZ","updated_at":"%sZ","format":%s,"placeholder":%s}'
 )
 _QUOTED = (
     b'{"guid":%s,"prompt":%s,"private":%s,"owner":%s,"provider":%s,"model":%s,'
-    b'"media_type":%s,"created_at":"%sZ","updated_at":"%sZ","placeholder":%s}'
+    b'"media_type":%s,"width":%s,"height":%s,"parents":%s,"usage":%s,'
+    b'"created_at":"%sZ","updated_at":"%sZ","format":%s,"placeholder":%s}'
 )
+_USAGE = b'{"input_tokens":%s,"output_tokens":%s}'
+_NULL = b"null"
+_FORMATS = {
+    media_type.encode(): f'"{name}"'.encode() for media_type, name in MEDIA_TYPE_FORMATS.items()
+}
+_format_json: Any = _FORMATS.get
+# What a stored parents array may hold (GUIDs, null, brackets, quotes, commas): a page whose
+# arrays hold anything else is written the careful way, through json.
+_PARENTS_CHARACTERS = b'0123456789abcdef-",[]nul'
+_BYTES_OR_NULL = {bytes, bytearray, type(None)}
+_INTS_OR_NULL = {int, type(None)}
 _STORED_TIMESTAMP_LENGTH = len(b"2026-11-26 08:00:00.000000")
 # What JSON escapes inside a string: a quote, a backslash, control characters.
 _NEEDS_ESCAPING = re.compile(rb'["\\\x00-\x1f]')
@@ -136,9 +178,24 @@ def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
         return []
     # Every value here is bytes or an int flag: a str makes `%` raise TypeError, which the
     # caller answers by writing the page the careful way.
-    _, guids, prompts, privates, owners, providers, models, media_types, created, updated = cast(
-        list[tuple[bytes, ...]], columns
-    )
+    (
+        _,
+        guids,
+        prompts,
+        privates,
+        owners,
+        providers,
+        models,
+        media_types,
+        created,
+        updated,
+        widths,
+        heights,
+        parents,
+        inputs,
+        outputs,
+    ) = cast(list[tuple[bytes, ...]], columns)
+    input_numbers, output_numbers = _json_numbers(inputs), _json_numbers(outputs)
     return list(
         map(
             _FAST.__mod__,
@@ -150,13 +207,48 @@ def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
                 providers,
                 models,
                 media_types,
+                _json_numbers(widths),
+                _json_numbers(heights),
+                _json_parents(parents),
+                [
+                    _NULL if i is _NULL or o is _NULL else _USAGE % (i, o)
+                    for i, o in zip(input_numbers, output_numbers, strict=True)
+                ],
                 _json_timestamps(created),
                 _json_timestamps(updated),
+                map(_format_json, media_types, repeat(_NULL)),
                 map(_placeholder_flag, providers, repeat(b"false")),
                 strict=True,
             ),
         )
     )
+
+
+def _json_numbers(column: Sequence[RawValue]) -> list[bytes]:
+    """A column of integers or NULLs (as digits in bytes, or ints) as JSON numbers.
+
+    NULL becomes the one ``_NULL`` object, so that callers may test for it by identity.
+    Raises _NotFastError for a column of any other kind.
+    """
+    kinds = set(map(type, column))
+    if kinds <= _BYTES_OR_NULL:
+        return [_NULL if value is None else cast(bytes, value) for value in column]
+    if kinds <= _INTS_OR_NULL:
+        return [_NULL if value is None else b"%d" % cast(int, value) for value in column]
+    raise _NotFastError
+
+
+def _json_parents(column: Sequence[RawValue]) -> list[bytes]:
+    """Stored parents arrays (JSON we wrote: GUIDs and nulls) inserted as they are.
+
+    Raises _NotFastError when a value is not bytes or holds any other character.
+    """
+    if not set(map(type, column)) <= _BYTES_OR_NULL:
+        raise _NotFastError
+    stored = cast(list[bytes], [value for value in column if value is not None])
+    if b"".join(stored).translate(None, _PARENTS_CHARACTERS):
+        raise _NotFastError
+    return [_NULL if value is None else cast(bytes, value) for value in column]
 
 
 def _json_timestamps(stored: Sequence[bytes]) -> list[bytes]:
@@ -174,21 +266,56 @@ def _json_timestamps(stored: Sequence[bytes]) -> list[bytes]:
     return rewritten
 
 
-def _careful_line(row: RawRow) -> bytes:
-    _, guid, prompt, private, owner, provider, model, media_type, created, updated = row
-    provider_text = _text(provider)
+def _careful_line(raw: RawRow) -> bytes:
+    row = _ListedRow._make(raw)
+    provider_text = _text(row.provider)
+    usage = _usage(row.input_tokens, row.output_tokens)
+    parents = _parents(row.parents)
+    image_format = MEDIA_TYPE_FORMATS.get(_text(row.media_type))
     return _QUOTED % (
-        _quoted(guid),
-        _quoted(prompt),
-        _FLAGS.get(private, b"false"),
-        b"null" if owner is None else _quoted(owner),
-        _quoted(provider),
-        _quoted(model),
-        _quoted(media_type),
-        _iso_utc(created),
-        _iso_utc(updated),
+        _quoted(row.guid),
+        _quoted(row.prompt),
+        _FLAGS.get(row.is_private, b"false"),
+        b"null" if row.owner is None else _quoted(row.owner),
+        _quoted(row.provider),
+        _quoted(row.model),
+        _quoted(row.media_type),
+        _number(row.width),
+        _number(row.height),
+        _NULL if parents is None else _compact_json(parents),
+        _NULL if usage is None else _compact_json(usage),
+        _iso_utc(row.created_at),
+        _iso_utc(row.updated_at),
+        _NULL if image_format is None else _quoted(image_format),
         b"true" if provider_text == PLACEHOLDER_PROVIDER else b"false",
     )
+
+
+def _optional_int(value: RawValue) -> int | None:
+    return None if value is None else int(value)
+
+
+def _number(value: RawValue) -> bytes:
+    number = _optional_int(value)
+    return _NULL if number is None else b"%d" % number
+
+
+def _usage(inputs: RawValue, outputs: RawValue) -> dict[str, int] | None:
+    """The usage object of an image whose provider reported both counts, else None."""
+    if inputs is None or outputs is None:
+        return None
+    return {"input_tokens": int(inputs), "output_tokens": int(outputs)}
+
+
+def _parents(value: RawValue) -> list[str | None] | None:
+    if value is None:
+        return None
+    parents: list[str | None] = json.loads(_text(value))
+    return parents
+
+
+def _compact_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _text(value: RawValue) -> str:
@@ -218,17 +345,21 @@ def public_images(rows: Sequence[RawRow]) -> list[ImagePublic]:
     """
     items = [
         {
-            "guid": _text(guid),
-            "prompt": _text(prompt),
-            "private": _FLAGS.get(private, b"false") == b"true",
-            "owner": None if owner is None else _text(owner),
-            "provider": _text(provider),
-            "model": _text(model),
-            "media_type": _text(media_type),
-            "created_at": _utc(created),
-            "updated_at": _utc(updated),
+            "guid": _text(row.guid),
+            "prompt": _text(row.prompt),
+            "private": _FLAGS.get(row.is_private, b"false") == b"true",
+            "owner": None if row.owner is None else _text(row.owner),
+            "provider": _text(row.provider),
+            "model": _text(row.model),
+            "media_type": _text(row.media_type),
+            "width": _optional_int(row.width),
+            "height": _optional_int(row.height),
+            "parents": _parents(row.parents),
+            "usage": _usage(row.input_tokens, row.output_tokens),
+            "created_at": _utc(row.created_at),
+            "updated_at": _utc(row.updated_at),
         }
-        for _, guid, prompt, private, owner, provider, model, media_type, created, updated in rows
+        for row in map(_ListedRow._make, rows)
     ]
     return _public_list().validate_python(items)
 

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 SELECT_IMAGES = (
     "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "
-    "created_at, updated_at, input_tokens, output_tokens FROM images"
+    "created_at, updated_at, input_tokens, output_tokens, width, height, parents FROM images"
 )
 SELECT_USERS = "SELECT id, username, password_hash, class_key, created_at, updated_at FROM roster"
 # Column names from a constant tuple, not input.
@@ -95,9 +95,10 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         db = self._db()
         db.execute(
             "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
-            "media_type, created_at, updated_at, input_tokens, output_tokens) VALUES (%(guid)s, "
-            "%(filename)s, %(prompt)s, %(owner)s, %(is_private)s, %(provider)s, %(model)s, "
-            "%(media_type)s, %(created_at)s, %(updated_at)s, %(input_tokens)s, %(output_tokens)s)",
+            "media_type, created_at, updated_at, input_tokens, output_tokens, width, height, "
+            "parents) VALUES (%(guid)s, %(filename)s, %(prompt)s, %(owner)s, %(is_private)s, "
+            "%(provider)s, %(model)s, %(media_type)s, %(created_at)s, %(updated_at)s, "
+            "%(input_tokens)s, %(output_tokens)s, %(width)s, %(height)s, %(parents)s)",
             image_to_row(image, now),
         )
         return db.lastrowid

@@ -7,6 +7,7 @@ and SQLite's TEXT both accept, and read back as aware datetimes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -48,7 +49,20 @@ def image_to_row(image: ImageDetail, now: datetime) -> dict[str, Any]:
         "updated_at": stamp,
         "input_tokens": image.input_tokens,
         "output_tokens": image.output_tokens,
+        "width": image.width,
+        "height": image.height,
+        "parents": None if image.parents is None else parents_json(image.parents),
     }
+
+
+def parents_json(parents: list[str | None]) -> str:
+    """An edit's sources as the compact JSON array the ``parents`` column holds."""
+    return json.dumps(parents, separators=(",", ":"))
+
+
+def parents_from_json(value: str | bytes | None) -> list[str | None] | None:
+    """The ``parents`` column read back (None: not an edit)."""
+    return None if value is None else json.loads(value)
 
 
 def row_to_image(row: Mapping[str, Any]) -> Image:
@@ -69,6 +83,9 @@ def row_to_image(row: Mapping[str, Any]) -> Image:
         updated_at=from_db_timestamp(row["updated_at"]),
         input_tokens=_optional_int(row["input_tokens"]),
         output_tokens=_optional_int(row["output_tokens"]),
+        width=_optional_int(row["width"]),
+        height=_optional_int(row["height"]),
+        parents=parents_from_json(row["parents"]),
     )
 
 

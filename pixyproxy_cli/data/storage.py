@@ -76,6 +76,10 @@ class ImageStoreInterface(ABC):
         """
 
     @abstractmethod
+    def read(self, filename: str) -> bytes:
+        """The bytes of a stored file. Raises RecordNotFoundError, StorageError."""
+
+    @abstractmethod
     def list_filenames(self) -> Iterator[str]:
         """Every stored image file name that pixyproxy makes (temporary files excluded)."""
 
@@ -165,6 +169,14 @@ class LocalImageStore(ImageStoreInterface):
         if real.parent != root or not stat.S_ISREG(status.st_mode):
             raise RecordNotFoundError(f"The image file {filename} is missing")
         return StoredFile(path=real, size=status.st_size)
+
+    def read(self, filename: str) -> bytes:
+        """The bytes of a stored file (located as ``locate`` does)."""
+        located = self.locate(filename)
+        try:
+            return located.path.read_bytes()
+        except OSError as error:
+            raise StorageError(_storage_message("read", located.path, error)) from error
 
     def list_filenames(self) -> Iterator[str]:
         """Every image file name pixyproxy makes, streamed (temporary and foreign excluded)."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.core.edits import LocalImage
     from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.core.models import (
         ImageContent,
@@ -45,15 +46,42 @@ class PromptServiceInterface(ABC):
         request: ImageDetailCreate | Mapping[str, Any],
         n: int,
         options: ImageOptions | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> list[ImagePublic]:
         """Generate ``n`` (1 to 10) images for one request in one provider call.
 
         ``options`` are the caller's own (a REST request's), checked here
-        (InputValidationError); None means the configured ones.
+        (InputValidationError); None means the configured ones. ``progress``, when given,
+        is told ``(received, expected)`` for each partial image of a streamed request.
 
-        Each has its own GUID, row and file; all rows are inserted in one transaction, and
-        if anything fails no row and no file of the batch remains. Raises as
-        ``generate_image`` does (InputValidationError for ``n`` out of range).
+        Each has its own GUID, row and file, and records its width and height; all rows are
+        inserted in one transaction, and if anything fails no row and no file of the batch
+        remains. Raises as ``generate_image`` does (InputValidationError for ``n`` out of
+        range).
+        """
+
+    @abstractmethod
+    def edit_images(
+        self,
+        request: ImageDetailCreate | Mapping[str, Any],
+        sources: Sequence[str | LocalImage],
+        n: int = 1,
+        options: ImageOptions | None = None,
+        *,
+        mask: LocalImage | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[ImagePublic]:
+        """Make ``n`` images from ``sources`` as ``request.prompt`` describes; store them.
+
+        A source is the GUID of a stored image the caller may see, or a ``LocalImage`` (a
+        PNG, JPEG or WebP under 50 MB); 1 to 16 of them, checked before the provider is
+        called. ``mask`` (a PNG under 4 MB) marks what to change in the first. Each result
+        records its ``parents`` (the GUIDs, None for local images); an edit of a private
+        image is private, and owned by its caller.
+
+        Raises InputValidationError for bad sources or options, RecordNotFoundError for a
+        GUID that does not exist or is another user's private image (the same words), and
+        otherwise as ``generate_images``, storing all or nothing.
         """
 
     @abstractmethod

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
 
 if TYPE_CHECKING:
-    from pixyproxy_cli.core.models import ImageDetailCreate, User
+    from pixyproxy_cli.core.models import User
 
 
 class PrivatePromptService(PromptService):
@@ -28,6 +28,6 @@ class PrivatePromptService(PromptService):
         """The authenticated user's name."""
         return self.user.username
 
-    def _owner_for(self, request: ImageDetailCreate) -> str | None:
+    def _owner_for(self, private: bool) -> str | None:
         # Public or private, an image made by a logged-in user records who made it.
         return self.user.username

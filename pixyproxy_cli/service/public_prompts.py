@@ -21,7 +21,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.constants import DEFAULT_MAX_PROMPT_LENGTH, MAX_IMAGES_PER_REQUEST
+from pixyproxy_cli.core.constants import (
+    DEFAULT_MAX_PROMPT_LENGTH,
+    MAX_IMAGES_PER_REQUEST,
+    MEDIA_TYPE_EXTENSIONS,
+)
+from pixyproxy_cli.core.edits import (
+    EDIT_MEDIA_TYPES,
+    LocalImage,
+    source_count_problem,
+    source_size_problem,
+)
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     GenerationError,
@@ -31,8 +41,15 @@ from pixyproxy_cli.core.exceptions import (
     StorageError,
 )
 from pixyproxy_cli.core.image_options import ImageOptions
+from pixyproxy_cli.data.imaging import image_dimensions
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
-from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+from pixyproxy_cli.data.providers import (
+    GeneratedImage,
+    ImageProviderInterface,
+    Progress,
+    SourceImage,
+    sniff_media_type,
+)
 from pixyproxy_cli.data.public_json import RawRow, public_images, public_json_lines
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
@@ -92,8 +109,8 @@ class PromptService(PromptServiceInterface):
         """The user name whose private images this service may see; None when anonymous."""
         return None
 
-    def _owner_for(self, request: ImageDetailCreate) -> str | None:
-        if request.private:
+    def _owner_for(self, private: bool) -> str | None:
+        if private:
             raise AuthenticationError("Log in to create private images")
         return None
 
@@ -111,9 +128,60 @@ class PromptService(PromptServiceInterface):
         request: ImageDetailCreate | Mapping[str, Any],
         n: int,
         options: ImageOptions | None = None,
+        progress: Progress | None = None,
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.generate_images."""
-        from pixyproxy_cli.core.models import Image, ImageDetail, ImageDetailCreate
+        request, n = self._checked_request(request, n, options)
+        owner = self._owner_for(request.private)
+        self._database_ready()
+        generated = self._call_provider(
+            lambda: self._provider.generate(request.prompt, n, options, progress)
+        )
+        return self._store_batch(request.prompt, request.private, owner, generated, None)
+
+    def edit_images(
+        self,
+        request: ImageDetailCreate | Mapping[str, Any],
+        sources: Sequence[str | LocalImage],
+        n: int = 1,
+        options: ImageOptions | None = None,
+        *,
+        mask: LocalImage | None = None,
+        progress: Progress | None = None,
+    ) -> list[ImagePublic]:
+        """See PromptServiceInterface.edit_images."""
+        request, n = self._checked_request(request, n, options)
+        problem = source_count_problem(len(sources))
+        if problem:
+            raise InputValidationError(problem)
+        uploads: list[SourceImage] = []
+        parents: list[str | None] = []
+        private = request.private
+        for number, source in enumerate(sources, 1):
+            if isinstance(source, str):
+                image = self._visible_image(validate_guid(source))
+                private = private or image.private  # an edit of a private image stays private
+                uploads.append(self._stored_source(image))
+                parents.append(image.guid)
+            else:
+                uploads.append(_local_source(source, f"source-{number}"))
+                parents.append(None)
+        upload_mask = None if mask is None else _local_source(mask, "mask", mask=True)
+        owner = self._owner_for(private)
+        self._database_ready()
+        generated = self._call_provider(
+            lambda: self._provider.edit(request.prompt, uploads, upload_mask, n, options, progress)
+        )
+        return self._store_batch(request.prompt, private, owner, generated, parents)
+
+    def _checked_request(
+        self,
+        request: ImageDetailCreate | Mapping[str, Any],
+        n: int,
+        options: ImageOptions | None,
+    ) -> tuple[ImageDetailCreate, int]:
+        """The request, count and options validated (InputValidationError)."""
+        from pixyproxy_cli.core.models import ImageDetailCreate
 
         request = validate_model(
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
@@ -122,26 +190,52 @@ class PromptService(PromptServiceInterface):
         problem = options.first_problem() if options is not None else None
         if problem is not None:
             raise InputValidationError(problem[1])
-        owner = self._owner_for(request)
+        return request, n
+
+    def _database_ready(self) -> None:
         # Images cost money: make sure there is a database to keep them in before asking.
         with transaction(self._context_factory):
             pass
+
+    def _stored_source(self, image: Image) -> SourceImage:
+        """A stored image's bytes, as an edit uploads them."""
+        try:
+            data = self._store.read(image.filename)
+        except RecordNotFoundError as error:
+            raise RecordNotFoundError(f"The file of image {image.guid} is missing") from error
+        return SourceImage(image.filename, data, image.media_type)
+
+    def _store_batch(
+        self,
+        prompt: str,
+        private: bool,
+        owner: str | None,
+        generated: list[GeneratedImage],
+        parents: list[str | None] | None,
+    ) -> list[ImagePublic]:
+        """Write every file, then insert every row in one transaction: all, or nothing."""
+        from pixyproxy_cli.core.models import Image, ImageDetail
+
         details = []
-        for generated in self._call_provider(request.prompt, n, options):
+        for image in generated:
             guid = str(uuid.uuid4())
+            width, height = image_dimensions(image.data) or (None, None)
             detail = ImageDetail(
-                prompt=request.prompt,
-                private=request.private,
+                prompt=prompt,
+                private=private,
                 guid=guid,
-                filename=f"{guid}{generated.extension}",
+                filename=f"{guid}{image.extension}",
                 owner=owner,
-                provider=generated.provider,
-                model=generated.model,
-                media_type=generated.media_type,
-                input_tokens=generated.input_tokens,
-                output_tokens=generated.output_tokens,
+                provider=image.provider,
+                model=image.model,
+                media_type=image.media_type,
+                input_tokens=image.input_tokens,
+                output_tokens=image.output_tokens,
+                width=width,
+                height=height,
+                parents=parents,
             )
-            details.append((detail, generated.data))
+            details.append((detail, image.data))
         saved: list[str] = []
         try:
             for detail, data in details:
@@ -159,11 +253,9 @@ class PromptService(PromptServiceInterface):
             for (detail, _), image_id in zip(details, ids, strict=True)
         ]
 
-    def _call_provider(
-        self, prompt: str, n: int, options: ImageOptions | None
-    ) -> list[GeneratedImage]:
+    def _call_provider(self, call: Callable[[], list[GeneratedImage]]) -> list[GeneratedImage]:
         try:
-            generated = self._provider.generate(prompt, n, options)
+            generated = call()
         except PixyProxyException:
             raise
         except Exception as error:
@@ -187,13 +279,16 @@ class PromptService(PromptServiceInterface):
                 self._cache.put(image)
         return image
 
-    def get_image_by_guid(self, guid: str) -> ImagePublic:
-        """See PromptServiceInterface.get_image_by_guid."""
-        guid = validate_guid(guid)
+    def _visible_image(self, guid: str) -> Image:
+        """The stored image this caller may see. Raises RecordNotFoundError otherwise."""
         image = self._stored_image(guid)
         if image is None or not self._is_visible(image.private, image.owner):
             raise _not_found(guid)
-        return image.to_public()
+        return image
+
+    def get_image_by_guid(self, guid: str) -> ImagePublic:
+        """See PromptServiceInterface.get_image_by_guid."""
+        return self._visible_image(validate_guid(guid)).to_public()
 
     def peek_image_by_guid(self, guid: str) -> ImagePublic | None:
         """The image's details when they are at hand without I/O, else None.
@@ -275,11 +370,7 @@ class PromptService(PromptServiceInterface):
 
     def get_image_file(self, guid: str) -> ImageContent:
         """See PromptServiceInterface.get_image_file."""
-        guid = validate_guid(guid)
-        image = self._stored_image(guid)
-        if image is None or not self._is_visible(image.private, image.owner):
-            raise _not_found(guid)
-        return self._content(image)
+        return self._content(self._visible_image(validate_guid(guid)))
 
     def peek_image_file(self, guid: str) -> ImageContent | None:
         """The image's file when its details are at hand (a stat, no query), else None.
@@ -309,6 +400,23 @@ class PromptService(PromptServiceInterface):
             path=located.path,
             size=located.size,
         )
+
+
+def _local_source(image: LocalImage, label: str, *, mask: bool = False) -> SourceImage:
+    """A local file or upload checked as an edit's source (or mask), ready to upload.
+
+    Raises InputValidationError when it is too large, empty, or not a PNG, JPEG or WebP
+    image (a mask: not a PNG).
+    """
+    problem = source_size_problem(image.name, len(image.data), mask=mask)
+    if problem:
+        raise InputValidationError(problem)
+    media_type = sniff_media_type(image.data)
+    if media_type not in EDIT_MEDIA_TYPES or (mask and media_type != "image/png"):
+        kind = "a PNG image" if mask else "a PNG, JPEG or WebP image"
+        raise InputValidationError(f"{image.name} is not {kind}")
+    extension = MEDIA_TYPE_EXTENSIONS[media_type]
+    return SourceImage(f"{label}{extension}", image.data, media_type)
 
 
 def _not_found(guid: str) -> RecordNotFoundError:

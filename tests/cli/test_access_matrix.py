@@ -1,5 +1,5 @@
-"""Who sees what: {owner, other user, anonymous} x {public, private} x {show, list, fetch},
-on SQLite and on MariaDB. Exactly owner-or-public is allowed; a refusal is indistinguishable
+"""Who sees what: {owner, other user, anonymous} x {public, private} x {show, list, fetch,
+edit}, on SQLite and on MariaDB. Exactly owner-or-public is allowed; a refusal is indistinguishable
 from a GUID that does not exist."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def world(backend_settings, tmp_path):
 
 
 VIEWERS = ["alice", "bob", None]
-CASES = list(itertools.product(VIEWERS, ["public", "private"], ["show", "list", "fetch"]))
+CASES = list(itertools.product(VIEWERS, ["public", "private"], ["show", "list", "fetch", "edit"]))
 
 
 @pytest.mark.parametrize(
@@ -60,16 +60,21 @@ def test_exactly_owner_or_public_is_allowed(world, viewer, visibility, action):
         return
 
     target = tmp_path / f"{viewer}-{visibility}.png"
-    args = (
-        ["show", image["guid"], "--json"]
-        if action == "show"
-        else ["fetch", image["guid"], "-o", str(target)]
-    )
+    args = {
+        "show": ["show", image["guid"], "--json"],
+        "fetch": ["fetch", image["guid"], "-o", str(target)],
+        "edit": ["edit", "the same at night", "-i", image["guid"], "--json"],
+    }[action]
     result = run(*args, viewer=viewer)
     if allowed:
         assert result.exit_code == 0, result.stderr
         if action == "show":
             assert json.loads(result.stdout)["guid"] == image["guid"]
+        elif action == "edit":  # an edit of a private image is private, and the caller's
+            edited = json.loads(result.stdout)
+            assert edited["parents"] == [image["guid"]]
+            assert edited["private"] is (visibility == "private")
+            assert edited["owner"] == viewer
         else:
             assert target.read_bytes() == Path(image["file"]).read_bytes()
         return

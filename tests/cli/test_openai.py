@@ -20,6 +20,7 @@ from tests.openai_server import (
     Answer,
     error_answer,
     image_answer,
+    picture,
     provider_for,
 )
 
@@ -68,7 +69,8 @@ def test_generate_with_openai_stores_the_returned_image(fake_openai, openai_env)
         DEFAULT_IMAGE_MODEL,
         False,
     )
-    assert Path(details["file"]).read_bytes() == PNG
+    assert Path(details["file"]).read_bytes() == picture("png", (1536, 1024))
+    assert (details["width"], details["height"], details["format"]) == (1536, 1024, "png")
     [request] = fake_openai.requests
     assert request["path"] == "/v1/images/generations"
     assert request["headers"]["authorization"] == f"Bearer {API_KEY}"
@@ -318,15 +320,15 @@ def test_models_when_the_api_does_not_answer(openai_env):
 def test_the_format_reaches_the_api_and_the_stored_file(
     fake_openai, openai_env, image_format, extension, media_type
 ):
-    from tests.openai_server import BY_FORMAT
-
     result = generate(openai_env, "--format", image_format, "--json")
 
     assert result.exit_code == 0, result.stderr
     details = json.loads(result.stdout)
     assert details["media_type"] == media_type
     assert details["file"].endswith(extension)
-    assert Path(details["file"]).read_bytes() == BY_FORMAT[image_format]
+    assert details["format"] == image_format
+    size = (details["width"], details["height"])
+    assert Path(details["file"]).read_bytes() == picture(image_format, size)
     sent = fake_openai.requests[0]["body"]
     assert sent.get("output_format", "png") == image_format
 
@@ -384,14 +386,17 @@ def test_malformed_options_are_exit_2_before_any_call(fake_openai, openai_env, a
     assert fake_openai.requests == []
 
 
-def test_the_placeholder_renders_png_only_and_says_so():
-    result = runner.invoke(app, ["generate", "a fox", "--format", "webp"])
-
-    assert result.exit_code == 1
-    assert result.stderr.endswith(
-        "Error: the offline placeholder renders PNG only, not webp: use --format png, or set "
-        "OPENAI_API_KEY\n"
+@pytest.mark.parametrize(("image_format", "magic"), [("webp", b"RIFF"), ("jpeg", b"\xff\xd8\xff")])
+def test_the_placeholder_renders_every_format(image_format, magic):
+    result = runner.invoke(
+        app, ["generate", "a fox", "--format", image_format, "--size", "40x30", "--json"]
     )
+
+    assert result.exit_code == 0, result.stderr
+    details = json.loads(result.stdout)
+    assert (details["format"], details["width"], details["height"]) == (image_format, 40, 30)
+    assert details["media_type"] == f"image/{image_format}"
+    assert Path(details["file"]).read_bytes().startswith(magic)
 
 
 # -- several images ------------------------------------------------------------------------
@@ -529,3 +534,53 @@ def test_usage_offers_exactly_the_groupings_the_service_knows():
     from pixyproxy_cli.service.usage import GROUPINGS
 
     assert tuple(grouping.value for grouping in Grouping) == GROUPINGS
+
+
+# -- streaming -------------------------------------------------------------------------
+
+
+def test_a_watched_single_image_is_streamed_and_each_partial_image_reported(fake_openai):
+    provider = provider_for(fake_openai, API_KEY)
+    seen: list[tuple[int, int]] = []
+
+    [image] = provider.generate("a fox", 1, progress=lambda k, n: seen.append((k, n)))
+
+    assert seen == [(1, 2), (2, 2)]
+    assert image.data == PNG  # only the final image is kept
+    assert (image.input_tokens, image.output_tokens) == (50, 1056)
+    body = fake_openai.requests[0]["body"]
+    assert (body["stream"], body["partial_images"]) == (True, 2)
+
+
+def test_several_images_are_never_streamed(fake_openai):
+    provider = provider_for(fake_openai, API_KEY)
+    seen: list[tuple[int, int]] = []
+
+    images = provider.generate("a fox", 3, progress=lambda k, n: seen.append((k, n)))
+
+    assert len(images) == 3
+    assert seen == []
+    assert "stream" not in fake_openai.requests[0]["body"]
+
+
+def test_a_streamed_edit_reports_progress_too(fake_openai):
+    from pixyproxy_cli.data.providers import SourceImage
+
+    provider = provider_for(fake_openai, API_KEY)
+    seen: list[tuple[int, int]] = []
+    source = SourceImage("source-1.png", picture("png", (24, 24)), "image/png")
+
+    [image] = provider.edit("a fox", [source], progress=lambda k, n: seen.append((k, n)))
+
+    assert seen == [(1, 2), (2, 2)]
+    assert image.data.startswith(b"\x89PNG")
+    body = fake_openai.requests[0]["body"]
+    assert (body["stream"], body["partial_images"]) == (True, 2)
+
+
+def test_a_stream_that_ends_without_the_image_is_a_generation_error(fake_openai):
+    provider = provider_for(fake_openai, API_KEY)
+    fake_openai.script(Answer(200, {"created": 0, "data": [], "usage": None}))
+
+    with pytest.raises(GenerationError, match="stream ended without the final image"):
+        provider.generate("a fox", 1, progress=lambda k, n: None)

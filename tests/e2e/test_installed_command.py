@@ -86,7 +86,7 @@ def test_errors_from_the_installed_command(pixyproxy):
 def test_the_installed_command_uses_the_fast_driver(pixyproxy):
     status = json.loads(pixyproxy("db", "init", "--json").stdout)
 
-    assert status["schema_version"] == 3
+    assert status["schema_version"] == 4
     if pixyproxy.settings.db_backend == "mysql":
         assert status["driver"].endswith("(C extension)")
     else:
@@ -146,8 +146,9 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def test_the_spinner_shows_only_when_stderr_is_a_terminal(fake_openai, tmp_path):
-    """A slow provider: on a terminal, stderr shows the spinner; in a pipe, nothing but data."""
+def test_progress_shows_only_when_stderr_is_a_terminal(fake_openai, tmp_path):
+    """A slow provider: on a terminal, stderr shows the progress of a streamed request; in a
+    pipe, nothing but data (and no stream)."""
     import pty
 
     from tests.openai_server import image_answer
@@ -163,6 +164,7 @@ def test_the_spinner_shows_only_when_stderr_is_a_terminal(fake_openai, tmp_path)
     env.pop("NO_COLOR", None)
     slow = image_answer()
     slow.delay = 1.0
+    slow.event_delay = 0.5
     fake_openai.script(slow, slow)
 
     primary, secondary = pty.openpty()
@@ -185,6 +187,11 @@ def test_the_spinner_shows_only_when_stderr_is_a_terminal(fake_openai, tmp_path)
 
     assert on_terminal.returncode == piped.returncode == 0
     assert "Generating image" in terminal_text
+    # On a terminal the image is streamed, and each partial image is shown as it arrives.
+    assert "Generating image… partial image 1 of 2 received" in terminal_text
+    streamed, whole = (request["body"] for request in fake_openai.requests)
+    assert (streamed["stream"], streamed["partial_images"]) == (True, 2)
+    assert "stream" not in whole
     assert b"Generating image" not in piped.stderr
     assert piped.stderr == b""
     assert b"GUID" in on_terminal.stdout

@@ -40,7 +40,12 @@ def _expected(prompt: str, **fields) -> bytes:
     return ImagePublic(**values).model_dump_json().encode()
 
 
-def _row(prompt: str, *, as_bytes: bool = True, **fields) -> tuple:
+NUMBERS = ("id", "is_private", "width", "height", "input_tokens", "output_tokens")
+
+
+def _row(prompt: str, *, as_bytes: bool = True, ints: bool = False, **fields) -> tuple:
+    """A raw row: all bytes as mysql-connector's raw cursor gives it, or (``ints``) text as
+    bytes and numbers as ints, as sqlite3 with a bytes text factory gives it."""
     values = {
         "id": 7,
         "guid": GUID,
@@ -52,12 +57,51 @@ def _row(prompt: str, *, as_bytes: bool = True, **fields) -> tuple:
         "media_type": "image/png",
         "created_at": "2026-11-26 08:00:00.000000",
         "updated_at": "2026-11-26 08:00:01.250000",
+        "width": None,
+        "height": None,
+        "parents": None,
+        "input_tokens": None,
+        "output_tokens": None,
         **fields,
     }
-    if as_bytes:  # what mysql-connector's raw cursor returns: everything as bytes
+    if as_bytes:
         values = {k: v.encode() if isinstance(v, str) else v for k, v in values.items()}
-        values["id"], values["is_private"] = b"7", str(int(values["is_private"])).encode()
+        if not ints:
+            for column in NUMBERS:
+                if values[column] is not None:
+                    values[column] = str(int(values[column])).encode()
     return tuple(values[column] for column in PUBLIC_JSON_COLUMNS)
+
+
+@pytest.mark.parametrize("kind", ["mysql", "sqlite", "str"])
+def test_size_lineage_usage_and_format_match_pydantic(kind: str) -> None:
+    other = "2c4e28ba-2fa1-11d2-883f-0016d3cca427"
+    cases = [
+        ({}, {}),
+        (
+            {"width": 1536, "height": 1024, "input_tokens": 50, "output_tokens": 0},
+            {"width": 1536, "height": 1024, "usage": {"input_tokens": 50, "output_tokens": 0}},
+        ),
+        (
+            {"parents": f'["{GUID}",null,"{other}"]', "media_type": "image/webp"},
+            {"parents": [GUID, None, other], "media_type": "image/webp"},
+        ),
+        ({"media_type": "image/gif", "input_tokens": 9}, {"media_type": "image/gif"}),
+        ({"media_type": "image/jpeg", "width": 1, "height": 1}, {"width": 1, "height": 1}),
+    ]
+    cases[-1][1]["media_type"] = "image/jpeg"
+    rows = [_row("p", as_bytes=kind != "str", ints=kind == "sqlite", **r) for r, _ in cases]
+    expected = [_expected("p", **fields) for _, fields in cases]
+    assert public_json_lines(rows) == expected
+    assert [image.model_dump_json().encode() for image in public_images(rows)] == expected
+    formats = [json.loads(line)["format"] for line in public_json_lines(rows)]
+    assert formats == ["png", "png", "webp", None, "jpeg"]
+
+
+def test_a_parents_value_we_did_not_write_goes_through_json() -> None:
+    odd = '[ "1b4e28ba-2fa1-11d2-883f-0016d3cca427" ]'  # spaces: not our compact form
+    line = public_json_lines([_row("p", parents=odd)])[0]
+    assert line == _expected("p", parents=[GUID])
 
 
 @pytest.mark.parametrize("as_bytes", [True, False], ids=["bytes", "str"])
@@ -161,6 +205,19 @@ def test_random_pages_match_pydantic_row_for_row() -> None:
                 "created_at": moments[0],
                 "updated_at": moments[1],
             }
+            width = rng.choice([None, rng.randint(1, 4096)])
+            tokens = rng.choice([None, (rng.randint(0, 10**6), rng.randint(0, 10**6))])
+            parents = rng.choice([None, [GUID], [None, GUID, None]])
+            media_type = rng.choice(["image/png", "image/jpeg", "image/webp"])
+            extra = {
+                "width": width,
+                "height": width and width + 1,
+                "parents": parents,
+                "media_type": media_type,
+            }
+            fields.update(extra)
+            if tokens:
+                fields["usage"] = {"input_tokens": tokens[0], "output_tokens": tokens[1]}
             prompt = text(60) or "p"
             expected.append(_expected(prompt, **fields))
             rows.append(
@@ -172,6 +229,13 @@ def test_random_pages_match_pydantic_row_for_row() -> None:
                     model=fields["model"],
                     created_at=moments[0].strftime("%Y-%m-%d %H:%M:%S.%f"),
                     updated_at=moments[1].strftime("%Y-%m-%d %H:%M:%S.%f"),
+                    width=width,
+                    height=width and width + 1,
+                    parents=None if parents is None else json.dumps(parents).replace(" ", ""),
+                    media_type=media_type,
+                    input_tokens=tokens and tokens[0],
+                    output_tokens=tokens and tokens[1],
+                    ints=rng.random() < 0.5,
                 )
             )
         assert public_json_lines(rows) == expected
@@ -187,3 +251,9 @@ def test_one_json_array_for_the_cli_and_the_api() -> None:
     chunks = list(json_array([[b"1", b"2"], [], [b"3"]]))
     assert chunks == [b"[\n1,\n2", b",\n3", b"\n]\n"]  # one chunk per page, then the close
     assert json.loads(b"".join(chunks)) == [1, 2, 3]
+
+
+def test_the_careful_paths_name_the_listing_columns_in_order() -> None:
+    from pixyproxy_cli.data.public_json import _ListedRow
+
+    assert _ListedRow._fields == PUBLIC_JSON_COLUMNS

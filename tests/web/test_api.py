@@ -62,10 +62,16 @@ def test_post_creates_an_image_with_location(api):
         "provider",
         "model",
         "media_type",
+        "width",
+        "height",
+        "parents",
+        "usage",
         "created_at",
         "updated_at",
+        "format",
         "placeholder",
     }
+    assert (body["format"], body["parents"], body["usage"]) == ("png", None, None)
     assert api.provider.prompts == ["a lighthouse at dawn 🌅"]
 
 
