@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from pixyproxy_cli import __version__
+from pixyproxy_cli.core.constants import MAX_EDIT_SOURCE_BYTES, MAX_EDIT_SOURCES, MAX_MASK_BYTES
 from pixyproxy_cli.service.init import Services, open_services
 from pixyproxy_cli.web.errors import install_exception_handlers
 from pixyproxy_cli.web.middleware import (
@@ -24,7 +25,10 @@ from pixyproxy_cli.web.middleware import (
 from pixyproxy_cli.web.routers import images, usage
 
 MAX_BODY_BYTES = 1024 * 1024
-"""A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing we accept is larger."""
+"""A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing else we accept as JSON
+is larger."""
+MAX_EDIT_BODY_BYTES = MAX_EDIT_SOURCES * MAX_EDIT_SOURCE_BYTES + MAX_MASK_BYTES + MAX_BODY_BYTES
+"""An edit's form: every source at its largest, the mask, and the fields."""
 
 DESCRIPTION = """
 Generate images from text prompts and read them back.
@@ -35,6 +39,8 @@ the caller also sees their own private images, and may:
 
 * `POST /image` with `"private": true` (credentials **required**; 401 without);
 * `GET /image?mine=true` or `?private=true` (credentials **required**).
+
+`POST /edits` makes images from stored images (by GUID) and uploaded files.
 
 Another user's private image answers 404, exactly as a GUID that does not exist.
 
@@ -69,9 +75,14 @@ def create_app(services: Services | None = None) -> FastAPI:
         app.state.services = services
     install_exception_handlers(app)
     app.include_router(images.router)
+    app.include_router(images.edits_router)
     app.include_router(usage.router)
     # The last added runs first: every request is logged, then its headers are counted.
-    app.add_middleware(BodySizeLimitMiddleware, limit=MAX_BODY_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit=MAX_BODY_BYTES,
+        uploads={"/edits": MAX_EDIT_BODY_BYTES},
+    )
     app.add_middleware(HeadMiddleware)
     app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(RequestLogMiddleware)

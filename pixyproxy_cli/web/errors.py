@@ -184,6 +184,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "Authentication required or failed (HTTP Basic; see WWW-Authenticate)",
         404: "No such image, or it is private to someone else",
         409: "Conflict with an existing record",
+        411: "An upload without Content-Length",
         413: "Request body too large",
         422: "The request is not valid (or the provider's safety system rejected the prompt)",
         429: "Too many failed logins, or too many images; see Retry-After",

@@ -122,11 +122,17 @@ class RequestLogMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 to a request body over ``limit`` bytes, before the app reads it all."""
+    """Answers 413 to a request body over ``limit`` bytes, before the app reads it all.
 
-    def __init__(self, app: Any, limit: int) -> None:
+    ``uploads`` names paths that take larger bodies (file uploads) and their own limits;
+    there the body must declare its length (411 otherwise), since buffering an unsized
+    upload to count it would hold hundreds of megabytes in memory.
+    """
+
+    def __init__(self, app: Any, limit: int, uploads: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Check Content-Length up front, and the streamed size as it arrives."""
@@ -135,11 +141,23 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or {}).get(b"content-length")
+        limit = self.uploads.get(scope["path"], self.limit)
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.limit:
-                await self._too_large(send)
+            if declared.isdigit() and int(declared) > limit:
+                await self._too_large(send, limit)
                 return
             await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.uploads:
+            await send_json(
+                send,
+                411,
+                {
+                    "error": "length_required",
+                    "message": "Send uploads with a Content-Length",
+                    "request_id": request_id_var.get(),
+                },
+            )
             return
         # No declared length (chunked): read the body here, at most `limit` bytes of it, and
         # hand the app what was read. The app's own body parsing would swallow an error.
@@ -152,7 +170,7 @@ class BodySizeLimitMiddleware:
                 break
             received += len(message.get("body", b""))
             if received > self.limit:
-                await self._too_large(send)
+                await self._too_large(send, self.limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -163,13 +181,13 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replayed_receive, send)
 
-    async def _too_large(self, send: Any) -> None:
+    async def _too_large(self, send: Any, limit: int) -> None:
         await send_json(
             send,
             413,
             {
                 "error": "request_too_large",
-                "message": f"The request body is larger than {self.limit:,} bytes",
+                "message": f"The request body is larger than {limit:,} bytes",
                 "request_id": request_id_var.get(),
             },
         )

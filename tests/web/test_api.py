@@ -306,6 +306,7 @@ def test_the_openapi_document_is_valid_and_says_which_paths_are_private(api):
 
     validate(document)
     assert set(document["paths"]) == {
+        "/edits",
         "/image",
         "/image/{guid}",
         "/image/{guid}/content",

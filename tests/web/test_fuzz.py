@@ -40,7 +40,10 @@ class CurrentApp:
 
 
 current_app = CurrentApp()
-schema = schemathesis.openapi.from_asgi("/openapi.json", current_app)
+schema = schemathesis.openapi.from_asgi("/openapi.json", current_app).exclude(path="/edits")
+"""Every operation but POST /edits: schemathesis sends an array's binary items as text parts
+(no filename), which a form cannot tell from a GUID; tests/web/test_edits.py drives that
+form's hostile cases by hand."""
 
 
 @pytest.fixture(autouse=True)

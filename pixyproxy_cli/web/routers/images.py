@@ -20,8 +20,12 @@ from pydantic import (
     WithJsonSchema,
 )
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
-from pixyproxy_cli.core.constants import GUID_PATTERN, MAX_IMAGES_PER_REQUEST
+from pixyproxy_cli.core.constants import GUID_PATTERN, MAX_EDIT_SOURCES, MAX_IMAGES_PER_REQUEST
+from pixyproxy_cli.core.edits import LocalImage
+from pixyproxy_cli.core.exceptions import InputValidationError
 from pixyproxy_cli.core.image_options import (
     BACKGROUNDS,
     COMPRESSED_FORMATS,
@@ -34,10 +38,13 @@ from pixyproxy_cli.core.image_options import (
 from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
+from pixyproxy_cli.service.validation import validate_model
 from pixyproxy_cli.web.dependencies import ServicesDep, client_address, prompts_for_caller
 from pixyproxy_cli.web.errors import error_responses
 
 router = APIRouter(prefix="/image", tags=["images"])
+edits_router = APIRouter(tags=["images"])
+"""``POST /edits``: beside ``/image``, not under it, where ``/image/{guid}`` would shadow it."""
 
 
 def _whole_number(value: Any) -> Any:
@@ -157,6 +164,142 @@ def create_image(
         return images
     response.headers["Location"] = str(request.url_for("get_image", guid=images[0].guid).path)
     return images[0]
+
+
+EDIT_FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["prompt", "image"],
+    "properties": {
+        "prompt": {"type": "string", **PROMPT_JSON_SCHEMA},
+        "image": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_EDIT_SOURCES,
+            "description": (
+                "The sources, in order (the first is the one edited): each the GUID of a "
+                "stored image the caller may see, as a text part, or a PNG, JPEG or WebP "
+                "file under 50 MB, as a file part (with a filename). Repeat the field for "
+                "each."
+            ),
+            "items": {
+                "anyOf": [
+                    {"type": "string", "pattern": GUID_PATTERN},
+                    {"type": "string", "format": "binary"},
+                ]
+            },
+        },
+        "mask": {
+            "type": "string",
+            "format": "binary",
+            "description": "A PNG under 4 MB, the size of the first source: its transparent "
+            "pixels mark what to change.",
+        },
+        "private": {"type": "boolean", "default": False},
+        "n": {"type": "integer", "minimum": 1, "maximum": MAX_IMAGES_PER_REQUEST, "default": 1},
+        "size": {"type": "string", "pattern": f"^(?:{IMAGE_SIZE_PATTERN.pattern})$"},
+        "quality": {"type": "string", "enum": list(IMAGE_QUALITIES)},
+        "format": {"type": "string", "enum": list(IMAGE_FORMATS)},
+        "compression": {"type": "integer", "minimum": 0, "maximum": 100},
+        "background": {"type": "string", "enum": list(BACKGROUNDS)},
+    },
+    "dependentSchemas": ImageRequest.model_json_schema()["dependentSchemas"],
+}
+_EDIT_FIELDS = {"prompt", "private", "n", "size", "quality", "format", "compression", "background"}
+_INTEGER_FIELDS = {"n", "compression"}
+
+
+@edits_router.post(
+    "/edits",
+    status_code=201,
+    response_model=list[ImagePublic],
+    summary="Make images from stored or uploaded images",
+    description=(
+        "A multipart form: `prompt`, one `image` field per source (a GUID, or a file), an "
+        "optional `mask` file, and the options of `POST /image` (no `moderation`: the edit "
+        "endpoint has none). The answer is always an array of the new images' details, each "
+        "with its `parents` (the GUIDs; null for an uploaded file). An edit of a private "
+        "image is private; another user's private image is 404, as for reads. Each image "
+        "counts against the per-user limit. Send Content-Length (411 without)."
+    ),
+    responses=error_responses(401, 404, 411, 413, 422, 429, 500, 502, 503, 507),
+    openapi_extra={
+        **OPTIONAL_AUTH,
+        "requestBody": {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": EDIT_FORM_SCHEMA}},
+        },
+    },
+)
+async def edit_images(
+    prompts: Prompts, services: ServicesDep, request: Request
+) -> list[ImagePublic]:
+    """POST /edits."""
+    values, sources, mask = await _edit_form(request)
+    fields = validate_model(ImageRequest, values)
+    caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
+    await run_in_threadpool(
+        services.generation_limiter.acquire,
+        "Too many images requested; try again later",
+        *caller,
+        weight=fields.n,
+    )
+    return await run_in_threadpool(
+        lambda: prompts.edit_images(
+            fields.model_dump(include={"prompt", "private"}),
+            sources,
+            fields.n,
+            fields.options(services.image_options),
+            mask=mask,
+        )
+    )
+
+
+async def _edit_form(
+    request: Request,
+) -> tuple[dict[str, Any], list[str | LocalImage], LocalImage | None]:
+    """The edit form's fields (as JSON values), its sources in order, and its mask.
+
+    Raises InputValidationError for a field that is not part of the form, or a file where
+    text belongs (and the reverse).
+    """
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise InputValidationError("send the edit as multipart/form-data")
+    try:
+        form = await request.form(max_files=MAX_EDIT_SOURCES + 1, max_fields=MAX_EDIT_SOURCES + 16)
+    except HTTPException as error:  # Starlette's parser: too many parts, a broken body
+        raise InputValidationError(f"the form could not be read: {error.detail}") from error
+    try:
+        values: dict[str, Any] = {}
+        sources: list[str | LocalImage] = []
+        mask = None
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if name not in ("image", "mask"):
+                    raise InputValidationError(f"{name} must be a text field, not a file")
+                upload = LocalImage(value.filename or name, await value.read())
+                if name == "mask":
+                    mask = upload
+                else:
+                    sources.append(upload)
+            elif name == "image":
+                sources.append(value)
+            elif name in _EDIT_FIELDS:
+                values[name] = _form_value(name, value)
+            else:
+                raise InputValidationError(f"unknown field: {name}")
+    finally:
+        await form.close()
+    return values, sources, mask
+
+
+def _form_value(name: str, text: str) -> Any:
+    """A form field's text as the JSON value ``ImageRequest`` takes."""
+    if name in _INTEGER_FIELDS and text.isdecimal():
+        return int(text)
+    if name == "private" and text in ("true", "false"):
+        return text == "true"
+    return text
 
 
 @router.get(
