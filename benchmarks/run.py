@@ -169,7 +169,8 @@ def seed_rows(execute_many: Callable[[str, list[tuple]], None], count: int, styl
     marker = "%s" if style == "mysql" else "?"
     sql = (
         "INSERT INTO images (guid, filename, prompt, provider, model, media_type, created_at, "
-        f"updated_at) VALUES ({', '.join([marker] * 8)})"
+        "updated_at, width, height, input_tokens, output_tokens) "
+        f"VALUES ({', '.join([marker] * 12)})"
     )
     batch: list[tuple] = []
     for n in range(count):
@@ -184,6 +185,10 @@ def seed_rows(execute_many: Callable[[str, list[tuple]], None], count: int, styl
                 "image/png",
                 stamp,
                 stamp,
+                1024,
+                1024,
+                50,
+                1056,
             )
         )
         if len(batch) == 5000:
@@ -292,10 +297,11 @@ def bench_list_small(runs: int, work: Path) -> Row:
 
 def bench_list_large(rows: int, runs: int) -> list[Row]:
     with mysql_database(rows) as env:
-        select = (
-            "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "
-            "created_at, updated_at FROM images ORDER BY id"
-        )
+        from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS
+
+        # Exactly the columns the listing reads, so that the ratio is our cost over the
+        # driver's and the wire's, whatever the details hold.
+        select = f"SELECT {', '.join(PUBLIC_JSON_COLUMNS)} FROM images ORDER BY id"
         client = [
             shutil.which("mysql") or "mysql",
             "--batch",
@@ -459,12 +465,17 @@ def bench_generate(images: int, work: Path) -> list[Row]:
         def __init__(self, latency: float) -> None:
             self.latency = latency
 
-        def generate(self, prompt: str, n: int = 1, options: Any = None) -> list[GeneratedImage]:
+        def generate(
+            self, prompt: str, n: int = 1, options: Any = None, progress: Any = None
+        ) -> list[GeneratedImage]:
             if self.latency:
                 time.sleep(self.latency)
             return [
                 GeneratedImage(data=png, media_type="image/png", provider="fake", model="m")
             ] * n
+
+        def edit(self, prompt: str, sources: Any, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError
 
     def services_with(provider: FakeProvider, name: str) -> tuple[Any, Any]:
         settings = load_settings(
@@ -492,6 +503,12 @@ def bench_generate(images: int, work: Path) -> list[Row]:
     alone = [provider_alone() for _ in range(images)]
     whole = [timed(lambda: services.prompts.generate_image(request)) for _ in range(images)]
     overhead_ms = (statistics.median(whole) - statistics.median(alone)) * 1000
+    # -n 4: one provider call for four images; the overhead per image beyond that call.
+    four_alone = [timed(lambda: provider.generate(request.prompt, 4)) for _ in range(images // 4)]
+    four_whole = [
+        timed(lambda: services.prompts.generate_images(request, 4)) for _ in range(images // 4)
+    ]
+    four_ms = (statistics.median(four_whole) - statistics.median(four_alone)) * 1000 / 4
     single = statistics.median(whole)
     rounds = max(3, images // 8)
     concurrent = statistics.median(
@@ -528,6 +545,14 @@ def bench_generate(images: int, work: Path) -> list[Row]:
             None,
             "<= 15 ms",
             overhead_ms <= 15,
+        ),
+        Row(
+            "`generate -n 4` overhead per image, zero-latency provider, SQLite",
+            f"{four_ms:.1f} ms/image",
+            f"provider call for 4 alone {statistics.median(four_alone) * 1000:.3f} ms",
+            None,
+            "<= 15 ms",
+            four_ms <= 15,
         ),
         Row(
             "8 concurrent `generate`s, provider 100 ms, each image's wait vs one alone",

@@ -128,6 +128,8 @@ class Answer:
     delay: float = 0.0
     event_delay: float = 0.0
     """For a streamed answer: the pause after each event (so a watcher can see progress)."""
+    events: list[dict[str, Any]] | None = None
+    """Events to stream as they are (an error inside a stream, say), instead of the body's."""
 
 
 INPUT_TOKENS = 50
@@ -454,7 +456,7 @@ class FakeOpenAI:
                     answer = fake._next_answer(body, images)
                 if answer.delay and fake._stopping.wait(answer.delay):
                     return
-                if answer.status == 200 and body.get("stream") and answer.body:
+                if answer.status == 200 and body.get("stream") and (answer.body or answer.events):
                     self._stream(kind, answer, body)
                 else:
                     self._answer(answer)
@@ -462,17 +464,17 @@ class FakeOpenAI:
             def _stream(self, kind: str, answer: Answer, body: dict[str, Any]) -> None:
                 """An answer's images as the API streams them: server-sent events."""
                 assert answer.body is not None
-                items = answer.body["data"]
+                items = [] if answer.events is not None else answer.body["data"]
                 usage = answer.body.get("usage") or {}
                 image_tokens = usage.get("input_tokens_details", {}).get("image_tokens", 0)
-                events = []
+                events = list(answer.events or [])
                 for item in items:
                     data = base64.b64decode(item["b64_json"])
                     events += stream_events(
                         kind, data, body.get("partial_images", 0), body, image_tokens
                     )
                 chunks = [
-                    f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+                    f"event: {event.get('type', 'error')}\ndata: {json.dumps(event)}\n\n".encode()
                     for event in events
                 ]
                 self.send_response(200)

@@ -244,9 +244,7 @@ class OpenAIImageProvider(ImageProviderInterface):
         if not isinstance(error, openai.APIStatusError):
             # An error event inside a stream: no status, but the API's code and message.
             if "moderation" in code:
-                return ContentRejectedError(
-                    "The prompt was rejected by the provider's safety system; rephrase it"
-                )
+                return _content_rejected()
             return GenerationError(f"OpenAI failed: {_api_message(error)}")
         status = error.status_code
         if _names_the_model(error):
@@ -256,9 +254,7 @@ class OpenAIImageProvider(ImageProviderInterface):
                 "use --model"
             )
         if isinstance(error, openai.BadRequestError) and "moderation" in code:
-            return ContentRejectedError(
-                "The prompt was rejected by the provider's safety system; rephrase it"
-            )
+            return _content_rejected()
         if isinstance(error, openai.AuthenticationError):
             return ProviderAuthenticationError(
                 "OpenAI rejected the API key: invalid API key (check OPENAI_API_KEY)"
@@ -280,6 +276,12 @@ class OpenAIImageProvider(ImageProviderInterface):
         if status >= 500:
             return ProviderUnavailableError(f"OpenAI failed with HTTP {status}; try again later")
         return GenerationError(f"OpenAI refused the request (HTTP {status}): {_api_message(error)}")
+
+
+def _content_rejected() -> ContentRejectedError:
+    return ContentRejectedError(
+        "The prompt was rejected by the provider's safety system; rephrase it"
+    )
 
 
 def _upload(image: SourceImage) -> tuple[str, bytes, str]:

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from itertools import chain, repeat
+from itertools import chain
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -101,17 +101,14 @@ _QUOTED = (
     b'"media_type":%s,"width":%s,"height":%s,"parents":%s,"usage":%s,'
     b'"created_at":"%sZ","updated_at":"%sZ","format":%s,"placeholder":%s}'
 )
-_USAGE = b'{"input_tokens":%s,"output_tokens":%s}'
 _NULL = b"null"
 _FORMATS = {
     media_type.encode(): f'"{name}"'.encode() for media_type, name in MEDIA_TYPE_FORMATS.items()
 }
-_format_json: Any = _FORMATS.get
 # What a stored parents array may hold (GUIDs, null, brackets, quotes, commas): a page whose
 # arrays hold anything else is written the careful way, through json.
 _PARENTS_CHARACTERS = b'0123456789abcdef-",[]nul'
 _BYTES_OR_NULL = {bytes, bytearray, type(None)}
-_INTS_OR_NULL = {int, type(None)}
 _STORED_TIMESTAMP_LENGTH = len(b"2026-11-26 08:00:00.000000")
 # What JSON escapes inside a string: a quote, a backslash, control characters.
 _NEEDS_ESCAPING = re.compile(rb'["\\\x00-\x1f]')
@@ -122,8 +119,6 @@ _ESCAPE_MAP = bytes(0 if byte < 0x20 or byte in b'"\\' else 1 for byte in range(
 _FLAGS = {0: b"false", 1: b"true", b"0": b"false", b"1": b"true", "0": b"false", "1": b"true"}
 _PLACEHOLDER = PLACEHOLDER_PROVIDER.encode()
 _IS_PLACEHOLDER = {_PLACEHOLDER: b"true"}
-# dict.get itself, so that map() calls C code per row (its overloads confuse type checkers).
-_placeholder_flag: Any = _IS_PLACEHOLDER.get
 # Positions in PUBLIC_JSON_COLUMNS of the values written inside JSON strings.
 _TEXT_COLUMNS = (1, 2, 4, 5, 6, 7, 8, 9)
 _OWNER_TEXT = _TEXT_COLUMNS.index(PUBLIC_JSON_COLUMNS.index("owner"))
@@ -170,14 +165,15 @@ def public_json_lines(rows: Sequence[RawRow]) -> list[bytes]:
 def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
     """Every row through one ``bytes % tuple``, column by column: no Python code per row.
 
-    Values are inserted as they are: the caller has made sure none needs escaping. Raises
-    TypeError (a str value), KeyError (an unknown flag) or _NotFastError (a timestamp not
-    stored the usual way).
+    The template is made for the page: a column that is NULL throughout (no usage, no
+    parents, no owner: most pages) is written into it as ``null``, and one with no NULL is
+    inserted as it is, so that only a column mixing both costs a step per row. Values are
+    inserted as they are: the caller has made sure none needs escaping. Raises TypeError
+    (a str value), KeyError (an unknown flag) or _NotFastError (a timestamp not stored the
+    usual way, a number column of another kind).
     """
     if not columns:
         return []
-    # Every value here is bytes or an int flag: a str makes `%` raise TypeError, which the
-    # caller answers by writing the page the careful way.
     (
         _,
         guids,
@@ -195,51 +191,117 @@ def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
         inputs,
         outputs,
     ) = cast(list[tuple[bytes, ...]], columns)
-    input_numbers, output_numbers = _json_numbers(inputs), _json_numbers(outputs)
-    return list(
-        map(
-            _FAST.__mod__,
-            zip(
-                guids,
-                prompts,
-                map(_FLAGS.__getitem__, privates),
-                [b"null" if owner is None else b'"' + owner + b'"' for owner in owners],
-                providers,
-                models,
-                media_types,
-                _json_numbers(widths),
-                _json_numbers(heights),
-                _json_parents(parents),
-                [
-                    _NULL if i is _NULL or o is _NULL else _USAGE % (i, o)
-                    for i, o in zip(input_numbers, output_numbers, strict=True)
-                ],
-                _json_timestamps(created),
-                _json_timestamps(updated),
-                map(_format_json, media_types, repeat(_NULL)),
-                map(_placeholder_flag, providers, repeat(b"false")),
-                strict=True,
-            ),
-        )
+    template = _Template()
+    template.add(b'{"guid":"%s","prompt":"%s","private":', guids, prompts)
+    template.mapped(privates, _FLAGS.__getitem__)
+    template.add(b',"owner":')
+    template.nullable(owners, b'"%s"', lambda owner: b'"' + owner + b'"')
+    template.add(b',"provider":"')
+    template.mapped(providers)
+    template.add(b'","model":"')
+    template.mapped(models)
+    template.add(b'","media_type":"')
+    template.mapped(media_types)
+    template.add(b'","width":')
+    template.number(widths)
+    template.add(b',"height":')
+    template.number(heights)
+    template.add(b',"parents":')
+    _check_parents(parents)
+    template.nullable(parents, b"%s", lambda value: value)
+    template.add(b',"usage":')
+    template.usage(inputs, outputs)
+    template.add(
+        b',"created_at":"%sZ","updated_at":"%sZ","format":',
+        _json_timestamps(created),
+        _json_timestamps(updated),
     )
+    template.mapped(media_types, lambda media_type: _FORMATS.get(media_type, _NULL))
+    template.add(b',"placeholder":')
+    template.mapped(providers, lambda provider: _IS_PLACEHOLDER.get(provider, b"false"))
+    template.add(b"}")
+    return list(map(bytes(template.text).__mod__, zip(*template.values, strict=True)))
 
 
-def _json_numbers(column: Sequence[RawValue]) -> list[bytes]:
-    """A column of integers or NULLs (as digits in bytes, or ints) as JSON numbers.
+class _Template:
+    """A page's ``bytes %`` template, and the columns that fill its ``%`` places, in order."""
 
-    NULL becomes the one ``_NULL`` object, so that callers may test for it by identity.
-    Raises _NotFastError for a column of any other kind.
-    """
-    kinds = set(map(type, column))
-    if kinds <= _BYTES_OR_NULL:
-        return [_NULL if value is None else cast(bytes, value) for value in column]
-    if kinds <= _INTS_OR_NULL:
-        return [_NULL if value is None else b"%d" % cast(int, value) for value in column]
-    raise _NotFastError
+    def __init__(self) -> None:
+        self.text = bytearray()
+        self.values: list[Iterable[RawValue]] = []
+
+    def add(self, text: bytes, *values: Iterable[RawValue]) -> None:
+        self.text += text
+        self.values += values
+
+    def mapped(self, column: Sequence[Any], write: Callable[[Any], bytes] | None = None) -> None:
+        """A column as ``write`` gives each value (None: as it is).
+
+        When every row holds the same value (most pages: one provider, model, format), it
+        is written once, into the template.
+        """
+        first = column[0]
+        if column.count(first) == len(column):
+            self.text += (first if write is None else write(first)).replace(b"%", b"%%")
+        else:
+            self.add(b"%s", column if write is None else list(map(write, column)))
+
+    def nullable(
+        self, column: Sequence[RawValue], placeholder: bytes, one: Callable[[bytes], bytes]
+    ) -> None:
+        """A column of bytes or NULLs, written through ``placeholder`` (``one`` per row)."""
+        nulls = column.count(None)
+        if nulls == len(column):
+            self.text += _NULL
+        elif not nulls:
+            self.add(placeholder, column)
+        else:
+            self.add(
+                b"%s", [_NULL if value is None else one(cast(bytes, value)) for value in column]
+            )
+
+    def number(self, column: Sequence[RawValue]) -> None:
+        """A column of whole numbers (digits as bytes, or ints) or NULLs."""
+        nulls = column.count(None)
+        if nulls == len(column):
+            self.text += _NULL
+            return
+        kinds = set(map(type, column)) - {type(None)}
+        if kinds <= {bytes, bytearray}:
+            self.nullable(column, b"%s", lambda value: value)
+        elif kinds == {int} and not nulls:
+            self.add(b"%d", column)
+        elif kinds == {int}:
+            written = [_NULL if value is None else b"%d" % cast(int, value) for value in column]
+            self.add(b"%s", written)
+        else:
+            raise _NotFastError
+
+    def usage(self, inputs: Sequence[RawValue], outputs: Sequence[RawValue]) -> None:
+        """The usage object of each row: null unless both token counts are there."""
+        input_nulls, output_nulls = inputs.count(None), outputs.count(None)
+        if input_nulls == len(inputs) or output_nulls == len(outputs):
+            self.text += _NULL
+        elif not input_nulls and not output_nulls:
+            self.add(b'{"input_tokens":')
+            self.number(inputs)
+            self.add(b',"output_tokens":')
+            self.number(outputs)
+            self.add(b"}")
+        else:
+            self.add(
+                b"%s",
+                [
+                    _NULL
+                    if i is None or o is None
+                    else b'{"input_tokens":%d,"output_tokens":%d}' % (int(i), int(o))
+                    for i, o in zip(inputs, outputs, strict=True)
+                ],
+            )
 
 
-def _json_parents(column: Sequence[RawValue]) -> list[bytes]:
-    """Stored parents arrays (JSON we wrote: GUIDs and nulls) inserted as they are.
+def _check_parents(column: Sequence[RawValue]) -> None:
+    """Stored parents arrays are JSON we wrote (GUIDs and nulls), to insert as they are.
 
     Raises _NotFastError when a value is not bytes or holds any other character.
     """
@@ -248,7 +310,6 @@ def _json_parents(column: Sequence[RawValue]) -> list[bytes]:
     stored = cast(list[bytes], [value for value in column if value is not None])
     if b"".join(stored).translate(None, _PARENTS_CHARACTERS):
         raise _NotFastError
-    return [_NULL if value is None else cast(bytes, value) for value in column]
 
 
 def _json_timestamps(stored: Sequence[bytes]) -> list[bytes]:

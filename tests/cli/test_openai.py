@@ -584,3 +584,28 @@ def test_a_stream_that_ends_without_the_image_is_a_generation_error(fake_openai)
 
     with pytest.raises(GenerationError, match="stream ended without the final image"):
         provider.generate("a fox", 1, progress=lambda k, n: None)
+
+
+def test_a_moderation_error_inside_a_stream_is_a_rejected_prompt(fake_openai):
+    from pixyproxy_cli.core.exceptions import ContentRejectedError
+
+    error = {
+        "message": "Your request was rejected by the safety system.",
+        "type": "image_generation_user_error",
+        "code": "moderation_blocked",
+        "param": None,
+    }
+    fake_openai.script(Answer(200, {}, events=[{"error": error}]))
+    provider = provider_for(fake_openai, API_KEY)
+
+    with pytest.raises(ContentRejectedError, match="rejected by the provider's safety system"):
+        provider.generate("a fox", 1, progress=lambda k, n: None)
+
+
+def test_another_error_inside_a_stream_passes_the_apis_message_on(fake_openai):
+    error = {"message": "The server had an error.", "type": "server_error", "code": None}
+    fake_openai.script(Answer(200, {}, events=[{"error": error}]))
+    provider = provider_for(fake_openai, API_KEY)
+
+    with pytest.raises(GenerationError, match="^OpenAI failed: The server had an error.$"):
+        provider.generate("a fox", 1, progress=lambda k, n: None)

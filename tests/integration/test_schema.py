@@ -46,9 +46,12 @@ def test_first_use_creates_the_schema_and_records_its_version(database):
     assert recorded_versions(database) == every_version(database.dialect)
 
 
-def test_a_version_1_database_is_upgraded_in_place_and_keeps_its_rows(backend_settings, request):
-    if backend_settings.db_backend == "mysql":  # a database of its own, at version 1
-        name = f"pixyproxy_v1_{uuid.uuid4().hex[:8]}"
+@pytest.mark.parametrize("made_at", [1, 3], ids=["version-1", "previous-release"])
+def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
+    backend_settings, request, made_at
+):
+    if backend_settings.db_backend == "mysql":  # a database of its own, at that version
+        name = f"pixyproxy_v{made_at}_{uuid.uuid4().hex[:8]}"
         server = request.getfixturevalue("mysql_server")
         server.run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         request.addfinalizer(lambda: server.run(f"DROP DATABASE IF EXISTS `{name}`"))
@@ -57,15 +60,16 @@ def test_a_version_1_database_is_upgraded_in_place_and_keeps_its_rows(backend_se
     connection = database.pool.acquire()
     try:
         cursor = database.cursor(connection)
-        for statement in load_migrations(database.dialect)[0].statements:
-            database.execute(cursor, statement)
-        database.execute(
-            cursor,
-            database.sql(
-                "INSERT INTO schema_version (version, applied_at) "
-                "VALUES (1, '2026-01-01 00:00:00.000000')"
-            ),
-        )
+        for migration in load_migrations(database.dialect)[:made_at]:
+            for statement in migration.statements:
+                database.execute(cursor, statement)
+            database.execute(
+                cursor,
+                database.sql(
+                    "INSERT INTO schema_version (version, applied_at) "
+                    f"VALUES ({migration.version}, '2026-01-01 00:00:00.000000')"
+                ),
+            )
         database.execute(
             cursor,
             "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
@@ -86,8 +90,10 @@ def test_a_version_1_database_is_upgraded_in_place_and_keeps_its_rows(backend_se
         assert recorded_versions(upgraded) == every_version(upgraded.dialect)
         with DatabaseContext(upgraded) as db:
             db.begin_transaction()
-            db.execute("SELECT prompt FROM images")
-            assert db.fetchall() == [{"prompt": "kept"}]
+            db.execute("SELECT prompt, width, height, parents FROM images")
+            assert db.fetchall() == [
+                {"prompt": "kept", "width": None, "height": None, "parents": None}
+            ]
             db.execute("SELECT COUNT(*) AS n FROM rate_limits")
             assert db.fetchone() == {"n": 0}
             db.commit_transaction()
