@@ -82,11 +82,30 @@ def driver_name() -> str:
     return f"mysql-connector-python {version} (pure Python; C extension unavailable{reason})"
 
 
+def _c_extension_errors() -> tuple[type[BaseException], ...]:
+    """The C extension's own error, when it is loaded (else none).
+
+    Its commit, rollback and start_transaction raise it unwrapped, as when the connection
+    is lost mid-call: it is a connection error like the connector's InterfaceError.
+    """
+    try:
+        from _mysql_connector import MySQLInterfaceError
+    except ImportError:
+        return ()
+    return (MySQLInterfaceError,)
+
+
+_INTERFACE_ERRORS = _c_extension_errors()
+
+
 class MySQLDatabase(Database):
     """A pool of connections to one MySQL or MariaDB database."""
 
     dialect: ClassVar[str] = "mysql"
-    driver_errors: ClassVar[tuple[type[BaseException], ...]] = (errors.Error,)
+    driver_errors: ClassVar[tuple[type[BaseException], ...]] = (
+        errors.Error,
+        *_INTERFACE_ERRORS,
+    )
 
     def __init__(self, settings: Settings, provision: Provision = Provision.SCHEMA) -> None:
         self._address = f"{settings.db_host or '127.0.0.1'}:{settings.db_port}"
@@ -253,7 +272,7 @@ class MySQLDatabase(Database):
             return ConstraintViolationError(_constraint_message(error))
         if (
             errno in _CONNECTION_ERRNOS
-            or isinstance(error, errors.InterfaceError)
+            or isinstance(error, (errors.InterfaceError, *_INTERFACE_ERRORS))
             # "MySQL Connection not available": the connector already knows it is closed.
             or (isinstance(error, errors.OperationalError) and errno in (None, -1))
         ):

@@ -280,3 +280,32 @@ def test_the_specifications_bare_database_context_uses_the_configured_database(
 
     assert found is None
     assert (isolated_environment / "data" / "pixyproxy.db").is_file()
+
+
+@pytest.mark.mysql
+def test_the_c_extensions_own_error_is_a_connection_error(mysql_settings):
+    """Its commit and rollback raise MySQLInterfaceError unwrapped when the server goes away
+    mid-call: a 503 (DBConnectionError), never an unexpected 500. The extension loads only
+    before ssl (as the console script arranges), so this runs in a process of its own."""
+    import subprocess
+    import sys
+
+    script = """
+from pixyproxy_cli.data.mysql_preload import preload_mysql_c_extension
+preload_mysql_c_extension(force=True)
+from _mysql_connector import MySQLInterfaceError
+from pixyproxy_cli.core.exceptions import DBConnectionError
+from pixyproxy_cli.data.mysql import MySQLDatabase
+error = MySQLInterfaceError("Lost connection to MySQL server during query")
+assert isinstance(error, MySQLDatabase.driver_errors)
+database = MySQLDatabase.__new__(MySQLDatabase)
+database._address = "127.0.0.1:3306"
+print(type(database.translate_error(error)).__name__)
+"""
+    import os
+
+    env = {**os.environ, "DB_BACKEND": "mysql"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.stdout == "DBConnectionError\n", done.stderr
