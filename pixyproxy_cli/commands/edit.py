@@ -19,6 +19,7 @@ from pixyproxy_cli.commands.generate import (
     Provider,
     Quality,
     Size,
+    image_settings,
     make_images,
 )
 from pixyproxy_cli.commands.options import JsonOutput
@@ -102,13 +103,8 @@ def edit(
             progress=progress,
         ),
         ImageFlags(count, output_file, force, as_json),
-        image_provider=provider.value if provider else None,
-        openai_model=model,
-        image_size=size,
-        image_quality=quality,
-        image_format=image_format,
-        image_compression=compression,
-        image_background=background,
+        # No --moderation: the edit endpoint takes none.
+        **image_settings(provider, model, size, quality, image_format, compression, background),
     )
 
 

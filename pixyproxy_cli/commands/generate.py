@@ -191,15 +191,33 @@ def generate(
             {"prompt": prompt, "private": private}, count or 1, progress=progress
         ),
         ImageFlags(count, output_file, force, as_json),
-        image_provider=provider.value if provider else None,
-        openai_model=model,
-        image_size=size,
-        image_quality=quality,
-        image_format=image_format,
-        image_compression=compression,
-        image_background=background,
-        image_moderation=moderation,
+        **image_settings(
+            provider, model, size, quality, image_format, compression, background, moderation
+        ),
     )
+
+
+def image_settings(
+    provider: ProviderName | None,
+    model: str | None,
+    size: str | None,
+    quality: str | None,
+    image_format: str | None,
+    compression: int | None,
+    background: str | None,
+    moderation: str | None = None,
+) -> dict[str, str | int | None]:
+    """The image flags of ``generate`` and ``edit`` as the settings they override."""
+    return {
+        "image_provider": provider.value if provider else None,
+        "openai_model": model,
+        "image_size": size,
+        "image_quality": quality,
+        "image_format": image_format,
+        "image_compression": compression,
+        "image_background": background,
+        "image_moderation": moderation,
+    }
 
 
 @dataclass(frozen=True)

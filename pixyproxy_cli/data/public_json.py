@@ -90,12 +90,8 @@ class RowPage(NamedTuple):
     last_id: int
 
 
-# Field order and spelling are ImagePublic's, as pydantic dumps it (computed field last).
-_FAST = (
-    b'{"guid":"%s","prompt":"%s","private":%s,"owner":%s,"provider":"%s","model":"%s",'
-    b'"media_type":"%s","width":%s,"height":%s,"parents":%s,"usage":%s,'
-    b'"created_at":"%sZ","updated_at":"%sZ","format":%s,"placeholder":%s}'
-)
+# Field order and spelling are ImagePublic's, as pydantic dumps it (computed fields last);
+# the fast path's per-page template (_Template) spells them alike.
 _QUOTED = (
     b'{"guid":%s,"prompt":%s,"private":%s,"owner":%s,"provider":%s,"model":%s,'
     b'"media_type":%s,"width":%s,"height":%s,"parents":%s,"usage":%s,'

@@ -202,7 +202,7 @@ class PromptService(PromptServiceInterface):
         try:
             data = self._store.read(image.filename)
         except RecordNotFoundError as error:
-            raise RecordNotFoundError(f"The file of image {image.guid} is missing") from error
+            raise _file_missing(image.guid) from error
         return SourceImage(image.filename, data, image.media_type)
 
     def _store_batch(
@@ -389,7 +389,7 @@ class PromptService(PromptServiceInterface):
         try:
             located = self._store.locate(image.filename)
         except RecordNotFoundError as error:
-            raise RecordNotFoundError(f"The file of image {image.guid} is missing") from error
+            raise _file_missing(image.guid) from error
         return ImageContent(
             guid=image.guid,
             filename=image.filename,
@@ -417,6 +417,10 @@ def _local_source(image: LocalImage, label: str, *, mask: bool = False) -> Sourc
         raise InputValidationError(f"{image.name} is not {kind}")
     extension = MEDIA_TYPE_EXTENSIONS[media_type]
     return SourceImage(f"{label}{extension}", image.data, media_type)
+
+
+def _file_missing(guid: str) -> RecordNotFoundError:
+    return RecordNotFoundError(f"The file of image {guid} is missing")
 
 
 def _not_found(guid: str) -> RecordNotFoundError:

@@ -37,6 +37,7 @@ from pixyproxy_cli.core.image_options import (
 )
 from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
+from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.validation import validate_model
 from pixyproxy_cli.web.dependencies import ServicesDep, client_address, prompts_for_caller
@@ -126,6 +127,20 @@ PRIVATE_CACHE = "private, no-store"
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 
+def _charge_images(
+    prompts: PromptServiceInterface, services: Services, request: Request, n: int
+) -> None:
+    """Count ``n`` images against the caller's generation limit, before the work.
+
+    Images cost money at the provider: the limit is per user, or per address when
+    anonymous. Raises TooManyRequestsError (429, with retry_after) when over it.
+    """
+    caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
+    services.generation_limiter.acquire(
+        "Too many images requested; try again later", *caller, weight=n
+    )
+
+
 @router.post(
     "",
     status_code=201,
@@ -149,11 +164,7 @@ def create_image(
     request: Request,
 ) -> ImagePublic | list[ImagePublic]:
     """POST /image."""
-    # Each image costs money at the provider: a limit per user (or per anonymous address).
-    caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
-    services.generation_limiter.acquire(
-        "Too many images requested; try again later", *caller, weight=request_body.n
-    )
+    _charge_images(prompts, services, request, request_body.n)
     # The service validates the prompt against the configured limits, and the options.
     images = prompts.generate_images(
         request_body.model_dump(include={"prompt", "private"}),
@@ -236,13 +247,7 @@ async def edit_images(
     """POST /edits."""
     values, sources, mask = await _edit_form(request)
     fields = validate_model(ImageRequest, values)
-    caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
-    await run_in_threadpool(
-        services.generation_limiter.acquire,
-        "Too many images requested; try again later",
-        *caller,
-        weight=fields.n,
-    )
+    await run_in_threadpool(_charge_images, prompts, services, request, fields.n)
     return await run_in_threadpool(
         lambda: prompts.edit_images(
             fields.model_dump(include={"prompt", "private"}),
