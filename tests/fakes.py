@@ -153,11 +153,23 @@ class FakeImageRepository(ImageRepositoryInterface):
         self._call("create_image")
         if any(existing.guid == image.guid for existing in self.rows.values()):
             raise ConstraintViolationError()
-        image_id = len(self.rows) + 1
+        image_id = max(self.rows, default=0) + 1
         self.rows[image_id] = Image(
             **image.model_dump(), id=image_id, created_at=now, updated_at=now
         )
         return image_id
+
+    def delete_image(self, guid: str) -> bool:
+        self._call("delete_image")
+        found = [key for key, image in self.rows.items() if image.guid == guid]
+        for key in found:
+            del self.rows[key]
+        return bool(found)
+
+    def get_owned_image_files(self, owner: str, *, limit: int) -> list[ImageFile]:
+        self._call("get_owned_image_files")
+        owned = [image for _, image in sorted(self.rows.items()) if image.owner == owner]
+        return [self._file(image) for image in owned[:limit]]
 
     def get_image_file(self, guid: str) -> ImageFile | None:
         self._call("get_image_file")

@@ -22,6 +22,7 @@ from pixyproxy_cli.core.exceptions import (
     DBConnectionError,
     GenerationError,
     InputValidationError,
+    PermissionDeniedError,
     PixyProxyException,
     RecordNotFoundError,
 )
@@ -40,6 +41,7 @@ class ExitCode(IntEnum):
     DATABASE_UNAVAILABLE = 5
     PROVIDER_FAILED = 6
     CONFLICT = 7
+    FORBIDDEN = 8
     INTERRUPTED = 130
 
 
@@ -50,6 +52,7 @@ _EXIT_CODES: dict[type[PixyProxyException], ExitCode] = {
     DBConnectionError: ExitCode.DATABASE_UNAVAILABLE,
     GenerationError: ExitCode.PROVIDER_FAILED,
     ConstraintViolationError: ExitCode.CONFLICT,
+    PermissionDeniedError: ExitCode.FORBIDDEN,
 }
 
 

@@ -19,6 +19,7 @@ from pixyproxy_cli.commands import (
     generate,
     listing,
     models,
+    remove,
     serve,
     session,
     show,
@@ -86,6 +87,7 @@ app.command("edit", cls=ExamplesCommand)(edit.edit)
 app.command("show", cls=ExamplesCommand)(show.show)
 app.command("list", cls=ExamplesCommand)(listing.list_images)
 app.command("fetch", cls=ExamplesCommand)(fetch.fetch)
+app.command("rm", cls=ExamplesCommand)(remove.remove)
 app.command("login", cls=ExamplesCommand)(session.login)
 app.command("logout", cls=ExamplesCommand)(session.logout)
 app.command("whoami", cls=ExamplesCommand)(session.whoami)

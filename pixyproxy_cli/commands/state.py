@@ -31,7 +31,8 @@ class CliState:
         if self._services is None:
             from pixyproxy_cli.service.init import open_services
 
-            self._services = open_services(overrides, provision)
+            # Whoever runs the CLI reaches the database itself: the local admin.
+            self._services = open_services(overrides, provision, local_admin=True)
         return self._services
 
     def prompts(self, **overrides: Any) -> PromptService:

@@ -70,15 +70,26 @@ def list_users(
 def remove(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The user to remove.")],
+    delete_images: Annotated[
+        bool,
+        typer.Option("--delete-images", help="Delete the user's images (public and private) too."),
+    ] = False,
 ) -> None:
-    """Remove a user (refused while they own images).
+    """Remove a user; refused while they own images, unless --delete-images.
+
+    With --delete-images their images go first (rows, then files), then the user.
 
     Examples:
 
         pixyproxy user remove alice
+
+        pixyproxy user remove alice --delete-images
     """
-    state(ctx).services().users.remove_user(name)
-    output.out().print(f"Removed user {name}", markup=False)
+    services = state(ctx).services()
+    deleted = services.prompts.delete_images_of(name) if delete_images else 0
+    services.users.remove_user(name)
+    suffix = f" and {deleted} image{'s' if deleted != 1 else ''}" if delete_images else ""
+    output.out().print(f"Removed user {name}{suffix}", markup=False)
 
 
 @app.command("passwd", cls=ExamplesCommand)

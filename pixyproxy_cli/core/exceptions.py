@@ -83,6 +83,13 @@ class AuthenticationError(PixyProxyException):
     default_message = "Invalid username or password"
 
 
+class PermissionDeniedError(PixyProxyException):
+    """The caller may see the record but not change it (another user's image)."""
+
+    code = "forbidden"
+    default_message = "You may not change this record"
+
+
 class KeyringError(PixyProxyException):
     """The OS keyring cannot keep or give back the credentials."""
 

@@ -62,6 +62,14 @@ class ImageRepositoryInterface(ABC):
         """
 
     @abstractmethod
+    def delete_image(self, guid: str) -> bool:
+        """Delete the row of the image with this GUID; False when there is none."""
+
+    @abstractmethod
+    def get_owned_image_files(self, owner: str, *, limit: int) -> list[ImageFile]:
+        """The files of up to ``limit`` of ``owner``'s images (the oldest first)."""
+
+    @abstractmethod
     def get_image_file(self, guid: str) -> ImageFile | None:
         """Where the file of the image with this GUID is kept, or None."""
 

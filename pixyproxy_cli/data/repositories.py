@@ -103,6 +103,22 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         )
         return db.lastrowid
 
+    def delete_image(self, guid: str) -> bool:
+        """Delete the row of the image with this GUID."""
+        db = self._db()
+        db.execute("DELETE FROM images WHERE guid = %(guid)s", {"guid": guid})
+        return db.rowcount > 0
+
+    def get_owned_image_files(self, owner: str, *, limit: int) -> list[ImageFile]:
+        """The files of up to ``limit`` of ``owner``'s images, oldest first."""
+        db = self._db()
+        db.execute(
+            "SELECT guid, filename, media_type, is_private, owner, updated_at FROM images "
+            "WHERE owner = %(owner)s ORDER BY id LIMIT %(limit)s",
+            {"owner": owner, "limit": limit},
+        )
+        return [row_to_image_file(row) for row in db.fetchall()]
+
     def get_image_file(self, guid: str) -> ImageFile | None:
         """The file name, media type and visibility of the image with this GUID, or None."""
         db = self._db()

@@ -1,9 +1,12 @@
 """A bounded, thread-safe cache of stored images by GUID.
 
-An image's row never changes once stored (nothing updates or deletes one), so a cached
-copy never goes stale and needs no invalidation; only found images are cached, since a
-GUID that is missing now cannot appear later (GUIDs are generated, never reused). Each
-process (each server worker) keeps its own.
+An image's row never changes once stored; it can only be deleted. Each process (each server
+worker) keeps its own cache, so a delete in one cannot reach the others' caches: instead the
+service checks, on every hit, that the image's file is still there (a stat, no query). A
+delete commits the row's removal and then removes the file, so once a delete has returned
+every worker's next hit misses and asks the database. The deleting process also forgets the
+entry at once. Only found images are cached, since a GUID that is missing now cannot appear
+later (GUIDs are generated, never reused).
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ class ImageCache:
             if image is not None:
                 self._images.move_to_end(guid)
             return image
+
+    def forget(self, guid: str) -> None:
+        """Drop the image with this GUID, if it is cached."""
+        with self._lock:
+            self._images.pop(guid, None)
 
     def put(self, image: Image) -> None:
         """Remember ``image``, forgetting the least recently used one when full."""

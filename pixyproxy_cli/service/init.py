@@ -145,6 +145,7 @@ def build_services(
     database: Database | None = None,
     hasher: PasswordHasher | None = None,
     environ: Mapping[str, str] | None = None,
+    local_admin: bool = False,
 ) -> Services:
     """Build the services for ``settings`` (loaded from the environment when omitted).
 
@@ -152,7 +153,8 @@ def build_services(
     ``database`` to a new one (``data.init.create_database``) that the caller closes with
     ``Services.close()``. Raises
     ConfigurationError for invalid settings. ``environ`` (default ``os.environ``) is where
-    PIXYPROXY_USERNAME / PIXYPROXY_PASSWORD are looked up.
+    PIXYPROXY_USERNAME / PIXYPROXY_PASSWORD are looked up. ``local_admin`` is for the
+    CLI, which has the database itself: it may delete ownerless images (never the server).
     """
     settings = settings or load_settings()
     notice = None
@@ -170,6 +172,7 @@ def build_services(
             provider=provider,
             store=store,
             max_prompt_length=settings.max_prompt_length,
+            local_admin=local_admin,
         )
     )
     user_service = UserService(users=users, context_factory=context_factory, hasher=hasher)
@@ -186,13 +189,17 @@ def build_services(
 
 
 def open_services(
-    overrides: Mapping[str, Any] | None = None, provision: Provision = Provision.SCHEMA
+    overrides: Mapping[str, Any] | None = None,
+    provision: Provision = Provision.SCHEMA,
+    *,
+    local_admin: bool = False,
 ) -> Services:
     """Services with a database of their own, for a one-shot caller; ``close()`` them after.
 
     ``overrides`` are settings given on the command line; they win over the environment.
     ``provision`` says what the database may create when missing. Raises
-    ConfigurationError for invalid settings.
+    ConfigurationError for invalid settings. ``local_admin`` as for ``build_services``.
     """
     settings = load_settings(overrides)
-    return build_services(settings, database=create_database(settings, provision))
+    database = create_database(settings, provision)
+    return build_services(settings, database=database, local_admin=local_admin)

@@ -131,6 +131,30 @@ class PromptServiceInterface(ABC):
         does not exist (or is not visible to the caller).
         """
 
+    @abstractmethod
+    def delete_images(self, guids: Sequence[str]) -> list[str]:
+        """Delete these images (rows, then files); return their GUIDs, without repeats.
+
+        All or none: the rows go in one transaction, committed before any file is removed,
+        so a crash between leaves only orphan files (``doctor --fix``). Once this returns,
+        no process serves them again. The owner may delete their images; images without an
+        owner only the local admin (the CLI on the database).
+
+        Raises InputValidationError (a malformed GUID, none given), RecordNotFoundError
+        (absent, or another user's private image: the same words), AuthenticationError
+        (anonymous, for an image with an owner), PermissionDeniedError (someone else's
+        public image; an ownerless one over HTTP), and StorageError when a file could not
+        be removed after its row was deleted.
+        """
+
+    @abstractmethod
+    def delete_images_of(self, owner: str) -> int:
+        """Delete every image ``owner`` owns, in chunks; return how many.
+
+        For the local admin removing a user; raises PermissionDeniedError for anyone else,
+        InputValidationError for a malformed name, StorageError as ``delete_images``.
+        """
+
     def peek_image_by_guid(self, guid: str) -> ImagePublic | None:
         """The details of one image when they are at hand without I/O, else None.
 

@@ -36,6 +36,7 @@ from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     GenerationError,
     InputValidationError,
+    PermissionDeniedError,
     PixyProxyException,
     RecordNotFoundError,
     StorageError,
@@ -61,6 +62,7 @@ from pixyproxy_cli.service.validation import (
     validate_guid,
     validate_limit,
     validate_model,
+    validate_username,
 )
 
 if TYPE_CHECKING:
@@ -68,6 +70,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
+DELETE_CHUNK_SIZE = 500
+"""Images deleted per transaction when a user's images all go."""
 
 DEFAULT_CHUNK_SIZE = 2000
 """Rows per listing query: large enough that round trips do not dominate, small enough that
@@ -86,6 +91,9 @@ class PromptDependencies:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     clock: Callable[[], datetime] = utc_now
     cache: ImageCache = field(default_factory=ImageCache)
+    local_admin: bool = False
+    """Whether the caller has the database itself (the CLI, not the server): it may delete
+    images without an owner, and every image of a user being removed."""
 
 
 class PromptService(PromptServiceInterface):
@@ -101,6 +109,7 @@ class PromptService(PromptServiceInterface):
         self._chunk_size = dependencies.chunk_size
         self._clock = dependencies.clock
         self._cache = dependencies.cache
+        self._local_admin = dependencies.local_admin
 
     # -- who is asking (PrivatePromptService overrides these) ---------------------------
 
@@ -270,8 +279,16 @@ class PromptService(PromptServiceInterface):
         except StorageError:
             logger.warning("could not remove %s after a failed insert", filename, exc_info=True)
 
-    def _stored_image(self, guid: str) -> Image | None:
+    def _cached_image(self, guid: str) -> Image | None:
+        """The cached image, unless its file is gone (deleted, perhaps by another process)."""
         image = self._cache.get(guid)
+        if image is not None and not self._store.exists(image.filename):
+            self._cache.forget(guid)
+            return None
+        return image
+
+    def _stored_image(self, guid: str) -> Image | None:
+        image = self._cached_image(guid)
         if image is None:
             with transaction(self._context_factory):
                 image = self._images.get_image_by_guid(guid)
@@ -296,7 +313,7 @@ class PromptService(PromptServiceInterface):
         For callers on an event loop: on None, call ``get_image_by_guid`` in a worker
         thread. Raises InputValidationError for a malformed GUID.
         """
-        image = self._cache.get(validate_guid(guid))
+        image = self._cached_image(validate_guid(guid))
         if image is None or not self._is_visible(image.private, image.owner):
             return None
         return image.to_public()
@@ -368,6 +385,79 @@ class PromptService(PromptServiceInterface):
             if remaining is not None:
                 remaining -= len(items)
 
+    def delete_images(self, guids: Sequence[str]) -> list[str]:
+        """See PromptServiceInterface.delete_images."""
+        wanted = list(dict.fromkeys(validate_guid(guid) for guid in guids))
+        if not wanted:
+            raise InputValidationError("Name at least one image to delete")
+        filenames = []
+        with transaction(self._context_factory):  # every row, or none
+            for guid in wanted:  # every check first: a refusal deletes nothing
+                stored = self._images.get_image_file(guid)
+                if stored is None or not self._is_visible(stored.private, stored.owner):
+                    raise _not_found(guid)
+                self._check_may_delete(guid, stored.owner)
+                filenames.append(stored.filename)
+            for guid in wanted:
+                if not self._images.delete_image(guid):  # deleted meanwhile by someone else
+                    raise _not_found(guid)
+        self._remove_deleted(wanted, filenames)
+        return wanted
+
+    def delete_images_of(self, owner: str) -> int:
+        """See PromptServiceInterface.delete_images_of."""
+        if not self._local_admin:
+            raise PermissionDeniedError("Only the local admin may delete a user's images")
+        owner = validate_username(owner)
+        deleted = 0
+        while True:
+            with transaction(self._context_factory):
+                page = self._images.get_owned_image_files(owner, limit=DELETE_CHUNK_SIZE)
+                for stored in page:
+                    self._images.delete_image(stored.guid)
+            self._remove_deleted([f.guid for f in page], [f.filename for f in page])
+            deleted += len(page)
+            if len(page) < DELETE_CHUNK_SIZE:
+                return deleted
+
+    def _check_may_delete(self, guid: str, owner: str | None) -> None:
+        """The one rule of who may delete an image; raises if this caller may not."""
+        if owner is not None and owner == self.viewer:
+            return
+        if owner is None:
+            if self._local_admin:
+                return
+            raise PermissionDeniedError(
+                f"Image {guid} has no owner: only the local admin may delete it, with "
+                "pixyproxy rm on a machine that reaches the database"
+            )
+        if self.viewer is None and not self._local_admin:
+            raise AuthenticationError(f"Log in as the owner of image {guid} to delete it")
+        raise PermissionDeniedError(
+            f"Image {guid} belongs to {owner}: only its owner may delete it"
+        )
+
+    def _remove_deleted(self, guids: Sequence[str], filenames: Sequence[str]) -> None:
+        """After the rows' delete committed: forget the images, then remove their files.
+
+        Raises StorageError naming the files it could not remove (their rows are gone:
+        ``doctor --fix`` removes them as orphans).
+        """
+        for guid in guids:
+            self._cache.forget(guid)
+        failed = []
+        for filename in filenames:
+            try:
+                self._store.delete(filename)
+            except StorageError as error:
+                logger.warning("could not remove %s after its row was deleted", filename)
+                failed.append(error.message)
+        if failed:
+            raise StorageError(
+                f"The images were deleted, but {len(failed)} file(s) could not be removed "
+                f"({failed[0]}); pixyproxy doctor --fix removes them"
+            )
+
     def get_image_file(self, guid: str) -> ImageContent:
         """See PromptServiceInterface.get_image_file."""
         return self._content(self._visible_image(validate_guid(guid)))
@@ -376,12 +466,17 @@ class PromptService(PromptServiceInterface):
         """The image's file when its details are at hand (a stat, no query), else None.
 
         For callers on an event loop: on None, call ``get_image_file`` in a worker thread.
-        Raises InputValidationError, and RecordNotFoundError when the file is gone.
+        Raises InputValidationError.
         """
         image = self._cache.get(validate_guid(guid))
         if image is None or not self._is_visible(image.private, image.owner):
             return None
-        return self._content(image)
+        try:
+            return self._content(image)
+        except RecordNotFoundError:
+            # Deleted since it was cached (by any process): let the database say so.
+            self._cache.forget(image.guid)
+            return None
 
     def _content(self, image: Image) -> ImageContent:
         from pixyproxy_cli.core.models import ImageContent

@@ -117,7 +117,8 @@ class UserService(UserServiceInterface):
                 removed = self._users.delete_user(username)
         except ConstraintViolationError as error:
             raise ConstraintViolationError(
-                f"User {username} still owns images; they cannot be removed"
+                f"User {username} still owns images; to delete them with the user: "
+                f"pixyproxy user remove {username} --delete-images"
             ) from error
         if not removed:
             raise RecordNotFoundError(f"No user named {username}")

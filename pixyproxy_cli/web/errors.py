@@ -27,6 +27,7 @@ from pixyproxy_cli.core.exceptions import (
     DBConnectionError,
     GenerationError,
     InputValidationError,
+    PermissionDeniedError,
     PixyProxyException,
     RateLimitedError,
     RecordNotFoundError,
@@ -48,6 +49,7 @@ STATUS_BY_CLASS: dict[type[PixyProxyException], int] = {
     ContentRejectedError: 422,
     RecordNotFoundError: 404,
     AuthenticationError: 401,
+    PermissionDeniedError: 403,
     ConstraintViolationError: 409,
     TooManyRequestsError: 429,
     StorageFullError: 507,
@@ -182,6 +184,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for these error statuses, all with ErrorBody."""
     descriptions = {
         401: "Authentication required or failed (HTTP Basic; see WWW-Authenticate)",
+        403: "Only the image's owner may delete it (ownerless images: the local admin's CLI)",
         404: "No such image, or it is private to someone else",
         409: "Conflict with an existing record",
         411: "An upload without Content-Length",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-ACCESS_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+ACCESS_FORMAT = "%(asctime)s %(levelname)s %(name)s pid=%(process)d %(message)s"
 
 
 def logging_config(level: str = "info") -> dict[str, Any]:
@@ -17,7 +17,7 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "filters": {"request_id": {"()": "pixyproxy_cli.web.context.RequestIdFilter"}},
         "formatters": {
             "line": {"format": LINE_FORMAT},
-            # The access line names its request id itself.
+            # The access line names its request id itself, and the worker (pid) that answered.
             "access": {"format": ACCESS_FORMAT},
         },
         "handlers": {

@@ -1,6 +1,6 @@
 """Who sees what: {owner, other user, anonymous} x {public, private} x {show, list, fetch,
-edit}, on SQLite and on MariaDB. Exactly owner-or-public is allowed; a refusal is indistinguishable
-from a GUID that does not exist."""
+edit, rm}, on SQLite and on MariaDB. Exactly owner-or-public may read, exactly the owner may
+delete; a refusal of a private image is indistinguishable from a GUID that does not exist."""
 
 from __future__ import annotations
 
@@ -83,3 +83,30 @@ def test_exactly_owner_or_public_is_allowed(world, viewer, visibility, action):
     assert result.stderr == absent.stderr.replace(MISSING, image["guid"])
     assert result.stdout == absent.stdout == ""
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("viewer", "visibility"),
+    list(itertools.product(VIEWERS, ["public", "private"])),
+    ids=lambda v: str(v or "anonymous"),
+)
+def test_exactly_the_owner_may_delete(world, viewer, visibility):
+    run, images, _ = world
+    image = images[visibility]
+
+    result = run("rm", "--yes", image["guid"], viewer=viewer)
+
+    if viewer == "alice":
+        assert (result.exit_code, result.stdout) == (0, f"Deleted {image['guid']}\n")
+        assert run("show", image["guid"], viewer="alice").exit_code == 3
+        return
+    if visibility == "private":  # as for reads: indistinguishable from a GUID never stored
+        absent = run("rm", "--yes", MISSING, viewer=viewer)
+        assert result.exit_code == absent.exit_code == 3
+        assert result.stderr == absent.stderr.replace(MISSING, image["guid"])
+    else:
+        assert (result.exit_code, result.stderr) == (
+            8,
+            f"Error: Image {image['guid']} belongs to alice: only its owner may delete it\n",
+        )
+    assert run("show", image["guid"], viewer="alice").exit_code == 0

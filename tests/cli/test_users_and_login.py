@@ -123,7 +123,8 @@ def test_a_user_who_owns_images_cannot_be_removed():
 
     assert (result.exit_code, result.stderr) == (
         7,
-        "Error: User alice still owns images; they cannot be removed\n",
+        "Error: User alice still owns images; to delete them with the user: "
+        "pixyproxy user remove alice --delete-images\n",
     )
 
 

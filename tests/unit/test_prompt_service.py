@@ -60,6 +60,11 @@ class World:
 
 @pytest.fixture
 def world() -> World:
+    return make_world()
+
+
+def make_world() -> World:
+    """Fakes of every dependency, sharing one journal, and the anonymous service over them."""
     journal = Journal()
     images = FakeImageRepository(journal)
     provider = FakeProvider(journal)

@@ -103,7 +103,7 @@ def test_content_is_the_stored_file_with_caching_headers(api):
     assert response.content == PNG_BYTES
     assert response.headers["content-type"] == "image/png"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.headers["cache-control"] == "public, no-cache"
     assert response.headers["etag"] == f'"{made["guid"]}-{len(PNG_BYTES)}"'
     modified = parsedate_to_datetime(response.headers["last-modified"])
     assert modified == datetime.fromisoformat(made["updated_at"]).replace(microsecond=0)

@@ -49,7 +49,7 @@ def test_a_forged_line_in_the_path_query_or_user_stays_one_access_line(sqlite_ap
     ("method", "path", "allow"),
     [
         ("PUT", "/image", "GET, HEAD, POST"),
-        ("DELETE", f"/image/{GUID}", "GET, HEAD"),
+        ("PUT", f"/image/{GUID}", "DELETE, GET, HEAD"),
         ("POST", f"/image/{GUID}/content", "GET, HEAD"),
     ],
 )

@@ -120,7 +120,8 @@ class ImageRequest(BaseModel):
 
 Prompts = Annotated[PromptServiceInterface, Depends(prompts_for_caller)]
 GuidPath = Annotated[str, Path(pattern=GUID_PATTERN, description="The image's GUID")]
-PUBLIC_CACHE = "public, max-age=31536000, immutable"  # a GUID's bytes never change
+# A GUID's bytes never change, but the image may be deleted: caches revalidate (a 304).
+PUBLIC_CACHE = "public, no-cache"
 PRIVATE_CACHE = "private, no-store"
 # FastAPI lists HTTP Basic as required; `{}` beside it tells OpenAPI readers that anonymous
 # calls are allowed too (credentials are optional on every path).
@@ -366,6 +367,25 @@ async def get_image(guid: GuidPath, prompts: Prompts) -> ImagePublic:
     if image is None:
         image = await run_in_threadpool(prompts.get_image_by_guid, guid)
     return image
+
+
+@router.delete(
+    "/{guid}",
+    status_code=204,
+    summary="Delete an image",
+    description=(
+        "Deletes the image's details and then its file; no worker serves it afterwards. "
+        "Only its owner may (credentials required); images without an owner are deleted "
+        "only by the local admin's `pixyproxy rm`. Another user's private image is 404, as "
+        "for reads."
+    ),
+    responses=error_responses(401, 403, 404, 422, 429, 500, 503),
+    openapi_extra=OPTIONAL_AUTH,
+)
+def delete_image(guid: GuidPath, prompts: Prompts) -> Response:
+    """DELETE /image/{guid}."""
+    prompts.delete_images([guid])
+    return Response(status_code=204)
 
 
 @router.get(

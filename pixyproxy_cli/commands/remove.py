@@ -1,0 +1,58 @@
+"""``pixyproxy rm``: delete images, their rows and then their files."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.errors import ExitCode
+from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.exceptions import InputValidationError
+
+
+def can_ask() -> bool:
+    """Whether a person can answer a question: standard input is a terminal."""
+    return sys.stdin.isatty()
+
+
+def remove(
+    ctx: typer.Context,
+    guids: Annotated[list[str], typer.Argument(metavar="GUID...", help="The images to delete.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking (needed in a pipe).")
+    ] = False,
+    as_json: JsonOutput = False,
+) -> None:
+    """Delete images: all of them, or none when one cannot be deleted.
+
+    On a terminal it lists the images and asks once; in a script pass --yes (without it,
+    and without a terminal to ask on, nothing is deleted: exit 2). You may delete your own
+    images (log in first), and images that have no owner. Another user's private image is
+    "not found" (exit 3); another user's public image is refused (exit 8).
+
+    Examples:
+
+        pixyproxy rm 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+
+        pixyproxy list --mine --json | jq -r '.[].guid' | xargs pixyproxy rm --yes
+    """
+    prompts = state(ctx).prompts()
+    if not yes:
+        if not can_ask():
+            raise InputValidationError(
+                "rm deletes for good: pass --yes to delete without a terminal to ask on"
+            )
+        images = [prompts.get_image_by_guid(guid) for guid in dict.fromkeys(guids)]
+        output.print_lines(output.plain_line(image) for image in images)
+        count = len(images)
+        question = f"Delete {'this image' if count == 1 else f'these {count} images'}?"
+        if not typer.confirm(question, default=False, err=True):
+            typer.echo("Nothing deleted", err=True)
+            raise typer.Exit(ExitCode.ERROR)
+    deleted = prompts.delete_images(guids)
+    if as_json:
+        output.print_json(deleted)
+    else:
+        output.print_lines(f"Deleted {guid}" for guid in deleted)
