@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite.
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS images (
     UNIQUE KEY uq_images_guid (guid),                -- GET /image/{guid}
     UNIQUE KEY uq_images_filename (filename),
     KEY ix_images_owner (owner, id),                 -- list --mine, keyset on id
+    FULLTEXT KEY ft_images_prompt (prompt),          -- list --search (migration 005)
     CONSTRAINT fk_images_owner FOREIGN KEY (owner) REFERENCES roster (username)
         ON UPDATE RESTRICT ON DELETE RESTRICT,
     CONSTRAINT ck_images_private_has_owner CHECK (is_private = 0 OR owner IS NOT NULL)

@@ -198,11 +198,9 @@ def seed_rows(execute_many: Callable[[str, list[tuple]], None], count: int, styl
         execute_many(sql, batch)
 
 
-@contextlib.contextmanager
-def mysql_database(rows: int) -> Iterator[dict[str, str]]:
-    """A fresh MariaDB database with ``rows`` images; yields the environment that selects it."""
-    name = f"pixyproxy_bench_{uuid.uuid4().hex[:8]}"
-    env = {
+def mysql_env(name: str) -> dict[str, str]:
+    """The environment that selects the MariaDB database ``name``."""
+    return {
         **os.environ,
         "DB_BACKEND": "mysql",
         "DB_HOST": MYSQL["host"],
@@ -211,6 +209,13 @@ def mysql_database(rows: int) -> Iterator[dict[str, str]]:
         "DB_PASSWORD": MYSQL["password"],
         "DB_NAME": name,
     }
+
+
+@contextlib.contextmanager
+def mysql_database(rows: int) -> Iterator[dict[str, str]]:
+    """A fresh MariaDB database with ``rows`` images; yields the environment that selects it."""
+    name = f"pixyproxy_bench_{uuid.uuid4().hex[:8]}"
+    env = mysql_env(name)
     subprocess.run([PIXYPROXY, "db", "init"], env=env, check=True, capture_output=True)
     connection = mysql_connection(name)
     try:
@@ -343,6 +348,149 @@ def bench_list_large(rows: int, runs: int) -> list[Row]:
             rss_ratio <= 1.2,
         ),
     ]
+
+
+SEARCH_VOCABULARY = 1000
+SEARCH_WORDS_PER_PROMPT = 8
+
+
+def search_prompts(count: int, seed: int = 14) -> Iterator[str]:
+    """Prompts of 8 words from a vocabulary of 1,000 made-up ones, in a repeatable order.
+
+    Each word is in about 0.8% of the prompts, and a given pair of words in about 64 of a
+    million: a search that a full-text index answers from two short lists, and that a
+    LIKE scan has to look for across most of the table.
+    """
+    import random
+
+    generator = random.Random(seed)
+    syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po"]
+    vocabulary = [
+        syllables[n // 100] + syllables[n // 10 % 10] + syllables[n % 10] + "n"
+        for n in range(SEARCH_VOCABULARY)
+    ]
+    for _ in range(count):
+        yield " ".join(generator.sample(vocabulary, SEARCH_WORDS_PER_PROMPT))
+
+
+def bench_search(rows: int, runs: int, work: Path) -> list[Row]:
+    """A two-word search's first page of 20 (newest first) vs LIKE over the same rows."""
+    return [search_row(backend, rows, runs, work) for backend in ("sqlite", "mysql")]
+
+
+SEARCH_LIKE = (
+    "SELECT id FROM images WHERE (is_private = 0) AND prompt LIKE {a} AND prompt LIKE {b} "
+    "ORDER BY id DESC LIMIT 20"
+)
+
+
+def search_row(backend: str, rows: int, runs: int, work: Path) -> Row:
+    """One backend's search figure; the two words are in about 64 of a million prompts."""
+    from pixyproxy_cli.core.filters import image_filters
+
+    filters = image_filters(search="kalomin nerusan", order="newest")
+    with search_database(backend, rows, work) as (services, execute):
+
+        def ours() -> int:
+            pages = services.prompts.get_all_images_json_pages(limit=20, filters=filters)
+            return sum(len(page) for page in pages)
+
+        def baseline() -> int:
+            return len(execute(SEARCH_LIKE, ("%kalomin%", "%nerusan%")))
+
+        found = ours()
+        assert found == baseline(), (found, baseline())
+        ours_times: list[float] = []
+        baseline_times: list[float] = []
+        for _ in range(runs):
+            for action, times in ((ours, ours_times), (baseline, baseline_times)):
+                started = time.perf_counter()
+                action()
+                times.append(time.perf_counter() - started)
+    mine, theirs = statistics.median(ours_times), statistics.median(baseline_times)
+    speedup = theirs / mine
+    name = "SQLite FTS5" if backend == "sqlite" else "MariaDB FULLTEXT"
+    return Row(
+        f"search, 2 words, first {found} of {rows:,}, {name}",
+        f"{mine * 1000:.2f} ms",
+        f"LIKE '%word%' x2 {theirs * 1000:.1f} ms",
+        speedup,
+        ">= 20 (x faster)",
+        speedup >= 20,
+    )
+
+
+@contextlib.contextmanager
+def search_database(backend: str, rows: int, work: Path) -> Iterator[tuple[Any, Callable]]:
+    """A database of ``backend`` with ``rows`` searchable images (schema by pixyproxy), the
+    services over it, and a function that runs raw SQL with two parameters."""
+    from pixyproxy_cli.core.settings import load_settings
+    from pixyproxy_cli.service.init import open_services
+
+    name = f"pixyproxy_bench_{uuid.uuid4().hex[:8]}"
+    overrides: dict[str, Any] = {"data_dir": work / f"search-{backend}"}
+    if backend == "mysql":
+        overrides.update(
+            db_backend="mysql",
+            db_host=MYSQL["host"],
+            db_port=MYSQL["port"],
+            db_user=MYSQL["user"],
+            db_password=MYSQL["password"] or None,
+            db_name=name,
+        )
+        subprocess.run(
+            [PIXYPROXY, "db", "init"], env=mysql_env(name), check=True, capture_output=True
+        )
+    else:
+        overrides["db_backend"] = "sqlite"
+    load_settings(overrides)  # fails early on a bad override
+    services = open_services(overrides)
+    stamp = "2026-11-26 08:00:00.000000"
+    insert = (
+        "INSERT INTO images (guid, filename, prompt, provider, model, media_type, created_at, "
+        "updated_at) VALUES ({m}, {m}, {m}, 'placeholder', 'placeholder-v1', 'image/png', "
+        f"'{stamp}', '{stamp}')"
+    )
+    if backend == "mysql":
+        connection = mysql_connection(name)
+        marker = "%s"
+    else:
+        import sqlite3
+
+        with services.prompts.dependencies.context_factory() as db:  # the schema, by pixyproxy
+            db.begin_transaction()
+            db.commit_transaction()
+        connection = sqlite3.connect(services.settings.sqlite_path)
+        marker = "?"
+    try:
+        cursor = connection.cursor()
+        batch: list[tuple] = []
+        for prompt in search_prompts(rows):
+            guid = str(uuid.uuid4())
+            batch.append((guid, f"{guid}.png", prompt))
+            if len(batch) == 10_000:
+                cursor.executemany(insert.format(m=marker), batch)
+                connection.commit()
+                batch = []
+        if batch:
+            cursor.executemany(insert.format(m=marker), batch)
+            connection.commit()
+        if backend == "sqlite":
+            cursor.execute("ANALYZE")
+        else:
+            cursor.execute("ANALYZE TABLE images")
+            cursor.fetchall()
+
+        def execute(sql: str, params: tuple) -> list[Any]:
+            cursor.execute(sql.format(a=marker, b=marker), params)
+            return cursor.fetchall()
+
+        yield services, execute
+    finally:
+        if backend == "mysql":
+            connection.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.close()
+        services.close()
 
 
 def median_round(results: list[WrkResult], key: str) -> WrkResult:
@@ -658,7 +806,10 @@ def main() -> int:
         "--only",
         action="append",
         metavar="NAME",
-        help="run only these (help, list-small, list-large, http, generate, login); repeatable",
+        help=(
+            "run only these (help, list-small, list-large, http, generate, login, search); "
+            "repeatable"
+        ),
     )
     args = parser.parse_args()
     # An installed pixyproxy runs from compiled bytecode (pip compiles it); a checkout in a
@@ -680,6 +831,7 @@ def main() -> int:
             ("http", lambda: bench_http(seconds, work, 1 if args.quick else 3)),
             ("generate", lambda: bench_generate(20 if args.quick else 100, work)),
             ("login", lambda: [bench_login(5 if args.quick else 15, work)]),
+            ("search", lambda: bench_search(100_000 if args.quick else 1_000_000, 15, work)),
         ]:
             if args.only and label not in args.only:
                 continue

@@ -10,6 +10,7 @@ from types import TracebackType
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.core.search import matches
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
@@ -129,13 +130,23 @@ class FakeImageRepository(ImageRepositoryInterface):
     def get_all_images(self, query: ImageQuery) -> RowPage:
         """Rows as SQLite's raw cursor gives them: text as UTF-8 bytes, flags as ints."""
         self._call("get_all_images")
+        filters = query.filters
+        ordered = sorted(self.rows.items(), reverse=filters.newest_first)
         selected = [
             image
-            for image_id, image in sorted(self.rows.items())
-            if image_id > query.after_id
+            for image_id, image in ordered
+            if (
+                image_id < query.after_id or not query.after_id
+                if filters.newest_first
+                else image_id > query.after_id
+            )
             and (not image.private or image.owner == query.viewer)
             and (query.owner is None or image.owner == query.owner)
             and (query.private is None or image.private == query.private)
+            and (filters.since is None or image.created_at >= filters.since)
+            and (filters.until is None or image.created_at <= filters.until)
+            and (filters.model is None or image.model == filters.model)
+            and (filters.search is None or matches(image.prompt, filters.search))
         ][: query.limit]
         rows = []
         for image in selected:  # as sqlite3 gives them: text as bytes, numbers as ints
@@ -149,15 +160,21 @@ class FakeImageRepository(ImageRepositoryInterface):
             )
         return RowPage(rows, selected[-1].id if selected else query.after_id)
 
-    def create_image(self, image: ImageDetail, *, now: datetime) -> int:
+    def create_image(
+        self, image: ImageDetail, *, now: datetime, updated_at: datetime | None = None
+    ) -> int:
         self._call("create_image")
         if any(existing.guid == image.guid for existing in self.rows.values()):
             raise ConstraintViolationError()
         image_id = max(self.rows, default=0) + 1
         self.rows[image_id] = Image(
-            **image.model_dump(), id=image_id, created_at=now, updated_at=now
+            **image.model_dump(), id=image_id, created_at=now, updated_at=updated_at or now
         )
         return image_id
+
+    def get_image_files(self, guids) -> list[ImageFile]:
+        self._call("get_image_files")
+        return [self._file(image) for image in self.rows.values() if image.guid in set(guids)]
 
     def delete_image(self, guid: str) -> bool:
         self._call("delete_image")

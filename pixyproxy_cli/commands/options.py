@@ -1,5 +1,6 @@
 """Options shared by several commands, declared once (as sqlite-utils shares its own)."""
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -9,3 +10,41 @@ JsonOutput = Annotated[
     typer.Option("--json", help="Print JSON instead of text, for scripts (UTF-8, on stdout)."),
 ]
 """``--json``: what a command prints, as JSON."""
+
+SearchText = Annotated[
+    str | None,
+    typer.Option(
+        "--search",
+        "-s",
+        metavar="TEXT",
+        help=(
+            "Only images whose prompt has every word: 'light' finds 'Lighthouse'; a word with "
+            "punctuation or emoji, a short or common word, must appear as written."
+        ),
+    ),
+]
+Since = Annotated[
+    str | None,
+    typer.Option(
+        metavar="WHEN", help="Only images made at or after WHEN (2026-11-01, or a time; UTC)."
+    ),
+]
+Until = Annotated[
+    str | None,
+    typer.Option(
+        metavar="WHEN", help="Only images made up to WHEN (a date includes that whole day; UTC)."
+    ),
+]
+ModelFilter = Annotated[
+    str | None, typer.Option("--model", metavar="MODEL", help="Only images made with MODEL.")
+]
+
+
+class Order(StrEnum):
+    """``--order``: which images come first."""
+
+    OLDEST = "oldest"
+    NEWEST = "newest"
+
+
+OrderOption = Annotated[Order, typer.Option("--order", help="Oldest or newest first.")]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from pixyproxy_cli.core.filters import ImageFilters
 from pixyproxy_cli.data.public_json import RowPage
 
 if TYPE_CHECKING:
@@ -23,9 +24,10 @@ if TYPE_CHECKING:
 class ImageQuery:
     """Which images one listing page holds.
 
-    The images ``viewer`` may see (the public ones and the viewer's private ones) with
-    ``id > after_id``, by id, at most ``limit`` of them; ``owner`` and ``private`` narrow
-    them further.
+    The images ``viewer`` may see (the public ones and the viewer's private ones) that
+    ``owner``, ``private`` and ``filters`` keep, at most ``limit`` of them, by id: those with
+    ``id > after_id`` in ascending order, or with ``filters.newest_first`` those with
+    ``id < after_id`` (any id when it is 0) in descending order.
     """
 
     limit: int
@@ -33,6 +35,7 @@ class ImageQuery:
     viewer: str | None = None
     owner: str | None = None
     private: bool | None = None
+    filters: ImageFilters = field(default_factory=ImageFilters)
 
     def after(self, last_id: int) -> ImageQuery:
         """The same query, for the page after the image with id ``last_id``."""
@@ -55,11 +58,18 @@ class ImageRepositoryInterface(ABC):
         """
 
     @abstractmethod
-    def create_image(self, image: ImageDetail, *, now: datetime) -> int:
-        """Insert ``image`` with both timestamps at ``now``; return its new integer id.
+    def create_image(
+        self, image: ImageDetail, *, now: datetime, updated_at: datetime | None = None
+    ) -> int:
+        """Insert ``image`` made at ``now`` (and updated at ``updated_at``, default ``now``).
 
-        Raises ConstraintViolationError for a duplicate GUID or file name.
+        Returns its new integer id. Raises ConstraintViolationError for a duplicate GUID or
+        file name.
         """
+
+    @abstractmethod
+    def get_image_files(self, guids: Sequence[str]) -> list[ImageFile]:
+        """The file details of those of ``guids`` that are stored (any visibility)."""
 
     @abstractmethod
     def delete_image(self, guid: str) -> bool:

@@ -46,25 +46,6 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes | bytearray) else str(value)
 
 
-def _listing_query(query: ImageQuery) -> tuple[str, dict[str, object]]:
-    """The statement and parameters of one listing page."""
-    conditions = ["id > %(after_id)s", "(is_private = 0 OR owner = %(viewer)s)"]
-    params: dict[str, object] = {
-        "after_id": query.after_id,
-        "viewer": query.viewer,
-        "limit": query.limit,
-    }
-    if query.owner is not None:
-        conditions.append("owner = %(owner)s")
-        params["owner"] = query.owner
-    if query.private is not None:
-        conditions.append("is_private = %(private)s")
-        params["private"] = 1 if query.private else 0
-    # Every condition is one of the constant fragments above; values are parameters.
-    sql = PUBLIC_JSON_SELECT + " WHERE " + " AND ".join(conditions) + " ORDER BY id LIMIT %(limit)s"
-    return sql, params
-
-
 class _SqlRepository:
     dialect: ClassVar[str]
 
@@ -78,6 +59,62 @@ class _SqlRepository:
 class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
     """Images in the ``images`` table; see ImageRepositoryInterface."""
 
+    MATCHES: ClassVar[str]
+    """This dialect's condition that the full-text index finds every prefix of %(index)s."""
+    CONTAINS: ClassVar[str]
+    """This dialect's condition that the prompt contains a literal (lower case), {name}."""
+
+    @staticmethod
+    def index_query(prefixes: Sequence[str]) -> str:
+        """The full-text query that requires a word beginning with each of ``prefixes``."""
+        raise NotImplementedError
+
+    def _listing_query(self, query: ImageQuery) -> tuple[str, dict[str, object]]:
+        """The statement and parameters of one listing page."""
+        filters = query.filters
+        conditions = ["(is_private = 0 OR owner = %(viewer)s)"]
+        params: dict[str, object] = {
+            "after_id": query.after_id,
+            "viewer": query.viewer,
+            "limit": query.limit,
+        }
+        if not filters.newest_first:
+            conditions.append("id > %(after_id)s")
+        elif query.after_id:
+            conditions.append("id < %(after_id)s")
+        if query.owner is not None:
+            conditions.append("owner = %(owner)s")
+            params["owner"] = query.owner
+        if query.private is not None:
+            conditions.append("is_private = %(private)s")
+            params["private"] = 1 if query.private else 0
+        if filters.since is not None:
+            conditions.append("created_at >= %(since)s")
+            params["since"] = db_timestamp(filters.since)
+        if filters.until is not None:
+            conditions.append("created_at <= %(until)s")
+            params["until"] = db_timestamp(filters.until)
+        if filters.model is not None:
+            conditions.append("model = %(model)s")
+            params["model"] = filters.model
+        if filters.search is not None:
+            if filters.search.prefixes:
+                conditions.append(self.MATCHES)
+                params["index"] = self.index_query(filters.search.prefixes)
+            for number, literal in enumerate(filters.search.literals):
+                name = f"literal{number}"
+                conditions.append(self.CONTAINS.format(name=f"%({name})s"))
+                params[name] = literal
+        order = "DESC" if filters.newest_first else "ASC"
+        # Every condition is one of the constant fragments above; values are parameters.
+        sql = (
+            PUBLIC_JSON_SELECT
+            + " WHERE "
+            + " AND ".join(conditions)
+            + f" ORDER BY id {order} LIMIT %(limit)s"
+        )
+        return sql, params
+
     def get_image_by_guid(self, guid: str) -> Image | None:
         """The image with this GUID, or None."""
         db = self._db()
@@ -87,19 +124,24 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def get_all_images(self, query: ImageQuery) -> RowPage:
         """The page of images ``query`` describes, as the driver's raw rows."""
-        rows = self._db().fetch_raw(*_listing_query(query))
+        rows = self._db().fetch_raw(*self._listing_query(query))
         return RowPage(rows, int(rows[-1][0]) if rows else query.after_id)
 
-    def create_image(self, image: ImageDetail, *, now: datetime) -> int:
+    def create_image(
+        self, image: ImageDetail, *, now: datetime, updated_at: datetime | None = None
+    ) -> int:
         """Insert ``image``; return its new id."""
         db = self._db()
+        row = image_to_row(image, now)
+        if updated_at is not None:
+            row["updated_at"] = db_timestamp(updated_at)
         db.execute(
             "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
             "media_type, created_at, updated_at, input_tokens, output_tokens, width, height, "
             "parents) VALUES (%(guid)s, %(filename)s, %(prompt)s, %(owner)s, %(is_private)s, "
             "%(provider)s, %(model)s, %(media_type)s, %(created_at)s, %(updated_at)s, "
             "%(input_tokens)s, %(output_tokens)s, %(width)s, %(height)s, %(parents)s)",
-            image_to_row(image, now),
+            row,
         )
         return db.lastrowid
 
@@ -178,6 +220,21 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
             )
             for row in db.fetchall()
         ]
+
+    def get_image_files(self, guids: Sequence[str]) -> list[ImageFile]:
+        """The file details of those of ``guids`` that are stored."""
+        if not guids:
+            return []
+        names = {f"g{index}": guid for index, guid in enumerate(guids)}
+        placeholders = ", ".join(f"%({key})s" for key in names)
+        db = self._db()
+        # Only generated placeholders are formatted in; the GUIDs themselves are parameters.
+        db.execute(
+            "SELECT guid, filename, media_type, is_private, owner, updated_at FROM images "  # noqa: S608
+            f"WHERE guid IN ({placeholders})",
+            names,
+        )
+        return [row_to_image_file(row) for row in db.fetchall()]
 
     def find_filenames(self, filenames: Sequence[str]) -> set[str]:
         """Which of ``filenames`` belong to a stored image."""
@@ -323,6 +380,15 @@ class MySQLImageRepository(SqlImageRepository):
 
     dialect: ClassVar[str] = "mysql"
     DAY = "LEFT(CAST(created_at AS CHAR), 10)"
+    MATCHES = "MATCH (prompt) AGAINST (%(index)s IN BOOLEAN MODE)"
+    # Binary comparison after LOWER: the column's unicode_ci collation weighs every emoji
+    # (every character beyond U+FFFF) the same, so LIKE '%🦄%' would find any emoji.
+    CONTAINS = "LOCATE({name} COLLATE utf8mb4_bin, LOWER(prompt)) > 0"
+
+    @staticmethod
+    def index_query(prefixes: Sequence[str]) -> str:
+        """InnoDB boolean mode: ``+word*`` for each (words are letters, digits and _)."""
+        return " ".join(f"+{prefix}*" for prefix in prefixes)
 
 
 class SQLiteImageRepository(SqlImageRepository):
@@ -330,6 +396,14 @@ class SQLiteImageRepository(SqlImageRepository):
 
     dialect: ClassVar[str] = "sqlite"
     DAY = "substr(created_at, 1, 10)"
+    MATCHES = "id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH %(index)s)"
+    # A Python function (data/sqlite.py): SQLite's own LIKE and lower() fold ASCII only.
+    CONTAINS = "pixy_contains(prompt, {name})"
+
+    @staticmethod
+    def index_query(prefixes: Sequence[str]) -> str:
+        """FTS5: a quoted prefix query for each, all required."""
+        return " AND ".join(f'"{prefix}" *' for prefix in prefixes)
 
 
 class MySQLUserRepository(SqlUserRepository):

@@ -34,10 +34,28 @@ class Migration:
 
 
 def split_statements(script: str) -> tuple[str, ...]:
-    """Split a migration script into statements: ``--`` comment lines dropped, ``;`` ends one."""
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    parts = "\n".join(lines).split(";")
-    return tuple(part.strip() for part in parts if part.strip())
+    """Split a migration script into statements.
+
+    ``--`` comment lines are dropped, and a ``;`` at the end of a line ends a statement,
+    except inside a trigger's body (from a line ending in ``BEGIN`` to a line ``END;``).
+    """
+    statements: list[str] = []
+    current: list[str] = []
+    in_body = False
+    for line in script.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("--"):
+            continue
+        current.append(line)
+        if not in_body and stripped.upper().endswith("BEGIN"):
+            in_body = True
+        elif (in_body and stripped.upper() == "END;") or (not in_body and stripped.endswith(";")):
+            in_body = False
+            statements.append("\n".join(current).strip().removesuffix(";").strip())
+            current = []
+    if current:
+        statements.append("\n".join(current).strip())
+    return tuple(statement for statement in statements if statement)
 
 
 def _migration_files(dialect: str) -> list[tuple[int, Any]]:

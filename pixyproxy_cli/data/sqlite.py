@@ -8,6 +8,7 @@ parallel writers (several ``pixyproxy generate`` processes) queue instead of fai
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sqlite3
@@ -27,6 +28,7 @@ from pixyproxy_cli.core.exceptions import (
     ForeignDatabaseError,
     PixyProxyException,
 )
+from pixyproxy_cli.core.search import contains
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.database import Database, Params, RawRow
 from pixyproxy_cli.data.pool import ConnectionPool
@@ -39,6 +41,18 @@ _PYFORMAT_PARAMETER = re.compile(r"%\((\w+)\)s")
 @lru_cache(maxsize=256)
 def _to_named_parameters(statement: str) -> str:
     return _PYFORMAT_PARAMETER.sub(r":\1", statement)
+
+
+def _connect_search_index(connection: sqlite3.Connection) -> None:
+    """Open the full-text index's virtual table now, outside any transaction.
+
+    FTS5 reads its configuration when a connection first uses the table. Inside a
+    transaction that read would come before the insert's write lock, and SQLite does not
+    wait (busy timeout) to turn a read transaction into a write one: a write that meets
+    another process's lock would fail at once instead of waiting its turn.
+    """
+    with contextlib.suppress(sqlite3.OperationalError):  # no table yet: a migration makes it
+        connection.execute("SELECT 1 FROM images_fts WHERE 0").fetchall()
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -113,6 +127,9 @@ class SQLiteDatabase(Database):
                 connection.execute("PRAGMA foreign_keys = ON")
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
+                # A search's literal words (core/search.py); SQLite's LIKE folds ASCII only.
+                connection.create_function("pixy_contains", 2, contains, deterministic=True)
+                _connect_search_index(connection)
             except BaseException:
                 connection.close()
                 raise

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.edits import LocalImage
+    from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.core.models import (
         ImageContent,
@@ -96,12 +97,15 @@ class PromptServiceInterface(ABC):
         after: str | None = None,
         mine: bool = False,
         private: bool | None = None,
+        filters: ImageFilters | None = None,
     ) -> Iterator[ImagePublic]:
         """Every image visible to the caller, oldest first, fetched in bounded chunks.
 
         ``limit`` caps the count; ``after`` (a GUID) starts after that image; ``mine`` keeps
         the caller's own images; ``private`` keeps only private (True) or public (False)
-        ones. Arguments are validated before the iterator is returned (InputValidationError,
+        ones; ``filters`` (``core.filters.image_filters``) keeps those that match a search,
+        dates and a model, and may order them newest first (``after`` then pages on down).
+        Arguments are validated before the iterator is returned (InputValidationError,
         AuthenticationError for ``mine`` or ``private=True`` without a user,
         RecordNotFoundError for an unknown ``after``); database errors surface while
         iterating.
@@ -115,6 +119,7 @@ class PromptServiceInterface(ABC):
         after: str | None = None,
         mine: bool = False,
         private: bool | None = None,
+        filters: ImageFilters | None = None,
     ) -> Iterator[list[bytes]]:
         """The same images as ``get_all_images``, as pages of JSON texts (UTF-8 bytes).
 
@@ -129,6 +134,14 @@ class PromptServiceInterface(ABC):
 
         Raises InputValidationError, and RecordNotFoundError when the image or its file
         does not exist (or is not visible to the caller).
+        """
+
+    @abstractmethod
+    def get_image_contents(self, guids: Sequence[str]) -> dict[str, ImageContent]:
+        """The stored files of those of ``guids`` the caller may see, by GUID, in one query.
+
+        Images that do not exist, are not visible, or whose file is missing are left out.
+        Raises InputValidationError for a malformed GUID.
         """
 
     @abstractmethod

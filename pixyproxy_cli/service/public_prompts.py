@@ -41,6 +41,7 @@ from pixyproxy_cli.core.exceptions import (
     RecordNotFoundError,
     StorageError,
 )
+from pixyproxy_cli.core.filters import ImageFilters
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.data.imaging import image_dimensions
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
@@ -325,9 +326,10 @@ class PromptService(PromptServiceInterface):
         after: str | None = None,
         mine: bool = False,
         private: bool | None = None,
+        filters: ImageFilters | None = None,
     ) -> Iterator[ImagePublic]:
         """See PromptServiceInterface.get_all_images."""
-        pages = self._listing_pages(limit, after, mine, private)
+        pages = self._listing_pages(limit, after, mine, private, filters)
         return itertools.chain.from_iterable(map(public_images, pages))
 
     def get_all_images_json_pages(
@@ -337,19 +339,31 @@ class PromptService(PromptServiceInterface):
         after: str | None = None,
         mine: bool = False,
         private: bool | None = None,
+        filters: ImageFilters | None = None,
     ) -> Iterator[list[bytes]]:
         """See PromptServiceInterface.get_all_images_json_pages."""
-        return map(public_json_lines, self._listing_pages(limit, after, mine, private))
+        pages = self._listing_pages(limit, after, mine, private, filters)
+        return map(public_json_lines, pages)
 
     def _listing_pages(
-        self, limit: int | None, after: str | None, mine: bool, private: bool | None
+        self,
+        limit: int | None,
+        after: str | None,
+        mine: bool,
+        private: bool | None,
+        filters: ImageFilters | None,
     ) -> Iterator[Sequence[RawRow]]:
         """The one listing: its arguments checked now, then its pages of raw rows lazily."""
-        query, limit = self._listing_start(limit, after, mine, private)
+        query, limit = self._listing_start(limit, after, mine, private, filters)
         return self._iterate_pages(query, limit)
 
     def _listing_start(
-        self, limit: int | None, after: str | None, mine: bool, private: bool | None
+        self,
+        limit: int | None,
+        after: str | None,
+        mine: bool,
+        private: bool | None,
+        filters: ImageFilters | None,
     ) -> tuple[ImageQuery, int | None]:
         """Validate a listing's arguments: the query of its first page, and its limit."""
         limit = validate_limit(limit)
@@ -366,12 +380,14 @@ class PromptService(PromptServiceInterface):
                 raise _not_found(after)
             after_id = start.id
         owner = self.viewer if mine else None
-        first = ImageQuery(self._chunk_size, after_id, self.viewer, owner, private)
+        first = ImageQuery(
+            self._chunk_size, after_id, self.viewer, owner, private, filters or ImageFilters()
+        )
         return first, limit
 
     def _iterate_pages(self, query: ImageQuery, limit: int | None) -> Iterator[Sequence[RawRow]]:
         # Each chunk is its own short transaction: no connection is held while the caller
-        # consumes rows, and keyset paging on id never skips or repeats a row.
+        # consumes rows, and keyset paging on id (either way) never skips or repeats a row.
         remaining = limit
         while remaining is None or remaining > 0:
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
@@ -477,6 +493,25 @@ class PromptService(PromptServiceInterface):
             # Deleted since it was cached (by any process): let the database say so.
             self._cache.forget(image.guid)
             return None
+
+    def get_image_contents(self, guids: Sequence[str]) -> dict[str, ImageContent]:
+        """See PromptServiceInterface.get_image_contents."""
+        from pixyproxy_cli.core.models import ImageContent
+
+        with transaction(self._context_factory):
+            stored = self._images.get_image_files([validate_guid(guid) for guid in guids])
+        contents = {}
+        for image in stored:
+            if not self._is_visible(image.private, image.owner):
+                continue
+            try:
+                located = self._store.locate(image.filename)
+            except RecordNotFoundError:
+                continue
+            contents[image.guid] = ImageContent(
+                **image.model_dump(), path=located.path, size=located.size
+            )
+        return contents
 
     def _content(self, image: Image) -> ImageContent:
         from pixyproxy_cli.core.models import ImageContent

@@ -12,8 +12,10 @@ import pytest
 
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import SchemaVersionError
+from pixyproxy_cli.core.filters import image_filters
 from pixyproxy_cli.data.context import DatabaseContext
-from pixyproxy_cli.data.init import create_database
+from pixyproxy_cli.data.init import create_database, create_repositories
+from pixyproxy_cli.data.interfaces import ImageQuery
 from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -46,7 +48,7 @@ def test_first_use_creates_the_schema_and_records_its_version(database):
     assert recorded_versions(database) == every_version(database.dialect)
 
 
-@pytest.mark.parametrize("made_at", [1, 3], ids=["version-1", "previous-release"])
+@pytest.mark.parametrize("made_at", [1, 4], ids=["version-1", "previous-release"])
 def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
     backend_settings, request, made_at
 ):
@@ -97,6 +99,16 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
             db.execute("SELECT COUNT(*) AS n FROM rate_limits")
             assert db.fetchone() == {"n": 0}
             db.commit_transaction()
+        # The full-text index was built for the rows that were there before it.
+        images, _ = create_repositories(upgraded)
+        with DatabaseContext(upgraded) as db:
+            db.begin_transaction()
+            found = images.get_all_images(ImageQuery(10, filters=image_filters(search="kep")))
+            db.commit_transaction()
+        assert [row[1] for row in found.rows] in (
+            [b"1b4e28ba-2fa1-11d2-883f-0016d3cca427"],
+            ["1b4e28ba-2fa1-11d2-883f-0016d3cca427"],
+        )
     finally:
         upgraded.close()
 
@@ -152,6 +164,24 @@ def test_a_database_from_a_newer_release_is_refused(backend_settings):
             touch(newer)
     finally:
         newer.close()
+
+
+def test_split_statements_keeps_a_triggers_body_whole():
+    script = (
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n"
+        "    INSERT INTO b VALUES (1);\n"
+        "    INSERT INTO b VALUES (2);\n"
+        "END;\n"
+        "CREATE TABLE c (z INT);\n"
+    )
+
+    assert split_statements(script) == (
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n"
+        "    INSERT INTO b VALUES (1);\n"
+        "    INSERT INTO b VALUES (2);\n"
+        "END",
+        "CREATE TABLE c (z INT)",
+    )
 
 
 def test_split_statements_drops_comment_lines():

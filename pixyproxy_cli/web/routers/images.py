@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from pixyproxy_cli.core.constants import GUID_PATTERN, MAX_EDIT_SOURCES, MAX_IMAGES_PER_REQUEST
 from pixyproxy_cli.core.edits import LocalImage
 from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
     BACKGROUNDS,
     COMPRESSED_FORMATS,
@@ -37,6 +38,7 @@ from pixyproxy_cli.core.image_options import (
 )
 from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
+from pixyproxy_cli.core.search import MAX_SEARCH_LENGTH, SEARCH_PATTERN
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.validation import validate_model
@@ -312,9 +314,11 @@ def _form_value(name: str, text: str) -> Any:
     "",
     summary="List images",
     description=(
-        "Every public image, plus the caller's private ones when authenticated, oldest first, "
-        "streamed as a JSON array. Page with `limit` and `after` (the GUID of the last image "
-        "of the previous page). `mine` and `private` need credentials."
+        "Every public image, plus the caller's private ones when authenticated, oldest first "
+        "(or `order=newest`), streamed as a JSON array. `q` searches the prompts with the "
+        "database's full-text index; `since`, `until` and `model` filter. Page with `limit` "
+        "and `after` (the GUID of the last image of the previous page), in either order. "
+        "`mine` and `private` need credentials."
     ),
     response_class=StreamingResponse,
     responses={
@@ -341,10 +345,40 @@ def list_images(
     ] = None,
     mine: bool = False,
     private: bool = False,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SEARCH_LENGTH,
+            # The rule as a schema, for clients; parse_search enforces it, with its messages.
+            json_schema_extra={"pattern": SEARCH_PATTERN},
+            description=(
+                "Search: images whose prompt has every word (a word begins a word of the "
+                "prompt: `light` finds Lighthouse; words with punctuation or emoji, and short "
+                "or common words, must appear as written), case aside. 1 to 16 words."
+            ),
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            description="Made at or after: a date (YYYY-MM-DD) or a time (ISO 8601, UTC)",
+            json_schema_extra=MOMENT_SCHEMA,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(
+            description="Made up to: a date (that whole day) or a time (ISO 8601, UTC)",
+            json_schema_extra=MOMENT_SCHEMA,
+        ),
+    ] = None,
+    model: Annotated[str | None, Query(min_length=1, max_length=MAX_MODEL_LENGTH)] = None,
+    order: Literal["oldest", "newest"] = "oldest",
 ) -> StreamingResponse:
     """GET /image."""
+    filters = image_filters(search=q, since=since, until=until, model=model, order=order)
     pages = prompts.get_all_images_json_pages(
-        limit=limit, after=after, mine=mine, private=True if private else None
+        limit=limit, after=after, mine=mine, private=True if private else None, filters=filters
     )
     # Fetch the first chunk now, so that a database failure is still a proper 503.
     first = list(itertools.islice(pages, 1))
