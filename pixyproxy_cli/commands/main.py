@@ -23,6 +23,7 @@ from pixyproxy_cli.commands import (
     serve,
     session,
     show,
+    transfer,
     usage,
     user,
 )
@@ -95,6 +96,8 @@ app.command("serve", cls=ExamplesCommand)(serve.serve)
 app.command("doctor", cls=ExamplesCommand)(doctor.doctor)
 app.command("models", cls=ExamplesCommand)(models.models)
 app.command("usage", cls=ExamplesCommand)(usage.usage)
+app.command("export", cls=ExamplesCommand)(transfer.export)
+app.command("import", cls=ExamplesCommand)(transfer.import_images)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 

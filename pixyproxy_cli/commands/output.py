@@ -100,6 +100,36 @@ def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
         yield status
 
 
+@contextlib.contextmanager
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
+    """On a terminal, a bar of ``total`` steps (or a count, when None); yields its ``advance``.
+
+    Yields None when stderr is not a terminal: then nothing is printed.
+    """
+    console = err()
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda steps: bar.advance(task, steps)
+
+
 def image_json(image: ImagePublic) -> dict[str, Any]:
     """The JSON object of one image, as ``--json`` prints it."""
     return image.model_dump(mode="json")

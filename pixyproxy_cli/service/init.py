@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
     from pixyproxy_cli.service.models import ModelCatalog
+    from pixyproxy_cli.service.transfer import TransferService
     from pixyproxy_cli.service.usage import UsageService
 
 
@@ -67,6 +68,20 @@ class Services:
             store=dependencies.store,
             provider=dependencies.provider,
             provider_notice=self.provider_notice,
+        )
+
+    @cached_property
+    def transfer(self) -> TransferService:
+        """Export and import (``pixyproxy export`` / ``import``)."""
+        from pixyproxy_cli.service.transfer import TransferService
+
+        dependencies = self.prompts.dependencies
+        _, users = create_repositories(self.database)
+        return TransferService(
+            images=dependencies.images,
+            users=users,
+            store=dependencies.store,
+            context_factory=dependencies.context_factory,
         )
 
     @cached_property

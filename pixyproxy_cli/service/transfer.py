@@ -1,0 +1,252 @@
+"""Moving images between installations: export what a caller may see, import it elsewhere.
+
+An export is a directory (``data/archive.py``): the files, one JSON Lines file of details,
+and a manifest written last. Import reads it into the configured database and store:
+
+* It keeps every GUID and both timestamps, and skips GUIDs already stored, so a re-run
+  after an interruption picks up where the last one stopped.
+* It checks the owners first: names missing from this roster are refused, listed, unless
+  ``create_users`` adds them (without a password: they cannot log in until
+  ``user passwd`` gives them one).
+* It works in chunks of ``IMPORT_CHUNK`` images: their files are written first, then their
+  rows inserted in one transaction; if that fails, the chunk's files are removed again. A
+  crash leaves at most orphan files (``doctor --fix``), never a row without its file.
+* Memory stays bounded by a chunk, and by the set of distinct owner names.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from pixyproxy_cli.core.exceptions import (
+    ConstraintViolationError,
+    RecordNotFoundError,
+    StorageError,
+)
+from pixyproxy_cli.data.archive import ExportReader, ExportRecord, ExportWriter
+from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
+from pixyproxy_cli.data.rows import utc_now
+from pixyproxy_cli.data.storage import ImageStoreInterface
+from pixyproxy_cli.service.transaction import ContextFactory, transaction
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.filters import ImageFilters
+    from pixyproxy_cli.core.models import ImageDetail
+    from pixyproxy_cli.service.interfaces import PromptServiceInterface
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+IMPORT_CHUNK = 200
+EXPORT_CHUNK = 500
+UNUSABLE_HASH = "!"
+"""The password hash of an imported user, until ``user passwd`` gives them a password."""
+IMPORTED_CLASS = "imported"
+
+Tick = Callable[[int], None]
+"""Told how many more images were handled (for a progress bar)."""
+
+
+@dataclass
+class TransferSummary:
+    """What an export or import did."""
+
+    done: int = 0
+    """Images exported, or imported."""
+    skipped: int = 0
+    """Import: GUIDs already stored here. Export: images whose file was missing."""
+    missing_files: list[str] = field(default_factory=list)
+    """Export: the GUIDs of the images whose file was missing (at most 20 kept)."""
+    created_users: list[str] = field(default_factory=list)
+    """Import: the users ``create_users`` added."""
+
+
+class TransferService:
+    """Export the images a caller may see; import an export (the local admin's)."""
+
+    def __init__(
+        self,
+        *,
+        images: ImageRepositoryInterface,
+        users: UserRepositoryInterface,
+        store: ImageStoreInterface,
+        context_factory: ContextFactory,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._images = images
+        self._users = users
+        self._store = store
+        self._context_factory = context_factory
+        self._clock = clock
+
+    def export_images(
+        self,
+        prompts: PromptServiceInterface,
+        directory: Path,
+        *,
+        filters: ImageFilters | None = None,
+        mine: bool = False,
+        private: bool | None = None,
+        force: bool = False,
+        tick: Tick | None = None,
+    ) -> TransferSummary:
+        """Write the images ``prompts``' caller may see (those ``filters`` keep) to ``directory``.
+
+        Oldest first. An image whose file is missing is left out and counted in ``skipped``. Raises
+        InputValidationError (``directory`` not empty without ``force``, bad filters),
+        StorageError, and the listing's errors.
+        """
+        summary = TransferSummary()
+        writer = ExportWriter(directory, force=force)
+        try:
+            images = prompts.get_all_images(filters=filters, mine=mine, private=private)
+            for chunk in _chunks(images, EXPORT_CHUNK):
+                contents = prompts.get_image_contents([image.guid for image in chunk])
+                for image in chunk:
+                    content = contents.get(image.guid)
+                    if content is None:  # deleted meanwhile, or its file is gone
+                        summary.skipped += 1
+                        if len(summary.missing_files) < 20:
+                            summary.missing_files.append(image.guid)
+                        continue
+                    writer.add(image, content.path)
+                    summary.done += 1
+                if tick is not None:
+                    tick(len(chunk))
+            writer.finish()
+        finally:
+            writer.close()
+        return summary
+
+    def count_export(self, directory: Path) -> int:
+        """How many images the export in ``directory`` holds (its manifest's count)."""
+        return ExportReader(directory).manifest.images
+
+    def import_images(
+        self, directory: Path, *, create_users: bool = False, tick: Tick | None = None
+    ) -> TransferSummary:
+        """Read the export in ``directory`` into this database and store.
+
+        Raises InputValidationError for a directory that is not a finished export, a bad
+        line or a file that differs from its line (naming it), RecordNotFoundError listing
+        the owners missing from the roster (unless ``create_users``), StorageError, and
+        database errors; images imported before a failure stay, and a re-run skips them.
+        """
+        reader = ExportReader(directory)
+        owners = {record.owner for record in reader.records() if record.owner is not None}
+        summary = TransferSummary()
+        summary.created_users = self._ensure_owners(sorted(owners), create=create_users)
+        for chunk in _chunks(reader.records(), IMPORT_CHUNK):
+            with transaction(self._context_factory):
+                present = {f.guid for f in self._images.get_image_files([r.guid for r in chunk])}
+            fresh = list({r.guid: r for r in chunk if r.guid not in present}.values())
+            imported = self._import_chunk(reader, fresh)
+            summary.done += imported
+            summary.skipped += len(chunk) - imported
+            if tick is not None:
+                tick(len(chunk))
+        return summary
+
+    def _ensure_owners(self, owners: list[str], *, create: bool) -> list[str]:
+        """The owners missing from the roster, created when ``create``; else refused."""
+        with transaction(self._context_factory):
+            missing = [name for name in owners if self._users.authenticate_user(name) is None]
+        if not missing:
+            return []
+        if not create:
+            raise RecordNotFoundError(
+                "The export has images of users who are not in this roster: "
+                f"{', '.join(missing)}; add them (pixyproxy user add NAME), or import with "
+                "--create-users"
+            )
+        for name in missing:
+            try:
+                with transaction(self._context_factory):
+                    self._users.create_user(name, UNUSABLE_HASH, IMPORTED_CLASS, now=self._clock())
+            except ConstraintViolationError:
+                pass  # added meanwhile by someone else: fine
+        return missing
+
+    def _import_chunk(self, reader: ExportReader, records: list[ExportRecord]) -> int:
+        """Files first, then the rows in one transaction; on failure, the files go again."""
+        saved: list[str] = []
+        try:
+            details = []
+            for record in records:
+                details.append((record, _detail(record)))
+                self._store.save(record.filename, reader.read_file(record))
+                saved.append(record.filename)
+            with transaction(self._context_factory):
+                for record, detail in details:
+                    self._images.create_image(
+                        detail, now=record.created_at, updated_at=record.updated_at
+                    )
+        except ConstraintViolationError:
+            # Another import stored some of these meanwhile: import them one at a time.
+            self._remove_quietly(saved)
+            return self._import_one_by_one(reader, records)
+        except BaseException:
+            self._remove_quietly(saved)
+            raise
+        return len(records)
+
+    def _import_one_by_one(self, reader: ExportReader, records: list[ExportRecord]) -> int:
+        imported = 0
+        for record in records:
+            self._store.save(record.filename, reader.read_file(record))
+            try:
+                with transaction(self._context_factory):
+                    self._images.create_image(
+                        _detail(record),
+                        now=record.created_at,
+                        updated_at=record.updated_at,
+                    )
+                imported += 1
+            except ConstraintViolationError:
+                pass  # stored meanwhile: its row names this same file, which stays
+        return imported
+
+    def _remove_quietly(self, filenames: list[str]) -> None:
+        for filename in filenames:
+            try:
+                self._store.delete(filename)
+            except StorageError:
+                logger.warning("could not remove %s after a failed import", filename)
+
+
+def _detail(record: ExportRecord) -> ImageDetail:
+    """The stored details of an exported image (validated as every stored image is)."""
+    from pixyproxy_cli.core.models import ImageDetail
+
+    usage = record.usage
+    return ImageDetail(
+        prompt=record.prompt,
+        private=record.private,
+        guid=record.guid,
+        filename=record.filename,
+        owner=record.owner,
+        provider=record.provider,
+        model=record.model,
+        media_type=record.media_type,
+        input_tokens=None if usage is None else usage.input_tokens,
+        output_tokens=None if usage is None else usage.output_tokens,
+        width=record.width,
+        height=record.height,
+        parents=record.parents,
+    )
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
