@@ -68,6 +68,14 @@ class ImageStoreInterface(ABC):
     def exists(self, filename: str) -> bool:
         """Whether ``filename`` is stored."""
 
+    def has(self, filename: str) -> bool:
+        """Whether a file of this name is there, as cheaply as the store can tell.
+
+        For checks on every request (is a cached image still stored?); ``locate`` still
+        checks where the name leads before a file is served. Defaults to ``exists``.
+        """
+        return self.exists(filename)
+
     @abstractmethod
     def locate(self, filename: str) -> StoredFile:
         """The local path and size of a stored file, checked to lie inside the store.
@@ -156,6 +164,13 @@ class LocalImageStore(ImageStoreInterface):
         except RecordNotFoundError:
             return False
         return True
+
+    def has(self, filename: str) -> bool:
+        """Whether ``filename`` is a regular file here: one stat (``exists`` resolves links)."""
+        try:
+            return stat.S_ISREG(os.stat(self._resolve(filename)).st_mode)
+        except (OSError, RecordNotFoundError):
+            return False
 
     def locate(self, filename: str) -> StoredFile:
         """The real path and size of a stored file; symlinks leading out are refused."""

@@ -283,7 +283,7 @@ class PromptService(PromptServiceInterface):
     def _cached_image(self, guid: str) -> Image | None:
         """The cached image, unless its file is gone (deleted, perhaps by another process)."""
         image = self._cache.get(guid)
-        if image is not None and not self._store.exists(image.filename):
+        if image is not None and not self._store.has(image.filename):
             self._cache.forget(guid)
             return None
         return image

@@ -91,3 +91,16 @@ def test_missing_files_are_not_found_and_delete_is_idempotent(store):
 
 def test_listing_an_absent_directory_is_empty(store):
     assert list(store.list_filenames()) == []
+
+
+def test_has_is_one_stat_for_a_regular_file_and_false_otherwise(store):
+    name = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.png"
+    assert not store.has(name)
+    store.save(name, b"bytes")
+    (store.root / "0b4e28ba-2fa1-11d2-883f-0016d3cca427.png").mkdir()
+
+    assert store.has(name)
+    assert not store.has("0b4e28ba-2fa1-11d2-883f-0016d3cca427.png")  # a directory
+    assert not store.has("../escape.png")
+    store.delete(name)
+    assert not store.has(name)
