@@ -493,6 +493,59 @@ def search_database(backend: str, rows: int, work: Path) -> Iterator[tuple[Any, 
         services.close()
 
 
+def synthetic_export(directory: Path, count: int) -> None:
+    """An export of ``count`` small public images, as ``pixyproxy export`` writes one."""
+    import hashlib
+
+    from pixyproxy_cli.data.placeholder import render_png
+
+    data = render_png("a lighthouse at dawn", 16, 16)
+    digest = hashlib.sha256(data).hexdigest()
+    (directory / "images").mkdir(parents=True)
+    with (directory / "images.jsonl").open("w") as lines:
+        for n in range(count):
+            guid = str(uuid.uuid4())
+            (directory / "images" / f"{guid}.png").write_bytes(data)
+            record = {
+                "guid": guid,
+                "prompt": f"a lighthouse at dawn, study {n}",
+                "private": False,
+                "owner": None,
+                "provider": "placeholder",
+                "model": "placeholder-v1",
+                "media_type": "image/png",
+                "created_at": "2026-11-26T08:00:00Z",
+                "updated_at": "2026-11-26T08:00:00Z",
+                "file": f"images/{guid}.png",
+                "size": len(data),
+                "sha256": digest,
+            }
+            lines.write(json.dumps(record) + "\n")
+    manifest = {"format": "pixyproxy-export", "version": 1, "images": count, "exported_at": ""}
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+
+
+def bench_import(small: int, work: Path) -> Row:
+    """Peak RSS of `import` of 10x the images against `small` of them (bounded memory)."""
+    results = {}
+    for count in (small, small * 10):
+        source = work / f"export-{count}"
+        synthetic_export(source, count)
+        env = {**os.environ, "DB_BACKEND": "sqlite", "PIXYPROXY_DATA_DIR": str(work / f"i{count}")}
+        results[count] = timed_run([PIXYPROXY, "import", str(source)], env)
+        shutil.rmtree(source)
+    (_, rss_small), (seconds, rss_large) = results[small], results[small * 10]
+    ratio = rss_large / rss_small
+    return Row(
+        f"peak RSS, `import` of {small * 10:,} vs {small:,} images, SQLite",
+        f"{rss_large / 1024:.0f} MiB ({small * 10 / seconds:,.0f} images/s)",
+        f"{rss_small / 1024:.0f} MiB",
+        ratio,
+        "<= 1.2",
+        ratio <= 1.2,
+    )
+
+
 def median_round(results: list[WrkResult], key: str) -> WrkResult:
     """The round whose ``key`` is the median (errors summed over all rounds)."""
     ordered = sorted(results, key=lambda result: getattr(result, key))
@@ -807,7 +860,8 @@ def main() -> int:
         action="append",
         metavar="NAME",
         help=(
-            "run only these (help, list-small, list-large, http, generate, login, search); "
+            "run only these (help, list-small, list-large, http, generate, login, search, "
+            "import); "
             "repeatable"
         ),
     )
@@ -832,6 +886,7 @@ def main() -> int:
             ("generate", lambda: bench_generate(20 if args.quick else 100, work)),
             ("login", lambda: [bench_login(5 if args.quick else 15, work)]),
             ("search", lambda: bench_search(100_000 if args.quick else 1_000_000, 15, work)),
+            ("import", lambda: [bench_import(500 if args.quick else 2_000, work)]),
         ]:
             if args.only and label not in args.only:
                 continue
