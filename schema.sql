@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite.
@@ -69,4 +69,22 @@ CREATE TABLE IF NOT EXISTS rate_limits (
     window_start  DOUBLE        NOT NULL,                                      -- Unix seconds
     hits          INT UNSIGNED  NOT NULL,
     PRIMARY KEY (bucket)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- API tokens (migration 006): POST /token makes one, Authorization: Bearer uses it. Only a
+-- SHA-256 of the token is stored; token_id is its public name. A token goes with its user.
+CREATE TABLE IF NOT EXISTS api_tokens (
+    id            BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    token_id      CHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    username      VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    token_hash    CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    label         VARCHAR(100)     NOT NULL,
+    created_at    DATETIME(6)      NOT NULL,
+    expires_at    DATETIME(6)      NOT NULL,
+    last_used_at  DATETIME(6)      NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_api_tokens_token_id (token_id),
+    KEY ix_api_tokens_username (username, id),
+    CONSTRAINT fk_api_tokens_username FOREIGN KEY (username) REFERENCES roster (username)
+        ON UPDATE RESTRICT ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

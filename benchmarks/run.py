@@ -12,6 +12,7 @@ target applies to. Needs a MySQL-protocol server (TEST_MYSQL_* or root@127.0.0.1
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -130,9 +131,10 @@ class WrkResult:
     megabytes_per_second: float
 
 
-def wrk(url: str, seconds: int, connections: int = 32) -> WrkResult:
+def wrk(url: str, seconds: int, connections: int = 32, header: str | None = None) -> WrkResult:
+    extra = ["-H", header] if header else []
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
@@ -546,6 +548,17 @@ def bench_import(small: int, work: Path) -> Row:
     )
 
 
+def _http_json(url: str, auth: tuple[str, str], method: str = "GET") -> Any:
+    """One request's JSON answer, with HTTP Basic credentials (urllib: no extra dependency)."""
+    import urllib.request
+
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    secret = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    request.add_header("Authorization", f"Basic {secret}")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
 def median_round(results: list[WrkResult], key: str) -> WrkResult:
     """The round whose ``key`` is the median (errors summed over all rounds)."""
     ordered = sorted(results, key=lambda result: getattr(result, key))
@@ -578,6 +591,15 @@ def bench_http(seconds: int, work: Path, rounds: int) -> list[Row]:
             ).stdout
         )
         guid = made["guid"]
+        password = "a password for the benchmark"
+        subprocess.run(
+            [PIXYPROXY, "user", "add", "bench", "--class-key", "k", "--password-stdin"],
+            env=env,
+            input=password,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
         # A 1 MB image file behind a real row, for the content benchmark.
         big = Path(made["file"])
         big.write_bytes(big.read_bytes() + os.urandom(1024 * 1024 - big.stat().st_size))
@@ -607,11 +629,26 @@ def bench_http(seconds: int, work: Path, rounds: int) -> list[Row]:
         ):
             details = f"/image/{guid}"
             content = f"/image/{guid}/content"
+            token = _http_json(
+                f"http://127.0.0.1:{ours_port}/token", ("bench", password), method="POST"
+            )["token"]
+            bearer = f"Authorization: Bearer {token}"
+            basic = (
+                "Authorization: Basic " + base64.b64encode(f"bench:{password}".encode()).decode()
+            )
             for port in (ours_port, lookup_port):  # warm-up: connections, caches
                 wrk(f"http://127.0.0.1:{port}{details}", 2)
+            wrk(f"http://127.0.0.1:{ours_port}{details}", 2, header=bearer)
             # Alternate the two sides, several rounds, and keep each side's median round:
             # the machine's load drifts, and each side should see the same drift.
             ours_rounds, base_rounds, ours_files, base_files = [], [], [], []
+            token_rounds, anonymous_rounds = [], []
+            for _ in range(rounds):
+                anonymous_rounds.append(wrk(f"http://127.0.0.1:{ours_port}{details}", seconds))
+                token_rounds.append(
+                    wrk(f"http://127.0.0.1:{ours_port}{details}", seconds, header=bearer)
+                )
+            basic_round = wrk(f"http://127.0.0.1:{ours_port}{details}", seconds, 4, basic)
             for _ in range(rounds):
                 ours_rounds.append(wrk(f"http://127.0.0.1:{ours_port}{details}", seconds))
                 base_rounds.append(wrk(f"http://127.0.0.1:{lookup_port}{details}", seconds))
@@ -621,6 +658,8 @@ def bench_http(seconds: int, work: Path, rounds: int) -> list[Row]:
         base = median_round(base_rounds, "requests_per_second")
         ours_file = median_round(ours_files, "megabytes_per_second")
         base_file = median_round(base_files, "megabytes_per_second")
+        with_token = median_round(token_rounds, "requests_per_second")
+        anonymous = median_round(anonymous_rounds, "requests_per_second")
     ratio = ours.requests_per_second / base.requests_per_second
     ok = ratio >= 2.0 and ours.p99_ms <= 50 and ours.errors == 0
     rows.append(
@@ -633,6 +672,28 @@ def bench_http(seconds: int, work: Path, rounds: int) -> list[Row]:
             ratio,
             ">= 2.0, p99 <= 50 ms, 0 errors",
             ok,
+        )
+    )
+    ratio = with_token.requests_per_second / anonymous.requests_per_second
+    rows.append(
+        Row(
+            "`GET /image/{guid}` with `Authorization: Bearer` (API token)",
+            f"{with_token.requests_per_second:,.0f} req/s, p99 {with_token.p99_ms:.1f} ms, "
+            f"{with_token.errors} errors",
+            f"anonymous {anonymous.requests_per_second:,.0f} req/s",
+            ratio,
+            ">= 0.8",
+            ratio >= 0.8 and with_token.errors == 0,
+        )
+    )
+    rows.append(
+        Row(
+            "(reference) the same with HTTP Basic (argon2 per request), 4 connections",
+            f"{basic_round.requests_per_second:,.1f} req/s, p99 {basic_round.p99_ms:.0f} ms",
+            f"anonymous {anonymous.requests_per_second:,.0f} req/s",
+            basic_round.requests_per_second / anonymous.requests_per_second,
+            "-",
+            None,
         )
     )
     ratio = ours_file.megabytes_per_second / base_file.megabytes_per_second

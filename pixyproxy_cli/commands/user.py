@@ -87,6 +87,7 @@ def remove(
     """
     services = state(ctx).services()
     deleted = services.prompts.delete_images_of(name) if delete_images else 0
+    services.tokens.revoke_all(name)  # at once, in every worker of a running server
     services.users.remove_user(name)
     suffix = f" and {deleted} image{'s' if deleted != 1 else ''}" if delete_images else ""
     output.out().print(f"Removed user {name}{suffix}", markup=False)

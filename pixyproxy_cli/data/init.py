@@ -19,6 +19,7 @@ from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.interfaces import (
     ImageRepositoryInterface,
     LimitRepositoryInterface,
+    TokenRepositoryInterface,
     UserRepositoryInterface,
 )
 from pixyproxy_cli.data.providers import ImageProviderInterface
@@ -72,6 +73,15 @@ def create_repositories(
     if database.dialect == "mysql":
         return repositories.MySQLImageRepository(), repositories.MySQLUserRepository()
     return repositories.SQLiteImageRepository(), repositories.SQLiteUserRepository()
+
+
+def create_token_repository(database: Database) -> TokenRepositoryInterface:
+    """The API-token repository for ``database``'s dialect."""
+    from pixyproxy_cli.data import repositories
+
+    if database.dialect == "mysql":
+        return repositories.MySQLTokenRepository()
+    return repositories.SQLiteTokenRepository()
 
 
 def create_limit_repository(database: Database) -> LimitRepositoryInterface:

@@ -167,3 +167,40 @@ class LimitRepositoryInterface(ABC):
     @abstractmethod
     def purge(self, *, prefix: str, before: float) -> int:
         """Remove the buckets named ``prefix...`` whose window started before ``before``."""
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """An API token as stored: never the token itself, only its SHA-256."""
+
+    token_id: str
+    username: str
+    token_hash: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = None
+
+
+class TokenRepositoryInterface(ABC):
+    """API tokens, by their public id."""
+
+    @abstractmethod
+    def create_token(self, token: TokenRecord) -> None:
+        """Store ``token``. Raises ConstraintViolationError (a duplicate id, no such user)."""
+
+    @abstractmethod
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        """The token with this id, or None."""
+
+    @abstractmethod
+    def get_tokens(self, username: str) -> list[TokenRecord]:
+        """``username``'s tokens, oldest first."""
+
+    @abstractmethod
+    def delete_token(self, token_id: str) -> bool:
+        """Delete the token with this id; False when there is none."""
+
+    @abstractmethod
+    def touch_token(self, token_id: str, *, now: datetime) -> None:
+        """Record that the token was used at ``now``."""

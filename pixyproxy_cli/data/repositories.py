@@ -10,19 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
     LimitRepositoryInterface,
+    TokenRecord,
+    TokenRepositoryInterface,
     UsageRow,
     UserRepositoryInterface,
 )
 from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
 from pixyproxy_cli.data.rows import (
     db_timestamp,
+    from_db_timestamp,
     image_to_row,
     row_to_image,
     row_to_image_file,
@@ -414,5 +417,84 @@ class MySQLUserRepository(SqlUserRepository):
 
 class SQLiteUserRepository(SqlUserRepository):
     """The roster in SQLite."""
+
+    dialect: ClassVar[str] = "sqlite"
+
+
+SELECT_TOKENS = (
+    "SELECT token_id, username, token_hash, label, created_at, expires_at, last_used_at "
+    "FROM api_tokens"
+)
+
+
+def _row_to_token(row: dict[str, Any]) -> TokenRecord:
+    last_used = row["last_used_at"]
+    return TokenRecord(
+        token_id=row["token_id"],
+        username=row["username"],
+        token_hash=row["token_hash"],
+        label=row["label"],
+        created_at=from_db_timestamp(row["created_at"]),
+        expires_at=from_db_timestamp(row["expires_at"]),
+        last_used_at=None if last_used is None else from_db_timestamp(last_used),
+    )
+
+
+class SqlTokenRepository(_SqlRepository, TokenRepositoryInterface):
+    """API tokens in the ``api_tokens`` table; see TokenRepositoryInterface."""
+
+    def create_token(self, token: TokenRecord) -> None:
+        """Store ``token``."""
+        self._db().execute(
+            "INSERT INTO api_tokens (token_id, username, token_hash, label, created_at, "
+            "expires_at) VALUES (%(token_id)s, %(username)s, %(token_hash)s, %(label)s, "
+            "%(created_at)s, %(expires_at)s)",
+            {
+                "token_id": token.token_id,
+                "username": token.username,
+                "token_hash": token.token_hash,
+                "label": token.label,
+                "created_at": db_timestamp(token.created_at),
+                "expires_at": db_timestamp(token.expires_at),
+            },
+        )
+
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        """The token with this id, or None."""
+        db = self._db()
+        db.execute(SELECT_TOKENS + " WHERE token_id = %(token_id)s", {"token_id": token_id})
+        row = db.fetchone()
+        return None if row is None else _row_to_token(row)
+
+    def get_tokens(self, username: str) -> list[TokenRecord]:
+        """``username``'s tokens, oldest first."""
+        db = self._db()
+        db.execute(
+            SELECT_TOKENS + " WHERE username = %(username)s ORDER BY id", {"username": username}
+        )
+        return [_row_to_token(row) for row in db.fetchall()]
+
+    def delete_token(self, token_id: str) -> bool:
+        """Delete the token with this id."""
+        db = self._db()
+        db.execute("DELETE FROM api_tokens WHERE token_id = %(token_id)s", {"token_id": token_id})
+        return db.rowcount > 0
+
+    def touch_token(self, token_id: str, *, now: datetime) -> None:
+        """Record a use of the token."""
+        self._db().execute(
+            "UPDATE api_tokens SET last_used_at = %(now)s WHERE token_id = %(token_id)s",
+            {"now": db_timestamp(now), "token_id": token_id},
+        )
+
+
+class MySQLTokenRepository(SqlTokenRepository):
+    """API tokens in MySQL / MariaDB."""
+
+    dialect: ClassVar[str] = "mysql"
+
+
+class SQLiteTokenRepository(SqlTokenRepository):
+    """API tokens in SQLite."""
 
     dialect: ClassVar[str] = "sqlite"

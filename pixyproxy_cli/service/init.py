@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
     from pixyproxy_cli.service.models import ModelCatalog
+    from pixyproxy_cli.service.tokens import TokenService
     from pixyproxy_cli.service.transfer import TransferService
     from pixyproxy_cli.service.usage import UsageService
 
@@ -68,6 +69,24 @@ class Services:
             store=dependencies.store,
             provider=dependencies.provider,
             provider_notice=self.provider_notice,
+        )
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        """API tokens (``POST /token``, ``Authorization: Bearer``)."""
+        from datetime import timedelta
+
+        from pixyproxy_cli.data.init import create_token_repository
+        from pixyproxy_cli.data.token_marks import TokenMarks
+        from pixyproxy_cli.service.tokens import TokenService
+
+        _, users = create_repositories(self.database)
+        return TokenService(
+            tokens=create_token_repository(self.database),
+            users=users,
+            marks=TokenMarks(self.settings.data_dir / "tokens"),
+            context_factory=self.prompts.dependencies.context_factory,
+            lifetime=timedelta(days=self.settings.token_lifetime_days),
         )
 
     @cached_property

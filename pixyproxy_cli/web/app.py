@@ -22,7 +22,7 @@ from pixyproxy_cli.web.middleware import (
     HeadMiddleware,
     RequestLogMiddleware,
 )
-from pixyproxy_cli.web.routers import images, usage
+from pixyproxy_cli.web.routers import images, tokens, usage
 
 MAX_BODY_BYTES = 1024 * 1024
 """A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing else we accept as JSON
@@ -77,6 +77,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(images.router)
     app.include_router(images.edits_router)
     app.include_router(usage.router)
+    app.include_router(tokens.router)
     # The last added runs first: every request is logged, then its headers are counted.
     app.add_middleware(
         BodySizeLimitMiddleware,

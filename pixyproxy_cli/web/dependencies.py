@@ -6,13 +6,19 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 from starlette.concurrency import run_in_threadpool
 
 from pixyproxy_cli.core.exceptions import AuthenticationError, InputValidationError
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
+from pixyproxy_cli.service.tokens import REFUSED as TOKEN_REFUSED
 
 basic_auth = HTTPBasic(
     auto_error=False,
@@ -20,6 +26,14 @@ basic_auth = HTTPBasic(
     description=(
         "Optional on every path. With credentials of a roster user, requests also see and "
         "make that user's private images."
+    ),
+)
+
+bearer_auth = HTTPBearer(
+    auto_error=False,
+    description=(
+        "An API token from POST /token, accepted wherever HTTP Basic is: the same user, "
+        "without a password check per request."
     ),
 )
 
@@ -44,12 +58,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def optional_user(
+async def password_user(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic_auth)],
 ) -> User | None:
-    """The authenticated user, or None without credentials.
+    """The user whose HTTP Basic credentials were sent (checked), or None without them.
 
     Raises AuthenticationError (401) for wrong credentials, and TooManyRequestsError (429)
     after too many failures for that user name from that address.
@@ -65,6 +79,29 @@ async def optional_user(
     )
 
 
+async def optional_user(
+    request: Request,
+    services: ServicesDep,
+    basic: Annotated[User | None, Depends(password_user)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_auth)],
+) -> User | None:
+    """The authenticated user (HTTP Basic, or a Bearer API token), or None without either.
+
+    Raises AuthenticationError (401) for wrong credentials or a token that is not valid,
+    and TooManyRequestsError (429) as ``password_user``.
+    """
+    if bearer is None:
+        if request.headers.get("authorization", "").lower().startswith("bearer"):
+            raise AuthenticationError(TOKEN_REFUSED)  # "Bearer" and no token: not anonymous
+        return basic
+    # A token checked lately costs a stat here; otherwise one query, in a worker thread.
+    user = services.tokens.peek(bearer.credentials)
+    if user is None:
+        user = await run_in_threadpool(services.tokens.authenticate, bearer.credentials)
+    request.state.user = user.username
+    return user
+
+
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 """The caller's user when they sent credentials (checked), else None."""
 
@@ -72,7 +109,7 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 async def current_user(user: OptionalUser) -> User:
     """The authenticated caller. Raises AuthenticationError (401) without credentials."""
     if user is None:
-        raise AuthenticationError("Authentication required (HTTP Basic)")
+        raise AuthenticationError("Authentication required (HTTP Basic or a Bearer token)")
     return user
 
 

@@ -19,7 +19,7 @@ from pixyproxy_cli.data.interfaces import ImageQuery
 from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-TABLES = ("schema_version", "roster", "images", "rate_limits")
+TABLES = ("schema_version", "roster", "images", "rate_limits", "api_tokens")
 
 
 def touch(database) -> None:
@@ -48,7 +48,7 @@ def test_first_use_creates_the_schema_and_records_its_version(database):
     assert recorded_versions(database) == every_version(database.dialect)
 
 
-@pytest.mark.parametrize("made_at", [1, 4], ids=["version-1", "previous-release"])
+@pytest.mark.parametrize("made_at", [1, 5], ids=["version-1", "previous-release"])
 def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
     backend_settings, request, made_at
 ):
@@ -299,6 +299,6 @@ def test_schema_sql_matches_what_the_code_creates(mysql_server, tmp_path):
         )
 
     assert from_code["tables"]  # the comparison is not of two empty schemas
-    assert len(from_code["columns"]) == 27
+    assert len(from_code["columns"]) == 35
     for aspect in from_code:
         assert from_file[aspect] == from_code[aspect], aspect

@@ -311,8 +311,10 @@ def test_the_openapi_document_is_valid_and_says_which_paths_are_private(api):
         "/image/{guid}",
         "/image/{guid}/content",
         "/usage",
+        "/token",
+        "/token/{token_id}",
     }
-    assert "HTTPBasic" in document["components"]["securitySchemes"]
+    assert {"HTTPBasic", "HTTPBearer"} <= set(document["components"]["securitySchemes"])
     assert '"private": true' in document["paths"]["/image"]["post"]["description"]
     assert api.get("/docs").status_code == 200
 

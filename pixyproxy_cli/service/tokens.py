@@ -1,0 +1,227 @@
+"""``TokenService``: API tokens, issued for a password once and used instead of it after.
+
+A token is ``pxy_`` + its public id (16 hex digits) + ``_`` + 256 random bits (URL-safe
+base64). The database keeps only its SHA-256: the bits are random, so a fast hash is as
+safe as argon2 and costs nothing per request. A checked token is remembered in memory, so a
+request with a token costs one stat (its mark, ``data/token_marks.py``) instead of a query;
+a revoke removes the row, then the mark, and every process refuses the token from then on.
+At most once a minute per process a token is checked against the database again, which
+also records when it was last used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from pixyproxy_cli.core.exceptions import (
+    AuthenticationError,
+    InputValidationError,
+    RecordNotFoundError,
+)
+from pixyproxy_cli.data.interfaces import (
+    TokenRecord,
+    TokenRepositoryInterface,
+    UserRepositoryInterface,
+)
+from pixyproxy_cli.data.rows import utc_now
+from pixyproxy_cli.data.token_marks import TokenMarks
+from pixyproxy_cli.service.transaction import ContextFactory, transaction
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import User
+
+TOKEN_PATTERN = re.compile(r"pxy_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+REFUSED = "The API token is not valid (revoked, expired, or never issued): log in again"
+RECHECK_SECONDS = 60.0
+CACHE_SIZE = 4096
+MAX_LABEL_LENGTH = 100
+_CONTROL = "\x00-\x1f\x7f-\x9f"
+LABEL_PATTERN = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
+"""A label: printable text (no control characters) with something besides spaces."""
+
+
+class ApiToken(BaseModel):
+    """An API token as its owner sees it in a listing: never the token itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    label: str
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = None
+
+
+class IssuedToken(ApiToken):
+    """A new API token, with the token itself: shown this once, never again."""
+
+    token: str
+
+
+@dataclass
+class _Known:
+    token_hash: str
+    user: User
+    expires_at: datetime
+    checked_at: datetime
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _public(record: TokenRecord) -> ApiToken:
+    return ApiToken(
+        id=record.token_id,
+        label=record.label,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+        last_used_at=record.last_used_at,
+    )
+
+
+class TokenService:
+    """Issue, check, list and revoke API tokens."""
+
+    def __init__(
+        self,
+        *,
+        tokens: TokenRepositoryInterface,
+        users: UserRepositoryInterface,
+        marks: TokenMarks,
+        context_factory: ContextFactory,
+        lifetime: timedelta,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._tokens = tokens
+        self._users = users
+        self._marks = marks
+        self._context_factory = context_factory
+        self._lifetime = lifetime
+        self._clock = clock
+        self._known: OrderedDict[str, _Known] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def issue(self, user: User, label: str = "API token") -> IssuedToken:
+        """A new token for ``user`` (already authenticated).
+
+        Raises InputValidationError for a label that is empty or over 100 characters,
+        StorageError, and database errors.
+        """
+        label = label.strip()
+        if not 1 <= len(label) <= MAX_LABEL_LENGTH or re.search(f"[{_CONTROL}]", label):
+            raise InputValidationError(
+                f"label must be 1 to {MAX_LABEL_LENGTH} printable characters"
+            )
+        token_id = secrets.token_hex(8)
+        token = f"pxy_{token_id}_{secrets.token_urlsafe(32)}"
+        now = self._clock()
+        record = TokenRecord(
+            token_id=token_id,
+            username=user.username,
+            token_hash=_digest(token),
+            label=label,
+            created_at=now,
+            expires_at=now + self._lifetime,
+        )
+        self._marks.add(token_id)  # first: a row without its mark is refused, never used
+        with transaction(self._context_factory):
+            self._tokens.create_token(record)
+        return IssuedToken(**_public(record).model_dump(), token=token)
+
+    def peek(self, token: str) -> User | None:
+        """The token's user when this process checked it lately, without I/O but a stat.
+
+        None when it must be checked (``authenticate``, in a worker thread). Raises
+        AuthenticationError for a token that is malformed, revoked or expired.
+        """
+        match = TOKEN_PATTERN.fullmatch(token)
+        if match is None:
+            raise AuthenticationError(REFUSED)
+        with self._lock:
+            known = self._known.get(match.group(1))
+        if known is None or not hmac.compare_digest(known.token_hash, _digest(token)):
+            return None
+        now = self._clock()
+        if known.expires_at <= now or not self._marks.has(match.group(1)):
+            self._forget(match.group(1))
+            raise AuthenticationError(REFUSED)
+        if (now - known.checked_at).total_seconds() >= RECHECK_SECONDS:
+            return None
+        return known.user
+
+    def authenticate(self, token: str) -> User:
+        """The user of a valid token (checked against the database, its use recorded).
+
+        Raises AuthenticationError, with the same words for every reason.
+        """
+        match = TOKEN_PATTERN.fullmatch(token)
+        if match is None:
+            raise AuthenticationError(REFUSED)
+        token_id = match.group(1)
+        now = self._clock()
+        with transaction(self._context_factory):
+            record = self._tokens.get_token(token_id)
+            valid = (
+                record is not None
+                and hmac.compare_digest(record.token_hash, _digest(token))
+                and record.expires_at > now
+            )
+            owner = self._users.authenticate_user(record.username) if valid and record else None
+            if owner is not None:
+                self._tokens.touch_token(token_id, now=now)
+        if record is None or owner is None or not self._marks.has(token_id):
+            self._forget(token_id)
+            raise AuthenticationError(REFUSED)
+        user = owner.to_user()
+        with self._lock:
+            self._known[token_id] = _Known(record.token_hash, user, record.expires_at, now)
+            self._known.move_to_end(token_id)
+            while len(self._known) > CACHE_SIZE:
+                self._known.popitem(last=False)
+        return user
+
+    def list_tokens(self, user: User) -> list[ApiToken]:
+        """``user``'s tokens, oldest first (expired ones too, until revoked)."""
+        with transaction(self._context_factory):
+            records = self._tokens.get_tokens(user.username)
+        return [_public(record) for record in records]
+
+    def revoke(self, user: User, token_id: str) -> None:
+        """Revoke one of ``user``'s tokens, for every process at once.
+
+        Raises RecordNotFoundError when ``user`` has no token with this id.
+        """
+        with transaction(self._context_factory):
+            record = self._tokens.get_token(token_id)
+            if record is None or record.username != user.username:
+                raise RecordNotFoundError(f"No API token with id {token_id}")
+            self._tokens.delete_token(token_id)
+        self._marks.remove(token_id)
+        self._forget(token_id)
+
+    def revoke_all(self, username: str) -> int:
+        """Revoke every token of ``username`` (before the user is removed); how many."""
+        with transaction(self._context_factory):
+            records = self._tokens.get_tokens(username)
+            for record in records:
+                self._tokens.delete_token(record.token_id)
+        for record in records:
+            self._marks.remove(record.token_id)
+            self._forget(record.token_id)
+        return len(records)
+
+    def _forget(self, token_id: str) -> None:
+        with self._lock:
+            self._known.pop(token_id, None)
