@@ -495,6 +495,43 @@ def search_database(backend: str, rows: int, work: Path) -> Iterator[tuple[Any, 
         services.close()
 
 
+def bench_remote_list(rows: int, runs: int, work: Path) -> list[Row]:
+    """Remote `list --json` (through a local `serve`) vs local `list --json`, same rows."""
+    with mysql_database(rows) as env:
+        env = {**env, "PIXYPROXY_DATA_DIR": str(work / "remote-list")}
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        client_env = {**env, "PIXYPROXY_CONFIG_DIR": str(work / "remote-client")}
+        remote = [PIXYPROXY, "--server", url, "list", "--json"]
+        local = [PIXYPROXY, "--local", "list", "--json"]
+        serve = [PIXYPROXY, "serve", "--port", str(port), "--log-level", "warning"]
+        with server(serve, env, port):
+            ours, baseline = interleaved_medians(remote, local, env=client_env, runs=runs)
+            _, rss_small = timed_run(remote, client_env)
+            add_rows(env, rows * 9)
+            _, rss_large = timed_run(remote, client_env)
+    ratio = ours / baseline
+    rss_ratio = rss_large / rss_small
+    return [
+        Row(
+            f"remote `list --json`, {rows:,} rows (serve on loopback, MariaDB)",
+            f"{ours:.2f} s",
+            f"local `list --json` same rows {baseline:.2f} s",
+            ratio,
+            "<= 2.5",
+            ratio <= 2.5,
+        ),
+        Row(
+            f"peak RSS, remote `list --json` {rows * 10:,} vs {rows:,} rows",
+            f"{rss_large / 1024:.0f} MiB",
+            f"{rss_small / 1024:.0f} MiB",
+            rss_ratio,
+            "<= 1.2",
+            rss_ratio <= 1.2,
+        ),
+    ]
+
+
 def synthetic_export(directory: Path, count: int) -> None:
     """An export of ``count`` small public images, as ``pixyproxy export`` writes one."""
     import hashlib
@@ -922,7 +959,7 @@ def main() -> int:
         metavar="NAME",
         help=(
             "run only these (help, list-small, list-large, http, generate, login, search, "
-            "import); "
+            "import, remote); "
             "repeatable"
         ),
     )
@@ -948,6 +985,7 @@ def main() -> int:
             ("login", lambda: [bench_login(5 if args.quick else 15, work)]),
             ("search", lambda: bench_search(100_000 if args.quick else 1_000_000, 15, work)),
             ("import", lambda: [bench_import(500 if args.quick else 2_000, work)]),
+            ("remote", lambda: bench_remote_list(rows_large, 3 if args.quick else 5, work)),
         ]:
             if args.only and label not in args.only:
                 continue

@@ -25,6 +25,8 @@ from pixyproxy_cli.core.exceptions import (
     PermissionDeniedError,
     PixyProxyException,
     RecordNotFoundError,
+    RemoteServerError,
+    TooManyRequestsError,
 )
 
 logger = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class ExitCode(IntEnum):
     PROVIDER_FAILED = 6
     CONFLICT = 7
     FORBIDDEN = 8
+    TOO_MANY_REQUESTS = 9
     INTERRUPTED = 130
 
 
@@ -53,6 +56,8 @@ _EXIT_CODES: dict[type[PixyProxyException], ExitCode] = {
     GenerationError: ExitCode.PROVIDER_FAILED,
     ConstraintViolationError: ExitCode.CONFLICT,
     PermissionDeniedError: ExitCode.FORBIDDEN,
+    RemoteServerError: ExitCode.DATABASE_UNAVAILABLE,
+    TooManyRequestsError: ExitCode.TOO_MANY_REQUESTS,
 }
 
 

@@ -250,23 +250,27 @@ def make_images(
         # Refuse before spending a provider call on an image we could not write.
         output.check_writable(output_file, force=flags.force)
     cli = state(ctx)
-    services = cli.services(Provision.SCHEMA, **overrides)
-    compression = overrides.get("image_compression")
-    if isinstance(compression, int):
-        problem = compression_problem(compression, services.settings.image_format)
-        if problem:
-            raise InputValidationError(f"--compression: {problem}")
-    prompts = cli.prompts()
-    if services.provider_notice:
-        output.notice(services.provider_notice)
+    remote = cli.remote_server() is not None
+    if not remote:  # a server checks its own settings, and has its own provider
+        services = cli.services(Provision.SCHEMA, **overrides)
+        compression = overrides.get("image_compression")
+        if isinstance(compression, int):
+            problem = compression_problem(compression, services.settings.image_format)
+            if problem:
+                raise InputValidationError(f"--compression: {problem}")
+        if services.provider_notice:
+            output.notice(services.provider_notice)
+    prompts = cli.prompts(**overrides)
     label = f"{verb} image…" if (count or 1) == 1 else f"{verb} {count} images…"
     with output.progress(label) as progress:
         # The service validates what was typed, and reports problems as ours.
         images = make(prompts, progress)
-    files = [prompts.get_image_file(image.guid).path for image in images]
+    # A server's files stay on the server: -o downloads one, `fetch` any.
+    files = [None if remote else prompts.get_image_file(image.guid).path for image in images]
     if output_file is not None:
         try:
-            output.copy_file(files[0], output_file, force=flags.force)
+            first = files[0] or prompts.get_image_file(images[0].guid).path
+            output.copy_file(first, output_file, force=flags.force)
         except PixyProxyException as error:
             guid = images[0].guid
             raise StorageError(
@@ -274,7 +278,7 @@ def make_images(
                 f"(pixyproxy fetch {guid} -o FILE writes it again)"
             ) from error
     printed = [
-        {**output.image_json(image), "file": str(path)}
+        {**output.image_json(image), "file": None if path is None else str(path)}
         for image, path in zip(images, files, strict=True)
     ]
     if flags.as_json:
@@ -284,7 +288,7 @@ def make_images(
     for index, (image, path) in enumerate(zip(images, files, strict=True)):
         if index:
             output.out().print()
-        extra = {"File": str(path)}
+        extra = {"File": str(path)} if path is not None else {}
         if output_file is not None:
             extra["Written to"] = str(output_file)
         output.print_details(image, extra)

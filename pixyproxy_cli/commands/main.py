@@ -6,6 +6,7 @@ the services, the database driver and the OpenAI SDK load only when a command ne
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -19,6 +20,7 @@ from pixyproxy_cli.commands import (
     generate,
     listing,
     models,
+    output,
     remove,
     serve,
     session,
@@ -30,6 +32,7 @@ from pixyproxy_cli.commands import (
 from pixyproxy_cli.commands.errors import PixyProxyGroup
 from pixyproxy_cli.commands.help import ExamplesCommand
 from pixyproxy_cli.commands.state import CliState
+from pixyproxy_cli.core.exceptions import PixyProxyException
 
 app = typer.Typer(
     name="pixyproxy",
@@ -71,10 +74,31 @@ def main(
             help="Show the version and exit.",
         ),
     ] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            metavar="URL",
+            help=(
+                "Talk to this pixyproxy server (default: PIXYPROXY_SERVER, or the server "
+                "last logged in to). May also follow the command."
+            ),
+        ),
+    ] = None,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Use this machine's database, even with a server set."),
+    ] = False,
 ) -> None:
     """Generate images from text prompts, and keep them."""
-    ctx.obj = CliState(debug=debug)
+    ctx.obj = CliState(debug=debug, server=server, local=local)
     ctx.call_on_close(ctx.obj.close)
+    if ctx.invoked_subcommand in ADMIN_COMMANDS and (server or not local):
+        remote = _quietly(ctx.obj.remote_server)
+        if remote is not None:
+            output.notice(
+                f"{ctx.invoked_subcommand} works on this machine's database, not on {remote}"
+            )
     if debug:
         logging.basicConfig(
             level=logging.DEBUG,
@@ -100,6 +124,17 @@ app.command("export", cls=ExamplesCommand)(transfer.export)
 app.command("import", cls=ExamplesCommand)(transfer.import_images)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
+
+
+ADMIN_COMMANDS = {"user", "db", "doctor", "serve", "import", "export"}
+"""Commands that always work on this machine's database (they administer it)."""
+
+
+def _quietly(find: Callable[[], str | None]) -> str | None:
+    try:
+        return find()
+    except PixyProxyException:
+        return None
 
 
 def run() -> None:

@@ -2,11 +2,12 @@
 
 import errno
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from pixyproxy_cli.core.exceptions import ConfigurationError
+from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
 
 
 def serve(
@@ -22,6 +23,14 @@ def serve(
             "[env: FORWARDED_ALLOW_IPS].",
         ),
     ] = None,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Serve HTTPS with this certificate (PEM)."),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The certificate's private key (PEM)."),
+    ] = None,
 ) -> None:
     """Serve the REST API: POST /image, GET /image, /image/{guid}, /image/{guid}/content.
 
@@ -36,7 +45,11 @@ def serve(
         pixyproxy serve --host 0.0.0.0 --port 8080 --workers 4
 
         pixyproxy serve --forwarded-allow-ips 10.0.0.5   # behind that reverse proxy
+
+        pixyproxy serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem
     """
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise InputValidationError("--ssl-certfile and --ssl-keyfile go together")
     try:
         import uvicorn
 
@@ -71,6 +84,8 @@ def serve(
         log_level=log_level.lower(),
         access_log=False,
         server_header=False,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )
 
 

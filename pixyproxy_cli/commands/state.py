@@ -8,10 +8,24 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from pixyproxy_cli.core.constants import Provision
+from pixyproxy_cli.core.exceptions import InputValidationError
 
 if TYPE_CHECKING:
     from pixyproxy_cli.service.init import Services
-    from pixyproxy_cli.service.public_prompts import PromptService
+    from pixyproxy_cli.service.interfaces import PromptServiceInterface
+    from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession, ServerLogins
+
+REMOTE_OPTIONS = {
+    "image_size": "size",
+    "image_quality": "quality",
+    "image_format": "format",
+    "image_compression": "compression",
+    "image_background": "background",
+    "image_moderation": "moderation",
+}
+"""The image flags a server takes (POST /image's fields), by the setting each overrides."""
+SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
+"""Flags that choose the server's own settings: not available in remote mode."""
 
 
 @dataclass
@@ -19,7 +33,12 @@ class CliState:
     """What the top-level callback knows, handed to every command through ``ctx.obj``."""
 
     debug: bool = False
+    server: str | None = None
+    """``--server URL``: talk to that pixyproxy server."""
+    local: bool = False
+    """``--local``: the database of this machine, whatever server is configured."""
     _services: Services | None = field(default=None, repr=False)
+    _remote: RemotePromptService | None = field(default=None, repr=False)
 
     def services(self, provision: Provision = Provision.OWN_FILE, **overrides: Any) -> Services:
         """The services for this invocation; ``overrides`` are settings from flags.
@@ -35,19 +54,68 @@ class CliState:
             self._services = open_services(overrides, provision, local_admin=True)
         return self._services
 
-    def prompts(self, **overrides: Any) -> PromptService:
+    def logins(self) -> ServerLogins:
+        """The logins kept per server (``servers.json`` and the keyring)."""
+        from pixyproxy_cli.core.settings import load_settings
+        from pixyproxy_cli.service.remote import server_logins
+
+        return server_logins(load_settings().config_dir)
+
+    def remote_server(self) -> str | None:
+        """The server this invocation talks to, or None for local mode.
+
+        ``--local`` wins; then ``--server``, PIXYPROXY_SERVER, and the server last logged in
+        to. Raises InputValidationError for a malformed URL.
+        """
+        if self.local:
+            return None
+        if self.server:
+            from pixyproxy_cli.service.remote import normalize_server
+
+            return normalize_server(self.server)
+        return self.logins().default_server()
+
+    def remote_session(self, server: str) -> RemoteSession:
+        """Log in, out, or ask who is logged in to ``server``."""
+        from pixyproxy_cli.service.remote import RemoteSession
+
+        return RemoteSession(server, self.logins())
+
+    def prompts(self, **overrides: Any) -> PromptServiceInterface:
         """The prompt service for the logged-in user (or anonymous when nobody is).
 
-        Raises AuthenticationError when stored credentials no longer authenticate.
+        In remote mode, the server's, as the kept token's user. ``overrides`` are the
+        settings given as flags. Raises AuthenticationError when stored credentials no
+        longer authenticate, and InputValidationError for a flag a server does not take.
         """
+        server = self.remote_server()
+        if server is not None:
+            return self._remote_prompts(server, overrides)
         services = self.services(**overrides)
         return services.prompts_for(services.sessions.current_user())
 
+    def _remote_prompts(self, server: str, overrides: dict[str, Any]) -> RemotePromptService:
+        for name, flag in SERVER_SETTINGS.items():
+            if overrides.get(name) is not None:
+                raise InputValidationError(
+                    f"{flag} chooses this machine's settings; with a server ({server}) its "
+                    "own apply (or use --local)"
+                )
+        if self._remote is None:
+            from pixyproxy_cli.service.remote import RemotePromptService
+
+            options = {REMOTE_OPTIONS[k]: v for k, v in overrides.items() if k in REMOTE_OPTIONS}
+            self._remote = RemotePromptService(self.remote_session(server).client(), options)
+        return self._remote
+
     def close(self) -> None:
-        """Close the services' database connections, if any were opened."""
+        """Close the services' database connections, and the server's, if any were opened."""
         if self._services is not None:
             self._services.close()
             self._services = None
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -33,7 +33,7 @@ def usage(
     Tokens are what the provider reported for each image (the placeholder reports none).
     With IMAGE_PRICES set (MODEL=INPUT:OUTPUT, US dollars per million tokens), each line
     also has its estimated cost. This is the local view of every image in the database; the
-    REST API's GET /usage shows a user their own.
+    REST API's GET /usage shows a user their own (and so does this command with a server).
 
     Examples:
 
@@ -45,8 +45,18 @@ def usage(
     """
     from datetime import UTC
 
-    moment = since.replace(tzinfo=UTC) if since else None
-    lines = state(ctx).services().usage.summary(by=by.value, since=moment)
+    cli = state(ctx)
+    if cli.remote_server() is not None:  # the server's GET /usage: the caller's own images
+        from pixyproxy_cli.service.remote import RemotePromptService
+        from pixyproxy_cli.service.usage import UsageLine
+
+        remote = cli.prompts()
+        assert isinstance(remote, RemotePromptService)
+        day = since.date().isoformat() if since else None
+        lines = [UsageLine(**line) for line in remote.usage(by.value, day)]
+    else:
+        moment = since.replace(tzinfo=UTC) if since else None
+        lines = cli.services().usage.summary(by=by.value, since=moment)
     if as_json:
         output.print_json([line.__dict__ for line in lines])
         return

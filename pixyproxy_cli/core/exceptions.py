@@ -136,6 +136,13 @@ class TooManyRequestsError(PixyProxyException):
         self.retry_after = retry_after
 
 
+class RemoteServerError(PixyProxyException):
+    """A pixyproxy server (remote mode) cannot be reached, timed out, or is not one."""
+
+    code = "server_unavailable"
+    default_message = "The pixyproxy server cannot be reached"
+
+
 class GenerationError(PixyProxyException):
     """The image provider failed to produce an image."""
 

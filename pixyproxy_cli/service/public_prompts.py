@@ -437,21 +437,7 @@ class PromptService(PromptServiceInterface):
                 return deleted
 
     def _check_may_delete(self, guid: str, owner: str | None) -> None:
-        """The one rule of who may delete an image; raises if this caller may not."""
-        if owner is not None and owner == self.viewer:
-            return
-        if owner is None:
-            if self._local_admin:
-                return
-            raise PermissionDeniedError(
-                f"Image {guid} has no owner: only the local admin may delete it, with "
-                "pixyproxy rm on a machine that reaches the database"
-            )
-        if self.viewer is None and not self._local_admin:
-            raise AuthenticationError(f"Log in as the owner of image {guid} to delete it")
-        raise PermissionDeniedError(
-            f"Image {guid} belongs to {owner}: only its owner may delete it"
-        )
+        check_may_delete(guid, owner, self.viewer, local_admin=self._local_admin)
 
     def _remove_deleted(self, guids: Sequence[str], filenames: Sequence[str]) -> None:
         """After the rows' delete committed: forget the images, then remove their files.
@@ -530,6 +516,29 @@ class PromptService(PromptServiceInterface):
             path=located.path,
             size=located.size,
         )
+
+
+def check_may_delete(
+    guid: str, owner: str | None, viewer: str | None, *, local_admin: bool
+) -> None:
+    """The one rule of who may delete an image (seen by ``viewer``, who may see it).
+
+    Its owner may; an image without an owner only the local admin (the CLI on the
+    database). Raises PermissionDeniedError, or AuthenticationError for an anonymous caller
+    of the server.
+    """
+    if owner is not None and owner == viewer:
+        return
+    if owner is None:
+        if local_admin:
+            return
+        raise PermissionDeniedError(
+            f"Image {guid} has no owner: only the local admin may delete it, with "
+            "pixyproxy rm on a machine that reaches the database"
+        )
+    if viewer is None and not local_admin:
+        raise AuthenticationError(f"Log in as the owner of image {guid} to delete it")
+    raise PermissionDeniedError(f"Image {guid} belongs to {owner}: only its owner may delete it")
 
 
 def _local_source(image: LocalImage, label: str, *, mask: bool = False) -> SourceImage:

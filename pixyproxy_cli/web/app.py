@@ -78,6 +78,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(images.edits_router)
     app.include_router(usage.router)
     app.include_router(tokens.router)
+    app.include_router(tokens.user_router)
     # The last added runs first: every request is logged, then its headers are counted.
     app.add_middleware(
         BodySizeLimitMiddleware,

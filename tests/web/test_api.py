@@ -313,6 +313,8 @@ def test_the_openapi_document_is_valid_and_says_which_paths_are_private(api):
         "/usage",
         "/token",
         "/token/{token_id}",
+        "/user",
+        "/models",
     }
     assert {"HTTPBasic", "HTTPBearer"} <= set(document["components"]["securitySchemes"])
     assert '"private": true' in document["paths"]["/image"]["post"]["description"]

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from pixyproxy_cli.core.exceptions import AuthenticationError
 from pixyproxy_cli.core.models import User
-from pixyproxy_cli.service.tokens import LABEL_PATTERN, MAX_LABEL_LENGTH, ApiToken, IssuedToken
+from pixyproxy_cli.service.tokens import (
+    LABEL_PATTERN,
+    MAX_LABEL_LENGTH,
+    TOKEN_PATTERN,
+    ApiToken,
+    IssuedToken,
+)
 from pixyproxy_cli.web.dependencies import CurrentUser, ServicesDep, password_user
 from pixyproxy_cli.web.errors import error_responses
 
@@ -79,3 +85,32 @@ async def revoke_token(services: ServicesDep, user: CurrentUser, token_id: Token
     """DELETE /token/{id}."""
     await run_in_threadpool(services.tokens.revoke, user, token_id)
     return Response(status_code=204)
+
+
+class Caller(BaseModel):
+    """Who the credentials of a request name."""
+
+    username: str
+    class_key: str
+    token_id: str | None = Field(description="The API token's id, when one was sent.")
+
+
+user_router = APIRouter(tags=["tokens"])
+
+
+@user_router.get(
+    "/user",
+    response_model=Caller,
+    summary="Who you are",
+    description="The user the request's credentials (Basic or Bearer) name; 401 without.",
+    responses=error_responses(401, 429, 500, 503),
+)
+async def who_am_i(user: CurrentUser, request: Request) -> Caller:
+    """GET /user."""
+    header = request.headers.get("authorization", "")
+    match = TOKEN_PATTERN.fullmatch(header[7:]) if header[:7].lower() == "bearer " else None
+    return Caller(
+        username=user.username,
+        class_key=user.class_key,
+        token_id=match.group(1) if match else None,
+    )

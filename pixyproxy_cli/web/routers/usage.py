@@ -65,3 +65,37 @@ def get_usage(
     start = _start_of(since) if since else None
     lines = services.usage.summary(by=by, since=start, owner=user.username)
     return [UsageLineOut(**asdict(line)) for line in lines]
+
+
+class ModelOut(BaseModel):
+    """One image model the server's API key may use."""
+
+    id: str
+    default: bool
+    available: bool
+    shutdown_date: str | None = None
+
+
+class ModelsOut(BaseModel):
+    """The server's image models, and why none are listed (no API key) if so."""
+
+    models: list[ModelOut]
+    notice: str | None = None
+
+
+@router.get(
+    "/models",
+    response_model=ModelsOut,
+    summary="The server's image models",
+    description=(
+        "The image models the server's OpenAI key may use, its default marked "
+        "(`pixyproxy models` with a server). Credentials required: it asks the provider."
+    ),
+    responses=error_responses(401, 429, 500, 502, 503),
+)
+def list_models(services: ServicesDep, user: CurrentUser) -> ModelsOut:
+    """GET /models."""
+    listing = services.models.list_models()
+    return ModelsOut(
+        models=[ModelOut(**asdict(entry)) for entry in listing.models], notice=listing.notice
+    )
