@@ -441,3 +441,21 @@ def test_tls_with_a_certificate_made_here(sqlite_settings, tmp_path):
     assert login.returncode == 0, login.stderr
     assert trusted.returncode == 0, trusted.stderr
     assert json.loads(trusted.stdout)["owner"] == "alice"
+
+
+def test_an_expired_token_is_one_clear_error(sqlite_settings, tmp_path):
+    env = {**os.environ, **settings_environment(sqlite_settings), "TOKEN_LIFETIME_DAYS": "0.00002"}
+    env.pop("OPENAI_API_KEY", None)
+    add_user(env, "alice", PASSWORDS["alice"])
+    with running_server(env, tmp_path / "serve.log") as (base_url, _):
+        world = Remote(base_url, tmp_path, env)
+        assert world.login("alice").returncode == 0
+        import time
+
+        time.sleep(2.5)  # the token lived 1.7 s
+        expired = world.run("list", "--mine", user="alice")
+
+    assert (expired.returncode, expired.stderr) == (
+        4,
+        "Error: The API token is not valid (revoked, expired, or never issued): log in again\n",
+    )
