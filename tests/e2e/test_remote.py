@@ -459,3 +459,28 @@ def test_an_expired_token_is_one_clear_error(sqlite_settings, tmp_path):
         4,
         "Error: The API token is not valid (revoked, expired, or never issued): log in again\n",
     )
+
+
+def test_remote_generate_to_a_file_and_edit_of_a_local_file(remote):
+    target = remote.tmp_path / "made.png"
+    made = remote.run("generate", "a fox", "-o", str(target), "--json", user="alice")
+    edited = remote.run("edit", "the fox at night", "-i", str(target), "--json", user="alice")
+    sized = remote.run("generate", "a wide fox", "--size", "96x64", "--json", user="alice")
+
+    assert made.returncode == 0, made.stderr
+    image = json.loads(made.stdout)
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert edited.returncode == 0, edited.stderr
+    assert json.loads(edited.stdout)["parents"] == [None]  # a local file, uploaded
+    assert (json.loads(sized.stdout)["width"], json.loads(sized.stdout)["height"]) == (96, 64)
+    assert image["owner"] == "alice"
+
+
+def test_flags_that_pick_this_machines_settings_are_refused_with_a_server(remote):
+    result = remote.run("generate", "x", "--model", "gpt-image-1", user="alice")
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"Error: --model chooses this machine's settings; with a server ({remote.base_url}) "
+        "its own apply (or use --local)\n"
+    )
