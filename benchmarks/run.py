@@ -495,6 +495,87 @@ def search_database(backend: str, rows: int, work: Path) -> Iterator[tuple[Any, 
         services.close()
 
 
+def bench_thumbnail(seconds: int, work: Path, rounds: int) -> list[Row]:
+    """A cached thumbnail vs a bare FileResponse of the same bytes; the first one vs cached."""
+    env = {
+        **os.environ,
+        "DB_BACKEND": "sqlite",
+        "PIXYPROXY_DATA_DIR": str(work / "thumbnails"),
+        "GENERATE_RATE_LIMIT": "0",
+    }
+    env.pop("OPENAI_API_KEY", None)
+    made = json.loads(
+        subprocess.run(
+            [PIXYPROXY, "generate", "a thumbnail", "--size", "1024x1024", "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    guid = made["guid"]
+    ours_port, file_port = free_port(), free_port()
+    ours_command = [PIXYPROXY, "serve", "--port", str(ours_port), "--log-level", "warning"]
+    path = f"/image/{guid}/thumbnail?size=256"
+    thumbnail = work / "thumbnails" / "images" / ".thumbnails" / f"{guid}-256.webp"
+    with server(ours_command, env, ours_port):
+        url = f"http://127.0.0.1:{ours_port}{path}"
+        first_times, cached_times = [], []
+        for _ in range(15):
+            thumbnail.unlink(missing_ok=True)
+            started = time.perf_counter()
+            _http_get(url)
+            first_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            _http_get(url)
+            cached_times.append(time.perf_counter() - started)
+        copy = work / "thumbnail-copy.webp"
+        copy.write_bytes(thumbnail.read_bytes())
+        base_env = {**env, "BASELINE_FILE": str(copy)}
+        file_app = [
+            sys.executable, "-m", "uvicorn", "--factory", "--log-level", "warning",
+            "--no-access-log", "--port", str(file_port), "baselines:make_file_app",
+        ]  # fmt: skip
+        with server(file_app, base_env, file_port, HERE):
+            baseline_url = f"http://127.0.0.1:{file_port}/image/{guid}/content"
+            wrk(url, 2)
+            wrk(baseline_url, 2)
+            ours_rounds, base_rounds = [], []
+            for _ in range(rounds):
+                ours_rounds.append(wrk(url, seconds))
+                base_rounds.append(wrk(baseline_url, seconds))
+    ours = median_round(ours_rounds, "requests_per_second")
+    base = median_round(base_rounds, "requests_per_second")
+    served = ours.requests_per_second / base.requests_per_second
+    first, cached = statistics.median(first_times), statistics.median(cached_times)
+    made_ratio = first / cached
+    return [
+        Row(
+            "cached thumbnail (256, WebP), 1 worker, 32 connections",
+            f"{ours.requests_per_second:,.0f} req/s ({ours.errors} errors)",
+            f"bare Starlette FileResponse, same bytes, {base.requests_per_second:,.0f} req/s",
+            served,
+            ">= 0.9",
+            served >= 0.9 and ours.errors == 0,
+        ),
+        Row(
+            "first thumbnail of a 1024x1024 PNG (made, cached, sent)",
+            f"{first * 1000:.1f} ms",
+            f"the cached one {cached * 1000:.1f} ms",
+            made_ratio,
+            "<= 5",
+            made_ratio <= 5,
+        ),
+    ]
+
+
+def _http_get(url: str) -> bytes:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        return bytes(answer.read())
+
+
 def bench_remote_list(rows: int, runs: int, work: Path) -> list[Row]:
     """Remote `list --json` (through a local `serve`) vs local `list --json`, same rows."""
     with mysql_database(rows) as env:
@@ -959,7 +1040,7 @@ def main() -> int:
         metavar="NAME",
         help=(
             "run only these (help, list-small, list-large, http, generate, login, search, "
-            "import, remote); "
+            "import, remote, thumbnail); "
             "repeatable"
         ),
     )
@@ -986,6 +1067,7 @@ def main() -> int:
             ("search", lambda: bench_search(100_000 if args.quick else 1_000_000, 15, work)),
             ("import", lambda: [bench_import(500 if args.quick else 2_000, work)]),
             ("remote", lambda: bench_remote_list(rows_large, 3 if args.quick else 5, work)),
+            ("thumbnail", lambda: bench_thumbnail(seconds, work, 1 if args.quick else 3)),
         ]:
             if args.only and label not in args.only:
                 continue

@@ -353,8 +353,25 @@ class FakeStore(ImageStoreInterface):
         self.locate(filename)
         return self.files[filename]
 
+    def thumbnail(self, filename: str, size: int) -> StoredFile | None:
+        data = self.files.get(f".thumbnails/{filename}-{size}")
+        return None if data is None else StoredFile(Path("/fake-store/t") / filename, len(data))
+
+    def save_thumbnail(self, filename: str, size: int, data: bytes) -> StoredFile:
+        self.files[f".thumbnails/{filename}-{size}"] = data
+        return StoredFile(Path("/fake-store/t") / filename, len(data))
+
+    def delete_thumbnails(self, filename: str) -> None:
+        for name in [n for n in self.files if n.startswith(f".thumbnails/{filename}-")]:
+            del self.files[name]
+
+    def list_thumbnails(self) -> Iterator[tuple[str, str]]:
+        for name in sorted(self.files):
+            if name.startswith(".thumbnails/"):
+                yield name.split("/", 1)[1].rsplit("-", 1)[0], name
+
     def list_filenames(self) -> Iterator[str]:
-        yield from sorted(self.files)
+        yield from sorted(name for name in self.files if not name.startswith(".thumbnails/"))
 
     def list_leftovers(self) -> Iterator[str]:
         yield from ()

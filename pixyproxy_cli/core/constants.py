@@ -24,6 +24,8 @@ MAX_EDIT_SOURCES = 16
 """How many images one edit may start from (the Images API's limit)."""
 MAX_EDIT_SOURCE_BYTES = 50 * 1000 * 1000
 """Each source of an edit must be smaller than this (the Images API's "less than 50MB")."""
+THUMBNAIL_SIZES = (128, 256, 512)
+"""The thumbnail sizes GET /image/{guid}/thumbnail makes (the longer side, in pixels)."""
 MAX_MASK_BYTES = 4 * 1000 * 1000
 """An edit's mask must be smaller than this (the API's "less than 4MB")."""
 

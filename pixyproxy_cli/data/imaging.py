@@ -60,3 +60,27 @@ def encode_image(image: Any, image_format: str, compression: int | None = None) 
         options["quality"] = 100 if compression is None else compression
     image.save(buffer, PILLOW_FORMATS[image_format], **options)
     return buffer.getvalue()
+
+
+THUMBNAIL_QUALITY = 80
+
+
+def make_thumbnail(data: bytes, size: int, what: str) -> bytes:
+    """A WebP of ``data`` that fits a ``size`` x ``size`` square, its proportions kept.
+
+    Never larger than the image itself. Raises InputValidationError naming ``what`` when
+    ``data`` is not a PNG, JPEG or WebP image.
+    """
+    from PIL import Image
+
+    image = open_image(data, what)
+    # Shrink by the whole factor first with a box filter (each output pixel the mean of a
+    # block: the right filter for downscaling), then bilinear for what is left: as good
+    # as Lanczos at this size, in a third of the time.
+    factor = max(image.size) // size
+    if factor > 1:
+        image = image.reduce(factor)
+    image.thumbnail((size, size), Image.Resampling.BILINEAR)
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", quality=THUMBNAIL_QUALITY, method=0)
+    return buffer.getvalue()

@@ -29,6 +29,8 @@ from pixyproxy_cli.core.exceptions import (
 )
 
 TEMP_PREFIX = ".incoming-"
+THUMBNAILS = ".thumbnails"
+"""The directory, inside the store, where thumbnails of its images are cached."""
 OWN_FILENAME = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:"
     + "|".join(re.escape(extension) for extension in sorted(MEDIA_TYPE_EXTENSIONS.values()))
@@ -42,7 +44,11 @@ def is_own_filename(name: str) -> bool:
 
     Anything else in the image directory belongs to somebody else and is never removed.
     """
-    return OWN_FILENAME.fullmatch(name) is not None or name.startswith(TEMP_PREFIX)
+    return (
+        OWN_FILENAME.fullmatch(name) is not None
+        or name.startswith(TEMP_PREFIX)
+        or name == THUMBNAILS
+    )
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,22 @@ class ImageStoreInterface(ABC):
     @abstractmethod
     def read(self, filename: str) -> bytes:
         """The bytes of a stored file. Raises RecordNotFoundError, StorageError."""
+
+    @abstractmethod
+    def thumbnail(self, filename: str, size: int) -> StoredFile | None:
+        """The cached ``size`` thumbnail of ``filename``, or None when there is none yet."""
+
+    @abstractmethod
+    def save_thumbnail(self, filename: str, size: int, data: bytes) -> StoredFile:
+        """Cache a thumbnail of ``filename`` (atomically); where it is. Raises StorageError."""
+
+    @abstractmethod
+    def delete_thumbnails(self, filename: str) -> None:
+        """Remove every cached thumbnail of ``filename``. Raises StorageError."""
+
+    @abstractmethod
+    def list_thumbnails(self) -> Iterator[tuple[str, str]]:
+        """(image file name, thumbnail file name) of every cached thumbnail."""
 
     @abstractmethod
     def list_filenames(self) -> Iterator[str]:
@@ -192,6 +214,61 @@ class LocalImageStore(ImageStoreInterface):
             return located.path.read_bytes()
         except OSError as error:
             raise StorageError(_storage_message("read", located.path, error)) from error
+
+    def _thumbnail_path(self, filename: str, size: int) -> Path:
+        stem = self._resolve(filename).stem
+        return self.root / THUMBNAILS / f"{stem}-{int(size)}.webp"
+
+    def thumbnail(self, filename: str, size: int) -> StoredFile | None:
+        """The cached thumbnail, or None (one stat)."""
+        path = self._thumbnail_path(filename, size)
+        try:
+            status = os.stat(path)
+        except OSError:
+            return None
+        return StoredFile(path=path, size=status.st_size) if stat.S_ISREG(status.st_mode) else None
+
+    def save_thumbnail(self, filename: str, size: int, data: bytes) -> StoredFile:
+        """Write the thumbnail atomically (a temporary file renamed into place)."""
+        target = self._thumbnail_path(filename, size)
+        temp_name: str | None = None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temp_name, target)
+            temp_name = None
+        except OSError as error:
+            raise _storage_error(error)(_storage_message("write", target, error)) from error
+        finally:
+            if temp_name is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp_name)
+        return StoredFile(path=target, size=len(data))
+
+    def delete_thumbnails(self, filename: str) -> None:
+        """Remove the thumbnails of ``filename``, every size."""
+        stem = self._resolve(filename).stem
+        for _, name in self.list_thumbnails():
+            if name.rsplit("-", 1)[0] == stem:
+                path = self.root / THUMBNAILS / name
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as error:
+                    raise StorageError(_storage_message("remove", path, error)) from error
+
+    def list_thumbnails(self) -> Iterator[tuple[str, str]]:
+        """(the image's GUID stem, the thumbnail's name) of every cached thumbnail."""
+        try:
+            with os.scandir(self.root / THUMBNAILS) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".webp") and "-" in entry.name:
+                        yield entry.name.rsplit("-", 1)[0], entry.name
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise StorageError(_storage_message("list", self.root, error)) from error
 
     def list_filenames(self) -> Iterator[str]:
         """Every image file name pixyproxy makes, streamed (temporary and foreign excluded)."""

@@ -10,13 +10,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pixyproxy_cli.core.exceptions import (
     DatabaseMissingError,
     ForeignDatabaseError,
     PixyProxyException,
 )
+from pixyproxy_cli.core.image_options import looks_like_guid
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.credentials import describe_keyring
 from pixyproxy_cli.data.database import Database
@@ -49,6 +50,9 @@ class Consistency:
     foreign_files: list[str] = field(default_factory=list)
     recent_unmatched: int = 0
     removed: list[str] = field(default_factory=list)
+    thumbnails: int = 0
+    orphan_thumbnails: list[str] = field(default_factory=list)
+    """Cached thumbnails of images that no row names any more (``--fix`` removes them)."""
 
     @property
     def consistent(self) -> bool:
@@ -134,10 +138,21 @@ class AdminService:
         for name in list(self._store.list_leftovers()):
             self._classify_orphan(report, name, min_age)
         report.foreign_files = sorted(self._store.list_foreign())
+        for thumbnails in _batches(self._store.list_thumbnails(), CHUNK):
+            report.thumbnails += len(thumbnails)
+            stems = [stem for stem, _ in thumbnails if looks_like_guid(stem)]
+            with transaction(self._context_factory):
+                present = {stored.guid for stored in self._images.get_image_files(stems)}
+            report.orphan_thumbnails.extend(
+                name for stem, name in thumbnails if stem not in present
+            )
         if fix:
             for name in report.orphan_files:
                 self._store.delete(name)
                 report.removed.append(name)
+            for name in report.orphan_thumbnails:
+                # Named as the image's file would be: every size of it goes.
+                self._store.delete_thumbnails(name.rsplit("-", 1)[0] + ".webp")
         return report
 
     def _classify_orphan(self, report: Consistency, name: str, min_age: float) -> None:
@@ -192,7 +207,15 @@ class AdminService:
         except PixyProxyException as error:
             return [*checks, Check("images", "fail", str(error))]
         detail = f"{report.rows} row(s), {report.files} file(s)"
+        if report.thumbnails:
+            detail += f", {report.thumbnails} thumbnail(s)"
         problems = []
+        if report.orphan_thumbnails:
+            verb = "removed" if fix else "found"
+            problems.append(
+                f"{verb} {len(report.orphan_thumbnails)} thumbnail(s) of images no row names: "
+                + _sample(report.orphan_thumbnails)
+            )
         if report.rows_without_files:
             problems.append(
                 f"{len(report.rows_without_files)} row(s) without a file: "
@@ -219,6 +242,8 @@ class AdminService:
         fixes = []
         if report.orphan_files and not report.removed:
             fixes.append("pixyproxy doctor --fix removes the orphan files")
+        if report.orphan_thumbnails and not fix:
+            fixes.append("pixyproxy doctor --fix removes the orphan thumbnails")
         if report.rows_without_files:
             fixes.append("the images of rows without a file cannot be served: generate them again")
         if report.foreign_files:
@@ -265,13 +290,14 @@ class AdminService:
 
 
 CHUNK = 500
+T = TypeVar("T")
 SAMPLE = 5
 PROVIDER_CHECK_TIMEOUT = 5.0
 """Seconds doctor waits for the provider's one check request."""
 
 
-def _batches(names: Iterator[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
+def _batches(names: Iterator[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for name in names:
         batch.append(name)
         if len(batch) == size:

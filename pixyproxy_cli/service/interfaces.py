@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pixyproxy_cli.core.exceptions import InputValidationError
+
 if TYPE_CHECKING:
     from pixyproxy_cli.core.edits import LocalImage
     from pixyproxy_cli.core.filters import ImageFilters
@@ -135,6 +137,18 @@ class PromptServiceInterface(ABC):
         Raises InputValidationError, and RecordNotFoundError when the image or its file
         does not exist (or is not visible to the caller).
         """
+
+    def get_thumbnail(self, guid: str, size: int) -> ImageContent:
+        """A WebP thumbnail of one image, ``size`` pixels on its longer side, made on first use.
+
+        Raises InputValidationError (a size not offered, a malformed GUID), and
+        RecordNotFoundError as ``get_image_file``. Not every implementation has them.
+        """
+        raise InputValidationError("thumbnails are made by the server that keeps the image")
+
+    def peek_thumbnail(self, guid: str, size: int) -> ImageContent | None:
+        """A thumbnail when it is at hand without a query, else None (as ``peek_image_file``)."""
+        return None
 
     @abstractmethod
     def get_image_contents(self, guids: Sequence[str]) -> dict[str, ImageContent]:

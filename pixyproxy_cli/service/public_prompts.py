@@ -19,12 +19,14 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.constants import (
     DEFAULT_MAX_PROMPT_LENGTH,
     MAX_IMAGES_PER_REQUEST,
     MEDIA_TYPE_EXTENSIONS,
+    THUMBNAIL_SIZES,
 )
 from pixyproxy_cli.core.edits import (
     EDIT_MEDIA_TYPES,
@@ -43,7 +45,7 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.filters import ImageFilters
 from pixyproxy_cli.core.image_options import ImageOptions
-from pixyproxy_cli.data.imaging import image_dimensions
+from pixyproxy_cli.data.imaging import image_dimensions, make_thumbnail
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
@@ -451,6 +453,7 @@ class PromptService(PromptServiceInterface):
         for filename in filenames:
             try:
                 self._store.delete(filename)
+                self._store.delete_thumbnails(filename)
             except StorageError as error:
                 logger.warning("could not remove %s after its row was deleted", filename)
                 failed.append(error.message)
@@ -498,6 +501,53 @@ class PromptService(PromptServiceInterface):
                 **image.model_dump(), path=located.path, size=located.size
             )
         return contents
+
+    def get_thumbnail(self, guid: str, size: int) -> ImageContent:
+        """See PromptServiceInterface.get_thumbnail."""
+        if size not in THUMBNAIL_SIZES:
+            sizes = ", ".join(str(allowed) for allowed in THUMBNAIL_SIZES)
+            raise InputValidationError(f"size must be one of {sizes}, not {size}")
+        image = self._visible_image(validate_guid(guid))
+        cached = self._store.thumbnail(image.filename, size)
+        if cached is None:
+            try:
+                data = self._store.read(image.filename)
+            except RecordNotFoundError as error:
+                raise _file_missing(image.guid) from error
+            try:
+                thumbnail = make_thumbnail(data, size, f"The file of image {image.guid}")
+            except InputValidationError as error:  # the stored file, not the request
+                raise StorageError(error.message) from error
+            cached = self._store.save_thumbnail(image.filename, size, thumbnail)
+        return self._thumbnail_content(image, cached.path, cached.size)
+
+    def peek_thumbnail(self, guid: str, size: int) -> ImageContent | None:
+        """The thumbnail when the image is cached and so is its thumbnail (stats), else None.
+
+        For callers on an event loop: on None, call ``get_thumbnail`` in a worker thread.
+        """
+        if size not in THUMBNAIL_SIZES:
+            return None
+        image = self._cached_image(validate_guid(guid))
+        if image is None or not self._is_visible(image.private, image.owner):
+            return None
+        cached = self._store.thumbnail(image.filename, size)
+        return None if cached is None else self._thumbnail_content(image, cached.path, cached.size)
+
+    @staticmethod
+    def _thumbnail_content(image: Image, path: Path, size: int) -> ImageContent:
+        from pixyproxy_cli.core.models import ImageContent
+
+        return ImageContent(
+            guid=image.guid,
+            filename=path.name,
+            media_type="image/webp",
+            private=image.private,
+            owner=image.owner,
+            updated_at=image.updated_at,
+            path=path,
+            size=size,
+        )
 
     def _content(self, image: Image) -> ImageContent:
         from pixyproxy_cli.core.models import ImageContent

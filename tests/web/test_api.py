@@ -310,6 +310,7 @@ def test_the_openapi_document_is_valid_and_says_which_paths_are_private(api):
         "/image",
         "/image/{guid}",
         "/image/{guid}/content",
+        "/image/{guid}/thumbnail",
         "/usage",
         "/token",
         "/token/{token_id}",

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from pixyproxy_cli.core.models import ImageDetailCreate, UserCreate
 from pixyproxy_cli.data.init import create_database
+from pixyproxy_cli.data.placeholder import render_png
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
 from tests.fakes import FakeProvider, Journal
@@ -53,7 +54,9 @@ def fuzz_app(sqlite_settings):
         update={"generate_rate_limit": 0, "login_max_failures": 0}
     )
     database = create_database(settings)
-    services = build_services(settings, provider=FakeProvider(Journal()), database=database)
+    # Real image bytes: thumbnails are made from them.
+    provider = FakeProvider(Journal(), data=render_png("fuzzed", 64, 48))
+    services = build_services(settings, provider=provider, database=database)
     services.users.add_user(UserCreate(username="fuzzer", password=PASSWORD, class_key="k"))
     fuzzer = services.users.authenticate("fuzzer", PASSWORD)
     # Something to find: a public image, and a private one of the fuzzer's.

@@ -23,9 +23,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
-from pixyproxy_cli.core.constants import GUID_PATTERN, MAX_EDIT_SOURCES, MAX_IMAGES_PER_REQUEST
+from pixyproxy_cli.core.constants import (
+    GUID_PATTERN,
+    MAX_EDIT_SOURCES,
+    MAX_IMAGES_PER_REQUEST,
+    THUMBNAIL_SIZES,
+)
 from pixyproxy_cli.core.edits import LocalImage
-from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
     BACKGROUNDS,
@@ -125,6 +130,8 @@ GuidPath = Annotated[str, Path(pattern=GUID_PATTERN, description="The image's GU
 # A GUID's bytes never change, but the image may be deleted: caches revalidate (a 304).
 PUBLIC_CACHE = "public, no-cache"
 PRIVATE_CACHE = "private, no-store"
+SMALL_FILE_BYTES = 256 * 1024
+"""Files up to this size are sent from memory (thumbnails); larger ones are streamed."""
 # FastAPI lists HTTP Basic as required; `{}` beside it tells OpenAPI readers that anonymous
 # calls are allowed too (credentials are optional on every path).
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
@@ -441,7 +448,46 @@ async def get_image_content(guid: GuidPath, prompts: Prompts, request: Request) 
     content = prompts.peek_image_file(guid)
     if content is None:
         content = await run_in_threadpool(prompts.get_image_file, guid)
-    etag = f'"{content.guid}-{content.size}"'
+    return _file_answer(request, content, f'"{content.guid}-{content.size}"')
+
+
+@router.get(
+    "/{guid}/thumbnail",
+    summary="Get an image's thumbnail",
+    description=(
+        "A WebP of the image, `size` pixels on its longer side (128, 256 or 512; never "
+        "larger than the image), made on first request and cached beside the images. The "
+        "image's visibility rules apply; deleting the image deletes its thumbnails."
+    ),
+    response_class=FileResponse,
+    responses={
+        200: {"description": "The thumbnail", "content": {"image/webp": {}}},
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        **error_responses(401, 404, 422, 429, 500, 503),
+    },
+    openapi_extra=OPTIONAL_AUTH,
+)
+async def get_thumbnail(
+    guid: GuidPath,
+    prompts: Prompts,
+    request: Request,
+    size: Annotated[
+        int,
+        Query(
+            description="Pixels on the longer side",
+            json_schema_extra={"enum": list(THUMBNAIL_SIZES)},
+        ),
+    ] = 256,
+) -> Response:
+    """GET /image/{guid}/thumbnail."""
+    content = prompts.peek_thumbnail(guid, size)
+    if content is None:
+        content = await run_in_threadpool(prompts.get_thumbnail, guid, size)
+    return _file_answer(request, content, f'"{content.guid}-t{size}-{content.size}"')
+
+
+def _file_answer(request: Request, content: Any, etag: str) -> Response:
+    """A stored file with its ETag and caching headers, or 304 for a matching If-None-Match."""
     headers = {
         "ETag": etag,
         "Cache-Control": PRIVATE_CACHE if content.private else PUBLIC_CACHE,
@@ -450,6 +496,13 @@ async def get_image_content(guid: GuidPath, prompts: Prompts, request: Request) 
     }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
+    if content.size <= SMALL_FILE_BYTES:
+        # A thumbnail: one read on the loop beats FileResponse's thread hops per chunk.
+        try:
+            body = content.path.read_bytes()
+        except OSError as error:
+            raise StorageError(f"Cannot read the file of image {content.guid}") from error
+        return Response(body, media_type=content.media_type, headers=headers)
     return ImageFileResponse(content.path, media_type=content.media_type, headers=headers)
 
 
