@@ -13,7 +13,8 @@ from pixyproxy_cli.core.exceptions import InputValidationError
 if TYPE_CHECKING:
     from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
-    from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession, ServerLogins
+    from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession
+    from pixyproxy_cli.service.servers import ServerLogins
 
 REMOTE_OPTIONS = {
     "image_size": "size",
@@ -57,7 +58,7 @@ class CliState:
     def logins(self) -> ServerLogins:
         """The logins kept per server (``servers.json`` and the keyring)."""
         from pixyproxy_cli.core.settings import load_settings
-        from pixyproxy_cli.service.remote import server_logins
+        from pixyproxy_cli.service.servers import server_logins
 
         return server_logins(load_settings().config_dir)
 
@@ -70,7 +71,7 @@ class CliState:
         if self.local:
             return None
         if self.server:
-            from pixyproxy_cli.service.remote import normalize_server
+            from pixyproxy_cli.service.servers import normalize_server
 
             return normalize_server(self.server)
         return self.logins().default_server()

@@ -27,9 +27,7 @@ from pixyproxy_cli.core.exceptions import (
     RecordNotFoundError,
     RemoteServerError,
 )
-from pixyproxy_cli.data.remote import GENERATE_TIMEOUT, RemoteClient
-from pixyproxy_cli.data.remote import ServerLogins as ServerLogins
-from pixyproxy_cli.data.remote import normalize_server as normalize_server
+from pixyproxy_cli.data.remote import GENERATE_TIMEOUT, RemoteClient, ServerLogins
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.public_prompts import check_may_delete
 from pixyproxy_cli.service.validation import validate_guid
@@ -322,11 +320,6 @@ class RemoteSession:
         return RemoteWho(
             self.server, caller["username"], caller["class_key"], caller["token_id"], source
         )
-
-
-def server_logins(config_dir: Path) -> ServerLogins:
-    """The logins kept per server in ``config_dir`` (and the keyring)."""
-    return ServerLogins(config_dir)
 
 
 def _request_fields(request: ImageDetailCreate | Mapping[str, Any]) -> dict[str, Any]:
