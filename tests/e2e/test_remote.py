@@ -484,3 +484,17 @@ def test_flags_that_pick_this_machines_settings_are_refused_with_a_server(remote
         f"Error: --model chooses this machine's settings; with a server ({remote.base_url}) "
         "its own apply (or use --local)\n"
     )
+
+
+def test_usage_and_models_ask_the_server(remote):
+    remote.run("generate", "counted", user="alice")
+
+    usage = remote.run("usage", "--json", "--by", "user", user="alice")
+    models = remote.run("models", "--json", user="alice")
+
+    assert usage.returncode == 0, usage.stderr
+    [line] = json.loads(usage.stdout)
+    assert (line["key"], line["images"]) == ("alice", 1)  # her own images, not the server's all
+    assert models.returncode == 0, models.stderr
+    assert json.loads(models.stdout) == []  # the server has no OpenAI key
+    assert "OPENAI_API_KEY is not set" in models.stderr
