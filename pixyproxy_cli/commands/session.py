@@ -80,9 +80,11 @@ def logout(ctx: typer.Context) -> None:
     cli = state(ctx)
     server = cli.remote_server()
     if server is not None:
-        who = cli.remote_session(server).logout()
+        who, problem = cli.remote_session(server).logout()
         message = f"Logged out {who} from {server}" if who else f"Not logged in to {server}"
         output.out().print(message, markup=False)
+        if problem:
+            output.warning(problem)
         return
     who = cli.services().sessions.logout()
     output.out().print(f"Logged out {who}" if who else "Not logged in", markup=False)

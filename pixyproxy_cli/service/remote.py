@@ -287,23 +287,31 @@ class RemoteSession:
         where = self.logins.save(self.server, username, issued["id"], issued["token"])
         return username, where
 
-    def logout(self) -> str | None:
-        """Revoke the kept token on the server, then forget it; whose it was (None: nobody).
+    def logout(self) -> tuple[str | None, str | None]:
+        """Revoke the kept token on the server, then forget it.
 
-        A token the server no longer knows (revoked, expired) is forgotten all the same.
+        Returns whose it was (None: nobody) and, when the server could not be reached, what
+        the user should know: the token is forgotten here but still valid there. A token the
+        server no longer knows (revoked, expired) is forgotten all the same.
         """
         login = self.logins.login(self.server)
         if login is None:
-            return None
+            return None, None
         client = self.client()
+        problem = None
         try:
             client.request("DELETE", f"/token/{login.token_id}")
         except (AuthenticationError, RecordNotFoundError):
             pass  # already gone on the server
+        except RemoteServerError as error:
+            problem = (
+                f"the token could not be revoked on the server ({error.message}); it stays "
+                f"valid there until it expires, or until DELETE /token/{login.token_id}"
+            )
         finally:
             client.close()
         self.logins.forget(self.server)
-        return login.username
+        return login.username, problem
 
     def who(self) -> RemoteWho:
         """Who the token names, asked of the server. Raises AuthenticationError without one."""

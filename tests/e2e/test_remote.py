@@ -498,3 +498,27 @@ def test_usage_and_models_ask_the_server(remote):
     assert models.returncode == 0, models.stderr
     assert json.loads(models.stdout) == []  # the server has no OpenAI key
     assert "OPENAI_API_KEY is not set" in models.stderr
+
+
+def test_logout_from_a_server_that_is_gone_forgets_the_token_and_says_so(sqlite_settings, tmp_path):
+    env = {**os.environ, **settings_environment(sqlite_settings)}
+    env.pop("OPENAI_API_KEY", None)
+    add_user(env, "alice", PASSWORDS["alice"])
+    with running_server(env, tmp_path / "serve.log") as (base_url, _):
+        world = Remote(base_url, tmp_path, env)
+        assert world.login("alice").returncode == 0
+        token_id = json.loads((tmp_path / "client-alice" / "config" / "servers.json").read_text())[
+            "servers"
+        ][base_url]["token_id"]
+    # The server has stopped.
+    result = world.run("logout", user="alice")
+
+    assert (result.returncode, result.stdout) == (0, f"Logged out alice from {base_url}\n")
+    assert result.stderr.startswith(
+        "Warning: the token could not be revoked on the server (Cannot reach the pixyproxy "
+        f"server at {base_url}: "
+    )
+    assert result.stderr.endswith(
+        f"it stays valid there until it expires, or until DELETE /token/{token_id}\n"
+    )
+    assert json.loads((tmp_path / "client-alice" / "keyring.json").read_text()) == {}
