@@ -202,6 +202,9 @@ class FakeImageRepository(ImageRepositoryInterface):
         ids = [image_id for image_id in sorted(self.rows) if image_id > after_id][:limit]
         return [(image_id, self._file(self.rows[image_id])) for image_id in ids]
 
+    def shortest_indexed_word(self) -> int | None:
+        return None
+
     def find_filenames(self, filenames) -> set[str]:
         self._call("find_filenames")
         stored = {image.filename for image in self.rows.values()}

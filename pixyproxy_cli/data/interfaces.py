@@ -101,6 +101,10 @@ class ImageRepositoryInterface(ABC):
         """
 
     @abstractmethod
+    def shortest_indexed_word(self) -> int | None:
+        """The fewest letters a word needs to be in the full-text index (None: any)."""
+
+    @abstractmethod
     def find_filenames(self, filenames: Sequence[str]) -> set[str]:
         """Which of ``filenames`` belong to a stored image."""
 

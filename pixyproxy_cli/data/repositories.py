@@ -381,6 +381,13 @@ class SQLiteLimitRepository(SqlLimitRepository):
 class MySQLImageRepository(SqlImageRepository):
     """Images in MySQL / MariaDB."""
 
+    def shortest_indexed_word(self) -> int | None:
+        """InnoDB's ``innodb_ft_min_token_size``."""
+        db = self._db()
+        db.execute("SELECT @@innodb_ft_min_token_size AS size")
+        row = db.fetchone()
+        return int(row["size"]) if row else None
+
     dialect: ClassVar[str] = "mysql"
     DAY = "LEFT(CAST(created_at AS CHAR), 10)"
     MATCHES = "MATCH (prompt) AGAINST (%(index)s IN BOOLEAN MODE)"
@@ -396,6 +403,10 @@ class MySQLImageRepository(SqlImageRepository):
 
 class SQLiteImageRepository(SqlImageRepository):
     """Images in SQLite."""
+
+    def shortest_indexed_word(self) -> int | None:
+        """FTS5 indexes words of every length."""
+        return None
 
     dialect: ClassVar[str] = "sqlite"
     DAY = "substr(created_at, 1, 10)"

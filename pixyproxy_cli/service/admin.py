@@ -18,6 +18,7 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
 )
 from pixyproxy_cli.core.image_options import looks_like_guid
+from pixyproxy_cli.core.search import MIN_INDEXED_LENGTH
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.credentials import describe_keyring
 from pixyproxy_cli.data.database import Database
@@ -165,6 +166,10 @@ class AdminService:
         """Every check, in the order a person would fix things; ``fix`` repairs what it can."""
         checks = [self._check_database()]
         checks.extend(self._check_images(checks[0].status == "ok", fix=fix, min_age=min_age))
+        if checks[0].status != "fail":
+            search = self._check_search()
+            if search is not None:
+                checks.append(search)
         checks.append(self._check_provider())
         checks.append(self._check_keyring())
         return checks
@@ -196,6 +201,22 @@ class AdminService:
                 "mysql-connector-python for this platform",
             )
         return Check(name, "ok", detail)
+
+    def _check_search(self) -> Check | None:
+        """Whether the database's full-text index answers every search the rule sends it.
+
+        None when there is no database yet (the database check says so already).
+        """
+        try:
+            with transaction(self._context_factory):
+                shortest = self._images.shortest_indexed_word()
+        except DatabaseMissingError:
+            return None
+        except PixyProxyException as error:
+            return Check(SEARCH_CHECK, "fail", str(error))
+        if shortest is None:
+            return Check(SEARCH_CHECK, "ok", "SQLite FTS5 (images_fts), kept in step by triggers")
+        return search_index_check(shortest)
 
     def _check_images(self, database_ok: bool, *, fix: bool, min_age: float) -> list[Check]:
         root = Path(self._settings.image_dir)
@@ -287,6 +308,29 @@ class AdminService:
             detail = f"{status.backend}: {status.problem or status.warning}"
             return Check("keyring", "warn", detail, status.fix)
         return Check("keyring", "ok", status.backend)
+
+
+SEARCH_CHECK = "search index"
+
+
+def search_index_check(min_token_size: int) -> Check:
+    """The search check of a MariaDB whose InnoDB indexes words of ``min_token_size`` on.
+
+    The search rule (core/search.py) sends the index words of 3 letters or more; a server
+    that indexes only longer ones finds nothing for the shorter of those.
+    """
+    if min_token_size <= MIN_INDEXED_LENGTH:
+        return Check(
+            SEARCH_CHECK, "ok", f"InnoDB FULLTEXT (innodb_ft_min_token_size {min_token_size})"
+        )
+    return Check(
+        SEARCH_CHECK,
+        "warn",
+        f"innodb_ft_min_token_size is {min_token_size}: searches for words of "
+        f"{MIN_INDEXED_LENGTH} to {min_token_size - 1} letters find nothing",
+        f"set innodb_ft_min_token_size={MIN_INDEXED_LENGTH} in the MariaDB server's "
+        "configuration, restart it, and rebuild the index (OPTIMIZE TABLE images)",
+    )
 
 
 CHUNK = 500

@@ -243,3 +243,21 @@ def test_bad_filters_are_refused_with_a_message(filters, message):
     with pytest.raises(InputValidationError) as refused:
         image_filters(**filters)
     assert str(refused.value).startswith(message)
+
+
+def test_doctor_checks_that_the_index_keeps_three_letter_words(services):
+    from pixyproxy_cli.service.admin import search_index_check
+
+    [check] = [c for c in services.admin.diagnose() if c.name == "search index"]
+    shorter = search_index_check(3)
+    longer = search_index_check(4)
+
+    assert check.status == "ok"  # this machine's MariaDB and SQLite: the defaults
+    expected = "InnoDB FULLTEXT" if services.database.dialect == "mysql" else "SQLite FTS5"
+    assert check.detail.startswith(expected)
+    assert shorter.status == "ok"
+    assert (longer.status, longer.detail) == (
+        "warn",
+        "innodb_ft_min_token_size is 4: searches for words of 3 to 3 letters find nothing",
+    )
+    assert "OPTIMIZE TABLE images" in (longer.fix or "")
