@@ -139,18 +139,23 @@ class LocalImageStore(ImageStoreInterface):
 
     def save(self, filename: str, data: bytes) -> None:
         """Write ``data`` to a temporary file, fsync it, and rename it into place."""
-        target = self._resolve(filename)
+        self._write(self._resolve(filename), data, durable=True)
+
+    def _write(self, target: Path, data: bytes, *, durable: bool) -> None:
+        """Write ``target`` atomically; ``durable`` also fsyncs the file and the rename."""
         temp_name: str | None = None
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if durable:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(temp_name, target)
             temp_name = None
-            self._fsync_directory()
+            if durable:
+                self._fsync_directory()
         except OSError as error:
             raise _storage_error(error)(_storage_message("write", target, error)) from error
         finally:
@@ -229,22 +234,9 @@ class LocalImageStore(ImageStoreInterface):
         return StoredFile(path=path, size=status.st_size) if stat.S_ISREG(status.st_mode) else None
 
     def save_thumbnail(self, filename: str, size: int, data: bytes) -> StoredFile:
-        """Write the thumbnail atomically (a temporary file renamed into place)."""
+        """Write the thumbnail atomically; not fsynced: a cache, made again if lost."""
         target = self._thumbnail_path(filename, size)
-        temp_name: str | None = None
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temp_name, target)
-            temp_name = None
-        except OSError as error:
-            raise _storage_error(error)(_storage_message("write", target, error)) from error
-        finally:
-            if temp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp_name)
+        self._write(target, data, durable=False)
         return StoredFile(path=target, size=len(data))
 
     def delete_thumbnails(self, filename: str) -> None:

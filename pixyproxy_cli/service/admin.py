@@ -7,10 +7,9 @@ a failure becomes a ``Check`` with status ``fail``, so one broken part never hid
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 from pixyproxy_cli.core.exceptions import (
     DatabaseMissingError,
@@ -18,6 +17,7 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
 )
 from pixyproxy_cli.core.image_options import looks_like_guid
+from pixyproxy_cli.core.iterables import batches
 from pixyproxy_cli.core.search import MIN_INDEXED_LENGTH
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.credentials import describe_keyring
@@ -129,7 +129,7 @@ class AdminService:
             if len(page) < CHUNK:
                 break
             after_id = page[-1][0]
-        for batch in _batches(self._store.list_filenames(), CHUNK):
+        for batch in batches(self._store.list_filenames(), CHUNK):
             report.files += len(batch)
             with transaction(self._context_factory):
                 known = self._images.find_filenames(batch)
@@ -139,7 +139,7 @@ class AdminService:
         for name in list(self._store.list_leftovers()):
             self._classify_orphan(report, name, min_age)
         report.foreign_files = sorted(self._store.list_foreign())
-        for thumbnails in _batches(self._store.list_thumbnails(), CHUNK):
+        for thumbnails in batches(self._store.list_thumbnails(), CHUNK):
             report.thumbnails += len(thumbnails)
             stems = [stem for stem, _ in thumbnails if looks_like_guid(stem)]
             with transaction(self._context_factory):
@@ -334,21 +334,9 @@ def search_index_check(min_token_size: int) -> Check:
 
 
 CHUNK = 500
-T = TypeVar("T")
 SAMPLE = 5
 PROVIDER_CHECK_TIMEOUT = 5.0
 """Seconds doctor waits for the provider's one check request."""
-
-
-def _batches(names: Iterator[T], size: int) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for name in names:
-        batch.append(name)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _sample(names: list[str]) -> str:

@@ -27,6 +27,7 @@ from pixyproxy_cli.core.exceptions import (
     RecordNotFoundError,
     RemoteServerError,
 )
+from pixyproxy_cli.core.iterables import batches
 from pixyproxy_cli.data.remote import GENERATE_TIMEOUT, RemoteClient, ServerLogins
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.public_prompts import check_may_delete
@@ -176,7 +177,7 @@ class RemotePromptService(PromptServiceInterface):
             params.update(_filter_params(filters))
         lines = self._lines("/image", params)
         first = next(lines, None)  # the request is made (and its errors raised) now
-        return _pages(itertools.chain([first] if first is not None else [], lines))
+        return batches(itertools.chain([first] if first is not None else [], lines), PAGE)
 
     def _lines(self, path: str, params: dict[str, Any]) -> Iterator[bytes]:
         with self.client.stream("GET", path, params=params) as response:
@@ -370,8 +371,3 @@ def _elements(lines: list[bytes], server: str) -> Iterator[bytes]:
         if not line.startswith(b"{"):
             raise RemoteServerError(f"{server} sent a listing that is not pixyproxy's")
         yield line.removesuffix(b",")
-
-
-def _pages(texts: Iterator[bytes]) -> Iterator[list[bytes]]:
-    while page := list(itertools.islice(texts, PAGE)):
-        yield page

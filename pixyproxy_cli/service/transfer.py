@@ -17,17 +17,18 @@ and a manifest written last. Import reads it into the configured database and st
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import (
     ConstraintViolationError,
     RecordNotFoundError,
     StorageError,
 )
+from pixyproxy_cli.core.iterables import batches
 from pixyproxy_cli.data.archive import ExportReader, ExportRecord, ExportWriter
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
 from pixyproxy_cli.data.rows import utc_now
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 IMPORT_CHUNK = 200
 EXPORT_CHUNK = 500
@@ -105,7 +105,7 @@ class TransferService:
         writer = ExportWriter(directory, force=force)
         try:
             images = prompts.get_all_images(filters=filters, mine=mine, private=private)
-            for chunk in _chunks(images, EXPORT_CHUNK):
+            for chunk in batches(images, EXPORT_CHUNK):
                 contents = prompts.get_image_contents([image.guid for image in chunk])
                 for image in chunk:
                     content = contents.get(image.guid)
@@ -141,7 +141,7 @@ class TransferService:
         owners = {record.owner for record in reader.records() if record.owner is not None}
         summary = TransferSummary()
         summary.created_users = self._ensure_owners(sorted(owners), create=create_users)
-        for chunk in _chunks(reader.records(), IMPORT_CHUNK):
+        for chunk in batches(reader.records(), IMPORT_CHUNK):
             with transaction(self._context_factory):
                 present = {f.guid for f in self._images.get_image_files([r.guid for r in chunk])}
             fresh = list({r.guid: r for r in chunk if r.guid not in present}.values())
@@ -239,14 +239,3 @@ def _detail(record: ExportRecord) -> ImageDetail:
         height=record.height,
         parents=record.parents,
     )
-
-
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
