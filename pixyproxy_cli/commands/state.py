@@ -40,6 +40,7 @@ class CliState:
     """``--local``: the database of this machine, whatever server is configured."""
     _services: Services | None = field(default=None, repr=False)
     _remote: RemotePromptService | None = field(default=None, repr=False)
+    _logins: ServerLogins | None = field(default=None, repr=False)
 
     def services(self, provision: Provision = Provision.OWN_FILE, **overrides: Any) -> Services:
         """The services for this invocation; ``overrides`` are settings from flags.
@@ -57,10 +58,12 @@ class CliState:
 
     def logins(self) -> ServerLogins:
         """The logins kept per server (``servers.json`` and the keyring)."""
-        from pixyproxy_cli.core.settings import load_settings
-        from pixyproxy_cli.service.servers import server_logins
+        if self._logins is None:  # settings are read once per invocation for this
+            from pixyproxy_cli.core.settings import load_settings
+            from pixyproxy_cli.service.servers import server_logins
 
-        return server_logins(load_settings().config_dir)
+            self._logins = server_logins(load_settings().config_dir)
+        return self._logins
 
     def remote_server(self) -> str | None:
         """The server this invocation talks to, or None for local mode.
