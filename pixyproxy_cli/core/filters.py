@@ -57,13 +57,21 @@ def parse_moment(text: str, what: str, *, end_of_day: bool = False) -> datetime:
             moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
-            moment = moment.astimezone(UTC)
+            moment = _in_utc(moment)
     except (ValueError, OverflowError):
         raise InputValidationError(
             f"{what} must be a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM]), "
             f"not {text!r}"
         ) from None
     return min(max(moment, EARLIEST), LATEST)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; one that UTC cannot reach (year 1 or 9999) at the nearer end."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if moment.year == datetime.min.year else LATEST
 
 
 def image_filters(
