@@ -211,6 +211,18 @@ class TokenService:
         self._marks.remove(token_id)
         self._forget(token_id)
 
+    def revoke_token(self, token: str) -> bool:
+        """Revoke ``token`` itself (signing out with it); whether it was valid until now."""
+        match = TOKEN_PATTERN.fullmatch(token)
+        if match is None:
+            return False
+        try:
+            user = self.authenticate(token)
+            self.revoke(user, match.group(1))
+        except (AuthenticationError, RecordNotFoundError):
+            return False
+        return True
+
     def revoke_all(self, username: str) -> int:
         """Revoke every token of ``username`` (before the user is removed); how many."""
         with transaction(self._context_factory):

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from pixyproxy_cli import __version__
@@ -22,7 +23,8 @@ from pixyproxy_cli.web.middleware import (
     HeadMiddleware,
     RequestLogMiddleware,
 )
-from pixyproxy_cli.web.routers import images, tokens, usage
+from pixyproxy_cli.web.pages import STATIC_DIR
+from pixyproxy_cli.web.routers import gallery, images, tokens, usage
 
 MAX_BODY_BYTES = 1024 * 1024
 """A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing else we accept as JSON
@@ -79,6 +81,9 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(usage.router)
     app.include_router(tokens.router)
     app.include_router(tokens.user_router)
+    # The gallery's pages (not part of the API's schema) and their stylesheet and script.
+    app.include_router(gallery.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # The last added runs first: every request is logged, then its headers are counted.
     app.add_middleware(
         BodySizeLimitMiddleware,

@@ -1,4 +1,9 @@
-"""FastAPI dependencies: the services, and HTTP Basic authentication against the roster."""
+"""FastAPI dependencies: the services, and who the caller is.
+
+A caller is authenticated by HTTP Basic credentials, a Bearer API token, or, for reads only,
+the gallery's sign-in cookie (``web/pages.py``: state-changing requests with a cookie go
+through the gallery's forms, which check a CSRF token).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.tokens import REFUSED as TOKEN_REFUSED
+from pixyproxy_cli.web.pages import SAFE_METHODS, session_token
 
 basic_auth = HTTPBasic(
     auto_error=False,
@@ -85,19 +91,45 @@ async def optional_user(
     basic: Annotated[User | None, Depends(password_user)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_auth)],
 ) -> User | None:
-    """The authenticated user (HTTP Basic, or a Bearer API token), or None without either.
+    """The authenticated user, or None without credentials.
+
+    Credentials are HTTP Basic, a Bearer API token, or (GET and HEAD only) the gallery's
+    sign-in cookie.
 
     Raises AuthenticationError (401) for wrong credentials or a token that is not valid,
     and TooManyRequestsError (429) as ``password_user``.
     """
     if bearer is None:
-        if request.headers.get("authorization", "").lower().startswith("bearer"):
+        authorization = request.headers.get("authorization")
+        if authorization is None and request.method in SAFE_METHODS:
+            return await cookie_user(request, services)
+        if (authorization or "").lower().startswith("bearer"):
             raise AuthenticationError(TOKEN_REFUSED)  # "Bearer" and no token: not anonymous
         return basic
+    return await _token_user(request, services, bearer.credentials)
+
+
+async def cookie_user(request: Request, services: Services) -> User | None:
+    """The user of the browser's sign-in cookie, or None without one or with a stale one.
+
+    A cookie is sent with every request, wanted or not: one that no longer names a valid
+    token (revoked, expired) makes the browser anonymous rather than refused.
+    """
+    token = session_token(request)
+    if token is None:
+        return None
+    try:
+        return await _token_user(request, services, token)
+    except AuthenticationError:
+        return None
+
+
+async def _token_user(request: Request, services: Services, token: str) -> User:
+    """The user of an API token. Raises AuthenticationError."""
     # A token checked lately costs a stat here; otherwise one query, in a worker thread.
-    user = services.tokens.peek(bearer.credentials)
+    user = services.tokens.peek(token)
     if user is None:
-        user = await run_in_threadpool(services.tokens.authenticate, bearer.credentials)
+        user = await run_in_threadpool(services.tokens.authenticate, token)
     request.state.user = user.username
     return user
 

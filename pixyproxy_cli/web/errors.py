@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -38,6 +38,7 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.service.validation import describe_errors
 from pixyproxy_cli.web.context import request_id_var
+from pixyproxy_cli.web.pages import is_page, render_error
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,16 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
-async def handle_pixyproxy_exception(request: Request, error: Exception) -> JSONResponse:
+def _answer(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The error as JSON for the API, or as a page for the gallery's paths."""
+    if is_page(request):
+        return render_error(request, status, message, request_id_var.get())
+    return error_response(status, code, message, headers)
+
+
+async def handle_pixyproxy_exception(request: Request, error: Exception) -> Response:
     """Map a PixyProxyException to its status and JSON body."""
     assert isinstance(error, PixyProxyException)
     status = status_for(error)
@@ -102,18 +112,18 @@ async def handle_pixyproxy_exception(request: Request, error: Exception) -> JSON
             # Internal failures (storage, configuration, database) may name server paths:
             # the details go to the log; the caller gets the kind of failure.
             message = type(error).default_message
-    return error_response(status, error.code, message, headers)
+    return _answer(request, status, error.code, message, headers)
 
 
-async def handle_validation_error(request: Request, error: Exception) -> JSONResponse:
+async def handle_validation_error(request: Request, error: Exception) -> Response:
     """FastAPI's request validation errors, in our shape."""
     assert isinstance(error, RequestValidationError)
     items = [_friendlier(item) for item in error.errors()]
     message = describe_errors(items, skip=("body", "path", "query")) or "invalid request"
-    return error_response(422, InputValidationError.code, message)
+    return _answer(request, 422, InputValidationError.code, message)
 
 
-async def handle_http_exception(request: Request, error: Exception) -> JSONResponse:
+async def handle_http_exception(request: Request, error: Exception) -> Response:
     """Starlette's HTTP errors (unknown path, wrong method) in our shape."""
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 400:
@@ -128,7 +138,7 @@ async def handle_http_exception(request: Request, error: Exception) -> JSONRespo
     if error.status_code == 405:
         # Starlette names only the first route that matched the path; list them all.
         headers["Allow"] = ", ".join(allowed_methods(request))
-    return error_response(error.status_code, code, str(error.detail), headers)
+    return _answer(request, error.status_code, code, str(error.detail), headers)
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

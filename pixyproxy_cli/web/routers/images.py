@@ -151,6 +151,21 @@ def _charge_images(
     )
 
 
+def generate(
+    prompts: PromptServiceInterface, services: Services, request: Request, body: ImageRequest
+) -> list[ImagePublic]:
+    """Generate what ``body`` asks for, charged to the caller first (POST /image, the gallery).
+
+    Raises as ``PromptServiceInterface.generate_images``, and TooManyRequestsError over the
+    caller's limit.
+    """
+    _charge_images(prompts, services, request, body.n)
+    # The service validates the prompt against the configured limits, and the options.
+    return prompts.generate_images(
+        body.model_dump(include={"prompt", "private"}), body.n, body.options(services.image_options)
+    )
+
+
 @router.post(
     "",
     status_code=201,
@@ -174,13 +189,7 @@ def create_image(
     request: Request,
 ) -> ImagePublic | list[ImagePublic]:
     """POST /image."""
-    _charge_images(prompts, services, request, request_body.n)
-    # The service validates the prompt against the configured limits, and the options.
-    images = prompts.generate_images(
-        request_body.model_dump(include={"prompt", "private"}),
-        request_body.n,
-        request_body.options(services.image_options),
-    )
+    images = generate(prompts, services, request, request_body)
     if request_body.n > 1:
         return images
     response.headers["Location"] = str(request.url_for("get_image", guid=images[0].guid).path)

@@ -1,0 +1,241 @@
+"""The gallery: HTML pages at ``/`` and under ``/gallery/`` over the same services as the API.
+
+Pages are thin: they read the query or the form, call the services, and render a template
+(``web/pages.py`` adds the headers, the cookies and the CSRF check). Every form works
+without JavaScript; ``static/gallery.js`` adds loading more images on scroll and the
+generate form's progress.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST
+from pixyproxy_cli.core.exceptions import (
+    AuthenticationError,
+    InputValidationError,
+    PermissionDeniedError,
+    RecordNotFoundError,
+    TooManyRequestsError,
+)
+from pixyproxy_cli.core.filters import image_filters
+from pixyproxy_cli.core.image_options import IMAGE_FORMATS, IMAGE_QUALITIES
+from pixyproxy_cli.core.models import ImagePublic, User
+from pixyproxy_cli.service.interfaces import PromptServiceInterface
+from pixyproxy_cli.service.public_prompts import check_may_delete
+from pixyproxy_cli.service.validation import validate_model
+from pixyproxy_cli.web.dependencies import ServicesDep, client_address, cookie_user
+from pixyproxy_cli.web.pages import (
+    check_csrf,
+    redirect,
+    render,
+    session_token,
+    sign_in,
+    sign_out,
+)
+from pixyproxy_cli.web.routers.images import ImageRequest, generate
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+"""Thumbnails per page of the grid (the next ones load on scrolling)."""
+FILTER_FIELDS = ("q", "model", "since", "until", "order", "mine", "private")
+SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536")
+SIGN_IN_LABEL = "Gallery sign-in"
+WRONG_CREDENTIALS = "Wrong user name or password"
+
+
+async def page_user(request: Request, services: ServicesDep) -> User | None:
+    """The signed-in user of the browser's cookie, or None (kept for the error pages)."""
+    viewer = await cookie_user(request, services)
+    request.state.viewer = viewer
+    return viewer
+
+
+PageUser = Annotated[User | None, Depends(page_user)]
+CsrfField = Annotated[str | None, Form(alias="csrf")]
+
+
+def _prompts(services: ServicesDep, viewer: PageUser) -> PromptServiceInterface:
+    return services.prompts_for(viewer)
+
+
+PagePrompts = Annotated[PromptServiceInterface, Depends(_prompts)]
+
+
+@router.get("/")
+def gallery(
+    request: Request, prompts: PagePrompts, viewer: PageUser, deleted: str | None = None
+) -> Response:
+    """The grid of images the viewer may see, newest first, filtered by the query."""
+    given = {name: request.query_params.get(name, "").strip() for name in FILTER_FIELDS}
+    after = request.query_params.get("after") or None
+    context: dict[str, Any] = {
+        "viewer": viewer,
+        "filters": given,
+        "filtered": any(given.values()),
+        "notice": "The image was deleted." if deleted else None,
+        "qualities": IMAGE_QUALITIES,
+        "formats": IMAGE_FORMATS,
+        "sizes": SIZES,
+        "counts": range(1, min(4, MAX_IMAGES_PER_REQUEST) + 1),
+    }
+    try:
+        images = _page(prompts, given, after)
+    except (InputValidationError, AuthenticationError, RecordNotFoundError) as error:
+        return render(request, "gallery.html", 422, images=[], error=error.message, **context)
+    more_url = None
+    if len(images) > PAGE_SIZE:
+        images = images[:PAGE_SIZE]
+        kept = {name: value for name, value in given.items() if value}
+        more_url = "/?" + urlencode({**kept, "after": images[-1].guid})
+    return render(request, "gallery.html", images=images, more_url=more_url, **context)
+
+
+def _page(
+    prompts: PromptServiceInterface, given: dict[str, str], after: str | None
+) -> list[ImagePublic]:
+    """One page of the grid, and one image more (which says whether there is a next page)."""
+    filters = image_filters(
+        search=given["q"] or None,
+        since=given["since"] or None,
+        until=given["until"] or None,
+        model=given["model"] or None,
+        order=given["order"] or "newest",
+    )
+    images = prompts.get_all_images(
+        limit=PAGE_SIZE + 1,
+        after=after,
+        mine=bool(given["mine"]),
+        private=True if given["private"] else None,
+        filters=filters,
+    )
+    return list(itertools.islice(images, PAGE_SIZE + 1))
+
+
+@router.get("/gallery/image/{guid}")
+def image_page(request: Request, guid: str, prompts: PagePrompts, viewer: PageUser) -> Response:
+    """One image: the picture, its details, download, and delete for its owner."""
+    image = prompts.get_image_by_guid(guid)
+    may_delete = _owns(viewer, image)
+    return render(request, "image.html", image=image, viewer=viewer, may_delete=may_delete)
+
+
+@router.get("/gallery/image/{guid}/delete")
+def confirm_delete(request: Request, guid: str, prompts: PagePrompts, viewer: PageUser) -> Response:
+    """Asks the owner to confirm the delete (the form posts back here)."""
+    image = prompts.get_image_by_guid(guid)
+    check_may_delete(image.guid, image.owner, prompts.viewer, local_admin=False)
+    return render(request, "delete.html", image=image, viewer=viewer)
+
+
+@router.post("/gallery/image/{guid}/delete")
+def delete(request: Request, guid: str, prompts: PagePrompts, csrf: CsrfField = None) -> Response:
+    """Deletes the image (owner only, CSRF checked), then back to the grid."""
+    check_csrf(request, csrf)
+    prompts.delete_images([guid])
+    return redirect(request, "/?deleted=1")
+
+
+@router.post("/gallery/generate")
+def generate_form(
+    request: Request,
+    services: ServicesDep,
+    prompts: PagePrompts,
+    viewer: PageUser,
+    prompt: Annotated[str, Form()] = "",
+    n: Annotated[str, Form()] = "1",
+    size: Annotated[str, Form()] = "",
+    quality: Annotated[str, Form()] = "",
+    image_format: Annotated[str, Form(alias="format")] = "",
+    private: Annotated[str, Form()] = "",
+    csrf: CsrfField = None,
+) -> Response:
+    """Generates from the form, then shows the image (or the grid, for several)."""
+    check_csrf(request, csrf)
+    if private and viewer is None:
+        raise AuthenticationError("Sign in to make a private image")
+    values: dict[str, Any] = {
+        "prompt": prompt,
+        "n": int(n) if n.isdecimal() else n,
+        "private": bool(private),
+    }
+    values.update(
+        {
+            name: value
+            for name, value in (("size", size), ("quality", quality), ("format", image_format))
+            if value
+        }
+    )
+    body = validate_model(ImageRequest, values)
+    images = generate(prompts, services, request, body)
+    return redirect(request, f"/gallery/image/{images[0].guid}" if len(images) == 1 else "/")
+
+
+@router.get("/gallery/signin")
+def sign_in_page(request: Request, viewer: PageUser, next: str = "/") -> Response:
+    """The sign-in form."""
+    return render(request, "signin.html", viewer=viewer, next=_local(next), error=None)
+
+
+@router.post("/gallery/signin")
+async def sign_in_form(
+    request: Request,
+    services: ServicesDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+    csrf: CsrfField = None,
+) -> Response:
+    """Checks the password once, then keeps an API token in the sign-in cookie."""
+    check_csrf(request, csrf)
+    try:
+        user = await run_in_threadpool(
+            services.login_throttle.authenticate, username, password, client_address(request)
+        )
+    except (AuthenticationError, TooManyRequestsError) as error:
+        status = 429 if isinstance(error, TooManyRequestsError) else 401
+        message = error.message if status == 429 else WRONG_CREDENTIALS
+        context = {"next": _local(next), "error": message, "username": username}
+        return render(request, "signin.html", status, **context)
+    previous = session_token(request)
+    if previous is not None:  # signing in again, perhaps as someone else: one token each
+        await run_in_threadpool(services.tokens.revoke_token, previous)
+    issued = await run_in_threadpool(services.tokens.issue, user, SIGN_IN_LABEL)
+    response = redirect(request, _local(next))
+    max_age = int((issued.expires_at - issued.created_at).total_seconds())
+    sign_in(request, response, issued.token, max_age)
+    return response
+
+
+@router.post("/gallery/signout")
+def sign_out_form(request: Request, services: ServicesDep, csrf: CsrfField = None) -> Response:
+    """Revokes the sign-in's token and forgets the cookie."""
+    check_csrf(request, csrf)
+    token = session_token(request)
+    if token is not None:
+        services.tokens.revoke_token(token)
+    response = redirect(request, "/")
+    sign_out(request, response)
+    return response
+
+
+def _owns(viewer: User | None, image: ImagePublic) -> bool:
+    """Whether the viewer may delete the image (the rule is the service's)."""
+    try:
+        viewer_name = viewer.username if viewer else None
+        check_may_delete(image.guid, image.owner, viewer_name, local_admin=False)
+    except (AuthenticationError, PermissionDeniedError):
+        return False
+    return True
+
+
+def _local(target: str) -> str:
+    """``target`` when it is a path of this site, else ``/`` (no redirect to elsewhere)."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
