@@ -79,6 +79,12 @@ def report(message: str, *, debug: bool) -> None:
 class PixyProxyGroup(TyperGroup):
     """The top-level command group: maps exceptions to one stderr line and an exit code."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse with the global options first, wherever they were written."""
+        from pixyproxy_cli.commands.options import hoist_global_options
+
+        return super().parse_args(ctx, hoist_global_options(args))
+
     def invoke(self, ctx: Any) -> Any:  # Typer hands its own Context subclass
         """Run the command; translate PixyProxyExceptions, interrupts and surprises."""
         debug = bool(ctx.params.get("debug"))

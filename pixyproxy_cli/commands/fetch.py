@@ -50,4 +50,4 @@ def fetch(
 
         output_file = Path(stored.guid + MEDIA_TYPE_EXTENSIONS.get(stored.media_type, ".bin"))
     output.copy_file(stored.path, output_file, force=force)
-    output.err().print(f"Wrote {stored.size:,} bytes to {output_file}", markup=False)
+    output.status(f"Wrote {stored.size:,} bytes to {output_file}")

@@ -89,8 +89,25 @@ def main(
         bool,
         typer.Option("--local", help="Use this machine's database, even with a server set."),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "-q", "--quiet", help="Print only results and errors: no notices, warnings, progress."
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "-v",
+            "--verbose",
+            help="Also say on stderr what is happening: settings, database, provider, timings.",
+        ),
+    ] = False,
 ) -> None:
     """Generate images from text prompts, and keep them."""
+    if quiet and verbose:
+        raise typer.BadParameter("choose one of -q/--quiet and -v/--verbose", param_hint="-q")
+    output.set_verbosity(output.QUIET if quiet else output.VERBOSE if verbose else output.NORMAL)
     ctx.obj = CliState(debug=debug, server=server, local=local)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand in ADMIN_COMMANDS and (server or not local):

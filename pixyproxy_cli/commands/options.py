@@ -48,3 +48,34 @@ class Order(StrEnum):
 
 
 OrderOption = Annotated[Order, typer.Option("--order", help="Oldest or newest first.")]
+
+
+GLOBAL_VALUE_OPTIONS = ("--server",)
+GLOBAL_FLAGS = ("--local", "-q", "--quiet", "-v", "--verbose")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options (``--server URL``, ``--local``, ``-q``, ``-v``) first.
+
+    They are options of ``pixyproxy`` itself, and may be written after the command too
+    (``pixyproxy list --server URL -q``). Nothing after ``--`` moves.
+    """
+    hoisted: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in GLOBAL_FLAGS:
+            hoisted.append(arg)
+        elif arg in GLOBAL_VALUE_OPTIONS and index + 1 < len(args):
+            hoisted.extend(args[index : index + 2])
+            index += 1
+        elif arg.split("=", 1)[0] in GLOBAL_VALUE_OPTIONS and "=" in arg:
+            hoisted.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return hoisted + rest

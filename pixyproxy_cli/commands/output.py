@@ -52,14 +52,48 @@ def _console(*, stderr: bool) -> Console:
     )
 
 
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+_verbosity = NORMAL
+
+
+def set_verbosity(level: int) -> None:
+    """``QUIET`` (-q: results and errors only), ``NORMAL``, or ``VERBOSE`` (-v)."""
+    global _verbosity
+    _verbosity = level
+
+
+def quiet() -> bool:
+    """Whether -q asked for results and errors only."""
+    return _verbosity <= QUIET
+
+
+def verbose() -> bool:
+    """Whether -v asked to hear what is going on."""
+    return _verbosity >= VERBOSE
+
+
 def notice(message: str) -> None:
-    """One line on stderr that does not stop the command."""
-    err().print(f"Notice: {message}", markup=False)
+    """One line on stderr that does not stop the command (not under -q)."""
+    if not quiet():
+        err().print(f"Notice: {message}", markup=False)
 
 
 def warning(message: str) -> None:
-    """One line on stderr about something the user should change; the command goes on."""
-    err().print(f"Warning: {message}", markup=False)
+    """One line on stderr about something the user should change (not under -q)."""
+    if not quiet():
+        err().print(f"Warning: {message}", markup=False)
+
+
+def status(message: str) -> None:
+    """One line on stderr about what was done, beside the result (not under -q)."""
+    if not quiet():
+        err().print(message, markup=False)
+
+
+def info(message: str) -> None:
+    """One line on stderr about what is happening, under -v only."""
+    if verbose():
+        err().print(f"Info: {message}", markup=False)
 
 
 class _Progress:
@@ -92,22 +126,22 @@ def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
     not ask for a streamed answer.
     """
     console = err()
-    if not console.is_terminal:
+    if not console.is_terminal or quiet():
         yield None
         return
-    status = _Progress(label)
-    with console.status(status):  # rich renders __rich__ objects anew at every refresh
-        yield status
+    line = _Progress(label)
+    with console.status(line):  # rich renders __rich__ objects anew at every refresh
+        yield line
 
 
 @contextlib.contextmanager
 def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
     """On a terminal, a bar of ``total`` steps (or a count, when None); yields its ``advance``.
 
-    Yields None when stderr is not a terminal: then nothing is printed.
+    Yields None when stderr is not a terminal, or under -q: then nothing is printed.
     """
     console = err()
-    if not console.is_terminal:
+    if not console.is_terminal or quiet():
         yield None
         return
     from rich.progress import (
@@ -295,7 +329,7 @@ def print_image_table(images: Iterable[ImagePublic]) -> int:
     if table.row_count or count == 0:
         console.print(table)
     if count == 0:
-        err().print('No images yet: make one with pixyproxy generate "PROMPT"', markup=False)
+        status('No images yet: make one with pixyproxy generate "PROMPT"')
     return count
 
 

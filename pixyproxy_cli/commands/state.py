@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from pixyproxy_cli import STARTED
+from pixyproxy_cli.commands import output
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import InputValidationError
 
@@ -53,7 +56,10 @@ class CliState:
             from pixyproxy_cli.service.init import open_services
 
             # Whoever runs the CLI reaches the database itself: the local admin.
+            opening = time.perf_counter()
             self._services = open_services(overrides, provision, local_admin=True)
+            if output.verbose():
+                _describe(self._services, time.perf_counter() - opening)
         return self._services
 
     def logins(self) -> ServerLogins:
@@ -108,6 +114,8 @@ class CliState:
         if self._remote is None:
             from pixyproxy_cli.service.remote import RemotePromptService
 
+            output.info(f"server: {server} (remote mode; --local for this machine's database)")
+
             options = {REMOTE_OPTIONS[k]: v for k, v in overrides.items() if k in REMOTE_OPTIONS}
             self._remote = RemotePromptService(self.remote_session(server).client(), options)
         return self._remote
@@ -120,6 +128,23 @@ class CliState:
         if self._remote is not None:
             self._remote.close()
             self._remote = None
+        output.info(f"finished {time.perf_counter() - STARTED:.3f} s after start-up")
+        output.set_verbosity(output.NORMAL)  # for whatever runs next in this process
+
+
+def _describe(services: Services, seconds: float) -> None:
+    """Under -v: the database and the provider this invocation uses."""
+    settings = services.settings
+    output.info(
+        f"database: {settings.db_backend} {settings.database_location()} "
+        f"(opened in {seconds * 1000:.0f} ms)"
+    )
+    name = services.provider_name
+    output.info(
+        f"provider: {name}"
+        + (f" ({services.provider_notice})" if services.provider_notice else "")
+        + (f", model {settings.openai_model}" if name == "openai" else "")
+    )
 
 
 def state(ctx: typer.Context) -> CliState:

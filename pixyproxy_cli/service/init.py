@@ -53,6 +53,11 @@ class Services:
     provider_notice: str | None = None
     """Why the provider in use is not the one asked for (no API key), to tell the user."""
 
+    @property
+    def provider_name(self) -> str:
+        """The image provider in use: ``openai`` or ``placeholder``."""
+        return self.prompts.dependencies.provider.name
+
     # Built on first use: most CLI commands need neither, and each costs start-up time.
 
     @cached_property

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from pixyproxy_cli.cli import hoist_global_options
+from pixyproxy_cli.commands.options import hoist_global_options
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -111,6 +111,8 @@ def test_an_answer_that_is_not_pixyproxys_is_said_so():
         (["list", "--local"], ["--local", "list"]),
         (["generate", "--", "--server", "x"], ["generate", "--", "--server", "x"]),
         (["generate", "--server"], ["generate", "--server"]),  # no value: left to the parser
+        (["list", "-q", "--json"], ["-q", "list", "--json"]),
+        (["show", "G", "--verbose"], ["--verbose", "show", "G"]),
     ],
 )
 def test_global_options_may_follow_the_command(args, hoisted):

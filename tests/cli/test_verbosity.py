@@ -1,0 +1,68 @@
+"""-q/--quiet and -v/--verbose: results and errors only, or what is happening as well."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.cli.test_commands import generate_json, run
+
+NOTICE = "Notice: OPENAI_API_KEY is not set"
+
+
+def test_quiet_keeps_the_result_and_drops_the_notices():
+    normal = run("generate", "a fox", "--json")
+    quiet = run("generate", "a fox", "--json", "-q")
+
+    assert NOTICE in normal.stderr
+    assert quiet.exit_code == 0
+    assert quiet.stderr == ""
+    assert json.loads(quiet.stdout)["prompt"] == "a fox"
+
+
+def test_quiet_drops_the_status_lines_beside_a_result(tmp_path):
+    image = generate_json()
+    target = tmp_path / "out.png"
+    normal = run("fetch", image["guid"], "-o", str(tmp_path / "first.png"))
+    quiet = run("-q", "fetch", image["guid"], "-o", str(target))
+
+    assert normal.stderr.startswith("Wrote ")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    assert target.read_bytes() == (tmp_path / "first.png").read_bytes()
+
+
+def test_quiet_keeps_errors():
+    result = run("show", "0b4e28ba-2fa1-11d2-883f-0016d3cca427", "--quiet")
+
+    assert result.exit_code == 3
+    assert result.stderr == "Error: No image with GUID 0b4e28ba-2fa1-11d2-883f-0016d3cca427\n"
+
+
+def test_verbose_says_which_database_and_provider_and_how_long(isolated_environment):
+    generate_json()
+    result = run("list", "-v")
+    lines = result.stderr.splitlines()
+    database = isolated_environment / "data" / "pixyproxy.db"
+
+    assert result.exit_code == 0
+    assert lines[0].startswith(f"Info: database: sqlite {database} (opened in ")
+    assert lines[1].startswith("Info: provider: placeholder (OPENAI_API_KEY is not set")
+    assert re.fullmatch(r"Info: finished \d+\.\d{3} s after start-up", lines[-1])
+    assert "Info:" not in result.stdout  # stdout stays the data
+
+
+def test_normal_output_has_no_info_lines():
+    generate_json()
+    result = run("list")
+
+    assert "Info:" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [("-q", "-v", "list"), ("list", "--quiet", "--verbose")])
+def test_quiet_and_verbose_together_are_refused(args):
+    result = run(*args)
+
+    assert result.exit_code == 2
+    assert "choose one of -q/--quiet and -v/--verbose" in result.stderr
