@@ -13,11 +13,13 @@ import typer
 
 from pixyproxy_cli import __version__
 from pixyproxy_cli.commands import (
+    config,
     db,
     doctor,
     edit,
     fetch,
     generate,
+    key,
     listing,
     models,
     output,
@@ -141,6 +143,8 @@ app.command("export", cls=ExamplesCommand)(transfer.export)
 app.command("import", cls=ExamplesCommand)(transfer.import_images)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
+app.add_typer(config.app, name="config")
+app.add_typer(key.app, name="key")
 
 
 ADMIN_COMMANDS = {"user", "db", "doctor", "serve", "import", "export"}

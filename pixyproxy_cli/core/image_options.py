@@ -9,9 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.constants import GUID_PATTERN
 from pixyproxy_cli.core.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.settings import Settings
 
 IMAGE_SIZE_PATTERN = re.compile(r"auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4}")
 IMAGE_QUALITIES = ("auto", "low", "medium", "high", "xhigh", "max")
@@ -95,6 +99,18 @@ class ImageOptions:
             ("IMAGE_MODERATION", moderation_problem(self.moderation)),
         )
         return next(((variable, problem) for variable, problem in found if problem), None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ImageOptions:
+        """The options the settings (and the flags among them) ask for; checked when used."""
+        return cls(
+            size=settings.image_size,
+            quality=settings.image_quality,
+            format=settings.image_format,
+            compression=settings.image_compression,
+            background=settings.image_background,
+            moderation=settings.image_moderation,
+        )
 
     def check(self) -> None:
         """Raise ConfigurationError naming the setting of the first option not valid.

@@ -1,9 +1,10 @@
-"""Settings: one frozen model, loaded from flags, the environment, a ``.env`` file and defaults.
+"""Settings: one frozen model, from flags, the environment, ``.env``, a config file, defaults.
 
 Precedence, highest first: explicit overrides (command-line flags) > environment variables >
-the ``.env`` file > defaults. The ``.env`` file is ``$PIXYPROXY_ENV_FILE`` when that is set,
-otherwise ``.env`` in the current directory; python-dotenv reads it without touching
-``os.environ``. ``.env.example`` documents every variable listed in ``ENVIRONMENT``.
+the ``.env`` file > the user's config file (``core/config_file.py``) > defaults. The ``.env``
+file is ``$PIXYPROXY_ENV_FILE`` when that is set, otherwise ``.env`` in the current directory;
+python-dotenv reads it without touching ``os.environ``. ``.env.example`` documents every
+variable listed in ``ENVIRONMENT``. ``explain_settings`` also says where each value came from.
 
 Why not pydantic-settings, which reads env and ``.env`` with the same precedence: every
 command loads the settings, and it costs more than the whole of this module.
@@ -17,11 +18,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from pixyproxy_cli.core.config_file import (
+    ConfigFile,
+    config_file_path,
+    key_problem,
+    read_config_file,
+)
 from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL, DEFAULT_MAX_PROMPT_LENGTH
 from pixyproxy_cli.core.exceptions import ConfigurationError
 
@@ -138,8 +146,8 @@ def default_config_dir() -> Path:
     return user_config_path(APP_NAME, appauthor=False)
 
 
-def read_env_file(environ: Mapping[str, str]) -> dict[str, str]:
-    """Return the key/values of the ``.env`` file that applies, or nothing if there is none.
+def env_file_path(environ: Mapping[str, str]) -> Path | None:
+    """The ``.env`` file that applies, or None when there is none.
 
     Raises ConfigurationError when ``PIXYPROXY_ENV_FILE`` names a file that does not exist.
     """
@@ -148,34 +156,119 @@ def read_env_file(environ: Mapping[str, str]) -> dict[str, str]:
     if not path.is_file():
         if explicit:
             raise ConfigurationError(f"{ENV_FILE_VARIABLE} names {path}, which is not a file")
-        return {}
+        return None
+    return path
+
+
+def read_env_file(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the key/values of the ``.env`` file that applies, or nothing if there is none.
+
+    Raises ConfigurationError when ``PIXYPROXY_ENV_FILE`` names a file that does not exist.
+    """
+    path = env_file_path(environ)
+    return {} if path is None else _dotenv_values(path)
+
+
+def _dotenv_values(path: Path) -> dict[str, str]:
     from dotenv import dotenv_values  # only when there is a file to read
 
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+
+CONFIG_KEYS = set(ENVIRONMENT.values())
+"""The keys of the config file: the settings' variable names (some are refused there)."""
+FLAG = "a command-line flag"
+ENVIRONMENT_SOURCE = "the environment"
+DEFAULT = "the default"
+
+
+@dataclass(frozen=True)
+class SettingSources:
+    """Where the settings came from: each field's source, and the files that were read."""
+
+    by_field: dict[str, str]
+    env_file: Path | None
+    config: ConfigFile
+
+    def of(self, field: str) -> str:
+        """The source of ``field``'s value: a flag, the environment, a file, the default."""
+        return self.by_field.get(field, DEFAULT)
 
 
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build the settings from ``overrides`` (field names), the environment and ``.env``.
+    """The settings from ``overrides`` (field names), the environment, ``.env``, config file.
 
     ``environ`` defaults to ``os.environ``. Empty values count as unset. Raises
-    ConfigurationError naming the variable when a value is not valid.
+    ConfigurationError naming the variable (and the config file's line) when a value is not
+    valid, or when the config file is not.
     """
+    return explain_settings(overrides, environ)[0]
+
+
+def explain_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, SettingSources]:
+    """The settings, and where each came from. Raises as ``load_settings``."""
     environ = os.environ if environ is None else environ
-    layered = {**read_env_file(environ), **environ}
-    values: dict[str, Any] = {}
-    for field, variable in ENVIRONMENT.items():
-        raw = layered.get(variable)
-        if raw is not None and raw.strip() != "":
-            values[field] = raw.strip()
-    for field, value in (overrides or {}).items():
+    env_file = env_file_path(environ)
+    env_values = _dotenv_values(env_file) if env_file else {}
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for field in given:
         if field not in Settings.model_fields:
             raise ConfigurationError(f"unknown setting {field!r}")
-        if value is not None:
-            values[field] = value
+    config_dir = given.get("config_dir") or _config_dir(environ, env_values)
+    config = read_config_file(config_file_path(Path(config_dir).expanduser()), CONFIG_KEYS)
+    layers = (
+        (ENVIRONMENT_SOURCE, environ),
+        (f"the .env file ({env_file})", env_values),
+        (f"the config file ({config.path})", config.values),
+    )
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for field, variable in ENVIRONMENT.items():
+        for label, layer in layers:
+            raw = _value(layer, variable)
+            if raw is not None:
+                values[field], sources[field] = raw, label
+                break
+    for field, value in given.items():
+        values[field], sources[field] = value, FLAG
+    explained = SettingSources(sources, env_file, config)
+    return _build(values, explained), explained
 
+
+def user_config(environ: Mapping[str, str] | None = None) -> ConfigFile:
+    """The user's config file as it is, for editing: unknown keys kept, values unchecked.
+
+    Raises ConfigurationError when the file is not TOML (naming the line).
+    """
+    return read_config_file(user_config_path(environ), CONFIG_KEYS, strict=False)
+
+
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the user's config file is (it may not exist); its contents are not read."""
+    environ = os.environ if environ is None else environ
+    env_file = env_file_path(environ)
+    return config_file_path(_config_dir(environ, _dotenv_values(env_file) if env_file else {}))
+
+
+def _config_dir(environ: Mapping[str, str], env_values: Mapping[str, str]) -> Path:
+    """The config directory: PIXYPROXY_CONFIG_DIR (environment, then .env), else the platform's."""
+    chosen = _value(environ, "PIXYPROXY_CONFIG_DIR") or _value(env_values, "PIXYPROXY_CONFIG_DIR")
+    return Path(chosen).expanduser() if chosen else default_config_dir()
+
+
+def _value(layer: Mapping[str, str], variable: str) -> str | None:
+    raw = layer.get(variable)
+    return raw.strip() if raw is not None and raw.strip() != "" else None
+
+
+def _build(values: dict[str, Any], sources: SettingSources | None = None) -> Settings:
+    """Settings from ``values`` with the derived paths filled in. Raises ConfigurationError."""
     if "db_backend" in values:
         values["db_backend"] = str(values["db_backend"]).lower()
     else:
@@ -194,5 +287,34 @@ def load_settings(
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else ""
             name = ENVIRONMENT.get(field, field)
+            if sources is not None and sources.of(field) == (
+                f"the config file ({sources.config.path})"
+            ):
+                name = f"{name} ({sources.config.where(name)})"
             problems.append(f"{name}: {error['msg']}")
         raise ConfigurationError("invalid settings: " + "; ".join(problems)) from exc
+
+
+def check_setting(key: str, value: str) -> str:
+    """Refuse a value for the config file as a command would refuse it; its key, normalised.
+
+    ``key`` is a variable name of ``ENVIRONMENT`` in any case. Raises InputValidationError
+    naming the key: unknown, a secret, not allowed in the file, or a value not valid (the
+    settings' own validation, and for image options the check ``generate`` makes).
+    """
+    from pixyproxy_cli.core.exceptions import InputValidationError
+    from pixyproxy_cli.core.image_options import ImageOptions
+
+    key = key.strip().upper()
+    problem = key_problem(key, CONFIG_KEYS)
+    if problem is not None:
+        raise InputValidationError(problem)
+    field = next(f for f, variable in ENVIRONMENT.items() if variable == key)
+    placeholder = {name: "." for name in ("data_dir", "config_dir")}
+    try:
+        settings = _build({**placeholder, field: value.strip()})
+        if field.startswith("image_") and field != "image_prices":
+            ImageOptions.from_settings(settings).check()
+    except ConfigurationError as error:
+        raise InputValidationError(error.message.removeprefix("invalid settings: ")) from None
+    return key

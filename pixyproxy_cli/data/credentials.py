@@ -130,7 +130,7 @@ class CredentialStore:
         username = self.logged_in_username()
         if username is None:
             return None
-        keyring, errors = _keyring()
+        keyring, errors = keyring_modules()
         try:
             password = keyring.get_password(KEYRING_SERVICE, username)
         except errors.KeyringError as error:
@@ -150,7 +150,7 @@ class CredentialStore:
         status = describe_keyring()
         if status.problem:
             raise KeyringError(f"Cannot keep the password: {status.problem}; {status.fix}")
-        keyring, errors = _keyring()
+        keyring, errors = keyring_modules()
         previous = self.logged_in_username()
         try:
             keyring.set_password(KEYRING_SERVICE, username, password)
@@ -169,7 +169,7 @@ class CredentialStore:
         username = self.logged_in_username()
         if username is None:
             return None
-        keyring, errors = _keyring()
+        keyring, errors = keyring_modules()
         try:
             keyring.delete_password(KEYRING_SERVICE, username)
         except errors.PasswordDeleteError:
@@ -192,7 +192,7 @@ class CredentialStore:
             raise
 
 
-def _keyring() -> tuple[Any, Any]:
+def keyring_modules() -> tuple[Any, Any]:
     """The keyring module and its errors module, imported on first use."""
     import keyring
     from keyring import errors

@@ -9,6 +9,7 @@ from settings; no connection opens until it is used, when the schema is created 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pixyproxy_cli.core.constants import Provision
@@ -116,14 +117,20 @@ def create_provider(settings: Settings) -> ProviderChoice:
 
     choice = settings.image_provider
     options = image_options(settings)
-    api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    api_key: str | Callable[[], str] = (
+        settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
+    )
+    if not api_key:
+        from pixyproxy_cli.data.secrets import keyring_secret
+
+        api_key = keyring_secret(settings.config_dir, "openai") or ""
     if choice == "placeholder":
         return ProviderChoice(PlaceholderProvider(options))
     if not api_key:
         if choice == "openai":
             raise ConfigurationError(
-                "The openai provider needs OPENAI_API_KEY; set it, or use the placeholder "
-                "provider (--provider placeholder)"
+                "The openai provider needs OPENAI_API_KEY; set it (or pixyproxy key set "
+                "openai), or use the placeholder provider (--provider placeholder)"
             )
         return ProviderChoice(PlaceholderProvider(options), PLACEHOLDER_NOTICE)
     from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
@@ -142,14 +149,7 @@ def create_provider(settings: Settings) -> ProviderChoice:
 
 def image_options(settings: Settings) -> ImageOptions:
     """The image options the settings (and the flags among them) ask for; checked when used."""
-    return ImageOptions(
-        size=settings.image_size,
-        quality=settings.image_quality,
-        format=settings.image_format,
-        compression=settings.image_compression,
-        background=settings.image_background,
-        moderation=settings.image_moderation,
-    )
+    return ImageOptions.from_settings(settings)
 
 
 def create_image_store(settings: Settings) -> LocalImageStore:

@@ -34,6 +34,7 @@ from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data import mysql_preload
 from pixyproxy_cli.data.database import Database, Params, RawRow, Row
 from pixyproxy_cli.data.pool import ConnectionPool
+from pixyproxy_cli.data.secrets import database_password
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class MySQLDatabase(Database):
             "host": settings.db_host or "127.0.0.1",
             "port": settings.db_port,
             "user": settings.db_user or "root",
-            "password": settings.db_password.get_secret_value() if settings.db_password else "",
+            "password": database_password(settings),
             "database": settings.db_name,
             "charset": CHARSET,
             "collation": COLLATION,

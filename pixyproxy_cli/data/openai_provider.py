@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -47,7 +47,7 @@ class OpenAIImageProvider(ImageProviderInterface):
     def __init__(
         self,
         *,
-        api_key: str,
+        api_key: str | Callable[[], str],
         model: str,
         options: ImageOptions,
         timeout: float,
@@ -66,8 +66,10 @@ class OpenAIImageProvider(ImageProviderInterface):
         if self._client is None:
             from openai import OpenAI
 
+            # A key kept in the keyring is read when the first request needs it.
+            api_key = self._api_key if isinstance(self._api_key, str) else self._api_key()
             self._client = OpenAI(
-                api_key=self._api_key,
+                api_key=api_key,
                 base_url=self.base_url,
                 timeout=self.timeout,
                 max_retries=self.max_retries,

@@ -370,7 +370,6 @@ def _backend() -> str:
 
 
 def _keyring() -> tuple[Any, Any]:
-    import keyring
-    from keyring import errors
+    from pixyproxy_cli.data.credentials import keyring_modules
 
-    return keyring, errors
+    return keyring_modules()

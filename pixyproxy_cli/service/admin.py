@@ -172,6 +172,7 @@ class AdminService:
                 checks.append(search)
         checks.append(self._check_provider())
         checks.append(self._check_keyring())
+        checks.append(self._check_secrets())
         return checks
 
     def _check_database(self) -> Check:
@@ -286,7 +287,7 @@ class AdminService:
                 "image provider",
                 "warn",
                 detail,
-                "set OPENAI_API_KEY to generate real images",
+                "set OPENAI_API_KEY (or pixyproxy key set openai) to generate real images",
             )
         try:
             confirmed = self._provider.check(timeout=PROVIDER_CHECK_TIMEOUT)
@@ -308,6 +309,14 @@ class AdminService:
             detail = f"{status.backend}: {status.problem or status.warning}"
             return Check("keyring", "warn", detail, status.fix)
         return Check("keyring", "ok", status.backend)
+
+    def _check_secrets(self) -> Check:
+        """Where the OpenAI API key and the database password come from."""
+        from pixyproxy_cli.service.config import ConfigService
+
+        sources = ConfigService().secret_sources()
+        detail = "; ".join(f"{key}: {source}" for key, source in sources.items())
+        return Check("secrets", "ok", detail or "the settings could not be read")
 
 
 SEARCH_CHECK = "search index"

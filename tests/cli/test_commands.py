@@ -241,8 +241,8 @@ def test_asking_for_openai_without_a_key_is_a_configuration_error():
 
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: The openai provider needs OPENAI_API_KEY; set it, or use the placeholder "
-        "provider (--provider placeholder)\n"
+        "Error: The openai provider needs OPENAI_API_KEY; set it (or pixyproxy key set "
+        "openai), or use the placeholder provider (--provider placeholder)\n"
     )
 
 
@@ -440,7 +440,9 @@ def test_doctor_on_a_healthy_setup_warns_about_the_placeholder_and_keyring(data_
     assert checks["database (sqlite)"]["status"] == "ok"
     assert checks["images"]["detail"] == "1 row(s), 1 file(s)"
     assert checks["image provider"]["status"] == "warn"
-    assert checks["image provider"]["fix"] == "set OPENAI_API_KEY to generate real images"
+    assert checks["image provider"]["fix"] == (
+        "set OPENAI_API_KEY (or pixyproxy key set openai) to generate real images"
+    )
     assert checks["keyring"]["status"] == "warn"
     assert "silently discards" in checks["keyring"]["detail"]
 
