@@ -268,10 +268,8 @@ def bench_help(runs: int, work: Path) -> Row:
     )
 
 
-def bench_list_small(runs: int, work: Path) -> Row:
-    data = work / "small"
-    env = {**os.environ, "PIXYPROXY_DATA_DIR": str(data), "DB_BACKEND": "sqlite"}
-    env.pop("DB_HOST", None)
+def ten_sqlite_rows(data: Path, env: dict[str, str]) -> None:
+    """A SQLite database in ``data`` with ten images' rows (made by ``db init``)."""
     subprocess.run([PIXYPROXY, "db", "init"], env=env, check=True, capture_output=True)
     import sqlite3
 
@@ -280,6 +278,73 @@ def bench_list_small(runs: int, work: Path) -> Row:
         lambda sql, batch: (connection.executemany(sql, batch), connection.commit()), 10, "sqlite"
     )
     connection.close()
+
+
+def bench_startup_against(before: str, runs: int, work: Path) -> list[Row]:
+    """`--help` and `list --json` (10 rows) beside the same commands of an earlier checkout.
+
+    ``before`` is that checkout's installed ``pixyproxy`` (its own virtualenv). Both read the
+    same SQLite database; a third run adds a config file of five settings to this one.
+    """
+    data = work / "against"
+    config = work / "against-config"
+    env = {**os.environ, "PIXYPROXY_DATA_DIR": str(data), "DB_BACKEND": "sqlite"}
+    env["PIXYPROXY_CONFIG_DIR"] = str(config)
+    env.pop("DB_HOST", None)
+    ten_sqlite_rows(data, env)
+    rows = []
+    for label, args in (("`--help`", ["--help"]), ("`list --json`, 10 rows", ["list", "--json"])):
+        ours, earlier = interleaved_medians([PIXYPROXY, *args], [before, *args], env=env, runs=runs)
+        rows.append(
+            Row(
+                f"{label} wall time, against an earlier checkout",
+                f"{ours * 1000:.0f} ms",
+                f"{before}: {earlier * 1000:.0f} ms",
+                ours / earlier,
+                "<= 1.05",
+                ours / earlier <= 1.05,
+            )
+        )
+    settings = {
+        "IMAGE_SIZE": "1536x1024",
+        "IMAGE_QUALITY": "high",
+        "IMAGE_FORMAT": "webp",
+        "OPENAI_IMAGE_MODEL": "gpt-image-2",
+        "DB_POOL_SIZE": "4",
+    }
+    with_config = {**env, "PIXYPROXY_CONFIG_DIR": str(work / "with-config")}
+    for key, value in settings.items():
+        subprocess.run(
+            [PIXYPROXY, "config", "set", key, value],
+            env=with_config,
+            check=True,
+            capture_output=True,
+        )
+    listing = [PIXYPROXY, "list", "--json"]
+    configured_times, plain_times = [], []
+    timed_run(listing, with_config)
+    for _ in range(runs):  # interleaved, as interleaved_medians does (each its own env)
+        configured_times.append(timed_run(listing, with_config)[0])
+        plain_times.append(timed_run(listing, env)[0])
+    configured, plain = statistics.median(configured_times), statistics.median(plain_times)
+    rows.append(
+        Row(
+            "`list --json` with a config file of 5 settings",
+            f"{configured * 1000:.0f} ms",
+            f"no config file {plain * 1000:.0f} ms",
+            configured / plain,
+            "<= 1.05",
+            configured / plain <= 1.05,
+        )
+    )
+    return rows
+
+
+def bench_list_small(runs: int, work: Path) -> Row:
+    data = work / "small"
+    env = {**os.environ, "PIXYPROXY_DATA_DIR": str(data), "DB_BACKEND": "sqlite"}
+    env.pop("DB_HOST", None)
+    ten_sqlite_rows(data, env)
     bare_app = [sys.executable, str(HERE / "baselines.py"), "typer"]
     ours, bare_list, bare_help = interleaved_medians(
         [PIXYPROXY, "list", "--json"],
@@ -1040,8 +1105,16 @@ def main() -> int:
         metavar="NAME",
         help=(
             "run only these (help, list-small, list-large, http, generate, login, search, "
-            "import, remote, thumbnail); "
+            "import, remote, thumbnail, against); "
             "repeatable"
+        ),
+    )
+    parser.add_argument(
+        "--before",
+        metavar="PIXYPROXY",
+        help=(
+            "the pixyproxy executable of an earlier checkout (its own virtualenv): adds the "
+            "'against' rows, start-up beside it"
         ),
     )
     args = parser.parse_args()
@@ -1068,8 +1141,11 @@ def main() -> int:
             ("import", lambda: [bench_import(500 if args.quick else 2_000, work)]),
             ("remote", lambda: bench_remote_list(rows_large, 3 if args.quick else 5, work)),
             ("thumbnail", lambda: bench_thumbnail(seconds, work, 1 if args.quick else 3)),
+            ("against", lambda: bench_startup_against(args.before, runs * 2, work)),
         ]:
             if args.only and label not in args.only:
+                continue
+            if label == "against" and not args.before:
                 continue
             print(f"running: {label} ...", file=sys.stderr, flush=True)
             results.extend(bench())

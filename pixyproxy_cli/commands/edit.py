@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from pixyproxy_cli.commands.completion import complete_guid
 from pixyproxy_cli.commands.generate import (
     Background,
     Compression,
@@ -46,6 +47,7 @@ def edit(
             metavar="SOURCE",
             help=f"A stored image's GUID, or a PNG, JPEG or WebP file (under 50 MB). Repeat "
             f"for up to {MAX_EDIT_SOURCES}; the first is the one edited.",
+            autocompletion=complete_guid,
         ),
     ],
     mask: Annotated[

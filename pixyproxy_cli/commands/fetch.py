@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.completion import GuidArgument
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import InputValidationError
 
 
 def fetch(
     ctx: typer.Context,
-    guid: Annotated[str, typer.Argument(metavar="GUID", help="The image's GUID.")],
+    guid: GuidArgument,
     output_file: Annotated[
         Path | None,
         typer.Option(

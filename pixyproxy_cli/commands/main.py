@@ -47,7 +47,7 @@ app = typer.Typer(
     ),
     epilog="Settings: see .env.example. Exit codes: see README.md. Docs: pixyproxy COMMAND --help",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},

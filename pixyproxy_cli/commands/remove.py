@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.completion import complete_guid
 from pixyproxy_cli.commands.errors import ExitCode
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
@@ -19,7 +20,12 @@ def can_ask() -> bool:
 
 def remove(
     ctx: typer.Context,
-    guids: Annotated[list[str], typer.Argument(metavar="GUID...", help="The images to delete.")],
+    guids: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="GUID...", help="The images to delete.", autocompletion=complete_guid
+        ),
+    ],
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Delete without asking (needed in a pipe).")
     ] = False,

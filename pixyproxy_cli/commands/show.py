@@ -1,17 +1,16 @@
 """``pixyproxy show``: one image's details."""
 
-from typing import Annotated
-
 import typer
 
 from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.completion import GuidArgument
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
 
 
 def show(
     ctx: typer.Context,
-    guid: Annotated[str, typer.Argument(metavar="GUID", help="The image's GUID.")],
+    guid: GuidArgument,
     as_json: JsonOutput = False,
 ) -> None:
     """Show the details of the image with this GUID.
