@@ -133,8 +133,16 @@ class CliState:
 
 
 def _describe(services: Services, seconds: float) -> None:
-    """Under -v: the database and the provider this invocation uses."""
+    """Under -v: the settings' files, the database and the provider this invocation uses."""
+    from pixyproxy_cli.core.settings import explain_settings
+
     settings = services.settings
+    sources = explain_settings()[1]
+    config = sources.config
+    output.info(
+        f"settings: .env {sources.env_file or 'none'}; config file {config.path} "
+        + (f"({len(config.values)} setting(s))" if config.path.exists() else "(none)")
+    )
     output.info(
         f"database: {settings.db_backend} {settings.database_location()} "
         f"(opened in {seconds * 1000:.0f} ms)"

@@ -46,11 +46,26 @@ def test_verbose_says_which_database_and_provider_and_how_long(isolated_environm
     lines = result.stderr.splitlines()
     database = isolated_environment / "data" / "pixyproxy.db"
 
+    config = isolated_environment / "home" / ".config" / "pixyproxy" / "config.toml"
     assert result.exit_code == 0
-    assert lines[0].startswith(f"Info: database: sqlite {database} (opened in ")
-    assert lines[1].startswith("Info: provider: placeholder (OPENAI_API_KEY is not set")
+    assert lines[0] == f"Info: settings: .env none; config file {config} (none)"
+    assert lines[1].startswith(f"Info: database: sqlite {database} (opened in ")
+    assert lines[2].startswith("Info: provider: placeholder (OPENAI_API_KEY is not set")
     assert re.fullmatch(r"Info: finished \d+\.\d{3} s after start-up", lines[-1])
     assert "Info:" not in result.stdout  # stdout stays the data
+
+
+def test_verbose_names_the_files_the_settings_came_from(isolated_environment):
+    (isolated_environment / "work" / ".env").write_text("IMAGE_SIZE=64x64\n")
+    run("config", "set", "IMAGE_QUALITY", "low")
+    config = isolated_environment / "home" / ".config" / "pixyproxy" / "config.toml"
+
+    result = run("list", "-v")
+
+    assert result.stderr.splitlines()[0] == (
+        f"Info: settings: .env {isolated_environment / 'work' / '.env'}; "
+        f"config file {config} (1 setting(s))"
+    )
 
 
 def test_normal_output_has_no_info_lines():
