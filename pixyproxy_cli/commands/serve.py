@@ -32,11 +32,12 @@ def serve(
         typer.Option(exists=True, dir_okay=False, help="The certificate's private key (PEM)."),
     ] = None,
 ) -> None:
-    """Serve the REST API: POST /image, GET /image, /image/{guid}, /image/{guid}/content.
+    """Serve the gallery at / and the REST API (POST /image, GET /image, /image/{guid}...).
 
-    Settings come from the environment and .env, as for every command. Every request is
-    logged on stderr as one line with its request id (also sent as X-Request-ID). The
-    OpenAPI documentation is at /docs.
+    A browser at http://127.0.0.1:8000/ browses, searches, signs in, generates and
+    deletes. Settings come from flags, the environment, .env and the config file, as for
+    every command. Every request is logged on stderr as one line with its request id (also
+    sent as X-Request-ID). The OpenAPI documentation is at /docs.
 
     Examples:
 
