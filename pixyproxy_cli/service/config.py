@@ -26,6 +26,8 @@ from pixyproxy_cli.core.settings import (
 from pixyproxy_cli.data.secrets import SECRETS, SecretKind, SecretStore, secret_kind
 
 MASK = "********"
+PATH_KEYS = frozenset({"PIXYPROXY_DATA_DIR", "IMAGE_DIR", "SQLITE_PATH"})
+"""Settings that name a place: a relative one is kept as the absolute path it means now."""
 NOT_SET = "not set"
 KEYRING = "the keyring (pixyproxy key set)"
 
@@ -93,7 +95,10 @@ class ConfigService:
         not valid; ConfigurationError when the file cannot be read or written.
         """
         key = check_setting(key, value)
-        write_setting(user_config(self._environ), key, value.strip())
+        value = value.strip()
+        if key in PATH_KEYS and not Path(value).expanduser().is_absolute():
+            value = str(Path.cwd() / value)  # the file is read from every folder
+        write_setting(user_config(self._environ), key, value)
         return key
 
     def unset(self, key: str) -> bool:

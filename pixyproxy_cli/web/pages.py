@@ -156,6 +156,8 @@ def render_error(request: Request, status: int, message: str, request_id: str) -
 
 
 def _with_cookies(request: Request, response: _R) -> _R:
+    if getattr(request.state, "stale_session", False):
+        sign_out(request, response)
     new = getattr(request.state, "new_csrf", None)
     if new:
         response.set_cookie(

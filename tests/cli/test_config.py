@@ -207,6 +207,16 @@ def test_values_with_quotes_and_control_characters_survive_the_file():
     assert listed()["OPENAI_IMAGE_MODEL"]["value"] == value
 
 
+def test_a_relative_path_is_kept_as_the_place_it_names_now(tmp_path, config_file):
+    run("config", "set", "IMAGE_DIR", "pictures")
+    run("config", "set", "SQLITE_PATH", "~/db/pixyproxy.db")
+
+    text = config_file.read_text()
+
+    assert f'IMAGE_DIR = "{tmp_path / "work" / "pictures"}"' in text
+    assert 'SQLITE_PATH = "~/db/pixyproxy.db"' in text  # ~ is the same from every folder
+
+
 def test_set_says_when_a_higher_layer_still_wins():
     result = run("config", "set", "IMAGE_SIZE", "1536x1024", env={"IMAGE_SIZE": "auto"})
 

@@ -201,6 +201,19 @@ def test_an_error_page_still_shows_who_is_signed_in(api):
     assert "Signed in as <strong>alice</strong>" in page.text
 
 
+def test_a_cookie_whose_token_was_revoked_is_forgotten(api):
+    sign_in(api, "alice")
+    [token] = api.get("/token", auth=api.auth("alice")).json()
+    api.request("DELETE", f"/token/{token['id']}", auth=api.auth("alice"))
+
+    page = api.get("/")
+
+    assert page.status_code == 200
+    assert "Sign in" in page.text
+    assert 'pixyproxy_session=""' in page.headers["set-cookie"]
+    assert "pixyproxy_session" not in api.client.cookies
+
+
 def test_a_wrong_password_says_so_and_sets_no_session(api):
     page = api.get("/gallery/signin")
     response = api.post(

@@ -53,6 +53,8 @@ async def page_user(request: Request, services: ServicesDep) -> User | None:
     """The signed-in user of the browser's cookie, or None (kept for the error pages)."""
     viewer = await cookie_user(request, services)
     request.state.viewer = viewer
+    # A cookie whose token was revoked or expired is forgotten with this page.
+    request.state.stale_session = viewer is None and session_token(request) is not None
     return viewer
 
 
@@ -77,7 +79,7 @@ def gallery(
     context: dict[str, Any] = {
         "viewer": viewer,
         "filters": given,
-        "filtered": any(given.values()),
+        "filtered": any(v for k, v in given.items() if (k, v) != ("order", "newest")),
         "notice": "The image was deleted." if deleted else None,
         "qualities": IMAGE_QUALITIES,
         "formats": IMAGE_FORMATS,
