@@ -381,3 +381,32 @@ def test_a_key_the_keyring_lost_is_a_clear_error(memory_keyring, fake_openai):
         "Error: the OpenAI API key (OPENAI_API_KEY) was kept in the keyring, which no longer "
         "holds it: run pixyproxy key set openai, or set OPENAI_API_KEY\n"
     )
+
+
+def test_the_database_password_comes_from_the_keyring_unless_db_password_is_set(tmp_path):
+    from pixyproxy_cli.core.settings import load_settings
+    from pixyproxy_cli.data.secrets import database_password
+
+    run("key", "set", "db", "--stdin", input="the stored password\n")
+    base = {"PIXYPROXY_DATA_DIR": str(tmp_path / "d"), "DB_BACKEND": "mysql"}
+    base["PIXYPROXY_CONFIG_DIR"] = str(tmp_path / "home" / ".config" / "pixyproxy")
+
+    stored = database_password(load_settings(environ=base))
+    given = database_password(load_settings(environ={**base, "DB_PASSWORD": "from env"}))
+
+    assert (stored, given) == ("the stored password", "from env")
+
+
+def test_no_secret_stored_means_no_keyring_at_all(tmp_path, monkeypatch):
+    from pixyproxy_cli.core.settings import load_settings
+    from pixyproxy_cli.data import secrets
+    from pixyproxy_cli.data.secrets import database_password
+
+    def no_keyring():
+        raise AssertionError("the keyring was asked")
+
+    monkeypatch.setattr(secrets, "keyring_modules", no_keyring)
+    monkeypatch.setattr(secrets, "describe_keyring", no_keyring)
+    settings = load_settings(environ={"PIXYPROXY_DATA_DIR": str(tmp_path / "d")})
+
+    assert database_password(settings) == ""
