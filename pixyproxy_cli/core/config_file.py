@@ -11,13 +11,12 @@ says where this file is.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pixyproxy_cli.core.exceptions import ConfigurationError
+from pixyproxy_cli.core.files import write_text_atomically
 
 CONFIG_FILE_NAME = "config.toml"
 SECRET_KEYS = {"OPENAI_API_KEY": "openai", "DB_PASSWORD": "db"}
@@ -178,18 +177,8 @@ def _single_line(line: str, key: str) -> bool:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (never half written)."""
+    """Write ``text`` to ``path`` atomically. Raises ConfigurationError naming the file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomically(path, text, prefix=".config-")
     except OSError as error:
         raise ConfigurationError(f"cannot write the config file {path}: {error}") from error

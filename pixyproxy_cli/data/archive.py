@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
+from pixyproxy_cli.core.files import atomic_file
 from pixyproxy_cli.core.models import Filename, Guid, ImageUsage, Parents, Username
 from pixyproxy_cli.data.storage import OWN_FILENAME
 
@@ -38,6 +38,8 @@ MANIFEST = "manifest.json"
 DETAILS = "images.jsonl"
 FILES = "images"
 _COPY_CHUNK = 1024 * 1024
+INCOMING = ".incoming-"
+"""The prefix of a file being written into the export directory."""
 
 
 class ExportRecord(BaseModel):
@@ -108,7 +110,7 @@ class ExportWriter:
         digest = hashlib.sha256()
         size = 0
         try:
-            with source.open("rb") as reader, _atomic(target) as writer:
+            with source.open("rb") as reader, atomic_file(target, prefix=INCOMING) as writer:
                 while chunk := reader.read(_COPY_CHUNK):
                     digest.update(chunk)
                     writer.write(chunk)
@@ -127,7 +129,7 @@ class ExportWriter:
             self._details.flush()
             os.fsync(self._details.fileno())
             self._details.close()
-            with _atomic(self.directory / MANIFEST) as writer:
+            with atomic_file(self.directory / MANIFEST, prefix=INCOMING) as writer:
                 body = {"format": FORMAT, "version": VERSION, **manifest.__dict__}
                 writer.write(json.dumps(body, indent=2).encode() + b"\n")
         except OSError as error:
@@ -213,19 +215,3 @@ def _record(line: str, where: str) -> ExportRecord:
     if record.private and record.owner is None:
         raise InputValidationError(f"{where}: a private image must have an owner")
     return record
-
-
-@contextlib.contextmanager
-def _atomic(target: Path) -> Iterator[Any]:
-    """A binary file that appears at ``target`` whole (fsynced, renamed) or not at all."""
-    fd, temporary = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

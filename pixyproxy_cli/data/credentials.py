@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pixyproxy_cli.core.exceptions import AuthenticationError, KeyringError
+from pixyproxy_cli.core.files import write_text_atomically
 
 KEYRING_SERVICE = "pixyproxy"
 USERNAME_VARIABLE = "PIXYPROXY_USERNAME"
@@ -180,16 +180,7 @@ class CredentialStore:
         return username
 
     def _write_session(self, session: dict[str, str]) -> None:
-        self.session_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".session-", dir=self.session_file.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(session, handle)
-            os.replace(temp, self.session_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_text_atomically(self.session_file, json.dumps(session), prefix=".session-")
 
 
 def keyring_modules() -> tuple[Any, Any]:

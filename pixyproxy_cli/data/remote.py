@@ -17,7 +17,6 @@ import contextlib
 import ipaddress
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from pixyproxy_cli.core.exceptions import (
     StorageError,
     TooManyRequestsError,
 )
+from pixyproxy_cli.core.files import write_text_atomically
 
 SERVER_VARIABLE = "PIXYPROXY_SERVER"
 TOKEN_VARIABLE = "PIXYPROXY_TOKEN"  # noqa: S105 - a variable name, not a token
@@ -278,16 +278,7 @@ class ServerLogins:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".servers-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2)
-            os.replace(temp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_text_atomically(self.path, json.dumps(data, indent=2), prefix=".servers-")
 
     def default_server(self) -> str | None:
         """The server to use: PIXYPROXY_SERVER, else the last one logged in to, else None."""

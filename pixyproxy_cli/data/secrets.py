@@ -9,16 +9,14 @@ of ours.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import ConfigurationError, KeyringError
+from pixyproxy_cli.core.files import write_text_atomically
 from pixyproxy_cli.data.credentials import describe_keyring, keyring_modules
 
 if TYPE_CHECKING:
@@ -171,16 +169,8 @@ class SecretStore:
         return {name for name in stored if name in SECRETS} if isinstance(stored, list) else set()
 
     def _write_marks(self, marks: set[str]) -> None:
-        self.marks_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".secrets-", dir=self.marks_file.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"stored": sorted(marks)}, handle)
-            os.replace(temp, self.marks_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        content = json.dumps({"stored": sorted(marks)})
+        write_text_atomically(self.marks_file, content, prefix=".secrets-")
 
 
 def keyring_secret(config_dir: Path, name: str) -> Callable[[], str] | None:
