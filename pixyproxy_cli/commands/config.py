@@ -85,7 +85,7 @@ def set_setting(
     service = _service()
     written = service.set(key, value)
     output.status(f"Set {written} in {service.path()}")
-    shadowing = next(e for e in service.entries() if e.key == written).source
+    shadowing = service.get(written).source
     if "config file" not in shadowing:
         output.notice(f"{written} also comes from {shadowing}, which wins over the config file")
 
@@ -98,11 +98,11 @@ def unset(key: KeyArgument) -> None:
 
         pixyproxy config unset IMAGE_SIZE
     """
-    service = _service()
+    service, name = _service(), key.strip().upper()
     if service.unset(key):
-        output.status(f"Removed {key.strip().upper()} from {service.path()}")
+        output.status(f"Removed {name} from {service.path()}")
     else:
-        output.status(f"{key.strip().upper()} is not in {service.path()}")
+        output.status(f"{name} is not in {service.path()}")
 
 
 @app.command("path", cls=ExamplesCommand)

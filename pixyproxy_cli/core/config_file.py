@@ -47,6 +47,8 @@ class ConfigFile:
     path: Path
     values: dict[str, str] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
+    text: str | None = None
+    """The file as it was read (None: there is no file); ``write_setting`` edits it."""
 
     def where(self, key: str) -> str:
         """``path, line N`` of ``key``, for messages."""
@@ -83,8 +85,7 @@ def read_config_file(path: Path, known: set[str], *, strict: bool = True) -> Con
         where = f"{path}, line {line}"
         reason = _LINE_IN_ERROR.sub("", str(error)).replace("(at end of document)", "").strip()
         raise ConfigurationError(f"{where}: not valid TOML: {reason}") from None
-    lines = _key_lines(text)
-    config = ConfigFile(path, {}, lines)
+    config = ConfigFile(path, {}, _key_lines(text), text)
     for key, value in data.items():
         problem = key_problem(key, known) if strict else None
         if problem is None and isinstance(value, bool):
@@ -116,15 +117,11 @@ def key_problem(key: str, known: set[str]) -> str | None:
 def write_setting(config: ConfigFile, key: str, value: str | None) -> None:
     """Set ``key`` to ``value`` in the file (None removes it), atomically.
 
-    The key's own line is replaced (or removed, or a line added at the end); everything
-    else is kept. Raises ConfigurationError when the file cannot be written.
+    The key's own line of the text that was read is replaced (or removed, or a line added
+    at the end); everything else is kept. Raises ConfigurationError when the file cannot be
+    written.
     """
-    try:
-        text = config.path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        text = HEADER
-    except OSError as error:
-        raise ConfigurationError(f"cannot read the config file {config.path}: {error}") from error
+    text = HEADER if config.text is None else config.text
     lines = text.splitlines(keepends=True)
     number = config.lines.get(key)
     new_line = None if value is None else f"{key} = {toml_string(value)}\n"

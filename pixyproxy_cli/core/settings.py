@@ -31,7 +31,7 @@ from pixyproxy_cli.core.config_file import (
     read_config_file,
 )
 from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL, DEFAULT_MAX_PROMPT_LENGTH
-from pixyproxy_cli.core.exceptions import ConfigurationError
+from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
 
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
@@ -302,7 +302,6 @@ def check_setting(key: str, value: str) -> str:
     naming the key: unknown, a secret, not allowed in the file, or a value not valid (the
     settings' own validation, and for image options the check ``generate`` makes).
     """
-    from pixyproxy_cli.core.exceptions import InputValidationError
     from pixyproxy_cli.core.image_options import ImageOptions
 
     key = key.strip().upper()

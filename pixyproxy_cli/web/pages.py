@@ -110,26 +110,22 @@ def redirect(request: Request, url: str) -> Response:
 
 def sign_in(request: Request, response: Response, token: str, max_age: int) -> None:
     """Keep ``token`` in the sign-in cookie: HttpOnly, SameSite=Strict, Secure over HTTPS."""
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=max_age,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, **_cookie_flags(request))
 
 
 def sign_out(request: Request, response: Response) -> None:
     """Forget the sign-in cookie."""
-    response.delete_cookie(
-        SESSION_COOKIE,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    response.delete_cookie(SESSION_COOKIE, **_cookie_flags(request))
+
+
+def _cookie_flags(request: Request) -> dict[str, Any]:
+    """Every cookie of ours: HttpOnly, SameSite=Strict, for the whole site, Secure over HTTPS."""
+    return {
+        "httponly": True,
+        "samesite": "strict",
+        "secure": request.url.scheme == "https",
+        "path": "/",
+    }
 
 
 def is_page(request: Request) -> bool:
@@ -160,12 +156,5 @@ def _with_cookies(request: Request, response: _R) -> _R:
         sign_out(request, response)
     new = getattr(request.state, "new_csrf", None)
     if new:
-        response.set_cookie(
-            CSRF_COOKIE,
-            new,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
+        response.set_cookie(CSRF_COOKIE, new, **_cookie_flags(request))
     return response
