@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -26,9 +27,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    env: dict[str, str], log_path: Path, *args: str
+    env: dict[str, str], log_path: Path, *args: str, tls: ssl.SSLContext | None = None
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A real ``pixyproxy serve ARGS`` on a free port, its output in ``log_path``; stopped after."""
+    """A real ``pixyproxy serve ARGS`` on a free port, its output in ``log_path``; stopped after.
+
+    With ``tls`` (the context that trusts its certificate, given in ARGS) it is https.
+    """
     port = free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -37,12 +41,12 @@ def running_server(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{base_url}/openapi.json", timeout=1)
+                httpx.get(f"{base_url}/openapi.json", timeout=1, verify=tls or True)
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:

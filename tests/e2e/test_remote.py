@@ -35,33 +35,9 @@ class Remote:
         self.server_env = server_env
         self.tokens: dict[str, str] = {}
 
-    def env(self, user: str | None, **extra: str) -> dict[str, str]:
-        home = self.tmp_path / f"client-{user or 'anonymous'}"
-        home.mkdir(exist_ok=True)
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PIXYPROXY_", "DB_", "OPENAI_"))
-        }
-        env.update(
-            PIXYPROXY_CONFIG_DIR=str(home / "config"),
-            PIXYPROXY_DATA_DIR=str(home / "data"),  # the client's own, never used remotely
-            PYTHON_KEYRING_BACKEND="tests.keyring_backends.FileKeyring",
-            TEST_KEYRING_FILE=str(home / "keyring.json"),
-            PYTHONPATH=str(REPOSITORY),
-            **extra,
-        )
-        return env
-
     def run(self, *args: str, user: str | None = None, stdin: str | None = None, **extra: str):
-        return subprocess.run(
-            [str(EXECUTABLE), *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=self.env(user, **extra),
-            timeout=120,
-        )
+        home = self.tmp_path / f"client-{user or 'anonymous'}"
+        return run_client(home, *args, stdin=stdin, timeout=120, **extra)
 
     def login(self, user: str) -> subprocess.CompletedProcess[str]:
         return self.run(
@@ -281,19 +257,32 @@ def test_eight_parallel_remote_generates(remote):
 # -- the transport -------------------------------------------------------------------------
 
 
-def run_client(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXYPROXY_", "DB_"))}
+def run_client(
+    home: Path, *args: str, stdin: str | None = None, timeout: float = 60, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """The installed CLI as a client machine of its own in ``home`` (config, data, keyring),
+    with none of this machine's pixyproxy, database or OpenAI settings."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PIXYPROXY_", "DB_", "OPENAI_"))
+    }
     env.update(
-        PIXYPROXY_CONFIG_DIR=str(tmp_path / "config"),
-        PIXYPROXY_DATA_DIR=str(tmp_path / "data"),
+        PIXYPROXY_CONFIG_DIR=str(home / "config"),
+        PIXYPROXY_DATA_DIR=str(home / "data"),  # the client's own, never used remotely
         PYTHON_KEYRING_BACKEND="tests.keyring_backends.FileKeyring",
-        TEST_KEYRING_FILE=str(tmp_path / "keyring.json"),
+        TEST_KEYRING_FILE=str(home / "keyring.json"),
         PYTHONPATH=str(REPOSITORY),
         **extra,
     )
     return subprocess.run(
-        [str(EXECUTABLE), *args], capture_output=True, text=True, env=env, timeout=60
+        [str(EXECUTABLE), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
     )
 
 
@@ -380,60 +369,19 @@ def test_tls_with_a_certificate_made_here(sqlite_settings, tmp_path):
     env = {**os.environ, **settings_environment(sqlite_settings)}
     env.pop("OPENAI_API_KEY", None)
     add_user(env, "alice", PASSWORDS["alice"])
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            str(EXECUTABLE),
-            "serve",
-            "--port",
-            str(port),
-            "--ssl-certfile",
-            str(certfile),
-            "--ssl-keyfile",
-            str(keyfile),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"https://127.0.0.1:{port}"
-    try:
-        import time
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                trust = ssl.create_default_context(cafile=str(bundle))
-                httpx.get(f"{url}/openapi.json", verify=trust, timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+    trust = ssl.create_default_context(cafile=str(bundle))
+    tls_files = ("--ssl-certfile", str(certfile), "--ssl-keyfile", str(keyfile))
+    with running_server(env, tmp_path / "serve.log", *tls_files, tls=trust) as (url, _):
         untrusted = run_client(tmp_path / "a", "--server", url, "list")
-        (tmp_path / "b").mkdir()
-        login = subprocess.run(
-            [str(EXECUTABLE), "login", "--server", url, "-u", "alice", "--password-stdin"],
-            input=PASSWORDS["alice"],
-            capture_output=True,
-            text=True,
-            env={
-                **{k: v for k, v in os.environ.items() if not k.startswith(("PIXYPROXY_", "DB_"))},
-                "PIXYPROXY_CONFIG_DIR": str(tmp_path / "b" / "config"),
-                "PIXYPROXY_DATA_DIR": str(tmp_path / "b" / "data"),
-                "PYTHON_KEYRING_BACKEND": "tests.keyring_backends.FileKeyring",
-                "TEST_KEYRING_FILE": str(tmp_path / "b" / "keyring.json"),
-                "PYTHONPATH": str(REPOSITORY),
-                "PIXYPROXY_CA_BUNDLE": str(bundle),
-            },
-            timeout=60,
+        login = run_client(
+            tmp_path / "b",
+            *("login", "--server", url, "-u", "alice", "--password-stdin"),
+            stdin=PASSWORDS["alice"],
+            PIXYPROXY_CA_BUNDLE=str(bundle),
         )
         trusted = run_client(
             tmp_path / "b", "generate", "over tls", "--json", PIXYPROXY_CA_BUNDLE=str(bundle)
         )
-    finally:
-        process.terminate()
-        process.wait(15)
 
     assert untrusted.returncode == 5
     assert untrusted.stderr.startswith(f"Error: The TLS certificate of {url} is not trusted (")
