@@ -9,17 +9,11 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backends import fail
-from typer.testing import CliRunner
 
-from pixyproxy_cli.commands.main import app
 from pixyproxy_cli.core.settings import explain_settings
+from tests.cli.test_commands import run
 
-runner = CliRunner()
 SECRET = "sk-proj-a-key-that-must-never-show-0123456789"
-
-
-def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
-    return runner.invoke(app, list(args), env=env, input=input, catch_exceptions=False)
 
 
 @pytest.fixture
