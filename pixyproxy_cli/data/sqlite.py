@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from pixyproxy_cli.core.exceptions import (
     DBConnectionError,
     ForeignDatabaseError,
     PixyProxyException,
+    StorageFullError,
 )
 from pixyproxy_cli.core.search import contains
 from pixyproxy_cli.core.settings import Settings
@@ -35,6 +37,8 @@ from pixyproxy_cli.data.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
+_NEARLY_FULL_BYTES = 64 * 1024
+"""Free space below which SQLite's "disk I/O error" is taken for a full disk."""
 _PYFORMAT_PARAMETER = re.compile(r"%\((\w+)\)s")
 
 
@@ -229,6 +233,13 @@ class SQLiteDatabase(Database):
             raise
         self.commit(connection)
 
+    def _disk_is_full(self) -> bool:
+        """Whether the file system holding the database has less than a page or two left."""
+        try:
+            return shutil.disk_usage(self.path.parent).free < _NEARLY_FULL_BYTES
+        except OSError:
+            return False
+
     def driver_name(self) -> str:
         """The SQLite library version in use."""
         return f"sqlite3 (SQLite {sqlite3.sqlite_version})"
@@ -249,6 +260,11 @@ class SQLiteDatabase(Database):
                 )
             return ConstraintViolationError()
         lowered = message.lower()
+        if "disk is full" in lowered or ("disk i/o" in lowered and self._disk_is_full()):
+            # SQLITE_FULL, or an I/O error creating the WAL's files on a full file system.
+            return StorageFullError(
+                f"Cannot write the SQLite database {self.path}: the disk is full"
+            )
         if "locked" in lowered or "busy" in lowered:
             return DBConnectionError(
                 f"The SQLite database {self.path} stayed locked by another process; try again"

@@ -233,3 +233,62 @@ def test_a_really_full_disk_for_the_cli_and_the_api(sqlite_settings, tiny_disk):
     assert response.json()["message"] == "There is no space left to store the image"
     assert str(tiny_disk) not in response.text
     assert_nothing_left(tiny_disk, env)
+
+
+@pytest.fixture
+def tiny_mount(tmp_path):
+    """An empty 1 MiB tmpfs of this test's own; skipped where mounting is not allowed."""
+    mountpoint = tmp_path / "small"
+    mountpoint.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def fill(mountpoint: Path) -> None:
+    """Fill what is left of the file system, so that the next page SQLite needs has no room."""
+    with contextlib.suppress(OSError), (mountpoint / "filler").open("wb") as handle:
+        while True:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+
+
+def test_a_full_disk_under_the_sqlite_database_is_507_and_exit_1(sqlite_settings, tiny_mount):
+    from fastapi.testclient import TestClient
+
+    from pixyproxy_cli.data.init import create_database
+    from pixyproxy_cli.service.init import build_services
+    from pixyproxy_cli.web.app import create_app
+
+    settings = sqlite_settings.model_copy(update={"sqlite_path": tiny_mount / "pixyproxy.db"})
+    env = {**settings_environment(settings), "SQLITE_PATH": str(settings.sqlite_path)}
+    long_prompt = "a fox " * 5000  # a row that needs new pages
+    database = create_database(settings)
+    try:
+        services = build_services(settings, database=database)
+        with TestClient(create_app(services)) as client:
+            first = client.post("/image", json={"prompt": "before"})  # the server is running
+            fill(tiny_mount)
+            served = [client.post("/image", json={"prompt": long_prompt}) for _ in range(3)]
+            cli = runner.invoke(app, ["generate", long_prompt], env=env)
+    finally:
+        database.close()
+
+    assert first.status_code == 201
+    assert [response.status_code for response in served] == [507, 507, 507]
+    assert served[0].json()["message"] == "There is no space left to store the image"
+    assert str(tiny_mount) not in served[0].text
+    assert cli.exit_code == 1
+    assert cli.stderr.splitlines()[-1].endswith(": the disk is full")
+    (tiny_mount / "filler").unlink()
+    listed = json.loads(runner.invoke(app, ["list", "--json"], env=env).stdout)
+    assert [image["prompt"] for image in listed] == ["before"]
+    assert len(list(settings.image_dir.iterdir())) == 1  # no file left by a refused write
