@@ -202,6 +202,11 @@ class FakeImageRepository(ImageRepositoryInterface):
         ids = [image_id for image_id in sorted(self.rows) if image_id > after_id][:limit]
         return [(image_id, self._file(self.rows[image_id])) for image_id in ids]
 
+    def find_unreadable_images(self, *, after_id: int = 0, limit: int):
+        self._call("find_unreadable_images")
+        ids = [image_id for image_id in sorted(self.rows) if image_id > after_id][:limit]
+        return [], (ids[-1] if len(ids) == limit else None)
+
     def shortest_indexed_word(self) -> int | None:
         return None
 

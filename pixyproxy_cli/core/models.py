@@ -24,7 +24,7 @@ prompt's maximum length is a setting: pass it as validation context
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,6 +71,32 @@ def normalize_guid(value: str) -> str:
     if not _GUID_RE.fullmatch(lowered):
         raise ValueError("GUID must look like 1b4e28ba-2fa1-11d2-883f-0016d3cca427")
     return lowered
+
+
+EARLIEST_MOMENT = datetime(1970, 1, 1, tzinfo=UTC)
+"""No image is older than this: a stored timestamp before it is a mistake in the input."""
+CLOCK_SKEW = timedelta(days=1)
+"""How far past this machine's clock a timestamp from elsewhere may be (another clock)."""
+
+
+def check_moment(value: datetime) -> datetime:
+    """``value`` as an aware UTC moment that both databases store and read back.
+
+    Raises ValueError for a naive time (whose zone is unknown), and for one before 1970 or
+    more than a day ahead of this machine's clock (no image was made then).
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must name its time zone (such as Z or +00:00)")
+    value = value.astimezone(UTC)
+    if value < EARLIEST_MOMENT:
+        raise ValueError(f"must not be before {EARLIEST_MOMENT:%Y-%m-%d}")
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError("must not be in the future")
+    return value
+
+
+ImageMoment = Annotated[datetime, AfterValidator(check_moment)]
+"""When an image was made or changed, as it enters from outside (an import)."""
 
 
 def _check_filename(value: str) -> str:

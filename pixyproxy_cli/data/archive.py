@@ -26,7 +26,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.files import atomic_file
-from pixyproxy_cli.core.models import Filename, Guid, ImageUsage, Parents, Username
+from pixyproxy_cli.core.models import (
+    Filename,
+    Guid,
+    ImageMoment,
+    ImageUsage,
+    Parents,
+    Username,
+)
 from pixyproxy_cli.data.storage import OWN_FILENAME
 
 if TYPE_CHECKING:
@@ -58,8 +65,8 @@ class ExportRecord(BaseModel):
     height: int | None = Field(default=None, gt=0)
     parents: Parents | None = None
     usage: ImageUsage | None = None
-    created_at: datetime
-    updated_at: datetime
+    created_at: ImageMoment
+    updated_at: ImageMoment
     file: str
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -204,7 +211,8 @@ def _record(line: str, where: str) -> ExportRecord:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "line"
-        raise InputValidationError(f"{where}: {field}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise InputValidationError(f"{where}: {field}: {message}") from None
     guid = record.filename.split(".", 1)[0]
     if (
         not record.file.startswith(f"{FILES}/")
@@ -212,6 +220,8 @@ def _record(line: str, where: str) -> ExportRecord:
         or guid != record.guid
     ):
         raise InputValidationError(f"{where}: file must be {FILES}/{record.guid}.EXT")
+    if record.updated_at < record.created_at:
+        raise InputValidationError(f"{where}: updated_at: must not be before created_at")
     if record.private and record.owner is None:
         raise InputValidationError(f"{where}: a private image must have an owner")
     return record

@@ -92,6 +92,16 @@ class ImageRepositoryInterface(ABC):
         """One page of (id, file details) of every image, private ones included, by id."""
 
     @abstractmethod
+    def find_unreadable_images(
+        self, *, after_id: int = 0, limit: int
+    ) -> tuple[list[tuple[str, str]], int | None]:
+        """The images of one page by id whose rows cannot be read back, and where it ended.
+
+        Returns (GUID, what is wrong) for each such row, and the last id of the page (None
+        when the page was the last). For ``doctor``: one such row breaks every listing.
+        """
+
+    @abstractmethod
     def usage(self, *, by: str, since: datetime | None, owner: str | None) -> list[UsageRow]:
         """Images and tokens by group, and by model within each group.
 

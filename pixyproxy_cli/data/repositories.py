@@ -27,6 +27,7 @@ from pixyproxy_cli.data.rows import (
     db_timestamp,
     from_db_timestamp,
     image_to_row,
+    row_problem,
     row_to_image,
     row_to_image_file,
     row_to_user,
@@ -191,6 +192,19 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
             {"after_id": after_id, "limit": limit},
         )
         return [(int(row["id"]), row_to_image_file(row)) for row in db.fetchall()]
+
+    def find_unreadable_images(
+        self, *, after_id: int = 0, limit: int
+    ) -> tuple[list[tuple[str, str]], int | None]:
+        """See ImageRepositoryInterface.find_unreadable_images."""
+        db = self._db()
+        db.execute(
+            f"{SELECT_IMAGES} WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s",
+            {"after_id": after_id, "limit": limit},
+        )
+        rows = db.fetchall()
+        found = [(str(row["guid"]), problem) for row in rows if (problem := row_problem(row))]
+        return found, (int(rows[-1]["id"]) if len(rows) == limit else None)
 
     DAY: ClassVar[str]
     """This dialect's SQL for an image's UTC day, ``YYYY-MM-DD``."""

@@ -22,8 +22,13 @@ def utc_now() -> datetime:
 
 
 def db_timestamp(moment: datetime) -> str:
-    """Format an aware datetime as the naive-UTC text both backends store and accept."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    """Format an aware datetime as the naive-UTC text both backends store and accept.
+
+    Always ``YYYY-MM-DD HH:MM:SS.ffffff``: the year has four digits (``strftime("%Y")``
+    writes ``999`` for the year 999 on glibc, text that no reader parses and that sorts
+    wrongly), so stored text sorts as the moments do.
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def from_db_timestamp(value: datetime | str) -> datetime:
@@ -87,6 +92,23 @@ def row_to_image(row: Mapping[str, Any]) -> Image:
         height=_optional_int(row["height"]),
         parents=parents_from_json(row["parents"]),
     )
+
+
+def row_problem(row: Mapping[str, Any]) -> str | None:
+    """What keeps a full ``images`` row from being read back as stored, or None."""
+    for column in ("created_at", "updated_at"):
+        value = row[column]
+        try:
+            moment = from_db_timestamp(value)
+        except (TypeError, ValueError):
+            return f"{column} {value!r} is not a timestamp"
+        if isinstance(value, str) and db_timestamp(moment) != value:
+            return f"{column} {value!r} is not stored as YYYY-MM-DD HH:MM:SS.ffffff"
+    try:
+        row_to_image(row)
+    except (TypeError, ValueError, KeyError) as error:
+        return f"the row cannot be read: {error}"
+    return None
 
 
 def _optional_int(value: Any) -> int | None:

@@ -165,6 +165,8 @@ class AdminService:
     def diagnose(self, *, fix: bool = False, min_age: float = 60.0) -> list[Check]:
         """Every check, in the order a person would fix things; ``fix`` repairs what it can."""
         checks = [self._check_database()]
+        if checks[0].status == "ok":
+            checks.append(self._check_rows())
         checks.extend(self._check_images(checks[0].status == "ok", fix=fix, min_age=min_age))
         if checks[0].status != "fail":
             search = self._check_search()
@@ -202,6 +204,37 @@ class AdminService:
                 "mysql-connector-python for this platform",
             )
         return Check(name, "ok", detail)
+
+    def find_unreadable_rows(self) -> list[tuple[str, str]]:
+        """(GUID, what is wrong) of every image row that cannot be read back (by id).
+
+        Walks the table in chunks. Raises PixyProxyException for database failures.
+        """
+        found: list[tuple[str, str]] = []
+        after_id: int | None = 0
+        while after_id is not None:
+            with transaction(self._context_factory):
+                page, after_id = self._images.find_unreadable_images(after_id=after_id, limit=CHUNK)
+            found.extend(page)
+        return found
+
+    def _check_rows(self) -> Check:
+        """Whether every image row reads back (one that does not breaks every listing)."""
+        try:
+            unreadable = self.find_unreadable_rows()
+        except PixyProxyException as error:
+            return Check(ROWS_CHECK, "fail", str(error))
+        if not unreadable:
+            return Check(ROWS_CHECK, "ok", "every image row reads back")
+        shown = "; ".join(f"{guid}: {problem}" for guid, problem in unreadable[:5])
+        more = f" (and {len(unreadable) - 5} more)" if len(unreadable) > 5 else ""
+        return Check(
+            ROWS_CHECK,
+            "fail",
+            f"{len(unreadable)} image row(s) cannot be read, and listings fail: {shown}{more}",
+            "correct those columns in the images table (UTC, YYYY-MM-DD HH:MM:SS.ffffff), "
+            "or delete the rows",
+        )
 
     def _check_search(self) -> Check | None:
         """Whether the database's full-text index answers every search the rule sends it.
@@ -320,6 +353,9 @@ class AdminService:
 
 
 SEARCH_CHECK = "search index"
+
+
+ROWS_CHECK = "image rows"
 
 
 def search_index_check(min_token_size: int) -> Check:
