@@ -51,6 +51,9 @@ class SourceImage:
     name: str
     data: bytes
     media_type: str
+    width: int | None = None
+    """Pixels, read from the header (None: not read)."""
+    height: int | None = None
 
 
 Progress = Callable[[int, int], None]

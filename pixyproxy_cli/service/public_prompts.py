@@ -45,14 +45,13 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.filters import ImageFilters
 from pixyproxy_cli.core.image_options import ImageOptions
-from pixyproxy_cli.data.imaging import image_dimensions, make_thumbnail
+from pixyproxy_cli.data.imaging import image_dimensions, make_thumbnail, read_header
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
     ImageProviderInterface,
     Progress,
     SourceImage,
-    sniff_media_type,
 )
 from pixyproxy_cli.data.public_json import RawRow, public_images, public_json_lines
 from pixyproxy_cli.data.rows import utc_now
@@ -179,6 +178,8 @@ class PromptService(PromptServiceInterface):
                 uploads.append(_local_source(source, f"source-{number}"))
                 parents.append(None)
         upload_mask = None if mask is None else _local_source(mask, "mask", mask=True)
+        if upload_mask is not None:
+            _check_mask_fits(upload_mask, uploads[0], mask.name if mask else "the mask")
         owner = self._owner_for(private)
         self._database_ready()
         generated = self._call_provider(
@@ -215,7 +216,7 @@ class PromptService(PromptServiceInterface):
             data = self._store.read(image.filename)
         except RecordNotFoundError as error:
             raise _file_missing(image.guid) from error
-        return SourceImage(image.filename, data, image.media_type)
+        return SourceImage(image.filename, data, image.media_type, image.width, image.height)
 
     def _store_batch(
         self,
@@ -594,18 +595,29 @@ def check_may_delete(
 def _local_source(image: LocalImage, label: str, *, mask: bool = False) -> SourceImage:
     """A local file or upload checked as an edit's source (or mask), ready to upload.
 
-    Raises InputValidationError when it is too large, empty, or not a PNG, JPEG or WebP
-    image (a mask: not a PNG).
+    Raises InputValidationError when it is too large, empty, not a PNG, JPEG or WebP image
+    (a mask: not a PNG), or has too many pixels (read from its header, never decoded).
     """
     problem = source_size_problem(image.name, len(image.data), mask=mask)
     if problem:
         raise InputValidationError(problem)
-    media_type = sniff_media_type(image.data)
-    if media_type not in EDIT_MEDIA_TYPES or (mask and media_type != "image/png"):
+    header = read_header(image.data, image.name)
+    if header.media_type not in EDIT_MEDIA_TYPES or (mask and header.media_type != "image/png"):
         kind = "a PNG image" if mask else "a PNG, JPEG or WebP image"
         raise InputValidationError(f"{image.name} is not {kind}")
-    extension = MEDIA_TYPE_EXTENSIONS[media_type]
-    return SourceImage(f"{label}{extension}", image.data, media_type)
+    extension = MEDIA_TYPE_EXTENSIONS[header.media_type]
+    return SourceImage(
+        f"{label}{extension}", image.data, header.media_type, header.width, header.height
+    )
+
+
+def _check_mask_fits(mask: SourceImage, first: SourceImage, name: str) -> None:
+    """Raise InputValidationError unless the mask has the first source's dimensions."""
+    if (mask.width, mask.height) != (first.width, first.height):
+        raise InputValidationError(
+            f"{name} is {mask.width}x{mask.height} pixels; a mask must have the size of the "
+            f"first source ({first.width}x{first.height})"
+        )
 
 
 def _file_missing(guid: str) -> RecordNotFoundError:

@@ -206,7 +206,7 @@ def test_the_sdk_sends_every_source_and_the_mask_as_multipart(fake_openai, opena
     ]
 
 
-def test_a_mask_of_another_size_is_the_apis_refusal_passed_on(
+def test_a_mask_of_another_size_is_refused_before_any_call(
     fake_openai, openai_env, photo, tmp_path
 ):
     mask = tmp_path / "mask.png"
@@ -214,9 +214,9 @@ def test_a_mask_of_another_size_is_the_apis_refusal_passed_on(
 
     result = run("edit", "x", "-i", str(photo), "--mask", str(mask), env=openai_env)
 
-    assert result.exit_code == 6
+    assert result.exit_code == 2
     assert result.stderr == (
-        "Error: OpenAI refused the request (HTTP 400): The mask must have the same dimensions "
-        "as the image.\n"
+        "Error: mask.png is 10x10 pixels; a mask must have the size of the first source (40x30)\n"
     )
+    assert fake_openai.requests == []
     assert stored_count() == 0
