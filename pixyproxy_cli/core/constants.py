@@ -33,8 +33,6 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 """The most pixels an image pixyproxy reads may have (16,777,216), checked from its header
 before any pixel is decoded: twice the Images API's largest output (3840x2160), more than
 a 12-megapixel photo. A 20 KB PNG can claim 13000x13000 pixels and take 1.5 GB to decode."""
-MAX_IMAGE_FILE_BYTES = 64 * 1024 * 1024
-"""The largest image file an import takes (a 4096x4096 RGBA PNG stored raw is 64 MiB)."""
 
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 """A GUID as callers may write it (either case); ``normalize_guid`` lower-cases it."""

@@ -177,9 +177,10 @@ class PromptService(PromptServiceInterface):
             else:
                 uploads.append(_local_source(source, f"source-{number}"))
                 parents.append(None)
-        upload_mask = None if mask is None else _local_source(mask, "mask", mask=True)
-        if upload_mask is not None:
-            _check_mask_fits(upload_mask, uploads[0], mask.name if mask else "the mask")
+        upload_mask = None
+        if mask is not None:
+            upload_mask = _local_source(mask, "mask", mask=True)
+            _check_mask_fits(upload_mask, uploads[0], mask.name)
         owner = self._owner_for(private)
         self._database_ready()
         generated = self._call_provider(
@@ -216,7 +217,11 @@ class PromptService(PromptServiceInterface):
             data = self._store.read(image.filename)
         except RecordNotFoundError as error:
             raise _file_missing(image.guid) from error
-        return SourceImage(image.filename, data, image.media_type, image.width, image.height)
+        # Images stored before schema version 4 have no dimensions in their row.
+        width, height = (
+            (image.width, image.height) if image.width and image.height else image_dimensions(data)
+        ) or (None, None)
+        return SourceImage(image.filename, data, image.media_type, width, height)
 
     def _store_batch(
         self,
@@ -612,7 +617,12 @@ def _local_source(image: LocalImage, label: str, *, mask: bool = False) -> Sourc
 
 
 def _check_mask_fits(mask: SourceImage, first: SourceImage, name: str) -> None:
-    """Raise InputValidationError unless the mask has the first source's dimensions."""
+    """Raise InputValidationError unless the mask has the first source's dimensions.
+
+    A first source whose dimensions cannot be read is left to the provider to judge.
+    """
+    if first.width is None or first.height is None:
+        return
     if (mask.width, mask.height) != (first.width, first.height):
         raise InputValidationError(
             f"{name} is {mask.width}x{mask.height} pixels; a mask must have the size of the "

@@ -182,26 +182,32 @@ def test_enospc_while_writing_is_one_clear_line_and_leaves_nothing(sqlite_settin
     assert_nothing_left(sqlite_settings.image_dir, env)
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 256 KiB tmpfs, nearly full; skipped where mounting is not allowed."""
-    mountpoint = tmp_path / "tiny"
+@contextlib.contextmanager
+def own_tmpfs(mountpoint: Path, size: str, why: str = ""):
+    """A tmpfs of ``size`` of this test's own at ``mountpoint``; skipped where not allowed."""
     mountpoint.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mountpoint)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mountpoint)],
         capture_output=True,
         text=True,
     )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); ENOSPC is simulated")
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}){why}")
     try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs, nearly full; skipped where mounting is not allowed."""
+    with own_tmpfs(tmp_path / "tiny", "256k", "; ENOSPC is simulated") as mountpoint:
         filler = mountpoint / "filler"
         with filler.open("wb") as handle:
             with contextlib.suppress(OSError):  # filling it up is the point
                 handle.write(b"\0" * (256 * 1024 - 4096))
         yield mountpoint
-    finally:
-        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
 def test_a_really_full_disk_for_the_cli_and_the_api(sqlite_settings, tiny_disk):
@@ -238,19 +244,8 @@ def test_a_really_full_disk_for_the_cli_and_the_api(sqlite_settings, tiny_disk):
 @pytest.fixture
 def tiny_mount(tmp_path):
     """An empty 1 MiB tmpfs of this test's own; skipped where mounting is not allowed."""
-    mountpoint = tmp_path / "small"
-    mountpoint.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()})")
-    try:
+    with own_tmpfs(tmp_path / "small", "1m") as mountpoint:
         yield mountpoint
-    finally:
-        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
 
 def fill(mountpoint: Path) -> None:
