@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +18,20 @@ from pathlib import Path
 import httpx
 
 EXECUTABLE = Path(sys.executable).parent / "pixyproxy"
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header claims ``width`` x ``height`` pixels (a decompression bomb:
+    a few hundred bytes, gigabytes once decoded). Its pixel data is a few rows only."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    pixels = zlib.compress(b"\0" * (width + 1) * 4)
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
 
 
 def free_port() -> int:

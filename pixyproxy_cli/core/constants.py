@@ -34,6 +34,11 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 before any pixel is decoded: twice the Images API's largest output (3840x2160), more than
 a 12-megapixel photo. A 20 KB PNG can claim 13000x13000 pixels and take 1.5 GB to decode."""
 
+MAX_IMAGE_FILE_BYTES = 8 * MAX_IMAGE_PIXELS + 1024 * 1024
+"""The largest image file pixyproxy reads from a place it does not write itself (an
+export): 8 bytes a pixel is a 16-bit RGBA PNG stored uncompressed, the most bytes an image
+of ``MAX_IMAGE_PIXELS`` takes, plus a mebibyte for its framing."""
+
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 """A GUID as callers may write it (either case); ``normalize_guid`` lower-cases it."""
 

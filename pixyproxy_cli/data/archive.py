@@ -6,8 +6,13 @@
     DIR/images/GUID.EXT   the files, byte for byte
 
 The manifest is written last, atomically: a directory without one is an export that did not
-finish. Reading streams the lines, so any number of images takes constant memory, and every
-file is checked against its size and SHA-256 before it is used.
+finish. An export is input from anyone, so reading trusts none of it: the lines are streamed
+(each at most ``MAX_LINE_BYTES``), so any number of images takes constant memory; every bad
+line is one InputValidationError naming the line and the field; a file is opened without
+following links (the ``images`` directory once, each file relative to it), its size is
+checked before it is read, it is hashed in chunks, and what it is comes from its bytes:
+``read_image`` refuses anything that is not a PNG, JPEG or WebP image of at most
+``MAX_IMAGE_PIXELS`` pixels, whatever its line says.
 """
 
 from __future__ import annotations
@@ -16,14 +21,17 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from pixyproxy_cli.core.constants import MAX_IMAGE_FILE_BYTES
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.files import atomic_file
 from pixyproxy_cli.core.models import (
@@ -32,8 +40,10 @@ from pixyproxy_cli.core.models import (
     ImageMoment,
     ImageUsage,
     Parents,
+    Prompt,
     Username,
 )
+from pixyproxy_cli.data.imaging import ImageHeader, read_header
 from pixyproxy_cli.data.storage import OWN_FILENAME
 
 if TYPE_CHECKING:
@@ -47,6 +57,11 @@ FILES = "images"
 _COPY_CHUNK = 1024 * 1024
 INCOMING = ".incoming-"
 """The prefix of a file being written into the export directory."""
+MAX_LINE_BYTES = 1024 * 1024
+"""The longest line of ``images.jsonl`` read: a prompt of 32,000 characters, each escaped
+as JSON's six-byte ``\\uXXXX``, is 192,000 bytes."""
+MAX_MANIFEST_BYTES = 64 * 1024
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class ExportRecord(BaseModel):
@@ -55,7 +70,7 @@ class ExportRecord(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     guid: Guid
-    prompt: str = Field(min_length=1)
+    prompt: Prompt
     private: bool
     owner: Username | None
     provider: str = Field(min_length=1, max_length=32)
@@ -70,11 +85,17 @@ class ExportRecord(BaseModel):
     file: str
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    _where: str = PrivateAttr(default=DETAILS)
 
     @property
     def filename(self) -> Filename:
         """The file's name (``images/NAME`` in the export, ``NAME`` in the store)."""
         return self.file.removeprefix(f"{FILES}/")
+
+    @property
+    def where(self) -> str:
+        """The line this record was read from, for error messages (``PATH, line N``)."""
+        return self._where
 
 
 @dataclass(frozen=True)
@@ -149,66 +170,150 @@ class ExportWriter:
 
 
 class ExportReader:
-    """Reads an export written by ``ExportWriter``.
+    """Reads an export written by ``ExportWriter``; a context manager (``close`` when done).
 
     Raises InputValidationError when ``directory`` is not a finished pixyproxy export.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._files_fd: int | None = None
+        path = directory / MANIFEST
         try:
-            manifest: Any = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+            with path.open("rb") as reader:
+                raw = reader.read(MAX_MANIFEST_BYTES + 1)
         except FileNotFoundError:
             raise InputValidationError(
                 f"{directory} is not a finished pixyproxy export (no {MANIFEST}); "
                 "run pixyproxy export again"
             ) from None
-        except (OSError, ValueError) as error:
-            raise InputValidationError(f"Cannot read {directory / MANIFEST}: {error}") from error
+        except OSError as error:
+            raise InputValidationError(f"Cannot read {path}: {error}") from error
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise InputValidationError(f"{path} is not a pixyproxy manifest (too long)")
+        try:
+            manifest: Any = json.loads(raw.decode("utf-8"))
+        except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
+            raise InputValidationError(f"Cannot read {path}: {error}") from error
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise InputValidationError(f"{directory / MANIFEST} is not a pixyproxy manifest")
+            raise InputValidationError(f"{path} is not a pixyproxy manifest")
         if manifest.get("version") != VERSION:
             raise InputValidationError(
                 f"{directory} is an export of format version {manifest.get('version')}; "
                 f"this pixyproxy reads version {VERSION}"
             )
-        self.manifest = Manifest(int(manifest.get("images", 0)), str(manifest.get("exported_at")))
+        images = manifest.get("images", 0)
+        if type(images) is not int or images < 0:
+            raise InputValidationError(f"{path}: images: must be a whole number, not {images!r}")
+        self.manifest = Manifest(images, str(manifest.get("exported_at")))
+
+    def __enter__(self) -> ExportReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the ``images`` directory, if a file was read from it."""
+        if self._files_fd is not None:
+            os.close(self._files_fd)
+            self._files_fd = None
 
     def records(self) -> Iterator[ExportRecord]:
         """Every line's record, in order. Raises InputValidationError naming a bad line."""
         path = self.directory / DETAILS
         try:
-            with path.open(encoding="utf-8") as lines:
-                for number, line in enumerate(lines, 1):
+            with path.open("rb") as lines:
+                number = 0
+                while raw := lines.readline(MAX_LINE_BYTES + 1):
+                    number += 1
+                    where = f"{path}, line {number}"
+                    if len(raw) > MAX_LINE_BYTES:
+                        raise InputValidationError(
+                            f"{where}: is longer than {MAX_LINE_BYTES:,} bytes"
+                        )
+                    try:
+                        line = raw.decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        raise InputValidationError(
+                            f"{where}: is not UTF-8 text (byte {error.start + 1})"
+                        ) from None
                     if line.strip():
-                        yield _record(line, f"{path}, line {number}")
-        except (OSError, UnicodeDecodeError) as error:
+                        yield _record(line, where)
+        except OSError as error:
             raise InputValidationError(f"Cannot read {path}: {error}") from error
 
-    def read_file(self, record: ExportRecord) -> bytes:
-        """The bytes of ``record``'s file, checked against its size and SHA-256.
+    def read_image(self, record: ExportRecord) -> tuple[bytes, ImageHeader]:
+        """The bytes of ``record``'s file, checked, and what its header says it is.
 
-        Raises InputValidationError when the file is missing or not what the line says.
+        The file must be a regular file (no link is followed), of the size and SHA-256 its
+        line gives, at most ``MAX_IMAGE_FILE_BYTES``, and a PNG, JPEG or WebP image of at
+        most ``MAX_IMAGE_PIXELS`` pixels. Raises InputValidationError naming the line
+        otherwise.
         """
-        path = self.directory / FILES / record.filename
+        where = f"{record.where}: file: {record.file}"
         try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise InputValidationError(
-                f"The file of image {record.guid} is missing from the export ({path})"
-            ) from error
-        if len(data) != record.size or hashlib.sha256(data).hexdigest() != record.sha256:
-            raise InputValidationError(
-                f"The file of image {record.guid} in the export ({path}) is not the one that "
-                "was exported (its size or SHA-256 differs)"
+            fd = os.open(
+                record.filename, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW, dir_fd=self._files()
             )
-        return data
+        except FileNotFoundError:
+            raise InputValidationError(f"{where} is missing from the export") from None
+        except OSError as error:
+            if os.path.islink(self.directory / FILES / record.filename):
+                raise InputValidationError(
+                    f"{where} is a symbolic link; an export holds files only"
+                ) from None
+            raise InputValidationError(f"{where} cannot be read: {error.strerror}") from error
+        with os.fdopen(fd, "rb") as reader:
+            status = os.fstat(reader.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise InputValidationError(f"{where} is not a regular file")
+            if status.st_size > MAX_IMAGE_FILE_BYTES:
+                raise InputValidationError(
+                    f"{where} is {status.st_size:,} bytes; an image file may have at most "
+                    f"{MAX_IMAGE_FILE_BYTES:,}"
+                )
+            if status.st_size != record.size:
+                raise InputValidationError(f"{where} is not the one that was exported ({_DIFFERS})")
+            digest = hashlib.sha256()
+            chunks = []
+            read = 0
+            while read <= record.size and (chunk := reader.read(_COPY_CHUNK)):
+                digest.update(chunk)
+                chunks.append(chunk)
+                read += len(chunk)
+        if read != record.size or digest.hexdigest() != record.sha256:
+            raise InputValidationError(f"{where} is not the one that was exported ({_DIFFERS})")
+        data = b"".join(chunks)
+        return data, read_header(data, where)
+
+    def _files(self) -> int:
+        """The ``images`` directory, opened once, never through a link."""
+        if self._files_fd is None:
+            path = self.directory / FILES
+            try:
+                self._files_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+            except OSError as error:
+                if path.is_symlink():
+                    raise InputValidationError(
+                        f"{path} is a symbolic link; an export holds its files itself"
+                    ) from None
+                raise InputValidationError(f"Cannot read {path}: {error.strerror}") from error
+        return self._files_fd
+
+
+_DIFFERS = "its size or SHA-256 differs"
 
 
 def _record(line: str, where: str) -> ExportRecord:
     try:
         record = ExportRecord.model_validate_json(line)
-    except ValidationError as error:
+    except ValidationError as error:  # not JSON, not an object, or a field out of bounds
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "line"
         message = str(first["msg"]).removeprefix("Value error, ")
@@ -224,4 +329,5 @@ def _record(line: str, where: str) -> ExportRecord:
         raise InputValidationError(f"{where}: updated_at: must not be before created_at")
     if record.private and record.owner is None:
         raise InputValidationError(f"{where}: a private image must have an owner")
+    record._where = where
     return record

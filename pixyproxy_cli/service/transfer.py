@@ -8,6 +8,9 @@ and a manifest written last. Import reads it into the configured database and st
 * It checks the owners first: names missing from this roster are refused, listed, unless
   ``create_users`` adds them (without a password: they cannot log in until
   ``user passwd`` gives them one).
+* What an image is comes from its file's bytes, never from its line: a file that is not a
+  PNG, JPEG or WebP image (or has more pixels than pixyproxy reads) is refused, naming its
+  line, and the stored media type, dimensions and file extension are the header's.
 * It works in chunks of ``IMPORT_CHUNK`` images: their files are written first, then their
   rows inserted in one transaction; if that fails, the chunk's files are removed again. A
   crash leaves at most orphan files (``doctor --fix``), never a row without its file.
@@ -23,8 +26,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
+from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
 from pixyproxy_cli.core.exceptions import (
     ConstraintViolationError,
+    InputValidationError,
     RecordNotFoundError,
     StorageError,
 )
@@ -38,6 +45,7 @@ from pixyproxy_cli.service.transaction import ContextFactory, transaction
 if TYPE_CHECKING:
     from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.models import ImageDetail
+    from pixyproxy_cli.data.imaging import ImageHeader
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
 
 logger = logging.getLogger(__name__)
@@ -125,7 +133,8 @@ class TransferService:
 
     def count_export(self, directory: Path) -> int:
         """How many images the export in ``directory`` holds (its manifest's count)."""
-        return ExportReader(directory).manifest.images
+        with ExportReader(directory) as reader:
+            return reader.manifest.images
 
     def import_images(
         self, directory: Path, *, create_users: bool = False, tick: Tick | None = None
@@ -133,23 +142,26 @@ class TransferService:
         """Read the export in ``directory`` into this database and store.
 
         Raises InputValidationError for a directory that is not a finished export, a bad
-        line or a file that differs from its line (naming it), RecordNotFoundError listing
+        line, or a file that differs from its line or is not an image (naming the line),
+        RecordNotFoundError listing
         the owners missing from the roster (unless ``create_users``), StorageError, and
         database errors; images imported before a failure stay, and a re-run skips them.
         """
-        reader = ExportReader(directory)
-        owners = {record.owner for record in reader.records() if record.owner is not None}
-        summary = TransferSummary()
-        summary.created_users = self._ensure_owners(sorted(owners), create=create_users)
-        for chunk in batches(reader.records(), IMPORT_CHUNK):
-            with transaction(self._context_factory):
-                present = {f.guid for f in self._images.get_image_files([r.guid for r in chunk])}
-            fresh = list({r.guid: r for r in chunk if r.guid not in present}.values())
-            imported = self._import_chunk(reader, fresh)
-            summary.done += imported
-            summary.skipped += len(chunk) - imported
-            if tick is not None:
-                tick(len(chunk))
+        with ExportReader(directory) as reader:
+            # A first pass reads every line, so that a bad one is refused before any import.
+            owners = {record.owner for record in reader.records() if record.owner is not None}
+            summary = TransferSummary()
+            summary.created_users = self._ensure_owners(sorted(owners), create=create_users)
+            for chunk in batches(reader.records(), IMPORT_CHUNK):
+                with transaction(self._context_factory):
+                    guids = [record.guid for record in chunk]
+                    present = {file.guid for file in self._images.get_image_files(guids)}
+                fresh = list({r.guid: r for r in chunk if r.guid not in present}.values())
+                imported = self._import_chunk(reader, fresh)
+                summary.done += imported
+                summary.skipped += len(chunk) - imported
+                if tick is not None:
+                    tick(len(chunk))
         return summary
 
     def _ensure_owners(self, owners: list[str], *, create: bool) -> list[str]:
@@ -178,9 +190,11 @@ class TransferService:
         try:
             details = []
             for record in records:
-                details.append((record, _detail(record)))
-                self._store.save(record.filename, reader.read_file(record))
-                saved.append(record.filename)
+                data, header = reader.read_image(record)
+                detail = _detail(record, header)
+                self._store.save(detail.filename, data)
+                saved.append(detail.filename)
+                details.append((record, detail))
             with transaction(self._context_factory):
                 for record, detail in details:
                     self._images.create_image(
@@ -198,11 +212,13 @@ class TransferService:
     def _import_one_by_one(self, reader: ExportReader, records: list[ExportRecord]) -> int:
         imported = 0
         for record in records:
-            self._store.save(record.filename, reader.read_file(record))
+            data, header = reader.read_image(record)
+            detail = _detail(record, header)
+            self._store.save(detail.filename, data)
             try:
                 with transaction(self._context_factory):
                     self._images.create_image(
-                        _detail(record),
+                        detail,
                         now=record.created_at,
                         updated_at=record.updated_at,
                     )
@@ -219,23 +235,32 @@ class TransferService:
                 logger.warning("could not remove %s after a failed import", filename)
 
 
-def _detail(record: ExportRecord) -> ImageDetail:
-    """The stored details of an exported image (validated as every stored image is)."""
+def _detail(record: ExportRecord, header: ImageHeader) -> ImageDetail:
+    """The stored details of an exported image, validated as every stored image is.
+
+    What it is comes from ``header`` (its bytes), the rest from its line. Raises
+    InputValidationError naming the line.
+    """
     from pixyproxy_cli.core.models import ImageDetail
 
     usage = record.usage
-    return ImageDetail(
-        prompt=record.prompt,
-        private=record.private,
-        guid=record.guid,
-        filename=record.filename,
-        owner=record.owner,
-        provider=record.provider,
-        model=record.model,
-        media_type=record.media_type,
-        input_tokens=None if usage is None else usage.input_tokens,
-        output_tokens=None if usage is None else usage.output_tokens,
-        width=record.width,
-        height=record.height,
-        parents=record.parents,
-    )
+    try:
+        return ImageDetail(
+            prompt=record.prompt,
+            private=record.private,
+            guid=record.guid,
+            filename=record.guid + MEDIA_TYPE_EXTENSIONS[header.media_type],
+            owner=record.owner,
+            provider=record.provider,
+            model=record.model,
+            media_type=header.media_type,
+            input_tokens=None if usage is None else usage.input_tokens,
+            output_tokens=None if usage is None else usage.output_tokens,
+            width=header.width,
+            height=header.height,
+            parents=record.parents,
+        )
+    except ValidationError as error:  # the line's checks mirror these: a bug if reached
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "line"
+        raise InputValidationError(f"{record.where}: {field}: {first['msg']}") from None

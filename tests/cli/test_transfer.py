@@ -199,8 +199,8 @@ def test_a_damaged_export_is_refused_naming_what_is_wrong(laptop, tmp_path):
 
     assert damaged.exit_code == 2
     assert damaged.stderr == (
-        f"Error: The file of image {first['guid']} in the export ({move / first['file']}) is "
-        "not the one that was exported (its size or SHA-256 differs)\n"
+        f"Error: {move / 'images.jsonl'}, line 1: file: {first['file']} is not the one that "
+        "was exported (its size or SHA-256 differs)\n"
     )
     assert (unfinished.exit_code, unfinished.stderr) == (
         2,

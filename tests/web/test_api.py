@@ -103,6 +103,7 @@ def test_content_is_the_stored_file_with_caching_headers(api):
     assert response.content == PNG_BYTES
     assert response.headers["content-type"] == "image/png"
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"] == "default-src 'none'; sandbox"
     assert response.headers["cache-control"] == "public, no-cache"
     assert response.headers["etag"] == f'"{made["guid"]}-{len(PNG_BYTES)}"'
     modified = parsedate_to_datetime(response.headers["last-modified"])

@@ -46,6 +46,8 @@ def test_a_thumbnail_is_a_webp_of_the_size_asked_cached_beside_the_images(real_i
 
     assert first.status_code == again.status_code == 200
     assert first.headers["content-type"] == "image/webp"
+    assert first.headers["x-content-type-options"] == "nosniff"
+    assert first.headers["content-security-policy"] == "default-src 'none'; sandbox"
     with Image.open(io.BytesIO(first.content)) as picture:
         assert (picture.format, picture.size) == ("WEBP", (256, 192))  # proportions kept
     assert again.content == first.content

@@ -495,6 +495,10 @@ async def get_thumbnail(
     return _file_answer(request, content, f'"{content.guid}-t{size}-{content.size}"')
 
 
+FILE_POLICY = "default-src 'none'; sandbox"
+"""The Content-Security-Policy of every stored file answered (contents and thumbnails)."""
+
+
 def _file_answer(request: Request, content: Any, etag: str) -> Response:
     """A stored file with its ETag and caching headers, or 304 for a matching If-None-Match."""
     headers = {
@@ -502,6 +506,9 @@ def _file_answer(request: Request, content: Any, etag: str) -> Response:
         "Cache-Control": PRIVATE_CACHE if content.private else PUBLIC_CACHE,
         "Last-Modified": format_datetime(content.updated_at, usegmt=True),
         "X-Content-Type-Options": "nosniff",
+        # An image file is never a document: should anything but an image ever be stored,
+        # a browser opening it runs no script, loads nothing, and is its own origin.
+        "Content-Security-Policy": FILE_POLICY,
     }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
