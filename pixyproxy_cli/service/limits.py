@@ -83,6 +83,16 @@ class Limiter:
                 self._counters.give_back(bucket, weight)
             raise TooManyRequestsError(message, retry_after=max(started + self.window - now, 1))
 
+    def give_back(self, *key: str, weight: int = 1) -> None:
+        """Uncount ``weight`` events of ``key``: work ``acquire`` let through was refused.
+
+        Raises the database's PixyProxyExceptions.
+        """
+        if self.limit <= 0:
+            return
+        with transaction(self._context_factory):
+            self._counters.give_back(self.bucket(*key), weight)
+
     def reset(self, *key: str) -> None:
         """Forget ``key``'s events. Raises the database's PixyProxyExceptions."""
         if self.limit <= 0:

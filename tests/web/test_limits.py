@@ -6,8 +6,10 @@ tests/integration/test_shared_limits.py; the timing figure is in benchmarks/.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import httpx
 from fastapi.testclient import TestClient
 
 from pixyproxy_cli.core.models import UserCreate
@@ -15,6 +17,7 @@ from pixyproxy_cli.data.init import create_database
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
 from tests.fakes import FakeProvider, Journal
+from tests.openai_server import picture
 
 PASSWORD = "alice's long password"
 
@@ -106,3 +109,64 @@ def test_each_image_of_a_request_counts_against_the_limit(sqlite_settings):
         database.close()
 
     assert (three.status_code, two.status_code, one.status_code) == (201, 429, 201)
+
+
+def test_an_edit_over_the_limit_is_refused_before_a_byte_of_its_body_is_read(sqlite_settings):
+    settings = sqlite_settings.model_copy(
+        update={"generate_rate_limit": 1, "generate_rate_window": 60}
+    )
+    app, database = app_with(settings)
+    pulled: list[int] = []
+
+    async def upload():  # 100 MB, if anyone asks for it
+        for _ in range(100):
+            pulled.append(1)
+            yield b"x" * 1_000_000
+
+    async def requests():
+        # httpx's ASGI transport hands the app the body only as the app asks for it.
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pixy") as client:
+            first = await client.post("/image", json={"prompt": "a fox"})
+            refused = await client.post(
+                "/edits",
+                content=upload(),
+                headers={
+                    "content-type": "multipart/form-data; boundary=x",
+                    "content-length": str(100_000_000),
+                },
+            )
+            return first, refused
+
+    try:
+        first, refused = asyncio.run(requests())
+    finally:
+        database.close()
+
+    assert (first.status_code, refused.status_code) == (201, 429)
+    assert refused.json()["message"] == "Too many images requested; try again later"
+    assert pulled == []
+
+
+def test_each_image_of_an_edit_counts_and_a_refused_edit_uses_nothing_up(sqlite_settings):
+    settings = sqlite_settings.model_copy(
+        update={"generate_rate_limit": 4, "generate_rate_window": 60}
+    )
+    app, database = app_with(settings)
+    source = ("fox.webp", picture("webp", (20, 20)), "image/webp")
+    try:
+        client = TestClient(app)
+
+        def edit(**fields):
+            parts = [("image", source)] + [(k, (None, str(v))) for k, v in fields.items()]
+            return client.post("/edits", files=parts).status_code
+
+        three = edit(prompt="a fox", n=3)
+        two = edit(prompt="a fox", n=2)
+        bad = edit(prompt="a fox", moderation="low")  # not a field of the form
+        one = edit(prompt="a fox")
+        over = edit(prompt="a fox")
+    finally:
+        database.close()
+
+    assert (three, two, bad, one, over) == (201, 429, 422, 201, 429)

@@ -29,7 +29,7 @@ from pixyproxy_cli.core.constants import (
     MAX_IMAGES_PER_REQUEST,
     THUMBNAIL_SIZES,
 )
-from pixyproxy_cli.core.edits import LocalImage
+from pixyproxy_cli.core.edits import LocalImage, source_size_problem
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
@@ -137,6 +137,11 @@ SMALL_FILE_BYTES = 256 * 1024
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 
+def _caller(prompts: PromptServiceInterface, request: Request) -> tuple[str, str]:
+    """Whom the generation limit counts: the user, or the client's address when anonymous."""
+    return ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
+
+
 def _charge_images(
     prompts: PromptServiceInterface, services: Services, request: Request, n: int
 ) -> None:
@@ -145,10 +150,16 @@ def _charge_images(
     Images cost money at the provider: the limit is per user, or per address when
     anonymous. Raises TooManyRequestsError (429, with retry_after) when over it.
     """
-    caller = ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
     services.generation_limiter.acquire(
-        "Too many images requested; try again later", *caller, weight=n
+        "Too many images requested; try again later", *_caller(prompts, request), weight=n
     )
+
+
+def _give_back_images(
+    prompts: PromptServiceInterface, services: Services, request: Request, n: int
+) -> None:
+    """Uncount ``n`` images charged for a request that was refused before any work."""
+    services.generation_limiter.give_back(*_caller(prompts, request), weight=n)
 
 
 def generate(
@@ -264,9 +275,18 @@ async def edit_images(
     prompts: Prompts, services: ServicesDep, request: Request
 ) -> list[ImagePublic]:
     """POST /edits."""
-    values, sources, mask = await _edit_form(request)
-    fields = validate_model(ImageRequest, values)
-    await run_in_threadpool(_charge_images, prompts, services, request, fields.n)
+    # The caller's credentials were checked (by ``Prompts``) and one image is charged before a
+    # byte of the body is read: a refused upload costs neither memory nor disk. The rest of
+    # ``n`` is charged once the form says it; a form refused before any work gives all back.
+    await run_in_threadpool(_charge_images, prompts, services, request, 1)
+    try:
+        values, sources, mask = await _edit_form(request)
+        fields = validate_model(ImageRequest, values)
+        if fields.n > 1:
+            await run_in_threadpool(_charge_images, prompts, services, request, fields.n - 1)
+    except Exception:
+        await run_in_threadpool(_give_back_images, prompts, services, request, 1)
+        raise
     return await run_in_threadpool(
         lambda: prompts.edit_images(
             fields.model_dump(include={"prompt", "private"}),
@@ -301,7 +321,13 @@ async def _edit_form(
             if isinstance(value, UploadFile):
                 if name not in ("image", "mask"):
                     raise InputValidationError(f"{name} must be a text field, not a file")
-                upload = LocalImage(value.filename or name, await value.read())
+                label = value.filename or name
+                # Starlette spooled the part to a temporary file: its size is known before
+                # it is read into memory.
+                problem = source_size_problem(label, value.size or 0, mask=name == "mask")
+                if problem is not None:
+                    raise InputValidationError(problem)
+                upload = LocalImage(label, await value.read())
                 if name == "mask":
                     mask = upload
                 else:
