@@ -28,7 +28,13 @@ from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
 from pixyproxy_cli.data.rows import db_timestamp, image_to_row
 from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
 
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"fake image data"
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00\xfd\xd4"
+    b"\x9as\x00\x00\x00\x16IDATx\x9cc<\x11\xa5\xc1\xc0\xc0\xc0\xc4\xc0\xc0\xc0\xc0\xc0\x00\x00\x10B"
+    b"\x01Nzn\x86\x10\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+"""A real PNG of 2x2 pixels, what the fake provider answers: every image is read through its
+header, as a real provider's would be."""
 
 
 class Journal:

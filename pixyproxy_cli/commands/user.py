@@ -87,8 +87,9 @@ def remove(
     """
     services = state(ctx).services()
     deleted = services.prompts.delete_images_of(name) if delete_images else 0
-    services.tokens.revoke_all(name)  # at once, in every worker of a running server
-    services.users.remove_user(name)
+    # The user's row takes its tokens' with it; a refused removal keeps them all.
+    with services.tokens.revoking_all(name):  # at once, in every worker of a running server
+        services.users.remove_user(name)
     suffix = f" and {deleted} image{'s' if deleted != 1 else ''}" if delete_images else ""
     output.out().print(f"Removed user {name}{suffix}", markup=False)
 
@@ -98,15 +99,34 @@ def passwd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="Whose password to change.")],
     password_stdin: PasswordStdin = False,
+    keep_tokens: Annotated[
+        bool,
+        typer.Option(
+            "--keep-tokens",
+            help="Keep the user's API tokens and gallery sign-ins valid (by default a new "
+            "password revokes them all).",
+        ),
+    ] = False,
 ) -> None:
-    r"""Set a new password for a user.
+    r"""Set a new password for a user, and revoke their API tokens and sign-ins.
+
+    A changed password is often a leaked one: every token and gallery sign-in of the user
+    is refused from then on, by every worker of a running server, unless --keep-tokens.
 
     Examples:
 
         pixyproxy user passwd alice
 
         printf '%s\n' "$NEW_PASSWORD" | pixyproxy user passwd alice --password-stdin
+
+        pixyproxy user passwd alice --keep-tokens
     """
     password = read_password(from_stdin=password_stdin, confirm=True, prompt="New password")
-    state(ctx).services().users.change_password(name, password)
-    output.out().print(f"Changed the password of {name}", markup=False)
+    services = state(ctx).services()
+    services.users.change_password(name, password)
+    if keep_tokens:
+        output.out().print(f"Changed the password of {name}", markup=False)
+        return
+    revoked = services.tokens.revoke_all(name)
+    tokens = f"{revoked} API token{'s' if revoked != 1 else ''}"
+    output.out().print(f"Changed the password of {name} and revoked {tokens}", markup=False)

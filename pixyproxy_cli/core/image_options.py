@@ -17,7 +17,16 @@ from pixyproxy_cli.core.exceptions import ConfigurationError
 if TYPE_CHECKING:
     from pixyproxy_cli.core.settings import Settings
 
-IMAGE_SIZE_PATTERN = re.compile(r"auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4}")
+SIZE_STEP = 16
+"""Width and height must both be divisible by 16 (the SDK's ``size`` docs)."""
+MAX_SIZE = (3840, 2160)
+"""The largest resolution the API makes, landscape; its portrait 2160x3840 too."""
+MAX_ASPECT = 3
+"""The aspect ratio must be between 1:3 and 3:1."""
+_SIDES = "|".join(str(side) for side in range(MAX_SIZE[0], 0, -SIZE_STEP))
+IMAGE_SIZE_PATTERN = re.compile(rf"auto|(?:{_SIDES})x(?:{_SIDES})")
+"""What a regular expression (and so an OpenAPI schema) can say of a size: ``auto``, or
+sides that are multiples of 16 up to 3840. ``image_size_problem`` adds the rest."""
 IMAGE_QUALITIES = ("auto", "low", "medium", "high", "xhigh", "max")
 """The qualities today's GPT image models take (the SDK's list, less DALL-E's retired ones)."""
 IMAGE_FORMATS = ("png", "webp", "jpeg")
@@ -37,10 +46,26 @@ def looks_like_guid(value: str) -> bool:
 
 
 def image_size_problem(value: str) -> str | None:
-    """What is wrong with an image size, or None: ``WIDTHxHEIGHT`` (any) or ``auto``."""
-    if IMAGE_SIZE_PATTERN.fullmatch(value):
+    """What is wrong with an image size, or None.
+
+    A size is ``auto`` or ``WIDTHxHEIGHT``: both divisible by 16, within 3840x2160 (either
+    way round), and of an aspect ratio between 1:3 and 3:1, as the SDK documents for the
+    models that take custom sizes.
+    """
+    if value == "auto":
         return None
-    return f"{value!r} is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto"
+    found = re.fullmatch(r"([0-9]{1,6})x([0-9]{1,6})", value)
+    if found is None:
+        return f"{value!r} is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto"
+    width, height = int(found[1]), int(found[2])
+    if max(width, height) > MAX_SIZE[0] or min(width, height) > MAX_SIZE[1]:
+        largest = f"{MAX_SIZE[0]}x{MAX_SIZE[1]}"
+        return f"size {value} is larger than the API makes: at most {largest} (or portrait)"
+    if width == 0 or height == 0 or width % SIZE_STEP or height % SIZE_STEP:
+        return f"size {value}: width and height must be multiples of {SIZE_STEP}"
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        return f"size {value}: the aspect ratio must be between 1:{MAX_ASPECT} and {MAX_ASPECT}:1"
+    return None
 
 
 def image_quality_problem(value: str) -> str | None:

@@ -212,16 +212,20 @@ class PromptService(PromptServiceInterface):
             pass
 
     def _stored_source(self, image: Image) -> SourceImage:
-        """A stored image's bytes, as an edit uploads them."""
+        """A stored image's bytes, as an edit uploads them, read through their header.
+
+        Raises StorageError when the stored file is not an image it can read (an import of
+        an older pixyproxy did not look): the store's fault, not the request's.
+        """
         try:
             data = self._store.read(image.filename)
         except RecordNotFoundError as error:
             raise _file_missing(image.guid) from error
-        # Images stored before schema version 4 have no dimensions in their row.
-        width, height = (
-            (image.width, image.height) if image.width and image.height else image_dimensions(data)
-        ) or (None, None)
-        return SourceImage(image.filename, data, image.media_type, width, height)
+        try:
+            header = read_header(data, f"The file of image {image.guid}")
+        except InputValidationError as error:  # the stored file, not the request
+            raise StorageError(error.message) from error
+        return SourceImage(image.filename, data, header.media_type, header.width, header.height)
 
     def _store_batch(
         self,
@@ -414,6 +418,9 @@ class PromptService(PromptServiceInterface):
         wanted = list(dict.fromkeys(validate_guid(guid) for guid in guids))
         if not wanted:
             raise InputValidationError("Name at least one image to delete")
+        # Anonymous callers of the server may delete nothing: 401 before any lookup, whatever
+        # the GUIDs name (a missing image, someone's private one, an ownerless one).
+        check_may_delete_any(wanted[0], self.viewer, local_admin=self._local_admin)
         filenames = []
         with transaction(self._context_factory):  # every row, or none
             for guid in wanted:  # every check first: a refusal deletes nothing
@@ -574,15 +581,26 @@ class PromptService(PromptServiceInterface):
         )
 
 
+def check_may_delete_any(guid: str, viewer: str | None, *, local_admin: bool) -> None:
+    """Refuse an anonymous caller of the server, who may delete no image.
+
+    Checked before any image is looked up, whatever ``guid`` names. Raises
+    AuthenticationError.
+    """
+    if viewer is None and not local_admin:
+        raise AuthenticationError(f"Log in as the owner of image {guid} to delete it")
+
+
 def check_may_delete(
     guid: str, owner: str | None, viewer: str | None, *, local_admin: bool
 ) -> None:
     """The one rule of who may delete an image (seen by ``viewer``, who may see it).
 
     Its owner may; an image without an owner only the local admin (the CLI on the
-    database). Raises PermissionDeniedError, or AuthenticationError for an anonymous caller
-    of the server.
+    database); an anonymous caller of the server none. Raises AuthenticationError for an
+    anonymous caller of the server, else PermissionDeniedError.
     """
+    check_may_delete_any(guid, viewer, local_admin=local_admin)
     if owner is not None and owner == viewer:
         return
     if owner is None:
@@ -592,8 +610,6 @@ def check_may_delete(
             f"Image {guid} has no owner: only the local admin may delete it, with "
             "pixyproxy rm on a machine that reaches the database"
         )
-    if viewer is None and not local_admin:
-        raise AuthenticationError(f"Log in as the owner of image {guid} to delete it")
     raise PermissionDeniedError(f"Image {guid} belongs to {owner}: only its owner may delete it")
 
 

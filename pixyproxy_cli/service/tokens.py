@@ -17,7 +17,8 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -224,15 +225,33 @@ class TokenService:
         return True
 
     def revoke_all(self, username: str) -> int:
-        """Revoke every token of ``username`` (before the user is removed); how many."""
+        """Revoke every token of ``username`` (gallery sign-ins included); how many.
+
+        Every process refuses them at once. Raises the database's PixyProxyExceptions.
+        """
         with transaction(self._context_factory):
             records = self._tokens.get_tokens(username)
             for record in records:
                 self._tokens.delete_token(record.token_id)
+        self._drop(records)
+        return len(records)
+
+    @contextmanager
+    def revoking_all(self, username: str) -> Iterator[None]:
+        """Around the removal of ``username``, whose row takes its tokens' rows with it.
+
+        Once the block succeeds, every process refuses those tokens at once; if it raises,
+        nothing is revoked.
+        """
+        with transaction(self._context_factory):
+            records = self._tokens.get_tokens(username)
+        yield
+        self._drop(records)
+
+    def _drop(self, records: list[TokenRecord]) -> None:
         for record in records:
             self._marks.remove(record.token_id)
             self._forget(record.token_id)
-        return len(records)
 
     def _forget(self, token_id: str) -> None:
         with self._lock:

@@ -516,6 +516,13 @@ def test_serve_installed_from_a_package_names_the_package(monkeypatch, tmp_path)
         ("--size", "7", "'7' is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto"),
         ("--size", "big", "'big' is not a size: use WIDTHxHEIGHT such as 1024x1024, or auto"),
         (
+            "--size",
+            "5000x5000",
+            "size 5000x5000 is larger than the API makes: at most 3840x2160 (or portrait)",
+        ),
+        ("--size", "1000x1000", "size 1000x1000: width and height must be multiples of 16"),
+        ("--size", "3840x1264", "size 3840x1264: the aspect ratio must be between 1:3 and 3:1"),
+        (
             "--quality",
             "hd",
             "'hd' is not a quality: use one of auto, low, medium, high, xhigh, max",

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
+from tests.helpers import png_claiming
 from tests.openai_server import picture
 
 runner = CliRunner()
@@ -217,6 +218,24 @@ def test_a_mask_of_another_size_is_refused_before_any_call(
     assert result.exit_code == 2
     assert result.stderr == (
         "Error: mask.png is 10x10 pixels; a mask must have the size of the first source (40x30)\n"
+    )
+    assert fake_openai.requests == []
+    assert stored_count() == 0
+
+
+@pytest.mark.parametrize("side", [5000, 30000])
+def test_a_source_of_too_many_pixels_is_refused_from_its_header(
+    fake_openai, openai_env, tmp_path, side
+):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_claiming(side, side))  # a few hundred bytes, gigabytes decoded
+
+    result = run("edit", "x", "-i", str(bomb), "--size", "auto", env=openai_env)
+
+    assert result.exit_code == 2
+    has = f"is {side}x{side} pixels;" if side == 5000 else "has too many pixels;"
+    assert result.stderr == (
+        f"Error: bomb.png {has} an image may have at most 16,777,216 (4096x4096)\n"
     )
     assert fake_openai.requests == []
     assert stored_count() == 0

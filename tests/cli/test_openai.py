@@ -389,12 +389,12 @@ def test_malformed_options_are_exit_2_before_any_call(fake_openai, openai_env, a
 @pytest.mark.parametrize(("image_format", "magic"), [("webp", b"RIFF"), ("jpeg", b"\xff\xd8\xff")])
 def test_the_placeholder_renders_every_format(image_format, magic):
     result = runner.invoke(
-        app, ["generate", "a fox", "--format", image_format, "--size", "40x30", "--json"]
+        app, ["generate", "a fox", "--format", image_format, "--size", "48x32", "--json"]
     )
 
     assert result.exit_code == 0, result.stderr
     details = json.loads(result.stdout)
-    assert (details["format"], details["width"], details["height"]) == (image_format, 40, 30)
+    assert (details["format"], details["width"], details["height"]) == (image_format, 48, 32)
     assert details["media_type"] == f"image/{image_format}"
     assert Path(details["file"]).read_bytes().startswith(magic)
 

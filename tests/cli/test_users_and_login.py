@@ -105,7 +105,10 @@ def test_user_list_passwd_and_remove():
         {"username": "bob", "class_key": "staff"},
     ]
     changed = run("user", "passwd", "bob", "--password-stdin", input=OTHER_PASSWORD + "\n")
-    assert (changed.exit_code, changed.stdout) == (0, "Changed the password of bob\n")
+    assert (changed.exit_code, changed.stdout) == (
+        0,
+        "Changed the password of bob and revoked 0 API tokens\n",
+    )
     assert login("bob", PASSWORD).exit_code == 4
     assert login("bob", OTHER_PASSWORD).exit_code == 0
     removed = run("user", "remove", "alice")

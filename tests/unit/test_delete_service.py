@@ -17,6 +17,8 @@ from pixyproxy_cli.service.private_prompts import PrivatePromptService
 from pixyproxy_cli.service.public_prompts import PromptService
 from tests.unit.test_prompt_service import ALICE, BOB, World, make_world, request
 
+MISSING = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
 
 @pytest.fixture
 def world() -> World:
@@ -63,14 +65,10 @@ def test_one_image_that_may_not_be_deleted_keeps_every_row_and_file(world):
     assert len(world.images.rows) == len(world.store.files) == 2
 
 
-@pytest.mark.parametrize("who", ["bob", "anonymous", "admin"])
+@pytest.mark.parametrize("who", ["bob", "admin"])
 def test_another_users_private_image_is_not_found_as_a_guid_never_stored(world, who):
     private = world.as_user(ALICE).generate_image(request("secret", private=True))
-    caller = {
-        "bob": world.as_user(BOB),
-        "anonymous": world.service,
-        "admin": admin(world),
-    }[who]
+    caller = {"bob": world.as_user(BOB), "admin": admin(world)}[who]
 
     with pytest.raises(RecordNotFoundError) as refused:
         caller.delete_images([private.guid])
@@ -95,12 +93,29 @@ def test_the_owner_may_delete_a_public_image_and_others_may_not(world):
 def test_an_image_without_owner_is_deleted_only_by_the_local_admin(world):
     ownerless = world.service.generate_image(request("anyone's"))
 
-    for caller in (world.service, world.as_user(ALICE)):
-        with pytest.raises(PermissionDeniedError, match="has no owner: only the local admin"):
-            caller.delete_images([ownerless.guid])
+    with pytest.raises(PermissionDeniedError, match="has no owner: only the local admin"):
+        world.as_user(ALICE).delete_images([ownerless.guid])
 
     assert admin(world).delete_images([ownerless.guid]) == [ownerless.guid]
     assert world.store.files == {}
+
+
+def test_an_anonymous_caller_of_the_server_is_refused_before_any_lookup(world):
+    guids = [
+        world.as_user(ALICE).generate_image(request("secret", private=True)).guid,
+        world.service.generate_image(request("anyone's")).guid,
+        world.as_user(ALICE).generate_image(request("shared")).guid,
+        MISSING,
+    ]
+    world.journal.events.clear()
+
+    for guid in guids:
+        with pytest.raises(AuthenticationError) as refused:
+            world.service.delete_images([guid])
+        assert str(refused.value) == f"Log in as the owner of image {guid} to delete it"
+
+    assert world.journal.events == []  # not even a transaction: nothing was looked up
+    assert len(world.images.rows) == 3
 
 
 def test_bad_arguments_are_refused_before_any_transaction(world):

@@ -423,3 +423,35 @@ def test_the_listing_is_sent_a_database_page_per_chunk(sqlite_api, monkeypatch):
     assert messages[0]["status"] == 200
     assert len(chunks) == 4  # pages of 2, 2 and 1 image, then the closing bracket
     assert json.loads(b"".join(chunks)) == made
+
+
+@pytest.mark.parametrize(
+    ("size", "said", "in_pattern"),
+    [
+        ("3840x2160", None, True),
+        ("2160x3840", None, True),
+        ("3840x1280", None, True),  # 3:1 exactly
+        ("16x16", None, True),
+        ("5000x5000", "size 5000x5000 is larger than the API makes: at most 3840x2160", False),
+        ("3856x2160", "size 3856x2160 is larger than the API makes", False),
+        ("2176x2176", "size 2176x2176 is larger than the API makes", True),
+        ("1000x1000", "size 1000x1000: width and height must be multiples of 16", False),
+        ("3840x1264", "size 3840x1264: the aspect ratio must be between 1:3 and 3:1", True),
+        ("huge", "'huge' is not a size", False),
+    ],
+)
+def test_a_size_is_one_rule_on_both_sides_of_each_edge(api, size, said, in_pattern):
+    response = api.post("/image", json={"prompt": "a fox", "size": size})
+
+    if said is None:
+        assert response.status_code == 201, response.text
+    else:
+        assert response.status_code == 422
+        assert said in response.json()["message"]
+        assert len(response.json()["message"]) < 200  # the rule's words, not the pattern
+        assert api.provider.prompts == []
+    # The schema says what a pattern can (multiples of 16 up to 3840); the rest is the same
+    # function's, applied to the cases schemathesis generates (tests/web/test_fuzz.py).
+    schema = api.get("/openapi.json").json()["components"]["schemas"]["ImageRequest"]
+    pattern = schema["properties"]["size"]["anyOf"][0]["pattern"]
+    assert (re.search(pattern, size) is not None) == in_pattern

@@ -81,11 +81,23 @@ def test_another_users_public_image_is_403_and_anonymous_is_401(api):
 def test_an_image_without_owner_cannot_be_deleted_over_http(api):
     image = make(api, "anyone's")
 
-    for auth in (None, api.auth("alice")):
-        refused = api.request("DELETE", f"/image/{image['guid']}", auth=auth)
-        assert refused.status_code == 403
-        assert "only the local admin may delete it" in refused.json()["message"]
+    refused = api.request("DELETE", f"/image/{image['guid']}", auth=api.auth("alice"))
+    anonymous = api.request("DELETE", f"/image/{image['guid']}")
+
+    assert refused.status_code == 403
+    assert "only the local admin may delete it" in refused.json()["message"]
+    assert anonymous.status_code == 401
     assert api.get(f"/image/{image['guid']}").status_code == 200
+
+
+def test_an_anonymous_delete_is_401_whatever_the_guid_names(api):
+    secret = make(api, "secret", user="alice", private=True)
+
+    for guid in (secret["guid"], MISSING):
+        anonymous = api.request("DELETE", f"/image/{guid}")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["www-authenticate"].startswith("Basic")
+        assert anonymous.json()["message"] == f"Log in as the owner of image {guid} to delete it"
 
 
 def test_a_malformed_guid_is_422(api):

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from tests.fakes import PNG_BYTES
+from tests.helpers import png_claiming
 from tests.openai_server import picture
 
 MISSING = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
@@ -166,3 +167,27 @@ def test_each_status_the_edit_route_answers_is_documented(api):
     assert schema["required"] == ["prompt", "image"]
     assert "moderation" not in schema["properties"]
     assert re.fullmatch(r"\^.*\$", schema["properties"]["image"]["items"]["anyOf"][0]["pattern"])
+
+
+@pytest.mark.parametrize("side", [5000, 30000])
+def test_an_upload_of_too_many_pixels_is_422_naming_the_limit(api, side):
+    bomb = ("bomb.png", png_claiming(side, side), "image/png")
+
+    response = edit(api, [bomb], prompt="x", size="auto")
+
+    assert response.status_code == 422
+    assert "an image may have at most 16,777,216 (4096x4096)" in response.json()["message"]
+    assert api.provider.edits == []
+
+
+def test_a_stored_source_is_read_through_its_header_too(sqlite_api):
+    api = sqlite_api
+    made = make(api)
+    stored = api.services.settings.image_dir / f"{made['guid']}.png"
+    stored.write_bytes(b"<html>an older import stored this as is</html>")
+
+    response = edit(api, [made["guid"]], prompt="x")
+
+    assert response.status_code == 500  # the store's fault, not the request's
+    assert response.json()["message"] == "The image file could not be stored or read"
+    assert api.provider.edits == []

@@ -114,7 +114,9 @@ def test_doctor_counts_thumbnails_and_fix_removes_orphans(real_images):
 
 
 def test_a_stored_file_that_is_not_an_image_is_a_server_error(api):
-    image = make(api)  # the fake provider's bytes: a PNG signature and nothing after
+    image = make(api)
+    stored = api.services.settings.image_dir / f"{image['guid']}.png"
+    stored.write_bytes(b"\x89PNG\r\n\x1a\n" + b"a PNG signature and nothing after")
 
     response = api.get(f"/image/{image['guid']}/thumbnail")
 

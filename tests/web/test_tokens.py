@@ -15,6 +15,7 @@ import pytest
 from pixyproxy_cli.core.models import User
 from tests.conftest import settings_environment
 from tests.helpers import add_user, running_server
+from tests.web.conftest import PASSWORDS
 
 REFUSED = "The API token is not valid (revoked, expired, or never issued): log in again"
 
@@ -174,3 +175,61 @@ def test_the_service_keeps_no_connection_for_a_known_token(api):
     assert tokens.peek(issued["token"]) is None  # not checked in this process yet
     assert tokens.authenticate(issued["token"]) == alice
     assert tokens.peek(issued["token"]) == alice
+
+
+def cli_on(api):
+    from typer.testing import CliRunner
+
+    from pixyproxy_cli.commands.main import app
+
+    env = settings_environment(api.services.settings)
+
+    def run(*args, input=None):
+        return CliRunner().invoke(app, list(args), env=env, input=input)
+
+    return run
+
+
+def test_a_new_password_revokes_every_token_and_sign_in_unless_kept(api):
+    from pixyproxy_cli.web.routers.gallery import SIGN_IN_LABEL
+
+    run = cli_on(api)
+    laptop = issue(api, label="laptop")
+    alice = api.services.users.authenticate("alice", PASSWORDS["alice"])
+    browser = api.services.tokens.issue(alice, SIGN_IN_LABEL)  # a gallery sign-in
+    bobs = issue(api, "bob")
+    new = "alice's new long password"
+
+    kept = run("user", "passwd", "alice", "--keep-tokens", "--password-stdin", input=new + "\n")
+    still = api.get("/image?mine=true", headers=bearer(laptop["token"])).status_code
+    changed = run("user", "passwd", "alice", "--password-stdin", input=new + "\n")
+
+    assert (kept.exit_code, kept.stdout) == (0, "Changed the password of alice\n")
+    assert still == 200
+    assert (changed.exit_code, changed.stdout) == (
+        0,
+        "Changed the password of alice and revoked 2 API tokens\n",
+    )
+    for token in (laptop["token"], browser.token):
+        refused = api.get("/image?mine=true", headers=bearer(token))
+        assert (refused.status_code, refused.json()["message"]) == (401, REFUSED)
+    assert api.get("/image?mine=true", headers=bearer(bobs["token"])).status_code == 200
+
+
+def test_a_refused_removal_changes_nothing(api):
+    run = cli_on(api)
+    laptop = issue(api)
+    made = api.post("/image", json={"prompt": "mine"}, headers=bearer(laptop["token"]))
+    assert made.status_code == 201
+
+    refused = run("user", "remove", "alice")
+    after = api.get("/image?mine=true", headers=bearer(laptop["token"]))
+    removed = run("user", "remove", "alice", "--delete-images")
+    gone = api.get("/image?mine=true", headers=bearer(laptop["token"]))
+
+    assert refused.exit_code == 7
+    assert after.status_code == 200  # the token too: a refused removal revokes nothing
+    assert [image["guid"] for image in after.json()] == [made.json()["guid"]]
+    assert (removed.exit_code, removed.stdout) == (0, "Removed user alice and 1 image\n")
+    assert (gone.status_code, gone.json()["message"]) == (401, REFUSED)
+    assert not api.services.tokens._marks.has(laptop["id"])

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -40,6 +41,7 @@ from pixyproxy_cli.core.image_options import (
     IMAGE_SIZE_PATTERN,
     MODERATIONS,
     ImageOptions,
+    image_size_problem,
 )
 from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
@@ -64,6 +66,15 @@ def _whole_number(value: Any) -> Any:
 
 JsonInt = Annotated[StrictInt, BeforeValidator(_whole_number)]
 """A JSON integer: 9 or 9.0, never "9" or true."""
+SIZE_SCHEMA = {"type": "string", "pattern": f"^(?:{IMAGE_SIZE_PATTERN.pattern})$"}
+"""What JSON Schema can say of a size; ``image_size_problem`` is the whole rule."""
+
+
+def _checked_size(value: str) -> str:
+    problem = image_size_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class ImageRequest(BaseModel):
@@ -98,10 +109,15 @@ class ImageRequest(BaseModel):
         le=MAX_IMAGES_PER_REQUEST,
         description="How many images, in one provider call. With n > 1 the answer is an array.",
     )
-    size: StrictStr | None = Field(
+    size: (
+        Annotated[StrictStr, AfterValidator(_checked_size), WithJsonSchema(SIZE_SCHEMA)] | None
+    ) = Field(
         default=None,
-        pattern=f"^(?:{IMAGE_SIZE_PATTERN.pattern})$",
-        description="WIDTHxHEIGHT or auto (default: the server's IMAGE_SIZE).",
+        description=(
+            "WIDTHxHEIGHT or auto (default: the server's IMAGE_SIZE). Both sides multiples "
+            "of 16 (the pattern), within 3840x2160 either way round, of an aspect ratio "
+            "between 1:3 and 3:1."
+        ),
     )
     quality: Literal[IMAGE_QUALITIES] | None = None  # type: ignore[valid-type]
     format: Literal[IMAGE_FORMATS] | None = Field(  # type: ignore[valid-type]
@@ -237,7 +253,7 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
         },
         "private": {"type": "boolean", "default": False},
         "n": {"type": "integer", "minimum": 1, "maximum": MAX_IMAGES_PER_REQUEST, "default": 1},
-        "size": {"type": "string", "pattern": f"^(?:{IMAGE_SIZE_PATTERN.pattern})$"},
+        "size": SIZE_SCHEMA,
         "quality": {"type": "string", "enum": list(IMAGE_QUALITIES)},
         "format": {"type": "string", "enum": list(IMAGE_FORMATS)},
         "compression": {"type": "integer", "minimum": 0, "maximum": 100},
@@ -451,7 +467,8 @@ async def get_image(guid: GuidPath, prompts: Prompts) -> ImagePublic:
     summary="Delete an image",
     description=(
         "Deletes the image's details and then its file; no worker serves it afterwards. "
-        "Only its owner may (credentials required); images without an owner are deleted "
+        "Only its owner may (credentials required: 401 without, whatever the GUID names); "
+        "images without an owner are deleted "
         "only by the local admin's `pixyproxy rm`. Another user's private image is 404, as "
         "for reads."
     ),
