@@ -1,6 +1,6 @@
 """pixyproxy's own settings loader against pydantic-settings, measured in fresh processes.
 
-    .venv/bin/python benchmarks/settings_loader.py
+    .venv-test/bin/python benchmarks/settings_loader.py
 
 Each run starts a new interpreter, imports pydantic (both pay that), then times either
 importing ``pixyproxy_cli.core.settings`` and loading every setting, or importing

@@ -254,14 +254,14 @@ def test_refused_environment_credentials_say_so_and_what_helps():
 
 
 def test_a_plaintext_keyring_is_named_with_a_warning_where_it_writes(isolated_environment):
-    from keyrings.alt.file import PlaintextKeyring
+    from tests.keyring_backends import PlaintextKeyring
 
     add_user()
-    backend = PlaintextKeyring()
+    backend = PlaintextKeyring(isolated_environment / "keyring_pass.cfg")
     keyring.set_keyring(backend)
+    name = "tests.keyring_backends.PlaintextKeyring"
     warning = (
-        "Warning: the keyring backend keyrings.alt.file.PlaintextKeyring stores passwords "
-        f"unencrypted in {backend.file_path}\n"
+        f"Warning: the keyring backend {name} stores passwords unencrypted in {backend.file_path}\n"
     )
 
     logged_in = login()
@@ -271,11 +271,11 @@ def test_a_plaintext_keyring_is_named_with_a_warning_where_it_writes(isolated_en
     assert logged_in.exit_code == 0
     assert warning in logged_in.stderr
     assert Path(backend.file_path).is_relative_to(isolated_environment)
-    assert "keyrings.alt.file.PlaintextKeyring" in who.stdout
+    assert name in who.stdout
     assert warning in who.stderr
     assert doctor["keyring"]["status"] == "warn"
     assert doctor["keyring"]["detail"] == (
-        f"keyrings.alt.file.PlaintextKeyring: stores passwords unencrypted in {backend.file_path}"
+        f"{name}: stores passwords unencrypted in {backend.file_path}"
     )
 
 

@@ -33,7 +33,7 @@ def test_the_quick_start_installs_and_generates_on_a_fresh_machine(tmp_path):
         REPOSITORY,
         checkout,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", "venv", "__pycache__", "*.egg-info", "build"
+            ".git", ".venv", ".venv-test", "venv", "__pycache__", "*.egg-info", "build"
         ),
     )
     home = tmp_path / "fresh-home"
@@ -84,3 +84,18 @@ def test_the_repository_stands_alone():
 
     assert offenders == []
     assert (REPOSITORY / "docs" / "design.md").is_file()
+
+
+def test_the_test_tools_stay_out_of_the_users_environment():
+    """The test command has a virtualenv of its own, and the test extra brings no keyring
+    backend (a plaintext one would take over login's secrets in the user's environment)."""
+    import tomllib
+
+    main = readme_command("main-command")
+    tests = readme_command("test-command")
+    venv = re.compile(r"python3 -m venv (\S+)")
+    assert venv.search(main)[1] != venv.search(tests)[1]
+    extra = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["test"]
+    assert [need for need in extra if need.lower().startswith("keyrings")] == []
