@@ -7,12 +7,23 @@ that allows only pixyproxy's own scripts, styles and images (no inline script, n
 Signing in issues an API token (``TokenService``) and keeps it in an HttpOnly, SameSite=Strict
 cookie. The API honours that cookie for reads only (GET and HEAD), so a browser's ``<img>``
 sees its user's private images; every state-changing request goes through a gallery form,
-which must carry the CSRF token (double submit: the form field must equal the CSRF cookie,
-which another site can neither read nor send).
+which is refused (``check_csrf``) unless
+
+* the browser says it comes from this origin: ``Sec-Fetch-Site`` (when sent) is
+  ``same-origin``, and ``Origin`` (when sent) is this server's own; a page on another port
+  of the same host is another origin, though the same site, and
+* its CSRF field is this session's token: an HMAC of the sign-in cookie's token, which no
+  other page can read or compute (a planted cookie cannot forge it). Before signing in,
+  the only session there is, the field must equal a random CSRF cookie (double submit).
+
+Over HTTPS both cookies take the ``__Host-`` prefix, which a browser accepts only from this
+origin itself (Secure, Path=/, no Domain): a sibling site cannot plant them.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from datetime import datetime
@@ -70,9 +81,31 @@ _templates.filters["moment"] = _moment
 _templates.globals["version"] = __version__
 
 
+HOST_PREFIX = "__Host-"
+
+
+def cookie_name(request: Request, name: str) -> str:
+    """``name`` as this request's cookies spell it: with the ``__Host-`` prefix over HTTPS."""
+    return HOST_PREFIX + name if request.url.scheme == "https" else name
+
+
+def _session_csrf(session: str) -> str:
+    """The CSRF token bound to a sign-in token: an HMAC keyed by it."""
+    digest = hmac.new(session.encode(), b"pixyproxy gallery form", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
 def csrf_token(request: Request) -> str:
-    """The CSRF token of this browser: its cookie's, or a new one set with the page."""
-    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None)
+    """The CSRF token this browser's forms carry.
+
+    Bound to its sign-in when it has one; else its CSRF cookie's (or a new one, set with
+    the page). A stale sign-in is forgotten with this page, so its forms are anonymous.
+    """
+    session = session_token(request)
+    if session is not None and not getattr(request.state, "stale_session", False):
+        return _session_csrf(session)
+    token = request.cookies.get(cookie_name(request, CSRF_COOKIE))
+    token = token or getattr(request.state, "new_csrf", None)
     if not token:
         token = secrets.token_urlsafe(32)
         request.state.new_csrf = token
@@ -80,18 +113,27 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    """Refuse a form whose CSRF field does not equal this browser's CSRF cookie.
+    """Refuse a form that another origin sent, or whose CSRF field is not this session's.
 
     Raises PermissionDeniedError (403).
     """
-    expected = request.cookies.get(CSRF_COOKIE)
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    if (site is not None and site != "same-origin") or (origin is not None and origin != own):
+        raise PermissionDeniedError(CSRF_REFUSED)
+    session = session_token(request)
+    if session is not None:
+        expected: str | None = _session_csrf(session)
+    else:
+        expected = request.cookies.get(cookie_name(request, CSRF_COOKIE))
     if not expected or not submitted or not hmac.compare_digest(expected, submitted):
         raise PermissionDeniedError(CSRF_REFUSED)
 
 
 def session_token(request: Request) -> str | None:
     """The API token of the browser's sign-in cookie, if it sent one."""
-    return request.cookies.get(SESSION_COOKIE) or None
+    return request.cookies.get(cookie_name(request, SESSION_COOKIE)) or None
 
 
 def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -110,12 +152,13 @@ def redirect(request: Request, url: str) -> Response:
 
 def sign_in(request: Request, response: Response, token: str, max_age: int) -> None:
     """Keep ``token`` in the sign-in cookie: HttpOnly, SameSite=Strict, Secure over HTTPS."""
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, **_cookie_flags(request))
+    name = cookie_name(request, SESSION_COOKIE)
+    response.set_cookie(name, token, max_age=max_age, **_cookie_flags(request))
 
 
 def sign_out(request: Request, response: Response) -> None:
     """Forget the sign-in cookie."""
-    response.delete_cookie(SESSION_COOKIE, **_cookie_flags(request))
+    response.delete_cookie(cookie_name(request, SESSION_COOKIE), **_cookie_flags(request))
 
 
 def _cookie_flags(request: Request) -> dict[str, Any]:
@@ -156,5 +199,5 @@ def _with_cookies(request: Request, response: _R) -> _R:
         sign_out(request, response)
     new = getattr(request.state, "new_csrf", None)
     if new:
-        response.set_cookie(CSRF_COOKIE, new, **_cookie_flags(request))
+        response.set_cookie(cookie_name(request, CSRF_COOKIE), new, **_cookie_flags(request))
     return response

@@ -363,3 +363,85 @@ def test_a_bad_generate_form_says_why_on_a_page(api, fields, status, message):
     assert response.headers["content-type"].startswith("text/html")
     assert message in response.text
     assert api.get("/image").json() == []
+
+
+def delete_form(api, guid: str, csrf: str, **headers):
+    return api.post(
+        f"/gallery/image/{guid}/delete",
+        data={"csrf": csrf},
+        headers=headers,
+        follow_redirects=False,
+    )
+
+
+def test_a_planted_csrf_cookie_cannot_forge_a_signed_in_users_form(api):
+    secret = make(api, "alice's secret", "alice", private=True)
+    sign_in(api, "alice")
+    # A page on another port of this host set its own CSRF cookie, as a sibling origin may.
+    [kept] = [cookie for cookie in api.client.cookies.jar if cookie.name == "pixyproxy_csrf"]
+    api.client.cookies.set("pixyproxy_csrf", "planted", domain=kept.domain, path=kept.path)
+    assert api.client.cookies.get("pixyproxy_csrf") == "planted"
+
+    forged = delete_form(api, secret["guid"], "planted")
+
+    assert forged.status_code == 403
+    assert CSRF_REFUSED in forged.text
+    assert api.get(f"/image/{secret['guid']}", auth=api.auth("alice")).status_code == 200
+    page = api.get(f"/gallery/image/{secret['guid']}/delete").text
+    assert csrf_of(page) != "planted"
+    assert delete_form(api, secret["guid"], csrf_of(page)).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://testserver:8081"},  # another port: the same site, not the origin
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": "http://testserver"},
+    ],
+)
+def test_a_form_from_another_origin_is_refused_even_with_the_right_token(api, headers):
+    secret = make(api, "alice's secret", "alice", private=True)
+    sign_in(api, "alice")
+    token = csrf_of(api.get(f"/gallery/image/{secret['guid']}/delete").text)
+
+    refused = delete_form(api, secret["guid"], token, **headers)
+    same = delete_form(
+        api, secret["guid"], token, Origin="http://testserver", **{"Sec-Fetch-Site": "same-origin"}
+    )
+
+    assert refused.status_code == 403
+    assert CSRF_REFUSED in refused.text
+    assert same.status_code == 303
+
+
+def test_over_https_the_cookies_take_the_host_prefix(sqlite_settings):
+    from tests.web.conftest import make_api
+
+    api, database = make_api(sqlite_settings, base_url="https://testserver")
+    try:
+        with api.client:
+            page = api.get("/gallery/signin")
+            signed_in = api.post(
+                "/gallery/signin",
+                data={
+                    "username": "alice",
+                    "password": api.auth("alice")[1],
+                    "csrf": csrf_of(page.text),
+                },
+                follow_redirects=False,
+            )
+            after = api.get("/")
+    finally:
+        database.close()
+
+    csrf_cookie = page.headers["set-cookie"]
+    session_cookie = signed_in.headers["set-cookie"]
+    assert csrf_cookie.startswith("__Host-pixyproxy_csrf=")
+    assert session_cookie.startswith("__Host-pixyproxy_session=pxy_")
+    for cookie in (csrf_cookie, session_cookie):
+        assert "Secure" in cookie
+        assert "Path=/" in cookie
+        assert "Domain" not in cookie
+    assert "Signed in as <strong>alice</strong>" in after.text
