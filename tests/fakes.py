@@ -133,6 +133,11 @@ class FakeImageRepository(ImageRepositoryInterface):
         self._call("get_image_by_guid")
         return next((image for image in self.rows.values() if image.guid == guid), None)
 
+    def get_visible_image(self, guid: str, viewer: str | None) -> Image | None:
+        self._call("get_visible_image")
+        found = (image for image in self.rows.values() if image.guid == guid)
+        return next((i for i in found if not i.private or i.owner == viewer), None)
+
     def get_all_images(self, query: ImageQuery) -> RowPage:
         """Rows as SQLite's raw cursor gives them: text as UTF-8 bytes, flags as ints."""
         self._call("get_all_images")

@@ -50,6 +50,14 @@ class ImageRepositoryInterface(ABC):
         """The image with this GUID, or None."""
 
     @abstractmethod
+    def get_visible_image(self, guid: str, viewer: str | None) -> Image | None:
+        """The image with this GUID if ``viewer`` may see it (public, or theirs), or None.
+
+        One query either way: another user's private image and a GUID never stored cost
+        the same.
+        """
+
+    @abstractmethod
     def get_all_images(self, query: ImageQuery) -> RowPage:
         """The page of images ``query`` describes, as raw rows of ``PUBLIC_JSON_COLUMNS``.
 

@@ -126,6 +126,17 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         row = db.fetchone()
         return None if row is None else row_to_image(row)
 
+    def get_visible_image(self, guid: str, viewer: str | None) -> Image | None:
+        """See ImageRepositoryInterface.get_visible_image."""
+        db = self._db()
+        # owner = NULL is never true: an anonymous viewer sees public images only.
+        db.execute(
+            SELECT_IMAGES + " WHERE guid = %(guid)s AND (is_private = 0 OR owner = %(viewer)s)",
+            {"guid": guid, "viewer": viewer},
+        )
+        row = db.fetchone()
+        return None if row is None else row_to_image(row)
+
     def get_all_images(self, query: ImageQuery) -> RowPage:
         """The page of images ``query`` describes, as the driver's raw rows."""
         rows = self._db().fetch_raw(*self._listing_query(query))

@@ -293,27 +293,33 @@ class PromptService(PromptServiceInterface):
             logger.warning("could not remove %s after a failed insert", filename, exc_info=True)
 
     def _cached_image(self, guid: str) -> Image | None:
-        """The cached image, unless its file is gone (deleted, perhaps by another process)."""
+        """The cached image if this caller may see it and its file is still there.
+
+        Visibility is checked first (see ``_visible_image``); a file gone (deleted, perhaps
+        by another process) drops the image from the cache.
+        """
         image = self._cache.get(guid)
-        if image is not None and not self._store.has(image.filename):
+        if image is None or not self._is_visible(image.private, image.owner):
+            return None
+        if not self._store.has(image.filename):
             self._cache.forget(guid)
             return None
         return image
 
-    def _stored_image(self, guid: str) -> Image | None:
+    def _visible_image(self, guid: str) -> Image:
+        """The stored image this caller may see. Raises RecordNotFoundError otherwise.
+
+        Another user's private image costs exactly what a GUID never stored does: one cache
+        lookup that finds nothing this caller may see, then one query that asks for the
+        image only if it is visible to them and returns no row (no timing tells them apart).
+        """
         image = self._cached_image(guid)
         if image is None:
             with transaction(self._context_factory):
-                image = self._images.get_image_by_guid(guid)
-            if image is not None:
-                self._cache.put(image)
-        return image
-
-    def _visible_image(self, guid: str) -> Image:
-        """The stored image this caller may see. Raises RecordNotFoundError otherwise."""
-        image = self._stored_image(guid)
-        if image is None or not self._is_visible(image.private, image.owner):
-            raise _not_found(guid)
+                image = self._images.get_visible_image(guid, self.viewer)
+            if image is None:
+                raise _not_found(guid)
+            self._cache.put(image)
         return image
 
     def get_image_by_guid(self, guid: str) -> ImagePublic:
@@ -327,9 +333,7 @@ class PromptService(PromptServiceInterface):
         thread. Raises InputValidationError for a malformed GUID.
         """
         image = self._cached_image(validate_guid(guid))
-        if image is None or not self._is_visible(image.private, image.owner):
-            return None
-        return image.to_public()
+        return None if image is None else image.to_public()
 
     def get_all_images(
         self,
@@ -542,7 +546,7 @@ class PromptService(PromptServiceInterface):
         if size not in THUMBNAIL_SIZES:
             return None
         image = self._cached_image(validate_guid(guid))
-        if image is None or not self._is_visible(image.private, image.owner):
+        if image is None:
             return None
         cached = self._store.thumbnail(image.filename, size)
         return None if cached is None else self._thumbnail_content(image, cached.path, cached.size)

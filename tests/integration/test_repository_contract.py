@@ -181,6 +181,26 @@ def test_get_image_file_gives_name_type_and_visibility(repos, committed):
     assert found.updated_at == NOW
 
 
+def test_a_visible_image_is_found_only_by_those_who_may_see_it(repos, committed):
+    images, users = repos
+    for name in ("alice", "bob"):
+        add_user(committed, users, name)
+    private = detail(owner="alice", private=True)
+    public = detail(owner="alice")
+    for made in (private, public):
+        committed(lambda made=made: images.create_image(made, now=NOW))
+
+    def seen(guid, viewer):
+        found = committed(lambda: images.get_visible_image(guid, viewer))
+        return None if found is None else found.guid
+
+    assert seen(private.guid, "alice") == private.guid
+    assert seen(private.guid, "bob") is None
+    assert seen(private.guid, None) is None
+    assert seen(public.guid, "bob") == seen(public.guid, None) == public.guid
+    assert seen(str(uuid.uuid4()), "alice") is None
+
+
 # -- transactions -------------------------------------------------------------------------
 
 

@@ -280,7 +280,7 @@ def test_get_image_by_guid_reads_in_a_committed_transaction(world):
     found = world.service.get_image_by_guid(made.guid.upper())
 
     assert found == made
-    assert world.journal.events == ["enter", "begin", "repo.get_image_by_guid", "commit", "exit"]
+    assert world.journal.events == ["enter", "begin", "repo.get_visible_image", "commit", "exit"]
 
 
 @pytest.mark.parametrize(
@@ -462,3 +462,22 @@ def test_n_must_be_1_to_10_before_anything_is_called(world, n):
         world.service.generate_images(request(), n)
 
     assert world.journal.events == []
+
+
+def test_another_users_private_image_costs_what_a_guid_never_stored_does(world):
+    secret = world.as_user(ALICE).generate_image(request("secret", private=True))
+    assert world.as_user(ALICE).get_image_by_guid(secret.guid).guid == secret.guid  # cached
+    bob = world.as_user(BOB)
+    never_stored = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+    def work(guid):
+        world.journal.events.clear()
+        with pytest.raises(RecordNotFoundError) as refused:
+            bob.get_image_by_guid(guid)
+        return list(world.journal.events), str(refused.value).replace(guid, "GUID")
+
+    theirs, unknown = work(secret.guid), work(never_stored)
+
+    assert theirs == unknown
+    assert "repo.get_visible_image" in theirs[0]  # the same one query, finding no row
+    assert bob.peek_image_by_guid(secret.guid) is bob.peek_image_by_guid(never_stored) is None
