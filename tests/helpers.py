@@ -43,16 +43,24 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_server(
-    env: dict[str, str], log_path: Path, *args: str, tls: ssl.SSLContext | None = None
+    env: dict[str, str],
+    log_path: Path,
+    *args: str,
+    tls: ssl.SSLContext | None = None,
+    open_files: int | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """A real ``pixyproxy serve ARGS`` on a free port, its output in ``log_path``; stopped after.
 
-    With ``tls`` (the context that trusts its certificate, given in ARGS) it is https.
+    With ``tls`` (the context that trusts its certificate, given in ARGS) it is https; with
+    ``open_files``, the process may have at most that many (``ulimit -n``).
     """
     port = free_port()
+    command = [str(EXECUTABLE), "serve", "--port", str(port), *args]
+    if open_files is not None:
+        command = ["bash", "-c", f'ulimit -n {open_files}; exec "$@"', "serve", *command]
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(EXECUTABLE), "serve", "--port", str(port), *args],
+            command,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -70,6 +70,7 @@ ENVIRONMENT: dict[str, str] = {
     "generate_rate_window": "GENERATE_RATE_WINDOW",
     "forwarded_allow_ips": "FORWARDED_ALLOW_IPS",
     "http_header_timeout": "HTTP_HEADER_TIMEOUT",
+    "http_body_timeout": "HTTP_BODY_TIMEOUT",
     "token_lifetime_days": "TOKEN_LIFETIME_DAYS",
 }
 """Field name -> the environment variable (and ``.env`` key) that sets it."""
@@ -122,6 +123,7 @@ class Settings(BaseModel):
     forwarded_allow_ips: str | None = None
     # Seconds a client has to send a request's headers before `serve` closes the connection.
     http_header_timeout: float = Field(default=10.0, gt=0, le=600)
+    http_body_timeout: float = Field(default=30.0, gt=0, le=3600)
     # How long an API token from POST /token is valid.
     token_lifetime_days: float = Field(default=90.0, gt=0, le=3650)
 

@@ -58,7 +58,8 @@ def create_app(services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or open_services()
-        _configure_protocol(app.state.services.settings.http_header_timeout)
+        settings = app.state.services.settings
+        _configure_protocol(settings.http_header_timeout, settings.http_body_timeout)
         try:
             yield
         finally:
@@ -96,10 +97,11 @@ def create_app(services: Services | None = None) -> FastAPI:
     return app
 
 
-def _configure_protocol(header_timeout: float) -> None:
+def _configure_protocol(header_timeout: float, body_timeout: float) -> None:
     """Hand the settings to ``serve``'s protocol, in this worker process (uvicorn builds it)."""
     try:
         from pixyproxy_cli.web.protocol import GuardedH11Protocol
     except ImportError:  # an ASGI server other than uvicorn: its own limits apply
         return
     GuardedH11Protocol.header_timeout = header_timeout
+    GuardedH11Protocol.body_timeout = body_timeout

@@ -1,11 +1,14 @@
 """uvicorn's h11 protocol with the limits it lacks, for ``pixyproxy serve``.
 
 uvicorn keeps a connection open for as long as a client takes to send a request's headers
-(1,100 slow-header connections were held open for 20 s and more), and answers an oversized
-header block with a bare 400. This protocol closes a connection whose request headers are not
-complete within ``header_timeout`` seconds, and answers 431 when an incomplete header block
-passes ``MAX_HEADER_BYTES``. h11 checks that size only while a request is incomplete, and
-never counts fields, so ``HeaderLimitMiddleware`` checks both of every complete request.
+(1,100 slow-header connections were held open for 20 s and more) or its body (200 dripping
+bodies held their files until the server had none left), and answers an oversized header
+block with a bare 400. This protocol closes a connection whose request headers are not
+complete within ``header_timeout`` seconds; answers 408 and closes one whose body is not
+complete within ``body_timeout`` seconds plus one per ``BODY_RATE`` bytes it declared; and
+answers 431 when an incomplete header block passes ``MAX_HEADER_BYTES``. h11 checks that
+size only while a request is incomplete, and never counts fields, so
+``HeaderLimitMiddleware`` checks both of every complete request.
 
 It is named explicitly (``uvicorn.run(http=GuardedH11Protocol)``) so that installing
 httptools never silently swaps these limits out.
@@ -24,19 +27,27 @@ from pixyproxy_cli.web.middleware import MAX_HEADER_BYTES
 
 HEADER_TIMEOUT = 10.0
 """Default seconds a client has to send a request's line and headers (HTTP_HEADER_TIMEOUT)."""
+BODY_TIMEOUT = 30.0
+"""Default seconds a client has to send a request's body (HTTP_BODY_TIMEOUT), on top of the
+time ``BODY_RATE`` allows for its declared length."""
+BODY_RATE = 1_000_000
+"""Bytes a second a large body is allowed: an 805 MB edit has 805 s more."""
 DRAIN_SECONDS = 2.0
 """How long a refused request's remaining bytes are read and dropped before closing."""
 
 
 class GuardedH11Protocol(H11Protocol):
-    """H11Protocol with a deadline for request headers and a 431 for oversized ones."""
+    """H11Protocol with deadlines for request headers and bodies, and 431 for huge headers."""
 
     header_timeout = HEADER_TIMEOUT
     """Set from the settings when the app starts in each worker (``web.app``)."""
+    body_timeout = BODY_TIMEOUT
+    """Likewise."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._body_deadline: asyncio.TimerHandle | None = None
         self._draining = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -45,8 +56,9 @@ class GuardedH11Protocol(H11Protocol):
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        """Stop the clock with the connection."""
+        """Stop the clocks with the connection."""
         self._disarm()
+        self._disarm_body()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -58,10 +70,17 @@ class GuardedH11Protocol(H11Protocol):
         super().data_received(data)
 
     def handle_events(self) -> None:
-        """Stop the clock once the request's headers have arrived."""
+        """Stop the header clock once the headers arrived; run the body's until it has."""
         super().handle_events()
         if self.conn.their_state is not h11.IDLE:
             self._disarm()
+        if self.conn.their_state is h11.SEND_BODY:
+            if self._body_deadline is None:
+                self._body_deadline = self.loop.call_later(
+                    self._body_seconds(), self._body_too_slow
+                )
+        else:
+            self._disarm_body()
 
     def send_400_response(self, msg: str) -> None:
         """Answer 431 instead when what h11 refused was an oversized header block."""
@@ -102,6 +121,32 @@ class GuardedH11Protocol(H11Protocol):
         if self._header_deadline is not None:
             self._header_deadline.cancel()
             self._header_deadline = None
+
+    def _body_seconds(self) -> float:
+        cycle = getattr(self, "cycle", None)
+        headers = dict(cycle.scope["headers"]) if cycle is not None else {}
+        declared = headers.get(b"content-length", b"0")
+        length = int(declared) if declared.isdigit() else 0
+        return self.body_timeout + length / BODY_RATE
+
+    def _disarm_body(self) -> None:
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
+
+    def _body_too_slow(self) -> None:
+        self._body_deadline = None
+        if self.transport.is_closing():
+            return
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and not cycle.response_started:
+            # The app, waiting for the rest of the body, is told the client went away; the
+            # client is told why (408), and nothing the app does next reaches it.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            self._send_error(408, "Request body not received in time")
+        else:
+            self.transport.close()
 
     def _headers_too_slow(self) -> None:
         self._header_deadline = None

@@ -115,3 +115,33 @@ def test_login_throttle_counts_attempts_per_user_and_client_and_resets_on_succes
     assert throttle.authenticate("alice", "right password", "5.6.7.8").username == "alice"
     clock.now += 61
     assert throttle.authenticate("alice", "right password", "1.2.3.4").username == "alice"
+
+
+def test_a_repeated_error_is_logged_once_an_interval_and_the_next_counts_the_rest():
+    import logging
+
+    from pixyproxy_cli.web.logging_config import RepeatFilter
+
+    now = [100.0]
+    repeats = RepeatFilter(interval=10, clock=lambda: now[0])
+
+    def record(message, error=OSError):
+        made = logging.LogRecord("asyncio", logging.ERROR, __file__, 1, message, None, None)
+        made.exc_info = (error, error("Too many open files"), None) if error else None
+        return made
+
+    first = repeats.filter(record("socket.accept() out of system resource\nsocket: fd=6"))
+    burst = [repeats.filter(record("socket.accept() out of system resource\nsocket: fd=7"))]
+    burst += [repeats.filter(record("socket.accept() out of system resource")) for _ in range(5)]
+    other = repeats.filter(record("Exception in callback x", ValueError))
+
+    assert first is True
+    assert burst == [False] * 6  # the first line and the exception type make the kind
+    assert other is True
+    now[0] += 10
+    later = record("socket.accept() out of system resource")
+
+    assert repeats.filter(later) is True
+    assert later.getMessage() == (
+        "socket.accept() out of system resource (6 more like this in the last 10 s)"
+    )

@@ -3,6 +3,7 @@ oversized or slow headers, an unwritable image directory, and limits across two 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -130,7 +131,12 @@ def test_an_unwritable_image_directory_is_503_without_server_paths(sqlite_api, m
 def serve_env(sqlite_settings):
     env = {**os.environ, **settings_environment(sqlite_settings), "IMAGE_SIZE": "16x16"}
     env.pop("OPENAI_API_KEY", None)
-    env.update(LOGIN_MAX_FAILURES="3", GENERATE_RATE_LIMIT="4", HTTP_HEADER_TIMEOUT="1")
+    env.update(
+        LOGIN_MAX_FAILURES="3",
+        GENERATE_RATE_LIMIT="4",
+        HTTP_HEADER_TIMEOUT="1",
+        HTTP_BODY_TIMEOUT="1",
+    )
     add_user(env, "alice", PASSWORD)
     return env
 
@@ -206,6 +212,25 @@ def test_oversized_and_slow_headers_are_refused(serve_env, tmp_path):
     assert huge.status_code == 431
     assert closed == b""
     print(f"slow-header connection closed after {waited:.1f} s (HTTP_HEADER_TIMEOUT=1)")
+
+
+def test_a_body_that_drips_is_408_and_closed(serve_env, tmp_path):
+    with running_server(serve_env, tmp_path / "serve.log") as (base_url, _):
+        port = int(base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            slow.sendall(
+                b"POST /image HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 1000\r\n\r\n" + b'{"prompt": "'
+            )  # and nothing more: 1 s, plus 1 ms for the 1,000 bytes declared
+            slow.settimeout(30)  # bounds the wait; HTTP_BODY_TIMEOUT=1 answers first
+            answer = b""
+            while chunk := slow.recv(4096):
+                answer += chunk
+        after = httpx.get(f"{base_url}/image")  # the server still answers
+
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert answer.endswith(b"Request body not received in time")
+    assert after.status_code == 200
 
 
 def test_serve_on_a_port_in_use_is_one_line_and_exit_1(serve_env):
@@ -340,3 +365,36 @@ def test_get_usage_refuses_unknown_query_parameters(sqlite_api):
     assert response.json()["message"] == "unknown query parameter 'sinse'"
     assert impossible.status_code == 422
     assert impossible.json()["message"] == "since: 2026-02-30 is not a day of the calendar"
+
+
+def test_with_no_file_left_the_log_stays_small_and_the_server_recovers(serve_env, tmp_path):
+    """200 dripping bodies against a server allowed 150 open files: asyncio's accept error
+    repeats thousands of times a second (1.8 million lines, 125 MB in 20 s, before)."""
+    log = tmp_path / "serve.log"
+    with running_server(serve_env, log, open_files=150) as (base_url, _):
+        port = int(base_url.rsplit(":", 1)[1])
+        drips = []
+        for _ in range(200):
+            with contextlib.suppress(OSError):
+                drip = socket.create_connection(("127.0.0.1", port), timeout=2)
+                drip.sendall(b"POST /image HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+                drips.append(drip)
+        for _ in range(5):  # HTTP_BODY_TIMEOUT=1: the server answers 408 and lets them go
+            for drip in drips:
+                with contextlib.suppress(OSError):
+                    drip.send(b" ")
+            time.sleep(1)
+        answers = []
+        for drip in drips:
+            drip.settimeout(30)
+            with contextlib.suppress(OSError):
+                answers.append(drip.recv(64))
+            drip.close()
+        after = httpx.get(f"{base_url}/image", timeout=30)
+    text = log.read_text()
+
+    assert after.status_code == 200
+    assert len(drips) > 100
+    assert [answer for answer in answers if not answer.startswith(b"HTTP/1.1 408 ")] == []
+    assert text.count("socket.accept() out of system resource") <= 3  # once in 10 s, at most
+    assert len(text) < 100_000, f"{len(text):,} bytes of log"
