@@ -106,7 +106,7 @@ def test_private_sources_follow_the_visibility_rules_of_reads(api):
             {"prompt": "x", "mask": ("m.jpg", picture("jpeg"), "image/jpeg")},
             "m.jpg is not a PNG image",
         ),
-        (["not-a-guid"], {"prompt": "x"}, "GUID must"),
+        (["not-a-guid"], {"prompt": "x"}, "image is not a PNG, JPEG or WebP image"),
     ],
 )
 def test_bad_forms_are_422_before_any_call(api, parts, fields, message):
@@ -191,3 +191,31 @@ def test_a_stored_source_is_read_through_its_header_too(sqlite_api):
     assert response.status_code == 500  # the store's fault, not the request's
     assert response.json()["message"] == "The image file could not be stored or read"
     assert api.provider.edits == []
+
+
+@pytest.mark.parametrize("kind", ["png", "jpeg", "webp"])
+def test_a_file_part_without_a_filename_is_a_file_all_the_same(api, kind):
+    # What schemathesis (and some clients) send for a binary item of the array.
+    made = make(api)
+    data = picture(kind, (20, 20))
+    files = [
+        ("image", (None, data)),
+        ("image", (None, made["guid"].encode())),
+        ("prompt", (None, b"x")),
+    ]
+
+    response = api.post("/edits", files=files)
+
+    assert response.status_code == 201, response.text
+    assert response.json()[0]["parents"] == [None, made["guid"]]
+    [(_, sources, _)] = api.provider.edits
+    assert sources[0].data == data
+    assert sources[0].media_type == f"image/{kind}"
+
+
+def test_the_edit_form_schema_admits_no_other_field(api):
+    schema = api.get("/openapi.json").json()["paths"]["/edits"]["post"]["requestBody"]
+    form = schema["content"]["multipart/form-data"]["schema"]
+
+    assert form["additionalProperties"] is False
+    assert edit(api, [UPLOAD], prompt="x", colour="red").status_code == 422

@@ -42,6 +42,7 @@ from pixyproxy_cli.core.image_options import (
     MODERATIONS,
     ImageOptions,
     image_size_problem,
+    looks_like_guid,
 )
 from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
@@ -226,6 +227,7 @@ def create_image(
 EDIT_FORM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["prompt", "image"],
+    "additionalProperties": False,
     "properties": {
         "prompt": {"type": "string", **PROMPT_JSON_SCHEMA},
         "image": {
@@ -235,8 +237,9 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
             "description": (
                 "The sources, in order (the first is the one edited): each the GUID of a "
                 "stored image the caller may see, as a text part, or a PNG, JPEG or WebP "
-                "file under 50 MB, as a file part (with a filename). Repeat the field for "
-                "each."
+                "file under 50 MB (at most 4096x4096 pixels), as a file part (a part "
+                "without a filename that is not a GUID is a file too, of at most 1 MB). "
+                "Repeat the field for each."
             ),
             "items": {
                 "anyOf": [
@@ -349,7 +352,7 @@ async def _edit_form(
                 else:
                     sources.append(upload)
             elif name == "image":
-                sources.append(value)
+                sources.append(value if looks_like_guid(value) else _nameless_file(value))
             elif name in _EDIT_FIELDS:
                 values[name] = _form_value(name, value)
             else:
@@ -357,6 +360,24 @@ async def _edit_form(
     finally:
         await form.close()
     return values, sources, mask
+
+
+def _nameless_file(text: str) -> LocalImage:
+    """An ``image`` part sent without a file name that is not a GUID: a file, all the same.
+
+    Starlette decodes such a part as text, UTF-8 when it can and Latin-1 (byte for byte)
+    when it cannot; this gives back the bytes the client sent. Such a part is held to
+    Starlette's 1 MB for fields without a file name.
+    """
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:  # a character past U+00FF: it was valid UTF-8
+        return LocalImage("image", text.encode("utf-8"))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:  # not UTF-8, so Latin-1 was how it was read
+        return LocalImage("image", data)
+    return LocalImage("image", text.encode("utf-8"))
 
 
 def _form_value(name: str, text: str) -> Any:
