@@ -24,6 +24,7 @@ from pixyproxy_cli.core.exceptions import (
     InputValidationError,
     PermissionDeniedError,
     PixyProxyException,
+    RateLimitedError,
     RecordNotFoundError,
     RemoteServerError,
     TooManyRequestsError,
@@ -54,6 +55,7 @@ _EXIT_CODES: dict[type[PixyProxyException], ExitCode] = {
     AuthenticationError: ExitCode.AUTHENTICATION,
     DBConnectionError: ExitCode.DATABASE_UNAVAILABLE,
     GenerationError: ExitCode.PROVIDER_FAILED,
+    RateLimitedError: ExitCode.TOO_MANY_REQUESTS,  # the provider's limit: wait, as for ours
     ConstraintViolationError: ExitCode.CONFLICT,
     PermissionDeniedError: ExitCode.FORBIDDEN,
     RemoteServerError: ExitCode.DATABASE_UNAVAILABLE,
@@ -105,7 +107,8 @@ class PixyProxyGroup(TyperGroup):
         except Exception as error:
             logger.debug("unexpected error", exc_info=True)
             report(
-                f"unexpected {type(error).__name__}: {error} (run with --debug for details)",
+                f"unexpected {type(error).__name__}: {error}; this is a bug in pixyproxy, "
+                "please report it (run with --debug for the traceback)",
                 debug=debug,
             )
             raise typer.Exit(ExitCode.ERROR) from error

@@ -106,7 +106,8 @@ def compression_problem(compression: int | None, image_format: str) -> str | Non
 class ImageOptions:
     """How an image is asked for: size, quality, file format and the rest (all settings)."""
 
-    size: str = "1024x1024"
+    size: str = "auto"
+    """The API's own default for both endpoints: sent only when something else is asked."""
     quality: str = "auto"
     format: str = "png"
     compression: int | None = None

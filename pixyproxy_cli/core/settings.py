@@ -101,7 +101,7 @@ class Settings(BaseModel):
     openai_model: str = Field(default=DEFAULT_IMAGE_MODEL, min_length=1, max_length=64)
     # Checked when an image is made (ImageOptions.check), not here: a bad IMAGE_SIZE must
     # not stop `list` or `show`, which never use it.
-    image_size: str = Field(default="1024x1024", max_length=32)
+    image_size: str = Field(default="auto", max_length=32)
     image_quality: str = Field(default="auto", max_length=32)
     image_format: str = Field(default="png", max_length=32)
     image_compression: int | None = None

@@ -4,15 +4,27 @@ The SDK is imported on the first ``generate`` call, never when the provider is b
 commands that do not generate never pay its ~600 ms import. Every SDK failure is
 translated into the GenerationError family with a message a user can act on; the API key
 never appears in one (OpenAI's own 401 message echoes part of it, so it is not passed on).
+
+Retries are pixyproxy's, not the SDK's (its own are off): ``timeout`` is a deadline for the
+whole generation, every attempt and wait included; a connection must be made within
+``CONNECT_TIMEOUT``; and only what cannot have been billed is tried again, at most
+``max_retries`` times: a connection that was never made, a 429 (after the wait the API
+asks for), and a 5xx. A timeout while the API works, or a connection lost after the request
+went out, is never retried: the image may have been made, and billed, already.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import email.utils
 import logging
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from pixyproxy_cli.core.exceptions import (
@@ -37,6 +49,10 @@ from pixyproxy_cli.data.providers import (
 logger = logging.getLogger(__name__)
 
 OPENAI_PROVIDER = "openai"
+CONNECT_TIMEOUT = 5.0
+"""Seconds to make a connection to the API (within the deadline)."""
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Seconds between attempts after a 5xx (or a 429 that names no wait), the last repeated."""
 
 
 class OpenAIImageProvider(ImageProviderInterface):
@@ -69,10 +85,7 @@ class OpenAIImageProvider(ImageProviderInterface):
             # A key kept in the keyring is read when the first request needs it.
             api_key = self._api_key if isinstance(self._api_key, str) else self._api_key()
             self._client = OpenAI(
-                api_key=api_key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
+                api_key=api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
             )
         return self._client
 
@@ -136,14 +149,61 @@ class OpenAIImageProvider(ImageProviderInterface):
         """
         import openai
 
-        call = getattr(self._get_client().images, method)
-        try:
-            if progress is None or arguments["n"] != 1:
-                return self._decode(call(**arguments))
-            stream = call(**arguments, stream=True, partial_images=PARTIAL_IMAGES)
-            return self._decode_stream(stream, progress)
-        except openai.APIError as error:
-            raise self._translate(error) from error
+        deadline = time.monotonic() + self.timeout
+        streamed = progress is not None and arguments["n"] == 1
+        for attempt in range(self.max_retries + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            client = self._get_client().with_options(
+                timeout=openai.Timeout(remaining, connect=min(CONNECT_TIMEOUT, remaining))
+            )
+            call = getattr(client.images, method)
+            try:
+                if not streamed:
+                    return self._decode(call(**arguments))
+                stream = call(**arguments, stream=True, partial_images=PARTIAL_IMAGES)
+            except openai.APIError as error:
+                wait = self._wait_before_retry(error, attempt)
+                if (
+                    wait is None
+                    or attempt == self.max_retries
+                    or wait >= deadline - time.monotonic()
+                ):
+                    raise self._translate(error) from error
+                logger.info("retrying the %s request in %.1f s: %s", method, wait, error)
+                time.sleep(wait)
+                continue
+            try:  # the request went out: whatever fails now is never tried again
+                assert progress is not None
+                return self._decode_stream(stream, progress)
+            except openai.APIError as error:
+                raise self._translate(error) from error
+        raise self._too_slow(self.timeout)
+
+    @staticmethod
+    def _wait_before_retry(error: Exception, attempt: int) -> float | None:
+        """Seconds to wait before trying ``error``'s request again, or None: not to retry.
+
+        Only what cannot have been billed is retried: a connection never made, a 429 (not
+        a spent quota), a 5xx.
+        """
+        import openai
+
+        if isinstance(error, openai.APIConnectionError):
+            # A timeout or a dropped connection may come after the API took the request;
+            # only a connection that was never made is safe to make again. (The transport's
+            # classes are httpx's or httpx2's, by SDK version: both name them so.)
+            never_sent = type(error.__cause__).__name__ in ("ConnectError", "ConnectTimeout")
+            return BACKOFF[min(attempt, len(BACKOFF) - 1)] if never_sent else None
+        if isinstance(error, openai.RateLimitError):
+            if (getattr(error, "code", None) or "") == "insufficient_quota":
+                return None
+            asked = _retry_after(error)
+            return asked if asked is not None else BACKOFF[min(attempt, len(BACKOFF) - 1)]
+        if isinstance(error, openai.APIStatusError) and error.status_code >= 500:
+            return BACKOFF[min(attempt, len(BACKOFF) - 1)]
+        return None
 
     def check(self, timeout: float) -> str:
         """Retrieve the configured model from the API (one request, no retries).
@@ -229,15 +289,19 @@ class OpenAIImageProvider(ImageProviderInterface):
             data=data, media_type=media_type, provider=OPENAI_PROVIDER, model=self.model
         )
 
+    def _too_slow(self, seconds: float) -> ProviderUnavailableError:
+        where = self.base_url or "the OpenAI API"
+        return ProviderUnavailableError(
+            f"{where} did not answer within {seconds:g} s; try again later "
+            "(OPENAI_TIMEOUT sets the limit)"
+        )
+
     def _translate(self, error: Exception, *, timeout: float | None = None) -> GenerationError:
         import openai
 
         where = self.base_url or "the OpenAI API"
         if isinstance(error, openai.APITimeoutError):
-            return ProviderUnavailableError(
-                f"{where} did not answer within {timeout or self.timeout:g} s; try again later "
-                "(OPENAI_TIMEOUT sets the limit)"
-            )
+            return self._too_slow(timeout or self.timeout)
         if isinstance(error, openai.APIConnectionError):
             return ProviderUnavailableError(
                 f"Could not reach {where}; check the network (and OPENAI_BASE_URL)"
@@ -267,11 +331,12 @@ class OpenAIImageProvider(ImageProviderInterface):
                 "verification and model access)"
             )
         if isinstance(error, openai.RateLimitError):
-            if code == "insufficient_quota":
-                return RateLimitedError("OpenAI quota exceeded; check the account's billing")
+            if code == "insufficient_quota":  # waiting does not help: not a rate limit
+                return GenerationError("OpenAI quota exceeded; check the account's billing")
+            retry_after = _retry_after(error)
+            when = f"in {math.ceil(retry_after)} s" if retry_after is not None else "later"
             return RateLimitedError(
-                "Rate limited by OpenAI; try again later",
-                retry_after=_retry_after(error),
+                f"Rate limited by OpenAI; try again {when}", retry_after=retry_after
             )
         if isinstance(error, openai.NotFoundError):
             return GenerationError(f"{where} answered HTTP 404: {_api_message(error)}")
@@ -335,9 +400,25 @@ def _api_message(error: Any) -> str:
 
 
 def _retry_after(error: Any) -> float | None:
+    """Seconds the API asks a client to wait, or None when it does not say.
+
+    ``retry-after-ms`` (OpenAI's own header, the finer) first, else ``retry-after`` in
+    seconds or as an HTTP date.
+    """
     headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    milliseconds = headers.get("retry-after-ms")
+    with contextlib.suppress(TypeError, ValueError):
+        if milliseconds is not None and float(milliseconds) >= 0:
+            return float(milliseconds) / 1000
     value = headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    with contextlib.suppress(TypeError, ValueError):
+        return max(float(value), 0.0)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)

@@ -39,7 +39,6 @@ from pixyproxy_cli.core.exceptions import (
     GenerationError,
     InputValidationError,
     PermissionDeniedError,
-    PixyProxyException,
     RecordNotFoundError,
     StorageError,
 )
@@ -276,12 +275,10 @@ class PromptService(PromptServiceInterface):
         ]
 
     def _call_provider(self, call: Callable[[], list[GeneratedImage]]) -> list[GeneratedImage]:
-        try:
-            generated = call()
-        except PixyProxyException:
-            raise
-        except Exception as error:
-            raise GenerationError() from error
+        # Providers translate what their service answers into the GenerationError family;
+        # anything else (a TypeError from an SDK too old for a keyword, say) is a bug, and
+        # is left to surface as one, never as "the provider failed".
+        generated = call()
         if not generated or not all(image.data for image in generated):
             raise GenerationError("The image provider returned an empty image")
         return generated

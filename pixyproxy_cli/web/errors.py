@@ -56,7 +56,7 @@ STATUS_BY_CLASS: dict[type[PixyProxyException], int] = {
     StorageFullError: 507,
     StorageUnavailableError: 503,
     DBConnectionError: 503,
-    RateLimitedError: 503,
+    RateLimitedError: 429,
     GenerationError: 502,
     PixyProxyException: 500,
 }

@@ -46,7 +46,7 @@ def test_every_layer_wins_over_the_ones_below_it(config_file, tmp_path, monkeypa
     from_environment = source({"IMAGE_SIZE": "512x512"})
     from_flag = source({"IMAGE_SIZE": "512x512"}, {"image_size": "256x256"})
 
-    assert default == ("1024x1024", "the default")
+    assert default == ("auto", "the default")
     assert from_config == ("1536x1024", f"the config file ({config_file})")
     assert from_dotenv == ("1024x1536", f"the .env file ({env_file})")
     assert from_environment == ("512x512", "the environment")
@@ -95,7 +95,7 @@ def test_list_shows_every_setting_with_its_value_and_source(config_file):
     text = run("config", "list")
     entries = listed()
 
-    assert len(entries) == 34
+    assert len(entries) == 35
     assert entries["OPENAI_IMAGE_MODEL"] == {
         "key": "OPENAI_IMAGE_MODEL",
         "value": "gpt-image-2",

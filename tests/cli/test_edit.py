@@ -61,7 +61,7 @@ def test_local_files_and_guids_mix_and_local_ones_are_null_parents(stored, photo
 
     assert first["parents"] == second["parents"] == [None, stored["guid"]]
     assert first["guid"] != second["guid"]
-    assert (first["width"], first["height"]) == (1024, 1024)  # the configured size
+    assert (first["width"], first["height"]) == (40, 30)  # size auto: the first source's
     listed = {item["guid"]: item for item in json.loads(run("list", "--json").stdout)}
     assert listed[first["guid"]]["parents"] == [None, stored["guid"]]
     assert "Edited from  (a local file), " in run("show", first["guid"]).stdout
@@ -239,3 +239,24 @@ def test_a_source_of_too_many_pixels_is_refused_from_its_header(
     )
     assert fake_openai.requests == []
     assert stored_count() == 0
+
+
+def test_an_edit_sends_no_size_unless_one_is_asked_for(fake_openai, openai_env, tmp_path):
+    wide = tmp_path / "wide.png"
+    wide.write_bytes(picture("png", (1536, 1024)))
+
+    made("edit", "the same at night", "-i", str(wide), env=openai_env)
+    made("edit", "the same at night", "-i", str(wide), "--size", "1024x1024", env=openai_env)
+
+    first, second = (request["body"] for request in fake_openai.requests)
+    assert "size" not in first  # the API's default, auto: the source's proportions
+    assert second["size"] == "1024x1024"
+
+
+def test_the_offline_edit_keeps_the_sources_size_by_default(tmp_path):
+    wide = tmp_path / "wide.png"
+    wide.write_bytes(picture("png", (96, 64)))
+
+    edited = made("edit", "the same at night", "-i", str(wide))
+
+    assert (edited["width"], edited["height"]) == (96, 64)

@@ -122,10 +122,6 @@ FAILURES = [
         "OpenAI rejected the API key: invalid API key (check OPENAI_API_KEY)",
     ),
     (
-        error_answer(429, "Rate limit reached for images per minute.", "rate_limit_exceeded"),
-        "Rate limited by OpenAI; try again later",
-    ),
-    (
         error_answer(429, "You exceeded your current quota.", "insufficient_quota"),
         "OpenAI quota exceeded; check the account's billing",
     ),
@@ -158,7 +154,31 @@ def test_provider_failures_exit_6_with_a_clear_line_and_leave_nothing(
     assert_nothing_stored(data_dir, openai_env)
 
 
-def test_a_429_is_retried_by_the_sdk_then_succeeds(fake_openai, openai_env, data_dir):
+@pytest.mark.parametrize(
+    ("headers", "when"),
+    [
+        ({"retry-after-ms": "20500", "retry-after": "21"}, "in 21 s"),
+        ({"retry-after": "7"}, "in 7 s"),
+        ({}, "later"),
+    ],
+)
+def test_a_rate_limit_says_how_long_to_wait_and_exits_9(
+    fake_openai, openai_env, data_dir, headers, when
+):
+    fake_openai.script(
+        error_answer(
+            429, "Rate limit reached for images per minute.", "rate_limit_exceeded", headers
+        )
+    )
+
+    result = generate(openai_env)
+
+    assert result.exit_code == 9
+    assert result.stderr == f"Error: Rate limited by OpenAI; try again {when}\n"
+    assert_nothing_stored(data_dir, openai_env)
+
+
+def test_a_429_is_retried_after_the_wait_it_asks_then_succeeds(fake_openai, openai_env, data_dir):
     fake_openai.script(
         error_answer(429, "Slow down.", "rate_limit_exceeded", {"retry-after-ms": "20"}),
         image_answer(),
@@ -169,6 +189,49 @@ def test_a_429_is_retried_by_the_sdk_then_succeeds(fake_openai, openai_env, data
     assert result.exit_code == 0, result.stderr
     assert len(fake_openai.requests) == 2
     assert Path(json.loads(result.stdout)["file"]).read_bytes() == PNG
+
+
+def test_a_5xx_is_retried_then_succeeds(fake_openai, openai_env):
+    fake_openai.script(error_answer(503, "The engine is overloaded."), image_answer())
+
+    result = generate({**openai_env, "OPENAI_MAX_RETRIES": "1"}, "--json")
+
+    assert result.exit_code == 0, result.stderr
+    assert len(fake_openai.requests) == 2
+
+
+def test_a_timeout_is_never_retried_since_the_image_may_be_billed(
+    fake_openai, openai_env, data_dir
+):
+    fake_openai.script(Answer(delay=30), Answer(delay=30), Answer(delay=30))
+
+    result = generate({**openai_env, "OPENAI_TIMEOUT": "0.5", "OPENAI_MAX_RETRIES": "2"})
+
+    assert result.exit_code == 6
+    assert "did not answer within 0.5 s" in result.stderr
+    assert len(fake_openai.requests) == 1
+    assert_nothing_stored(data_dir, openai_env)
+
+
+def test_no_wait_goes_past_the_deadline(fake_openai, openai_env):
+    slow_down = error_answer(429, "Slow down.", "rate_limit_exceeded", {"retry-after-ms": "5000"})
+    fake_openai.script(slow_down, image_answer())
+
+    result = generate({**openai_env, "OPENAI_TIMEOUT": "2", "OPENAI_MAX_RETRIES": "3"})
+
+    assert result.exit_code == 9  # a 5 s wait does not fit in a 2 s deadline: said at once
+    assert result.stderr == "Error: Rate limited by OpenAI; try again in 5 s\n"
+    assert len(fake_openai.requests) == 1
+
+
+def test_a_spent_quota_is_not_retried(fake_openai, openai_env):
+    quota = error_answer(429, "You exceeded your current quota.", "insufficient_quota")
+    fake_openai.script(quota, image_answer())
+
+    result = generate({**openai_env, "OPENAI_MAX_RETRIES": "3"})
+
+    assert result.exit_code == 6
+    assert len(fake_openai.requests) == 1
 
 
 def test_a_hang_past_the_timeout_is_provider_unreachable(fake_openai, openai_env, data_dir):
@@ -320,7 +383,7 @@ def test_models_when_the_api_does_not_answer(openai_env):
 def test_the_format_reaches_the_api_and_the_stored_file(
     fake_openai, openai_env, image_format, extension, media_type
 ):
-    result = generate(openai_env, "--format", image_format, "--json")
+    result = generate(openai_env, "--format", image_format, "--size", "48x32", "--json")
 
     assert result.exit_code == 0, result.stderr
     details = json.loads(result.stdout)
@@ -351,7 +414,6 @@ def test_every_option_is_sent_as_the_sdk_names_it(fake_openai, openai_env):
         "model": DEFAULT_IMAGE_MODEL,
         "prompt": "a lighthouse at dawn",
         "n": 1,
-        "size": "1024x1024",
         "output_format": "webp",
         "output_compression": 80,
         "background": "transparent",
@@ -609,3 +671,22 @@ def test_another_error_inside_a_stream_passes_the_apis_message_on(fake_openai):
 
     with pytest.raises(GenerationError, match="^OpenAI failed: The server had an error.$"):
         provider.generate("a fox", 1, progress=lambda k, n: None)
+
+
+def test_an_sdk_that_refuses_a_keyword_is_a_bug_not_a_provider_failure(
+    fake_openai, openai_env, data_dir, monkeypatch
+):
+    from openai.resources.images import Images
+
+    def too_old(self, *, prompt, model, n):  # an SDK before output_format, say
+        return None
+
+    monkeypatch.setattr(Images, "generate", too_old)
+
+    result = generate(openai_env, "--format", "webp")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: unexpected TypeError: ")
+    assert "this is a bug in pixyproxy, please report it" in result.stderr
+    assert fake_openai.requests == []
+    assert_nothing_stored(data_dir, openai_env)

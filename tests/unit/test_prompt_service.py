@@ -184,14 +184,14 @@ def test_provider_failure_propagates_and_leaves_nothing(world):
     assert world.journal.events == [*PROBE, "provider(open_contexts=0)"]
 
 
-def test_unexpected_provider_exception_becomes_a_generation_error(world):
-    world.provider.fail_with = RuntimeError("socket exploded")
+def test_a_programming_error_in_a_provider_is_a_bug_never_a_provider_failure(world):
+    world.provider.fail_with = TypeError("generate() got an unexpected keyword 'stream'")
 
-    with pytest.raises(GenerationError) as caught:
+    with pytest.raises(TypeError, match="unexpected keyword 'stream'"):
         world.service.generate_image(request())
 
-    assert isinstance(caught.value.__cause__, RuntimeError)
     assert world.store.files == {}
+    assert world.images.rows == {}
 
 
 def test_empty_image_from_provider_is_a_generation_error(world):

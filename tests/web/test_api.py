@@ -188,7 +188,7 @@ def test_a_body_over_the_limit_is_413_at_once(api):
     [
         (GenerationError("The image provider failed"), 502, "provider_error", None),
         (ContentRejectedError(), 422, "prompt_rejected", None),
-        (RateLimitedError(retry_after=17), 503, "rate_limited", "17"),
+        (RateLimitedError(retry_after=16.2), 429, "rate_limited", "17"),
         (DBConnectionError("Cannot use the database"), 503, "db_unavailable", "5"),
         (ConstraintViolationError(), 409, "constraint_violation", None),
     ],
