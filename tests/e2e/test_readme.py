@@ -33,7 +33,14 @@ def test_the_quick_start_installs_and_generates_on_a_fresh_machine(tmp_path):
         REPOSITORY,
         checkout,
         ignore=shutil.ignore_patterns(
-            ".git", ".venv", ".venv-test", "venv", "__pycache__", "*.egg-info", "build"
+            ".git",
+            ".venv",
+            ".venv-test",
+            ".venv-floor",
+            "venv",
+            "__pycache__",
+            "*.egg-info",
+            "build",
         ),
     )
     home = tmp_path / "fresh-home"
@@ -99,3 +106,24 @@ def test_the_test_tools_stay_out_of_the_users_environment():
         "optional-dependencies"
     ]["test"]
     assert [need for need in extra if need.lower().startswith("keyrings")] == []
+
+
+def test_the_floors_ci_tests_are_the_floors_pyproject_declares():
+    """.ci/floors.txt pins, for CI's floor run, exactly the floors pyproject.toml declares."""
+    import tomllib
+
+    from packaging.version import Version
+
+    pins = {}
+    for line in (REPOSITORY / ".ci" / "floors.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name] = Version(version)
+    declared = {}
+    for need in tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]:
+        name, _, version = need.partition(">=")
+        if name in pins:
+            declared[name] = Version(version)
+    assert pins == declared
