@@ -118,6 +118,66 @@ QUALITIES = set(typing.get_args(typing.get_args(_quality)[0])) - deprecated_valu
 """The qualities the SDK accepts, less those it documents as deprecated (DALL-E only)."""
 
 
+def _models_named(docs: str, before: str) -> set[str]:
+    """The models a sentence of SDK docs names before ``before``, their snapshots included
+    when it says "including their `SNAPSHOT` snapshots"."""
+    sentence = " ".join(docs.split()).split(before, 1)[0].rsplit(". ", 1)[-1]
+    names = set(re.findall(r"`(gpt-image-[^`]+|chatgpt-image-[^`]+)`", sentence))
+    snapshot = re.search(r"including their `([0-9-]+)` snapshots", sentence)
+    if snapshot:
+        names |= {f"{name}-{snapshot.group(1)}" for name in set(names)}
+    return names
+
+
+_SIZE_DOCS = _field_docs(image_generate_params, "size")
+CUSTOM_SIZE_MODELS = _models_named(_SIZE_DOCS, "arbitrary resolutions are supported")
+"""The models the SDK says take any WIDTHxHEIGHT; the others take the standard sizes only."""
+STANDARD_SIZES = set(
+    re.findall(
+        r"`([0-9]+x[0-9]+)`",
+        _SIZE_DOCS.split("The standard sizes", 1)[1].split("are supported", 1)[0],
+    )
+)
+MAX_SIZE = tuple(
+    int(side)
+    for side in re.search(
+        r"maximum supported\s+resolution is `([0-9]+)x([0-9]+)`", _SIZE_DOCS
+    ).groups()
+)
+SIZE_STEP = int(re.search(r"divisible by ([0-9]+)", _SIZE_DOCS).group(1))
+_RATIO = re.search(r"between ([0-9]+):([0-9]+) and ([0-9]+):([0-9]+)", " ".join(_SIZE_DOCS.split()))
+MAX_ASPECT = int(_RATIO.group(3)) // int(_RATIO.group(4))
+EXTRA_QUALITY_MODELS = _models_named(
+    _field_docs(image_generate_params, "quality"), "also support `xhigh` and `max`"
+)
+"""The models the SDK says also take xhigh and max."""
+_BACKGROUND_DOCS = " ".join(_field_docs(image_generate_params, "background").split())
+TRANSPARENT_FORMATS = set(
+    re.findall(r"`(\w+)`", _BACKGROUND_DOCS.split("When using `transparent`,", 1)[1])
+)
+"""The output formats the SDK says a transparent background needs."""
+
+
+def size_refusal(size: str, model: str) -> str | None:
+    """Why the API refuses ``size`` for ``model`` (the SDK's size docs), or None."""
+    if size == "auto" or size in STANDARD_SIZES:
+        return None
+    found = re.fullmatch(r"([1-9][0-9]*)x([1-9][0-9]*)", size)
+    if found is None:
+        return f"Invalid value: '{size}'."
+    if model not in CUSTOM_SIZE_MODELS:
+        standard = ", ".join(sorted(STANDARD_SIZES))
+        return f"Invalid size '{size}' for {model}: use one of {standard} or auto."
+    width, height = int(found[1]), int(found[2])
+    if width % SIZE_STEP or height % SIZE_STEP:
+        return f"Invalid size '{size}': width and height must be divisible by {SIZE_STEP}."
+    if max(width, height) > MAX_SIZE[0] or min(width, height) > MAX_SIZE[1]:
+        return f"Invalid size '{size}': the maximum is {MAX_SIZE[0]}x{MAX_SIZE[1]}."
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        return f"Invalid size '{size}': the aspect ratio must be between 1:3 and 3:1."
+    return None
+
+
 @dataclass
 class Answer:
     """One scripted answer: a status with a JSON body, optionally after a delay."""
@@ -255,6 +315,22 @@ def refusal(body: dict[str, Any], parameters: set[str] = GENERATE_PARAMETERS) ->
         return error_answer(
             400, f"Invalid value: '{body['quality']}'.", "invalid_value", param="quality"
         )
+    if body.get("quality") in ("xhigh", "max") and model not in EXTRA_QUALITY_MODELS:
+        return error_answer(
+            400,
+            f"Invalid value: '{body['quality']}' is not supported by {model}.",
+            "invalid_value",
+            param="quality",
+        )
+    if body.get("background") == "transparent" and body.get("output_format", "png") not in (
+        TRANSPARENT_FORMATS
+    ):
+        return error_answer(
+            400,
+            "Transparent background requires output_format png or webp.",
+            "invalid_value",
+            param="background",
+        )
     n = body.get("n", 1)
     if not isinstance(n, int) or not 1 <= n <= 10:
         return error_answer(400, f"Invalid value for n: {n!r}.", "invalid_value", param="n")
@@ -279,9 +355,9 @@ def refusal(body: dict[str, Any], parameters: set[str] = GENERATE_PARAMETERS) ->
             "invalid_value",
             param="output_compression",
         )
-    size = body.get("size", "auto")
-    if size != "auto" and not SIZE.match(str(size)):
-        return error_answer(400, f"Invalid value: '{size}'.", "invalid_value", param="size")
+    problem = size_refusal(str(body.get("size", "auto")), model)
+    if problem is not None:
+        return error_answer(400, problem, "invalid_value", param="size")
     return None
 
 

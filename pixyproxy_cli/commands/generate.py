@@ -25,7 +25,6 @@ from pixyproxy_cli.core.image_options import (
     IMAGE_QUALITIES,
     MODERATIONS,
     background_problem,
-    compression_problem,
     image_format_problem,
     image_quality_problem,
     image_size_problem,
@@ -47,6 +46,7 @@ def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str
 
 if TYPE_CHECKING:  # kept off the start-up path: pydantic's models load only to make images
     from pixyproxy_cli.core.models import ImagePublic
+    from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
 
     Make = Callable[
@@ -220,6 +220,35 @@ def image_settings(
     }
 
 
+FLAGS = {
+    "IMAGE_SIZE": ("image_size", "--size"),
+    "IMAGE_QUALITY": ("image_quality", "--quality"),
+    "IMAGE_FORMAT": ("image_format", "--format"),
+    "IMAGE_COMPRESSION": ("image_compression", "--compression"),
+    "IMAGE_BACKGROUND": ("image_background", "--background"),
+    "IMAGE_MODERATION": ("image_moderation", "--moderation"),
+}
+"""The flag of each image setting, and the override it sets."""
+
+
+def _check_flags(services: "Services", overrides: dict[str, str | int | None]) -> None:
+    """Refuse (exit 2, naming the flag) a flag the options' rules refuse.
+
+    The rules see the other options and the model in use. A setting's own problem is left
+    to the provider's check, which names its variable. Raises InputValidationError.
+    """
+    from pixyproxy_cli.core.image_options import ImageOptions
+
+    options = ImageOptions.from_settings(services.settings)
+    problem = options.first_problem(services.prompts.dependencies.provider.model)
+    if problem is None:
+        return
+    field, flag = FLAGS[problem[0]]
+    if overrides.get(field) is not None:
+        raise InputValidationError(f"{flag}: {problem[1]}")
+    # Otherwise a setting is wrong: the provider's check names its variable (exit 1).
+
+
 @dataclass(frozen=True)
 class ImageFlags:
     """What ``generate`` and ``edit`` do with the images they make: how many, -o, --json."""
@@ -253,11 +282,7 @@ def make_images(
     remote = cli.remote_server() is not None
     if not remote:  # a server checks its own settings, and has its own provider
         services = cli.services(Provision.SCHEMA, **overrides)
-        compression = overrides.get("image_compression")
-        if isinstance(compression, int):
-            problem = compression_problem(compression, services.settings.image_format)
-            if problem:
-                raise InputValidationError(f"--compression: {problem}")
+        _check_flags(services, overrides)
         if services.provider_notice:
             output.notice(services.provider_notice)
     prompts = cli.prompts(**overrides)

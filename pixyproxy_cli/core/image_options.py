@@ -37,6 +37,45 @@ BACKGROUNDS = ("auto", "opaque", "transparent")
 MODERATIONS = ("auto", "low")
 
 
+STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
+"""The sizes every GPT image model takes (and ``auto``, for those that size themselves)."""
+CUSTOM_SIZE_MODELS = frozenset(
+    {
+        "gpt-image-2",
+        "gpt-image-2-2026-04-21",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-sunburst-2026-09-08",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-flare-2026-09-08",
+    }
+)
+"""The models the SDK documents as taking any ``WIDTHxHEIGHT`` (its ``size`` docs)."""
+EXTRA_QUALITIES = ("xhigh", "max")
+EXTRA_QUALITY_MODELS = frozenset(
+    {
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2.5-sunburst-2026-09-08",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-flare-2026-09-08",
+    }
+)
+"""The models the SDK documents as also taking ``xhigh`` and ``max`` (its ``quality`` docs)."""
+STANDARD_SIZE_MODELS = frozenset(
+    {
+        "gpt-image-1-mini",
+        "gpt-image-1.5",
+        "gpt-image-2.6-sunburst",
+        "gpt-image-2.6-flare",
+        "chatgpt-image-latest",
+    }
+)
+"""The other current models the SDK lists: it documents no custom size or extra quality for
+them, so they get the standard sizes and qualities only."""
+TRANSPARENT_FORMATS = ("png", "webp")
+"""A transparent background needs one of these formats (the ``background`` docs)."""
+# The whole table is held to the installed SDK's docs by tests/cli/test_openai.py. A model
+# it does not know (newer than the table) is held to the rules of every model only.
+
 _GUID = re.compile(GUID_PATTERN)
 
 
@@ -114,8 +153,11 @@ class ImageOptions:
     background: str = "auto"
     moderation: str = "auto"
 
-    def first_problem(self) -> tuple[str, str] | None:
-        """The first option that is not valid, as (the setting that names it, what is wrong)."""
+    def first_problem(self, model: str | None = None) -> tuple[str, str] | None:
+        """The first option that is not valid, as (the setting that names it, what is wrong).
+
+        With ``model``, also what that model does not take (``model_problems``).
+        """
         found = (
             ("IMAGE_SIZE", image_size_problem(self.size)),
             ("IMAGE_QUALITY", image_quality_problem(self.quality)),
@@ -123,6 +165,7 @@ class ImageOptions:
             ("IMAGE_COMPRESSION", compression_problem(self.compression, self.format)),
             ("IMAGE_BACKGROUND", background_problem(self.background)),
             ("IMAGE_MODERATION", moderation_problem(self.moderation)),
+            *model_problems(self, model),
         )
         return next(((variable, problem) for variable, problem in found if problem), None)
 
@@ -138,12 +181,42 @@ class ImageOptions:
             moderation=settings.image_moderation,
         )
 
-    def check(self) -> None:
+    def check(self, model: str | None = None) -> None:
         """Raise ConfigurationError naming the setting of the first option not valid.
 
         For options that came from settings; a caller's own options are checked by the
         service (InputValidationError, without the setting's name).
         """
-        problem = self.first_problem()
+        problem = self.first_problem(model)
         if problem is not None:
             raise ConfigurationError(f"{problem[0]}: {problem[1]}")
+
+
+def model_problems(options: ImageOptions, model: str | None) -> list[tuple[str, str | None]]:
+    """What ``options`` ask that ``model`` does not take, by setting (None: nothing wrong).
+
+    The rules the SDK documents that depend on the model or on another option: custom
+    sizes only for the models that take them, ``xhigh``/``max`` only for the gpt-image-2.5
+    models, a transparent background only as PNG or WebP.
+    """
+    size = None
+    if (
+        model in STANDARD_SIZE_MODELS
+        and options.size not in ("auto", *STANDARD_SIZES)
+        and image_size_problem(options.size) is None
+    ):
+        size = (
+            f"size {options.size}: {model} takes {', '.join(STANDARD_SIZES)} or auto (other "
+            "sizes: gpt-image-2 and the gpt-image-2.5 models)"
+        )
+    quality = None
+    known = model in STANDARD_SIZE_MODELS or model in CUSTOM_SIZE_MODELS
+    if options.quality in EXTRA_QUALITIES and known and model not in EXTRA_QUALITY_MODELS:
+        quality = f"quality {options.quality}: only the gpt-image-2.5 models take it, not {model}"
+    background = None
+    if options.background == "transparent" and options.format not in TRANSPARENT_FORMATS:
+        background = (
+            f"background transparent needs format {' or '.join(TRANSPARENT_FORMATS)}, "
+            f"not {options.format}"
+        )
+    return [("IMAGE_SIZE", size), ("IMAGE_QUALITY", quality), ("IMAGE_BACKGROUND", background)]

@@ -315,7 +315,7 @@ def check_setting(key: str, value: str) -> str:
     try:
         settings = _build({**placeholder, field: value.strip()})
         if field.startswith("image_") and field != "image_prices":
-            ImageOptions.from_settings(settings).check()
+            ImageOptions.from_settings(settings).check(settings.openai_model)
     except ConfigurationError as error:
         raise InputValidationError(error.message.removeprefix("invalid settings: ")) from None
     return key

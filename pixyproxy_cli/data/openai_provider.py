@@ -59,6 +59,7 @@ class OpenAIImageProvider(ImageProviderInterface):
     """Generates images with ``client.images.generate`` (today's GPT image models)."""
 
     name = OPENAI_PROVIDER
+    model: str
 
     def __init__(
         self,
@@ -125,7 +126,7 @@ class OpenAIImageProvider(ImageProviderInterface):
     ) -> dict[str, Any]:
         if options is None:
             options = self.options
-            options.check()
+            options.check(self.model)
         arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": n}
         # Only what differs from the API's own defaults is sent.
         for name, value, default in (

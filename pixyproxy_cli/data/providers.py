@@ -75,6 +75,8 @@ class ImageProviderInterface(ABC):
     """Something that generates an image from a prompt."""
 
     name: str
+    model: str | None = None
+    """The image model whose rules the options are held to (None: the rules of every model)."""
 
     @abstractmethod
     def generate(

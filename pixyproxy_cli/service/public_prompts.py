@@ -200,7 +200,7 @@ class PromptService(PromptServiceInterface):
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
         )
         n = validate_count(n, MAX_IMAGES_PER_REQUEST)
-        problem = options.first_problem() if options is not None else None
+        problem = options.first_problem(self._provider.model) if options is not None else None
         if problem is not None:
             raise InputValidationError(problem[1])
         return request, n

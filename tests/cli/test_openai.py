@@ -690,3 +690,97 @@ def test_an_sdk_that_refuses_a_keyword_is_a_bug_not_a_provider_failure(
     assert "this is a bug in pixyproxy, please report it" in result.stderr
     assert fake_openai.requests == []
     assert_nothing_stored(data_dir, openai_env)
+
+
+# -- the rule table, held to the installed SDK ------------------------------------------
+
+
+def test_the_rule_table_is_what_the_installed_sdk_documents():
+    from pixyproxy_cli.core import image_options as table
+    from tests import openai_server as sdk
+
+    assert table.CUSTOM_SIZE_MODELS == sdk.CUSTOM_SIZE_MODELS
+    assert table.EXTRA_QUALITY_MODELS == sdk.EXTRA_QUALITY_MODELS
+    assert table.STANDARD_SIZE_MODELS | table.CUSTOM_SIZE_MODELS == sdk.CURRENT_MODELS
+    assert not table.STANDARD_SIZE_MODELS & table.CUSTOM_SIZE_MODELS
+    assert set(table.STANDARD_SIZES) == sdk.STANDARD_SIZES
+    assert (table.MAX_SIZE, table.SIZE_STEP, table.MAX_ASPECT) == (
+        sdk.MAX_SIZE,
+        sdk.SIZE_STEP,
+        sdk.MAX_ASPECT,
+    )
+    assert set(table.TRANSPARENT_FORMATS) == sdk.TRANSPARENT_FORMATS
+    assert set(table.EXTRA_QUALITIES) == sdk.QUALITIES - {"auto", "low", "medium", "high"}
+    assert set(table.IMAGE_QUALITIES) == sdk.QUALITIES
+
+
+@pytest.mark.parametrize(
+    ("model", "args", "refused"),
+    [
+        (
+            "gpt-image-2",
+            ["--quality", "xhigh"],
+            "--quality: quality xhigh: only the gpt-image-2.5 models take it, not gpt-image-2",
+        ),
+        ("gpt-image-2.5-sunburst", ["--quality", "xhigh"], None),
+        (
+            "gpt-image-1.5",
+            ["--size", "1536x864"],
+            "--size: size 1536x864: gpt-image-1.5 takes 1024x1024, 1536x1024, 1024x1536 or "
+            "auto (other sizes: gpt-image-2 and the gpt-image-2.5 models)",
+        ),
+        ("gpt-image-1.5", ["--size", "1536x1024"], None),
+        ("gpt-image-2", ["--size", "1536x864"], None),
+        (
+            "gpt-image-2.5-flare",
+            ["--background", "transparent", "--format", "jpeg"],
+            "--background: background transparent needs format png or webp, not jpeg",
+        ),
+        ("gpt-image-2.5-flare", ["--background", "transparent", "--format", "webp"], None),
+        (
+            "gpt-image-2.5-flare",
+            ["--compression", "50"],
+            "--compression: compression applies to webp and jpeg, not png",
+        ),
+        ("gpt-image-2.5-flare", ["--compression", "50", "--format", "jpeg"], None),
+    ],
+)
+def test_each_rule_on_both_sides_of_its_edge(
+    fake_openai, openai_env, data_dir, model, args, refused
+):
+    result = generate(openai_env, "--model", model, *args)
+
+    if refused is None:
+        assert result.exit_code == 0, result.stderr
+        assert len(fake_openai.requests) == 1  # and the strict fake took it
+    else:
+        assert (result.exit_code, result.stderr) == (2, f"Error: {refused}\n")
+        assert fake_openai.requests == []
+        assert_nothing_stored(data_dir, openai_env)
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"model": "gpt-image-2", "quality": "max"}, "quality"),
+        ({"model": "gpt-image-1.5", "size": "1536x864"}, "size"),
+        ({"model": "gpt-image-2", "size": "1000x1000"}, "size"),
+        ({"model": "gpt-image-2", "size": "3840x1264"}, "size"),
+        ({"model": "gpt-image-2", "size": "4096x2160"}, "size"),
+        (
+            {"model": "gpt-image-2", "background": "transparent", "output_format": "jpeg"},
+            "background",
+        ),
+    ],
+)
+def test_the_fake_refuses_what_the_sdk_says_the_api_refuses(fake_openai, fields, param):
+    import openai
+
+    client = openai.OpenAI(api_key=API_KEY, base_url=fake_openai.base_url, max_retries=0)
+
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.images.generate(prompt="a fox", **fields)
+
+    assert refused.value.status_code == 400
+    assert refused.value.param == param
+    assert refused.value.code == "invalid_value"

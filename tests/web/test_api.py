@@ -455,3 +455,30 @@ def test_a_size_is_one_rule_on_both_sides_of_each_edge(api, size, said, in_patte
     schema = api.get("/openapi.json").json()["components"]["schemas"]["ImageRequest"]
     pattern = schema["properties"]["size"]["anyOf"][0]["pattern"]
     assert (re.search(pattern, size) is not None) == in_pattern
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            {"quality": "xhigh"},
+            "quality xhigh: only the gpt-image-2.5 models take it, not gpt-image-2",
+        ),
+        (
+            {"background": "transparent", "format": "jpeg"},
+            "background transparent needs format png or webp, not jpeg",
+        ),
+        ({"quality": "high"}, None),
+        ({"background": "transparent", "format": "png"}, None),
+    ],
+)
+def test_the_model_rules_hold_for_the_api_too(api, body, said):
+    api.provider.model = "gpt-image-2"  # the server's configured model
+
+    response = api.post("/image", json={"prompt": "a fox", **body})
+
+    if said is None:
+        assert response.status_code == 201, response.text
+    else:
+        assert (response.status_code, response.json()["message"]) == (422, said)
+        assert api.provider.prompts == []

@@ -40,6 +40,7 @@ from pixyproxy_cli.core.image_options import (
     IMAGE_QUALITIES,
     IMAGE_SIZE_PATTERN,
     MODERATIONS,
+    TRANSPARENT_FORMATS,
     ImageOptions,
     image_size_problem,
     looks_like_guid,
@@ -83,14 +84,21 @@ class ImageRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        # A compression needs a format that takes one: said in the schema, enforced by the
-        # service (the one place for the rule).
+        # A compression needs a format that takes one, a transparent background a format
+        # that has one: said in the schema, enforced by the service (the one place for the
+        # rules, core/image_options.py, whose constants these are).
         json_schema_extra={
             "dependentSchemas": {
                 "compression": {
                     "properties": {"format": {"enum": list(COMPRESSED_FORMATS)}},
                     "required": ["format"],
-                }
+                },
+                "background": {
+                    "anyOf": [
+                        {"properties": {"background": {"not": {"const": "transparent"}}}},
+                        {"properties": {"format": {"enum": list(TRANSPARENT_FORMATS)}}},
+                    ]
+                },
             }
         },
     )
@@ -260,9 +268,17 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
         "quality": {"type": "string", "enum": list(IMAGE_QUALITIES)},
         "format": {"type": "string", "enum": list(IMAGE_FORMATS)},
         "compression": {"type": "integer", "minimum": 0, "maximum": 100},
-        "background": {"type": "string", "enum": list(BACKGROUNDS)},
+        "background": {
+            "type": "string",
+            "enum": list(BACKGROUNDS),
+            "description": "transparent needs format png or webp",
+        },
     },
-    "dependentSchemas": ImageRequest.model_json_schema()["dependentSchemas"],
+    # The compression rule only: schemathesis cannot judge an anyOf over a form holding
+    # files, so the transparent-background rule is said in `background`'s description.
+    "dependentSchemas": {
+        "compression": ImageRequest.model_json_schema()["dependentSchemas"]["compression"]
+    },
 }
 _EDIT_FIELDS = {"prompt", "private", "n", "size", "quality", "format", "compression", "background"}
 _INTEGER_FIELDS = {"n", "compression"}
