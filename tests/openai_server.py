@@ -445,17 +445,17 @@ def edit_refusal(values: dict[str, Any], files: list[dict[str, Any]]) -> Answer 
 
 OTHER_MODELS = {"gpt-5.1", "text-embedding-3-large", "whisper-1"}
 """Models the real list holds beside image models (the API lists every model a key has)."""
-SHUTDOWN_DATES = {"gpt-image-1-mini": "2027-03-01"}
-"""Announced shutdowns, as the API's model objects carry them (``shutdown_date``)."""
 
 
-def model_object(model: str) -> dict[str, Any]:
+def model_object(model: str, shutdown_date: str | None = None) -> dict[str, Any]:
+    """A model as ``GET /v1/models`` gives it. The SDK announces no upcoming shutdown, so
+    the fake announces none unless a test scripts one (``FakeOpenAI.shutdown_dates``)."""
     return {
         "id": model,
         "object": "model",
         "created": 1_700_000_000,
         "owned_by": "openai",
-        "shutdown_date": SHUTDOWN_DATES.get(model),
+        "shutdown_date": shutdown_date,
     }
 
 
@@ -466,6 +466,8 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.models: set[str] = set(CURRENT_MODELS)
         """The models this fake API key may use (``/v1/models``)."""
+        self.shutdown_dates: dict[str, str] = {}
+        """Shutdowns a test announces for its scenario (none by default: the SDK states none)."""
         self._answers: list[Answer] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -489,12 +491,19 @@ class FakeOpenAI:
             def do_GET(self) -> None:
                 self._record(None)
                 if self.path == "/v1/models":
-                    data = [model_object(m) for m in sorted(fake.models | OTHER_MODELS)]
+                    data = [
+                        model_object(m, fake.shutdown_dates.get(m))
+                        for m in sorted(fake.models | OTHER_MODELS)
+                    ]
                     self._answer(Answer(200, {"object": "list", "data": data}))
                 elif self.path.startswith("/v1/models/"):
                     model = self.path.removeprefix("/v1/models/")
                     found = model in fake.models
-                    answer = Answer(200, model_object(model)) if found else model_not_found(model)
+                    answer = (
+                        Answer(200, model_object(model, fake.shutdown_dates.get(model)))
+                        if found
+                        else model_not_found(model)
+                    )
                     self._answer(answer)
                 else:
                     self._answer(error_answer(404, f"Invalid URL (GET {self.path})"))

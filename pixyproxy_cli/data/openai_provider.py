@@ -19,8 +19,10 @@ import base64
 import binascii
 import contextlib
 import email.utils
+import functools
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -221,10 +223,15 @@ class OpenAIImageProvider(ImageProviderInterface):
             raise self._translate(error, timeout=timeout) from error
         return f"the API answers and offers {self.model}"
 
+    def retired(self, model: str) -> ModelInfo | None:
+        """``model``'s shutdown as the installed SDK documents it, or None."""
+        return sdk_retirements().get(model)
+
     def list_models(self, timeout: float) -> list[ModelInfo]:
         """The image models in the API's model list for this key, by id (one request).
 
-        Raises the GenerationError subclasses of ``generate`` when the API cannot answer.
+        Models the SDK documents as shut down are left out. Raises the GenerationError
+        subclasses of ``generate`` when the API cannot answer.
         """
         import openai
 
@@ -237,7 +244,7 @@ class OpenAIImageProvider(ImageProviderInterface):
             (
                 ModelInfo(model.id, getattr(model, "shutdown_date", None))
                 for model in models
-                if _is_image_model(model.id)
+                if _is_image_model(model.id) and model.id not in sdk_retirements()
             ),
             key=lambda model: model.id,
         )
@@ -315,6 +322,13 @@ class OpenAIImageProvider(ImageProviderInterface):
             return GenerationError(f"OpenAI failed: {_api_message(error)}")
         status = error.status_code
         if _names_the_model(error):
+            retired = self.retired(self.model)
+            if retired is not None:
+                return ModelUnavailableError(
+                    f"The OpenAI model '{self.model}' was shut down on "
+                    f"{retired.shutdown_date}: {retired.advice} (set OPENAI_IMAGE_MODEL or "
+                    "use --model)"
+                )
             return ModelUnavailableError(
                 f"The OpenAI model '{self.model}' is not available to this API key (retired, "
                 "misspelt, or not enabled for the organisation); set OPENAI_IMAGE_MODEL or "
@@ -377,6 +391,38 @@ def _is_image_model(model_id: str) -> bool:
 
 
 IMAGE_MODEL_PREFIXES = ("gpt-image-", "chatgpt-image-")
+_RETIREMENT = re.compile(
+    r'^- ((?:"[^"]+",?\s*)+): .*?(?:shut down|retired) on (\w+ \d{1,2}, \d{4})\.\s*(.*)$'
+)
+
+
+@functools.cache
+def sdk_retirements() -> dict[str, ModelInfo]:
+    """The image models the installed SDK documents as shut down or retired.
+
+    Each with its date (ISO) and the SDK's advice on what to use instead, read from the
+    "Deprecated values" notes of ``openai.types.image_model``.
+    """
+    import inspect
+
+    from openai.types import image_model
+
+    source = inspect.getsource(image_model)
+    if "Deprecated values:" not in source:
+        return {}
+    notes = source.split("Deprecated values:", 1)[1].split('"""', 1)[0]
+    found: dict[str, ModelInfo] = {}
+    # Each note is a "- " line and its indented continuation lines.
+    for note in re.split(r"\n(?=- )", notes.strip()):
+        match = _RETIREMENT.match(" ".join(note.split()))
+        if match is None:
+            continue
+        day = datetime.strptime(match.group(2), "%B %d, %Y").date().isoformat()
+        advice = match.group(3).strip().rstrip(".")
+        advice = advice[0].lower() + advice[1:] if advice else "use another model"
+        for model in re.findall(r'"([^"]+)"', match.group(1)):
+            found[model] = ModelInfo(model, day, advice)
+    return found
 
 
 def _names_the_model(error: Any) -> bool:

@@ -65,10 +65,12 @@ PARTIAL_IMAGES = 2
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """An image model the provider offers, and its announced shutdown date (if any)."""
+    """An image model, and its shutdown date (announced, or past) if it has one."""
 
     id: str
     shutdown_date: str | None = None
+    advice: str | None = None
+    """For a model shut down: what to use instead, as the provider's SDK words it."""
 
 
 class ImageProviderInterface(ABC):
@@ -77,6 +79,10 @@ class ImageProviderInterface(ABC):
     name: str
     model: str | None = None
     """The image model whose rules the options are held to (None: the rules of every model)."""
+
+    def retired(self, model: str) -> ModelInfo | None:
+        """``model``'s shutdown (its date and what to use instead) if it was shut down."""
+        return None
 
     @abstractmethod
     def generate(

@@ -18,6 +18,8 @@ class ModelEntry:
     default: bool
     available: bool
     shutdown_date: str | None = None
+    advice: str | None = None
+    """For a model shut down: what to use instead (the SDK's words)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class ModelCatalog:
         """The image models the API offers this key, by id, the default marked.
 
         The configured default is listed even when the API does not offer it (as not
-        available), so that a retired default shows. Without an API key nothing is listed
+        available), so that a retired default shows, with its shutdown date and what to use
+        instead when the SDK documents them. Models shut down are not listed otherwise.
+        Without an API key nothing is listed
         and the listing says why. Raises a GenerationError subclass when the API fails.
         """
         if self._notice is not None:
@@ -56,5 +60,14 @@ class ModelCatalog:
             for model in offered
         ]
         if not any(entry.default for entry in entries):
-            entries.append(ModelEntry(self._default, default=True, available=False))
+            retired = self._provider.retired(self._default)
+            entries.append(
+                ModelEntry(
+                    self._default,
+                    default=True,
+                    available=False,
+                    shutdown_date=retired.shutdown_date if retired else None,
+                    advice=retired.advice if retired else None,
+                )
+            )
         return ModelListing(sorted(entries, key=lambda entry: entry.id))

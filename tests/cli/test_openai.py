@@ -101,14 +101,39 @@ UNAVAILABLE = (
 )
 
 
-@pytest.mark.parametrize("model", ["gpt-image-1", "dall-e-3", "gpt-imag-2"])
+SHUT_DOWN = (
+    "Error: The OpenAI model '{model}' was shut down on {day}: {advice} (set "
+    "OPENAI_IMAGE_MODEL or use --model)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "said"),
+    [
+        (
+            "gpt-image-1",
+            SHUT_DOWN.format(
+                model="gpt-image-1",
+                day="2026-10-23",
+                advice="use gpt-image-2.5-sunburst or gpt-image-2.5-flare instead",
+            ),
+        ),
+        (
+            "dall-e-3",
+            SHUT_DOWN.format(
+                model="dall-e-3", day="2026-05-12", advice="use a GPT image model instead"
+            ),
+        ),
+        ("gpt-imag-2", UNAVAILABLE.format(model="gpt-imag-2")),
+    ],
+)
 def test_a_retired_or_unknown_model_says_how_to_choose_another(
-    fake_openai, openai_env, data_dir, model
+    fake_openai, openai_env, data_dir, model, said
 ):
     result = generate(openai_env, "--model", model)
 
     assert result.exit_code == 6
-    assert result.stderr == UNAVAILABLE.format(model=model)
+    assert result.stderr == said
     assert_nothing_stored(data_dir, openai_env)
 
 
@@ -307,7 +332,7 @@ def test_doctor_fails_for_a_retired_model(fake_openai, openai_env):
     check = doctor_provider_check({**openai_env, "OPENAI_IMAGE_MODEL": "gpt-image-1"})
 
     assert check["status"] == "fail"
-    assert "The OpenAI model 'gpt-image-1' is not available to this API key" in check["detail"]
+    assert "The OpenAI model 'gpt-image-1' was shut down on 2026-10-23" in check["detail"]
     assert check["fix"] == "check OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_IMAGE_MODEL"
 
 
@@ -329,6 +354,7 @@ def test_doctor_fails_when_the_api_does_not_answer(openai_env):
 def test_models_lists_the_image_models_of_the_key_with_the_default_marked(fake_openai, openai_env):
     from tests.openai_server import OTHER_MODELS
 
+    fake_openai.shutdown_dates["gpt-image-1-mini"] = "2027-03-01"  # as the API may announce
     text = runner.invoke(app, ["models"], env=openai_env)
     listed = json.loads(runner.invoke(app, ["models", "--json"], env=openai_env).stdout)
 
@@ -339,16 +365,48 @@ def test_models_lists_the_image_models_of_the_key_with_the_default_marked(fake_o
     assert [entry["id"] for entry in listed] == sorted(CURRENT_MODELS)
     assert not OTHER_MODELS & {entry["id"] for entry in listed}
     assert [entry for entry in listed if entry["default"]] == [
-        {"id": DEFAULT_IMAGE_MODEL, "default": True, "available": True, "shutdown_date": None}
+        {
+            "id": DEFAULT_IMAGE_MODEL,
+            "default": True,
+            "available": True,
+            "shutdown_date": None,
+            "advice": None,
+        }
     ]
     assert [r["path"] for r in fake_openai.requests] == ["/v1/models", "/v1/models"]
 
 
-def test_models_shows_a_retired_default_as_not_available(fake_openai, openai_env):
-    result = runner.invoke(app, ["models"], env={**openai_env, "OPENAI_IMAGE_MODEL": "gpt-image-1"})
+def test_models_shows_a_shut_down_default_with_its_date_and_what_to_use(fake_openai, openai_env):
+    fake_openai.models |= {"gpt-image-1", "dall-e-3"}  # a list that still names them
+    env = {**openai_env, "OPENAI_IMAGE_MODEL": "gpt-image-1"}
+
+    result = runner.invoke(app, ["models"], env=env)
+    listed = json.loads(runner.invoke(app, ["models", "--json"], env=env).stdout)
 
     assert result.exit_code == 0
-    assert "gpt-image-1  (default, not available to this key)" in result.stdout.splitlines()
+    assert (
+        "gpt-image-1  (default, shut down 2026-10-23: use gpt-image-2.5-sunburst or "
+        "gpt-image-2.5-flare instead)" in result.stdout.splitlines()
+    )
+    assert "dall-e-3" not in result.stdout  # shut down, and not the default: left out
+    assert [entry for entry in listed if entry["default"]] == [
+        {
+            "id": "gpt-image-1",
+            "default": True,
+            "available": False,
+            "shutdown_date": "2026-10-23",
+            "advice": "use gpt-image-2.5-sunburst or gpt-image-2.5-flare instead",
+        }
+    ]
+
+
+def test_a_default_the_key_lacks_is_not_available(fake_openai, openai_env):
+    fake_openai.models.discard("gpt-image-2")
+    env = {**openai_env, "OPENAI_IMAGE_MODEL": "gpt-image-2"}
+
+    result = runner.invoke(app, ["models"], env=env)
+
+    assert "gpt-image-2  (default, not available to this key)" in result.stdout.splitlines()
 
 
 def test_models_without_a_key_says_so_and_lists_nothing():

@@ -74,6 +74,7 @@ class ModelOut(BaseModel):
     default: bool
     available: bool
     shutdown_date: str | None = None
+    advice: str | None = None
 
 
 class ModelsOut(BaseModel):
