@@ -111,6 +111,7 @@ def _choices(name: str) -> set[str]:
 OUTPUT_FORMATS = _choices("output_format")
 BACKGROUNDS = _choices("background")
 MODERATIONS = _choices("moderation")
+COMPLEXITIES = _choices("complexity")
 _quality = _hints["quality"]
 QUALITIES = set(typing.get_args(typing.get_args(_quality)[0])) - deprecated_values(
     _field_docs(image_generate_params, "quality")
@@ -338,6 +339,7 @@ def refusal(body: dict[str, Any], parameters: set[str] = GENERATE_PARAMETERS) ->
         ("output_format", OUTPUT_FORMATS),
         ("background", BACKGROUNDS),
         ("moderation", MODERATIONS),
+        ("complexity", COMPLEXITIES),
     ):
         if param in body and body[param] not in allowed:
             return error_answer(

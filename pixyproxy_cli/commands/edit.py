@@ -9,6 +9,7 @@ import typer
 from pixyproxy_cli.commands.completion import complete_guid
 from pixyproxy_cli.commands.generate import (
     Background,
+    Complexity,
     Compression,
     Count,
     Force,
@@ -64,6 +65,7 @@ def edit(
     image_format: Format = None,
     compression: Compression = None,
     background: Background = None,
+    complexity: Complexity = None,
     provider: Provider = None,
     output_file: OutputFile = None,
     force: Force = False,
@@ -106,7 +108,16 @@ def edit(
         ),
         ImageFlags(count, output_file, force, as_json),
         # No --moderation: the edit endpoint takes none.
-        **image_settings(provider, model, size, quality, image_format, compression, background),
+        **image_settings(
+            provider,
+            model,
+            size,
+            quality,
+            image_format,
+            compression,
+            background,
+            complexity=complexity,
+        ),
     )
 
 

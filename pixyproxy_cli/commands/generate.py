@@ -21,10 +21,12 @@ from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, Provision
 from pixyproxy_cli.core.exceptions import InputValidationError, PixyProxyException, StorageError
 from pixyproxy_cli.core.image_options import (
     BACKGROUNDS,
+    COMPLEXITIES,
     IMAGE_FORMATS,
     IMAGE_QUALITIES,
     MODERATIONS,
     background_problem,
+    complexity_problem,
     image_format_problem,
     image_quality_problem,
     image_size_problem,
@@ -115,6 +117,14 @@ Background = Annotated[
         help=f"{', '.join(BACKGROUNDS)} (transparent: png or webp) [env: IMAGE_BACKGROUND].",
     ),
 ]
+Complexity = Annotated[
+    str | None,
+    typer.Option(
+        callback=_checked(complexity_problem),
+        help=f"How much the model plans the image: {', '.join(COMPLEXITIES)} (auto: the "
+        "model's default) [env: IMAGE_COMPLEXITY].",
+    ),
+]
 Provider = Annotated[
     ProviderName | None,
     typer.Option(
@@ -150,6 +160,7 @@ def generate(
     image_format: Format = None,
     compression: Compression = None,
     background: Background = None,
+    complexity: Complexity = None,
     moderation: Annotated[
         str | None,
         typer.Option(
@@ -192,7 +203,15 @@ def generate(
         ),
         ImageFlags(count, output_file, force, as_json),
         **image_settings(
-            provider, model, size, quality, image_format, compression, background, moderation
+            provider,
+            model,
+            size,
+            quality,
+            image_format,
+            compression,
+            background,
+            moderation,
+            complexity,
         ),
     )
 
@@ -206,6 +225,7 @@ def image_settings(
     compression: int | None,
     background: str | None,
     moderation: str | None = None,
+    complexity: str | None = None,
 ) -> dict[str, str | int | None]:
     """The image flags of ``generate`` and ``edit`` as the settings they override."""
     return {
@@ -217,6 +237,7 @@ def image_settings(
         "image_compression": compression,
         "image_background": background,
         "image_moderation": moderation,
+        "image_complexity": complexity,
     }
 
 
@@ -227,6 +248,7 @@ FLAGS = {
     "IMAGE_COMPRESSION": ("image_compression", "--compression"),
     "IMAGE_BACKGROUND": ("image_background", "--background"),
     "IMAGE_MODERATION": ("image_moderation", "--moderation"),
+    "IMAGE_COMPLEXITY": ("image_complexity", "--complexity"),
 }
 """The flag of each image setting, and the override it sets."""
 

@@ -26,6 +26,7 @@ REMOTE_OPTIONS = {
     "image_compression": "compression",
     "image_background": "background",
     "image_moderation": "moderation",
+    "image_complexity": "complexity",
 }
 """The image flags a server takes (POST /image's fields), by the setting each overrides."""
 SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}

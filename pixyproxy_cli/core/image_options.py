@@ -35,6 +35,9 @@ COMPRESSED_FORMATS = ("webp", "jpeg")
 """The formats ``--compression`` applies to."""
 BACKGROUNDS = ("auto", "opaque", "transparent")
 MODERATIONS = ("auto", "low")
+COMPLEXITIES = ("auto", "low", "medium", "high")
+"""How much the model plans the image (the SDK's low, medium, high); auto: the model's own
+default, and nothing is sent."""
 
 
 STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536")
@@ -128,6 +131,7 @@ def choice_problem(what: str, choices: tuple[str, ...]) -> Callable[[str], str |
 image_format_problem = choice_problem("format", IMAGE_FORMATS)
 background_problem = choice_problem("background", BACKGROUNDS)
 moderation_problem = choice_problem("moderation level", MODERATIONS)
+complexity_problem = choice_problem("complexity", COMPLEXITIES)
 
 
 def compression_problem(compression: int | None, image_format: str) -> str | None:
@@ -152,6 +156,7 @@ class ImageOptions:
     compression: int | None = None
     background: str = "auto"
     moderation: str = "auto"
+    complexity: str = "auto"
 
     def first_problem(self, model: str | None = None) -> tuple[str, str] | None:
         """The first option that is not valid, as (the setting that names it, what is wrong).
@@ -165,6 +170,7 @@ class ImageOptions:
             ("IMAGE_COMPRESSION", compression_problem(self.compression, self.format)),
             ("IMAGE_BACKGROUND", background_problem(self.background)),
             ("IMAGE_MODERATION", moderation_problem(self.moderation)),
+            ("IMAGE_COMPLEXITY", complexity_problem(self.complexity)),
             *model_problems(self, model),
         )
         return next(((variable, problem) for variable, problem in found if problem), None)
@@ -179,6 +185,7 @@ class ImageOptions:
             compression=settings.image_compression,
             background=settings.image_background,
             moderation=settings.image_moderation,
+            complexity=settings.image_complexity,
         )
 
     def check(self, model: str | None = None) -> None:

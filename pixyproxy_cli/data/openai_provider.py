@@ -138,6 +138,7 @@ class OpenAIImageProvider(ImageProviderInterface):
             ("output_compression", options.compression, None),
             ("background", options.background, "auto"),
             ("moderation", options.moderation if moderation else "auto", "auto"),
+            ("complexity", options.complexity, "auto"),
         ):
             if value != default:
                 arguments[name] = value

@@ -842,3 +842,18 @@ def test_the_fake_refuses_what_the_sdk_says_the_api_refuses(fake_openai, fields,
     assert refused.value.status_code == 400
     assert refused.value.param == param
     assert refused.value.code == "invalid_value"
+
+
+def test_a_complexity_is_sent_only_when_asked_and_checked_as_a_flag(fake_openai, openai_env):
+    assert generate(openai_env).exit_code == 0
+    asked = generate(openai_env, "--complexity", "high")
+    from_setting = generate({**openai_env, "IMAGE_COMPLEXITY": "low"})
+    refused = generate(openai_env, "--complexity", "extreme")
+
+    bodies = [request["body"] for request in fake_openai.requests]
+    assert "complexity" not in bodies[0]  # auto: the model's own default
+    assert (asked.exit_code, bodies[1]["complexity"]) == (0, "high")
+    assert (from_setting.exit_code, bodies[2]["complexity"]) == (0, "low")
+    assert refused.exit_code == 2
+    assert "'extreme' is not a complexity: use one of auto, low, medium, high" in refused.stderr
+    assert len(bodies) == 3

@@ -482,3 +482,12 @@ def test_the_model_rules_hold_for_the_api_too(api, body, said):
     else:
         assert (response.status_code, response.json()["message"]) == (422, said)
         assert api.provider.prompts == []
+
+
+def test_a_complexity_reaches_the_provider_and_a_bad_one_is_422(api):
+    made = api.post("/image", json={"prompt": "a fox", "complexity": "medium"})
+    bad = api.post("/image", json={"prompt": "a fox", "complexity": "extreme"})
+
+    assert made.status_code == 201
+    assert api.provider.options[-1].complexity == "medium"
+    assert bad.status_code == 422

@@ -35,6 +35,7 @@ from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
     BACKGROUNDS,
+    COMPLEXITIES,
     COMPRESSED_FORMATS,
     IMAGE_FORMATS,
     IMAGE_QUALITIES,
@@ -142,10 +143,21 @@ class ImageRequest(BaseModel):
     ) = Field(default=None, description="0-100, for webp and jpeg.")
     background: Literal[BACKGROUNDS] | None = None  # type: ignore[valid-type]
     moderation: Literal[MODERATIONS] | None = None  # type: ignore[valid-type]
+    complexity: Literal[COMPLEXITIES] | None = Field(  # type: ignore[valid-type]
+        default=None, description="How much the model plans the image (auto: its default)."
+    )
 
     def options(self, defaults: ImageOptions) -> ImageOptions:
         """The server's image options with this request's own on top."""
-        fields = ("size", "quality", "format", "compression", "background", "moderation")
+        fields = (
+            "size",
+            "quality",
+            "format",
+            "compression",
+            "background",
+            "moderation",
+            "complexity",
+        )
         given = {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
         return replace(defaults, **given) if given else defaults
 
@@ -273,6 +285,7 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
             "enum": list(BACKGROUNDS),
             "description": "transparent needs format png or webp",
         },
+        "complexity": {"type": "string", "enum": list(COMPLEXITIES)},
     },
     # The compression rule only: schemathesis cannot judge an anyOf over a form holding
     # files, so the transparent-background rule is said in `background`'s description.
@@ -280,7 +293,17 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
         "compression": ImageRequest.model_json_schema()["dependentSchemas"]["compression"]
     },
 }
-_EDIT_FIELDS = {"prompt", "private", "n", "size", "quality", "format", "compression", "background"}
+_EDIT_FIELDS = {
+    "prompt",
+    "private",
+    "n",
+    "size",
+    "quality",
+    "format",
+    "compression",
+    "background",
+    "complexity",
+}
 _INTEGER_FIELDS = {"n", "compression"}
 
 
