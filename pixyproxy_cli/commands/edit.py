@@ -107,17 +107,7 @@ def edit(
             progress=progress,
         ),
         ImageFlags(count, output_file, force, as_json),
-        # No --moderation: the edit endpoint takes none.
-        **image_settings(
-            provider,
-            model,
-            size,
-            quality,
-            image_format,
-            compression,
-            background,
-            complexity=complexity,
-        ),
+        **image_settings(ctx),  # no --moderation: the edit endpoint takes none
     )
 
 

@@ -202,43 +202,31 @@ def generate(
             {"prompt": prompt, "private": private}, count or 1, progress=progress
         ),
         ImageFlags(count, output_file, force, as_json),
-        **image_settings(
-            provider,
-            model,
-            size,
-            quality,
-            image_format,
-            compression,
-            background,
-            moderation,
-            complexity,
-        ),
+        **image_settings(ctx),
     )
 
 
-def image_settings(
-    provider: ProviderName | None,
-    model: str | None,
-    size: str | None,
-    quality: str | None,
-    image_format: str | None,
-    compression: int | None,
-    background: str | None,
-    moderation: str | None = None,
-    complexity: str | None = None,
-) -> dict[str, str | int | None]:
-    """The image flags of ``generate`` and ``edit`` as the settings they override."""
-    return {
-        "image_provider": provider.value if provider else None,
-        "openai_model": model,
-        "image_size": size,
-        "image_quality": quality,
-        "image_format": image_format,
-        "image_compression": compression,
-        "image_background": background,
-        "image_moderation": moderation,
-        "image_complexity": complexity,
-    }
+SETTING_OF_FLAG = {
+    "provider": "image_provider",
+    "model": "openai_model",
+    "size": "image_size",
+    "quality": "image_quality",
+    "image_format": "image_format",
+    "compression": "image_compression",
+    "background": "image_background",
+    "moderation": "image_moderation",
+    "complexity": "image_complexity",
+}
+"""The setting each image flag of ``generate`` and ``edit`` overrides, by parameter name."""
+
+
+def image_settings(ctx: typer.Context) -> dict[str, str | int | None]:
+    """The image flags the command was given, as the settings they override."""
+    settings: dict[str, str | int | None] = {}
+    for name, setting in SETTING_OF_FLAG.items():
+        value = ctx.params.get(name)
+        settings[setting] = value.value if isinstance(value, ProviderName) else value
+    return settings
 
 
 FLAGS = {
