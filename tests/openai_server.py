@@ -34,6 +34,7 @@ from openai.types import (
     ImageGenStreamEvent,
     ImageModel,
     ImagesResponse,
+    image_edit_params,
     image_generate_params,
     image_model,
 )
@@ -157,6 +158,17 @@ TRANSPARENT_FORMATS = set(
     re.findall(r"`(\w+)`", _BACKGROUND_DOCS.split("When using `transparent`,", 1)[1])
 )
 """The output formats the SDK says a transparent background needs."""
+
+
+_FIDELITY_DOCS = " ".join(_field_docs(image_edit_params, "input_fidelity").split())
+INPUT_FIDELITY_MODELS: dict[str, set[str]] = {}
+"""The models the SDK says take an input fidelity, and which values (the others: none)."""
+for _values, _model in re.findall(r"Supports ((?:`\w+`(?: and )?)+) on `([^`]+)`", _FIDELITY_DOCS):
+    INPUT_FIDELITY_MODELS[_model] = set(re.findall(r"`(\w+)`", _values))
+for _model, _values in re.findall(
+    r"`([^`]+)` supports only ((?:`\w+`(?: and )?)+)", _FIDELITY_DOCS
+):
+    INPUT_FIDELITY_MODELS[_model] = set(re.findall(r"`(\w+)`", _values))
 
 
 def size_refusal(size: str, model: str) -> str | None:
@@ -356,6 +368,14 @@ def refusal(body: dict[str, Any], parameters: set[str] = GENERATE_PARAMETERS) ->
             "output_compression takes 0-100 and only webp or jpeg output.",
             "invalid_value",
             param="output_compression",
+        )
+    fidelity = body.get("input_fidelity")
+    if fidelity is not None and fidelity not in INPUT_FIDELITY_MODELS.get(model, set()):
+        return error_answer(
+            400,
+            f"Invalid value: input_fidelity '{fidelity}' is not supported by {model}.",
+            "invalid_value",
+            param="input_fidelity",
         )
     problem = size_refusal(str(body.get("size", "auto")), model)
     if problem is not None:

@@ -15,6 +15,7 @@ from pixyproxy_cli.commands.generate import (
     Force,
     Format,
     ImageFlags,
+    InputFidelity,
     Model,
     OutputFile,
     Private,
@@ -66,6 +67,7 @@ def edit(
     compression: Compression = None,
     background: Background = None,
     complexity: Complexity = None,
+    input_fidelity: InputFidelity = None,
     provider: Provider = None,
     output_file: OutputFile = None,
     force: Force = False,
@@ -106,7 +108,7 @@ def edit(
             mask=local_mask,
             progress=progress,
         ),
-        ImageFlags(count, output_file, force, as_json),
+        ImageFlags(count, output_file, force, as_json, edit=True),
         **image_settings(ctx),  # no --moderation: the edit endpoint takes none
     )
 

@@ -24,12 +24,14 @@ from pixyproxy_cli.core.image_options import (
     COMPLEXITIES,
     IMAGE_FORMATS,
     IMAGE_QUALITIES,
+    INPUT_FIDELITIES,
     MODERATIONS,
     background_problem,
     complexity_problem,
     image_format_problem,
     image_quality_problem,
     image_size_problem,
+    input_fidelity_problem,
     moderation_problem,
 )
 
@@ -125,6 +127,15 @@ Complexity = Annotated[
         "model's default) [env: IMAGE_COMPLEXITY].",
     ),
 ]
+InputFidelity = Annotated[
+    str | None,
+    typer.Option(
+        callback=_checked(input_fidelity_problem),
+        help="How closely the edit keeps the sources' features, faces especially: "
+        f"{', '.join(INPUT_FIDELITIES)} (auto: the model's default; gpt-image-1.5 takes high "
+        "and low, gpt-image-1-mini low) [env: IMAGE_INPUT_FIDELITY].",
+    ),
+]
 Provider = Annotated[
     ProviderName | None,
     typer.Option(
@@ -216,6 +227,7 @@ SETTING_OF_FLAG = {
     "background": "image_background",
     "moderation": "image_moderation",
     "complexity": "image_complexity",
+    "input_fidelity": "image_input_fidelity",
 }
 """The setting each image flag of ``generate`` and ``edit`` overrides, by parameter name."""
 
@@ -237,11 +249,14 @@ FLAGS = {
     "IMAGE_BACKGROUND": ("image_background", "--background"),
     "IMAGE_MODERATION": ("image_moderation", "--moderation"),
     "IMAGE_COMPLEXITY": ("image_complexity", "--complexity"),
+    "IMAGE_INPUT_FIDELITY": ("image_input_fidelity", "--input-fidelity"),
 }
 """The flag of each image setting, and the override it sets."""
 
 
-def _check_flags(services: "Services", overrides: dict[str, str | int | None]) -> None:
+def _check_flags(
+    services: "Services", overrides: dict[str, str | int | None], *, edit: bool
+) -> None:
     """Refuse (exit 2, naming the flag) a flag the options' rules refuse.
 
     The rules see the other options and the model in use. A setting's own problem is left
@@ -250,7 +265,7 @@ def _check_flags(services: "Services", overrides: dict[str, str | int | None]) -
     from pixyproxy_cli.core.image_options import ImageOptions
 
     options = ImageOptions.from_settings(services.settings)
-    problem = options.first_problem(services.prompts.dependencies.provider.model)
+    problem = options.first_problem(services.prompts.dependencies.provider.model, edit=edit)
     if problem is None:
         return
     field, flag = FLAGS[problem[0]]
@@ -267,6 +282,8 @@ class ImageFlags:
     output_file: Path | None
     force: bool
     as_json: bool
+    edit: bool = False
+    """Whether the images are edits (whose options include an input fidelity)."""
 
 
 def make_images(
@@ -292,7 +309,7 @@ def make_images(
     remote = cli.remote_server() is not None
     if not remote:  # a server checks its own settings, and has its own provider
         services = cli.services(Provision.SCHEMA, **overrides)
-        _check_flags(services, overrides)
+        _check_flags(services, overrides, edit=flags.edit)
         if services.provider_notice:
             output.notice(services.provider_notice)
     prompts = cli.prompts(**overrides)

@@ -27,6 +27,7 @@ REMOTE_OPTIONS = {
     "image_background": "background",
     "image_moderation": "moderation",
     "image_complexity": "complexity",
+    "image_input_fidelity": "input_fidelity",
 }
 """The image flags a server takes (POST /image's fields), by the setting each overrides."""
 SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}

@@ -35,6 +35,12 @@ COMPRESSED_FORMATS = ("webp", "jpeg")
 """The formats ``--compression`` applies to."""
 BACKGROUNDS = ("auto", "opaque", "transparent")
 MODERATIONS = ("auto", "low")
+INPUT_FIDELITIES = ("auto", "low", "high")
+"""How closely an edit keeps its sources' features (the SDK's low, high); auto: nothing is
+sent (the model's default, where it takes one)."""
+INPUT_FIDELITY_MODELS = {"gpt-image-1.5": ("low", "high"), "gpt-image-1-mini": ("low",)}
+"""The models the SDK documents as taking an input fidelity, and which (its
+``input_fidelity`` docs: gpt-image-2 must omit it)."""
 COMPLEXITIES = ("auto", "low", "medium", "high")
 """How much the model plans the image (the SDK's low, medium, high); auto: the model's own
 default, and nothing is sent."""
@@ -132,6 +138,7 @@ image_format_problem = choice_problem("format", IMAGE_FORMATS)
 background_problem = choice_problem("background", BACKGROUNDS)
 moderation_problem = choice_problem("moderation level", MODERATIONS)
 complexity_problem = choice_problem("complexity", COMPLEXITIES)
+input_fidelity_problem = choice_problem("input fidelity", INPUT_FIDELITIES)
 
 
 def compression_problem(compression: int | None, image_format: str) -> str | None:
@@ -157,11 +164,16 @@ class ImageOptions:
     background: str = "auto"
     moderation: str = "auto"
     complexity: str = "auto"
+    input_fidelity: str = "auto"
+    """Edits only (generations have none)."""
 
-    def first_problem(self, model: str | None = None) -> tuple[str, str] | None:
+    def first_problem(
+        self, model: str | None = None, *, edit: bool = False
+    ) -> tuple[str, str] | None:
         """The first option that is not valid, as (the setting that names it, what is wrong).
 
-        With ``model``, also what that model does not take (``model_problems``).
+        With ``model``, also what that model does not take (``model_problems``); ``edit``
+        for an edit's options (the input fidelity applies to edits only).
         """
         found = (
             ("IMAGE_SIZE", image_size_problem(self.size)),
@@ -171,7 +183,8 @@ class ImageOptions:
             ("IMAGE_BACKGROUND", background_problem(self.background)),
             ("IMAGE_MODERATION", moderation_problem(self.moderation)),
             ("IMAGE_COMPLEXITY", complexity_problem(self.complexity)),
-            *model_problems(self, model),
+            ("IMAGE_INPUT_FIDELITY", input_fidelity_problem(self.input_fidelity)),
+            *model_problems(self, model, edit=edit),
         )
         return next(((variable, problem) for variable, problem in found if problem), None)
 
@@ -186,20 +199,23 @@ class ImageOptions:
             background=settings.image_background,
             moderation=settings.image_moderation,
             complexity=settings.image_complexity,
+            input_fidelity=settings.image_input_fidelity,
         )
 
-    def check(self, model: str | None = None) -> None:
+    def check(self, model: str | None = None, *, edit: bool = False) -> None:
         """Raise ConfigurationError naming the setting of the first option not valid.
 
         For options that came from settings; a caller's own options are checked by the
         service (InputValidationError, without the setting's name).
         """
-        problem = self.first_problem(model)
+        problem = self.first_problem(model, edit=edit)
         if problem is not None:
             raise ConfigurationError(f"{problem[0]}: {problem[1]}")
 
 
-def model_problems(options: ImageOptions, model: str | None) -> list[tuple[str, str | None]]:
+def model_problems(
+    options: ImageOptions, model: str | None, *, edit: bool = False
+) -> list[tuple[str, str | None]]:
     """What ``options`` ask that ``model`` does not take, by setting (None: nothing wrong).
 
     The rules the SDK documents that depend on the model or on another option: custom
@@ -220,10 +236,21 @@ def model_problems(options: ImageOptions, model: str | None) -> list[tuple[str, 
     known = model in STANDARD_SIZE_MODELS or model in CUSTOM_SIZE_MODELS
     if options.quality in EXTRA_QUALITIES and known and model not in EXTRA_QUALITY_MODELS:
         quality = f"quality {options.quality}: only the gpt-image-2.5 models take it, not {model}"
+    fidelity = None
+    if edit and options.input_fidelity != "auto" and known:
+        takes = INPUT_FIDELITY_MODELS.get(model or "", ())
+        if options.input_fidelity not in takes:
+            which = f"only {', '.join(takes)}" if takes else "none: omit it"
+            fidelity = f"input fidelity {options.input_fidelity}: {model} takes {which}"
     background = None
     if options.background == "transparent" and options.format not in TRANSPARENT_FORMATS:
         background = (
             f"background transparent needs format {' or '.join(TRANSPARENT_FORMATS)}, "
             f"not {options.format}"
         )
-    return [("IMAGE_SIZE", size), ("IMAGE_QUALITY", quality), ("IMAGE_BACKGROUND", background)]
+    return [
+        ("IMAGE_SIZE", size),
+        ("IMAGE_QUALITY", quality),
+        ("IMAGE_INPUT_FIDELITY", fidelity),
+        ("IMAGE_BACKGROUND", background),
+    ]

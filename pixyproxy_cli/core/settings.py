@@ -62,6 +62,7 @@ ENVIRONMENT: dict[str, str] = {
     "image_background": "IMAGE_BACKGROUND",
     "image_moderation": "IMAGE_MODERATION",
     "image_complexity": "IMAGE_COMPLEXITY",
+    "image_input_fidelity": "IMAGE_INPUT_FIDELITY",
     "image_prices": "IMAGE_PRICES",
     "openai_timeout": "OPENAI_TIMEOUT",
     "openai_max_retries": "OPENAI_MAX_RETRIES",
@@ -109,6 +110,7 @@ class Settings(BaseModel):
     image_background: str = Field(default="auto", max_length=32)
     image_moderation: str = Field(default="auto", max_length=32)
     image_complexity: str = Field(default="auto", max_length=32)
+    image_input_fidelity: str = Field(default="auto", max_length=32)
     # USD per million input and output tokens, per model: "model=in:out,..." (usage's cost).
     image_prices: str | None = None
     # The SDK's own default is 10 minutes; an image takes well under two.

@@ -100,7 +100,7 @@ class OpenAIImageProvider(ImageProviderInterface):
         progress: Progress | None = None,
     ) -> list[GeneratedImage]:
         """Generate ``n`` images in one request. Raises a GenerationError subclass on failure."""
-        arguments = self._arguments(prompt, n, options, moderation=True)
+        arguments = self._arguments(prompt, n, options, edit=False)
         return self._request("generate", arguments, progress)
 
     def edit(
@@ -117,18 +117,22 @@ class OpenAIImageProvider(ImageProviderInterface):
         The edit endpoint takes no moderation level, so none is sent. Raises a
         GenerationError subclass on failure.
         """
-        arguments = self._arguments(prompt, n, options, moderation=False)
+        arguments = self._arguments(prompt, n, options, edit=True)
+        fidelity = (options or self.options).input_fidelity
+        if fidelity != "auto":
+            arguments["input_fidelity"] = fidelity
         arguments["image"] = [_upload(source) for source in sources]
         if mask is not None:
             arguments["mask"] = _upload(mask)
         return self._request("edit", arguments, progress)
 
     def _arguments(
-        self, prompt: str, n: int, options: ImageOptions | None, *, moderation: bool
+        self, prompt: str, n: int, options: ImageOptions | None, *, edit: bool
     ) -> dict[str, Any]:
+        """The request's arguments; an edit's take no moderation (the endpoint has none)."""
         if options is None:
             options = self.options
-            options.check(self.model)
+            options.check(self.model, edit=edit)
         arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": n}
         # Only what differs from the API's own defaults is sent.
         for name, value, default in (
@@ -137,7 +141,7 @@ class OpenAIImageProvider(ImageProviderInterface):
             ("output_format", options.format, "png"),
             ("output_compression", options.compression, None),
             ("background", options.background, "auto"),
-            ("moderation", options.moderation if moderation else "auto", "auto"),
+            ("moderation", "auto" if edit else options.moderation, "auto"),
             ("complexity", options.complexity, "auto"),
         ):
             if value != default:

@@ -141,7 +141,7 @@ class PromptService(PromptServiceInterface):
         progress: Progress | None = None,
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.generate_images."""
-        request, n = self._checked_request(request, n, options)
+        request, n = self._checked_request(request, n, options, edit=False)
         owner = self._owner_for(request.private)
         self._database_ready()
         generated = self._call_provider(
@@ -160,7 +160,7 @@ class PromptService(PromptServiceInterface):
         progress: Progress | None = None,
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.edit_images."""
-        request, n = self._checked_request(request, n, options)
+        request, n = self._checked_request(request, n, options, edit=True)
         problem = source_count_problem(len(sources))
         if problem:
             raise InputValidationError(problem)
@@ -192,6 +192,8 @@ class PromptService(PromptServiceInterface):
         request: ImageDetailCreate | Mapping[str, Any],
         n: int,
         options: ImageOptions | None,
+        *,
+        edit: bool,
     ) -> tuple[ImageDetailCreate, int]:
         """The request, count and options validated (InputValidationError)."""
         from pixyproxy_cli.core.models import ImageDetailCreate
@@ -200,7 +202,8 @@ class PromptService(PromptServiceInterface):
             ImageDetailCreate, request, {"max_prompt_length": self._max_prompt_length}
         )
         n = validate_count(n, MAX_IMAGES_PER_REQUEST)
-        problem = options.first_problem(self._provider.model) if options is not None else None
+        model = self._provider.model
+        problem = options.first_problem(model, edit=edit) if options is not None else None
         if problem is not None:
             raise InputValidationError(problem[1])
         return request, n

@@ -4,6 +4,7 @@ SDK's multipart request against the fake server (which checks it as the API does
 from __future__ import annotations
 
 import json
+import typing
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,57 @@ def test_the_offline_edit_keeps_the_sources_size_by_default(tmp_path):
     edited = made("edit", "the same at night", "-i", str(wide))
 
     assert (edited["width"], edited["height"]) == (96, 64)
+
+
+@pytest.mark.parametrize(
+    ("model", "fidelity", "refused"),
+    [
+        ("gpt-image-1.5", "high", None),
+        ("gpt-image-1.5", "low", None),
+        ("gpt-image-1-mini", "low", None),
+        (
+            "gpt-image-1-mini",
+            "high",
+            "--input-fidelity: input fidelity high: gpt-image-1-mini takes only low",
+        ),
+        (
+            "gpt-image-2",
+            "low",
+            "--input-fidelity: input fidelity low: gpt-image-2 takes none: omit it",
+        ),
+        ("gpt-image-2", "auto", None),
+    ],
+)
+def test_an_input_fidelity_only_where_the_model_takes_it(
+    fake_openai, openai_env, photo, model, fidelity, refused
+):
+    result = run(
+        "edit",
+        "x",
+        "-i",
+        str(photo),
+        "--model",
+        model,
+        "--input-fidelity",
+        fidelity,
+        env=openai_env,
+    )
+
+    if refused is None:
+        assert result.exit_code == 0, result.stderr
+        [request] = fake_openai.requests
+        assert request["body"].get("input_fidelity") == (None if fidelity == "auto" else fidelity)
+    else:
+        assert (result.exit_code, result.stderr) == (2, f"Error: {refused}\n")
+        assert fake_openai.requests == []
+
+
+def test_the_input_fidelity_table_is_what_the_installed_sdk_documents():
+    from pixyproxy_cli.core.image_options import INPUT_FIDELITIES, INPUT_FIDELITY_MODELS
+    from tests import openai_server as sdk
+
+    table = {model: set(values) for model, values in INPUT_FIDELITY_MODELS.items()}
+    assert table == sdk.INPUT_FIDELITY_MODELS
+    hints = typing.get_type_hints(sdk.image_edit_params.ImageEditParamsBase)
+    literal = typing.get_args(hints["input_fidelity"])[0]
+    assert set(INPUT_FIDELITIES) - {"auto"} == set(typing.get_args(literal))

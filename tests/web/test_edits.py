@@ -219,3 +219,15 @@ def test_the_edit_form_schema_admits_no_other_field(api):
 
     assert form["additionalProperties"] is False
     assert edit(api, [UPLOAD], prompt="x", colour="red").status_code == 422
+
+
+def test_an_input_fidelity_reaches_the_provider_and_follows_the_model(api):
+    api.provider.model = "gpt-image-1.5"
+    taken = edit(api, [UPLOAD], prompt="x", input_fidelity="high")
+    api.provider.model = "gpt-image-2"
+    refused = edit(api, [UPLOAD], prompt="x", input_fidelity="high")
+
+    assert taken.status_code == 201, taken.text
+    assert api.provider.options[-1].input_fidelity == "high"
+    assert refused.status_code == 422
+    assert refused.json()["message"] == "input fidelity high: gpt-image-2 takes none: omit it"

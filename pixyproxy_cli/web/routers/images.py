@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from email.utils import format_datetime
 from typing import Annotated, Any, Literal
@@ -40,6 +41,7 @@ from pixyproxy_cli.core.image_options import (
     IMAGE_FORMATS,
     IMAGE_QUALITIES,
     IMAGE_SIZE_PATTERN,
+    INPUT_FIDELITIES,
     MODERATIONS,
     TRANSPARENT_FORMATS,
     ImageOptions,
@@ -149,17 +151,19 @@ class ImageRequest(BaseModel):
 
     def options(self, defaults: ImageOptions) -> ImageOptions:
         """The server's image options with this request's own on top."""
-        fields = (
-            "size",
-            "quality",
-            "format",
-            "compression",
-            "background",
-            "moderation",
-            "complexity",
-        )
+        fields = [name for name in type(self).model_fields if name in OPTION_FIELDS]
         given = {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
         return replace(defaults, **given) if given else defaults
+
+
+OPTION_FIELDS = frozenset(field.name for field in dataclass_fields(ImageOptions))
+"""The request fields that are image options (ImageOptions' own names)."""
+
+
+class EditRequest(ImageRequest):
+    """The fields of POST /edits' form: POST /image's, and an input fidelity."""
+
+    input_fidelity: Literal[INPUT_FIDELITIES] | None = None  # type: ignore[valid-type]
 
 
 Prompts = Annotated[PromptServiceInterface, Depends(prompts_for_caller)]
@@ -286,6 +290,12 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
             "description": "transparent needs format png or webp",
         },
         "complexity": {"type": "string", "enum": list(COMPLEXITIES)},
+        "input_fidelity": {
+            "type": "string",
+            "enum": list(INPUT_FIDELITIES),
+            "description": "How closely the edit keeps the sources' features (auto: the "
+            "model's default; gpt-image-1.5 takes high and low, gpt-image-1-mini low).",
+        },
     },
     # The compression rule only: schemathesis cannot judge an anyOf over a form holding
     # files, so the transparent-background rule is said in `background`'s description.
@@ -303,6 +313,7 @@ _EDIT_FIELDS = {
     "compression",
     "background",
     "complexity",
+    "input_fidelity",
 }
 _INTEGER_FIELDS = {"n", "compression"}
 
@@ -339,7 +350,7 @@ async def edit_images(
     await run_in_threadpool(_charge_images, prompts, services, request, 1)
     try:
         values, sources, mask = await _edit_form(request)
-        fields = validate_model(ImageRequest, values)
+        fields = validate_model(EditRequest, values)
         if fields.n > 1:
             await run_in_threadpool(_charge_images, prompts, services, request, fields.n - 1)
     except Exception:
