@@ -65,10 +65,10 @@ def test_a_connection_killed_mid_request_is_one_503_then_recovery(
     database = create_database(mysql_settings)
     services = build_services(mysql_settings, provider=FakeProvider(Journal()), database=database)
     images = services.prompts.dependencies.images
-    real = images.get_image_by_guid
+    real = images.get_visible_image
     kills = []
 
-    def killed_mid_transaction(guid):
+    def killed_mid_transaction(guid, viewer):
         if not kills:
             from pixyproxy_cli.data.context import get_current_db_context
 
@@ -76,12 +76,12 @@ def test_a_connection_killed_mid_request_is_one_503_then_recovery(
             db.execute("SELECT CONNECTION_ID() AS id")
             kills.append(db.fetchone()["id"])
             mysql_server.run(f"KILL {kills[0]}")
-        return real(guid)
+        return real(guid, viewer)
 
     try:
         with TestClient(create_app(services)) as client:
             guid = client.post("/image", json={"prompt": "a fox"}).json()["guid"]
-            monkeypatch.setattr(images, "get_image_by_guid", killed_mid_transaction)
+            monkeypatch.setattr(images, "get_visible_image", killed_mid_transaction)
             first = client.get(f"/image/{guid}")
             second = client.get(f"/image/{guid}")
         assert_consistent(services)
@@ -101,7 +101,7 @@ PROVIDER_FAILURES = [
     ),
     (
         error_answer(429, "Slow down.", "rate_limit_exceeded", {"retry-after": "9"}),
-        503,
+        429,
         "rate_limited",
     ),
     (error_answer(500, "Oops."), 502, "provider_unavailable"),
@@ -125,7 +125,7 @@ def test_provider_faults_through_the_api(backend_settings, fake_openai, answer, 
 
     assert_json_error(response, status, error)
     assert FAULT_API_KEY not in response.text
-    if status == 503:
+    if status == 429:
         assert response.headers["retry-after"] == "9"
     assert listed == []
 
@@ -146,8 +146,8 @@ def test_a_retired_model_is_a_502_that_says_how_to_choose_another(sqlite_setting
 
     assert_json_error(response, 502, "model_unavailable")
     assert response.json()["message"] == (
-        "The OpenAI model 'gpt-image-1' is not available to this API key (retired, misspelt, "
-        "or not enabled for the organisation); set OPENAI_IMAGE_MODEL or use --model"
+        "The OpenAI model 'gpt-image-1' was shut down on 2026-10-23: use gpt-image-2.5-sunburst "
+        "or gpt-image-2.5-flare instead (set OPENAI_IMAGE_MODEL or use --model)"
     )
 
 
@@ -156,18 +156,18 @@ def test_a_burst_beyond_the_pool_waits_then_gets_503_never_500(sqlite_settings, 
     database = create_database(settings)
     services = build_services(settings, provider=FakeProvider(Journal()), database=database)
     images = services.prompts.dependencies.images
-    real = images.get_image_by_guid
+    real = images.get_visible_image
 
-    def slow(guid):
+    def slow(guid, viewer):
         time.sleep(0.5)  # holds the only connection
-        return real(guid)
+        return real(guid, viewer)
 
     statuses: list[int] = []
     retry_afters: list[str | None] = []
     try:
         with TestClient(create_app(services)) as client:
             guid = client.post("/image", json={"prompt": "a fox"}).json()["guid"]
-            monkeypatch.setattr(images, "get_image_by_guid", slow)
+            monkeypatch.setattr(images, "get_visible_image", slow)
 
             def call() -> None:
                 response = client.get(f"/image/{guid}")
