@@ -30,7 +30,7 @@ def models(ctx: typer.Context, as_json: JsonOutput = False) -> None:
         assert isinstance(remote, RemotePromptService)
         answer = remote.client.request("GET", "/models").json()
         listing = ModelListing(
-            [ModelEntry(**entry) for entry in answer["models"]], answer["notice"]
+            [ModelEntry.from_json(entry) for entry in answer["models"]], answer["notice"]
         )
     else:
         listing = cli.services().models.list_models()

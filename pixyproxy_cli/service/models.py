@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from pixyproxy_cli.data.providers import ImageProviderInterface
 
@@ -20,6 +21,12 @@ class ModelEntry:
     shutdown_date: str | None = None
     advice: str | None = None
     """For a model shut down: what to use instead (the SDK's words)."""
+
+    @classmethod
+    def from_json(cls, entry: dict[str, Any]) -> ModelEntry:
+        """An entry of a server's ``GET /models``; fields a newer server adds are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{name: value for name, value in entry.items() if name in known})
 
 
 @dataclass(frozen=True)

@@ -117,3 +117,13 @@ def test_an_answer_that_is_not_pixyproxys_is_said_so():
 )
 def test_global_options_may_follow_the_command(args, hoisted):
     assert hoist_global_options(args) == hoisted
+
+
+def test_a_model_entry_from_a_newer_server_keeps_what_this_client_knows():
+    from pixyproxy_cli.service.models import ModelEntry
+
+    entry = ModelEntry.from_json(
+        {"id": "gpt-image-2", "default": True, "available": True, "pricing": {"per": "image"}}
+    )
+
+    assert entry == ModelEntry("gpt-image-2", default=True, available=True)
