@@ -213,6 +213,14 @@ class ImageOptions:
             raise ConfigurationError(f"{problem[0]}: {problem[1]}")
 
 
+def qualities_for(model: str | None) -> tuple[str, ...]:
+    """The qualities ``model`` takes (all of them for a model the table does not know)."""
+    known = model in STANDARD_SIZE_MODELS or model in CUSTOM_SIZE_MODELS
+    if known and model not in EXTRA_QUALITY_MODELS:
+        return tuple(quality for quality in IMAGE_QUALITIES if quality not in EXTRA_QUALITIES)
+    return IMAGE_QUALITIES
+
+
 def model_problems(
     options: ImageOptions, model: str | None, *, edit: bool = False
 ) -> list[tuple[str, str | None]]:

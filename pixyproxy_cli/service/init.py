@@ -58,6 +58,11 @@ class Services:
         """The image provider in use: ``openai`` or ``placeholder``."""
         return self.prompts.dependencies.provider.name
 
+    @property
+    def image_model(self) -> str | None:
+        """The model whose rules the provider's options follow (None: every model's)."""
+        return self.prompts.dependencies.provider.model
+
     # Built on first use: most CLI commands need neither, and each costs start-up time.
 
     @cached_property

@@ -445,3 +445,19 @@ def test_over_https_the_cookies_take_the_host_prefix(sqlite_settings):
         assert "Path=/" in cookie
         assert "Domain" not in cookie
     assert "Signed in as <strong>alice</strong>" in after.text
+
+
+@pytest.mark.parametrize(
+    ("model", "offered"),
+    [
+        ("gpt-image-2", ["auto", "low", "medium", "high"]),
+        ("gpt-image-2.5-sunburst", ["auto", "low", "medium", "high", "xhigh", "max"]),
+    ],
+)
+def test_the_form_offers_only_the_qualities_the_servers_model_takes(api, model, offered):
+    api.provider.model = model
+
+    page = api.get("/").text
+
+    select = page.split('<select name="quality">', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r"<option>([a-z]+)</option>", select) == offered

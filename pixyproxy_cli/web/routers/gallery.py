@@ -24,7 +24,7 @@ from pixyproxy_cli.core.exceptions import (
     TooManyRequestsError,
 )
 from pixyproxy_cli.core.filters import image_filters
-from pixyproxy_cli.core.image_options import IMAGE_FORMATS, IMAGE_QUALITIES
+from pixyproxy_cli.core.image_options import IMAGE_FORMATS, qualities_for
 from pixyproxy_cli.core.models import ImagePublic, User
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.public_prompts import check_may_delete
@@ -71,7 +71,11 @@ PagePrompts = Annotated[PromptServiceInterface, Depends(_prompts)]
 
 @router.get("/")
 def gallery(
-    request: Request, prompts: PagePrompts, viewer: PageUser, deleted: str | None = None
+    request: Request,
+    prompts: PagePrompts,
+    viewer: PageUser,
+    services: ServicesDep,
+    deleted: str | None = None,
 ) -> Response:
     """The grid of images the viewer may see, newest first, filtered by the query."""
     given = {name: request.query_params.get(name, "").strip() for name in FILTER_FIELDS}
@@ -81,7 +85,7 @@ def gallery(
         "filters": given,
         "filtered": any(v for k, v in given.items() if (k, v) != ("order", "newest")),
         "notice": "The image was deleted." if deleted else None,
-        "qualities": IMAGE_QUALITIES,
+        "qualities": qualities_for(services.image_model),  # only what the model takes
         "formats": IMAGE_FORMATS,
         "sizes": SIZES,
         "counts": range(1, min(4, MAX_IMAGES_PER_REQUEST) + 1),
