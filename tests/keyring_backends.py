@@ -61,33 +61,15 @@ class FileKeyring(KeyringBackend):
         self.path.write_text(json.dumps(entries))
 
 
-class PlaintextKeyring(KeyringBackend):
+class PlaintextKeyring(FileKeyring):
     """A backend that, like keyrings.alt's of this name, keeps passwords unencrypted in a
     file (``file_path``): pixyproxy must warn when it is the one in use. Defined here so
     that the test extra installs no such backend into anyone's environment."""
-
-    priority = 1  # type: ignore[assignment]
 
     def __init__(self, file_path: Path) -> None:
         super().__init__()
         self.file_path = str(file_path)
 
-    def _load(self) -> dict[str, str]:
-        try:
-            return json.loads(Path(self.file_path).read_text())
-        except FileNotFoundError:
-            return {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._load().get(f"{service}\x00{username}")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        entries = self._load()
-        entries[f"{service}\x00{username}"] = password
-        Path(self.file_path).write_text(json.dumps(entries))
-
-    def delete_password(self, service: str, username: str) -> None:
-        entries = self._load()
-        if entries.pop(f"{service}\x00{username}", None) is None:
-            raise PasswordDeleteError("not found")
-        Path(self.file_path).write_text(json.dumps(entries))
+    @property
+    def path(self) -> Path:
+        return Path(self.file_path)

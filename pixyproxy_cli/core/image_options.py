@@ -213,10 +213,14 @@ class ImageOptions:
             raise ConfigurationError(f"{problem[0]}: {problem[1]}")
 
 
+def _in_table(model: str | None) -> bool:
+    """Whether the rule table knows ``model`` (one it does not gets every model's rules)."""
+    return model in STANDARD_SIZE_MODELS or model in CUSTOM_SIZE_MODELS
+
+
 def qualities_for(model: str | None) -> tuple[str, ...]:
     """The qualities ``model`` takes (all of them for a model the table does not know)."""
-    known = model in STANDARD_SIZE_MODELS or model in CUSTOM_SIZE_MODELS
-    if known and model not in EXTRA_QUALITY_MODELS:
+    if _in_table(model) and model not in EXTRA_QUALITY_MODELS:
         return tuple(quality for quality in IMAGE_QUALITIES if quality not in EXTRA_QUALITIES)
     return IMAGE_QUALITIES
 
@@ -241,11 +245,10 @@ def model_problems(
             "sizes: gpt-image-2 and the gpt-image-2.5 models)"
         )
     quality = None
-    known = model in STANDARD_SIZE_MODELS or model in CUSTOM_SIZE_MODELS
-    if options.quality in EXTRA_QUALITIES and known and model not in EXTRA_QUALITY_MODELS:
+    if options.quality in IMAGE_QUALITIES and options.quality not in qualities_for(model):
         quality = f"quality {options.quality}: only the gpt-image-2.5 models take it, not {model}"
     fidelity = None
-    if edit and options.input_fidelity != "auto" and known:
+    if edit and options.input_fidelity != "auto" and _in_table(model):
         takes = INPUT_FIDELITY_MODELS.get(model or "", ())
         if options.input_fidelity not in takes:
             which = f"only {', '.join(takes)}" if takes else "none: omit it"

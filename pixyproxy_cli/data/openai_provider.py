@@ -198,19 +198,20 @@ class OpenAIImageProvider(ImageProviderInterface):
         """
         import openai
 
+        backoff = BACKOFF[min(attempt, len(BACKOFF) - 1)]
         if isinstance(error, openai.APIConnectionError):
             # A timeout or a dropped connection may come after the API took the request;
             # only a connection that was never made is safe to make again. (The transport's
             # classes are httpx's or httpx2's, by SDK version: both name them so.)
             never_sent = type(error.__cause__).__name__ in ("ConnectError", "ConnectTimeout")
-            return BACKOFF[min(attempt, len(BACKOFF) - 1)] if never_sent else None
+            return backoff if never_sent else None
         if isinstance(error, openai.RateLimitError):
-            if (getattr(error, "code", None) or "") == "insufficient_quota":
+            if _spent_quota(error):
                 return None
             asked = _retry_after(error)
-            return asked if asked is not None else BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            return asked if asked is not None else backoff
         if isinstance(error, openai.APIStatusError) and error.status_code >= 500:
-            return BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            return backoff
         return None
 
     def check(self, timeout: float) -> str:
@@ -351,7 +352,7 @@ class OpenAIImageProvider(ImageProviderInterface):
                 "verification and model access)"
             )
         if isinstance(error, openai.RateLimitError):
-            if code == "insufficient_quota":  # waiting does not help: not a rate limit
+            if _spent_quota(error):  # waiting does not help: not a rate limit
                 return GenerationError("OpenAI quota exceeded; check the account's billing")
             retry_after = _retry_after(error)
             when = f"in {math.ceil(retry_after)} s" if retry_after is not None else "later"
@@ -449,6 +450,11 @@ def _api_message(error: Any) -> str:
     if isinstance(message, str):
         return message
     return "no details given"
+
+
+def _spent_quota(error: Any) -> bool:
+    """Whether a 429 says the account's quota is spent (not a rate limit: waiting won't help)."""
+    return (getattr(error, "code", None) or "") == "insufficient_quota"
 
 
 def _retry_after(error: Any) -> float | None:

@@ -79,8 +79,7 @@ class Limiter:
             self._purge(now)
         if hits > self.limit:
             # Refused events use nothing up: later, smaller requests may still fit.
-            with transaction(self._context_factory):
-                self._counters.give_back(bucket, weight)
+            self.give_back(*key, weight=weight)
             raise TooManyRequestsError(message, retry_after=max(started + self.window - now, 1))
 
     def give_back(self, *key: str, weight: int = 1) -> None:

@@ -41,6 +41,7 @@ from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserReposito
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.validation import describe
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.filters import ImageFilters
@@ -261,6 +262,4 @@ def _detail(record: ExportRecord, header: ImageHeader) -> ImageDetail:
             parents=record.parents,
         )
     except ValidationError as error:  # the line's checks mirror these: a bug if reached
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "line"
-        raise InputValidationError(f"{record.where}: {field}: {first['msg']}") from None
+        raise InputValidationError(f"{record.where}: {describe(error)}") from None

@@ -92,7 +92,8 @@ def filter_case(context, case):
     body = case.body
     if not isinstance(body, dict):
         return True
-    if _breaks_dependent_schemas(case) or _breaks_a_described_rule(case):
+    positive = case.meta is None or case.meta.generation.mode.is_positive
+    if positive and (_breaks_dependent_schemas(case) or _breaks_a_described_rule(case)):
         return False
     size = body.get("size")
     if not isinstance(size, str) or IMAGE_SIZE_PATTERN.fullmatch(size) is None:
@@ -101,11 +102,9 @@ def filter_case(context, case):
 
 
 def _breaks_a_described_rule(case) -> bool:
-    """Whether a positive edit asks for a transparent background in a format without one:
+    """Whether an edit asks for a transparent background in a format without one:
     the form says so in a description, since schemathesis cannot judge an anyOf over a form
     holding files (POST /image says it in its schema)."""
-    if case.meta is not None and not case.meta.generation.mode.is_positive:
-        return False
     body = case.body
     return body.get("background") == "transparent" and body.get("format", "png") not in (
         TRANSPARENT_FORMATS
@@ -113,10 +112,8 @@ def _breaks_a_described_rule(case) -> bool:
 
 
 def _breaks_dependent_schemas(case) -> bool:
-    """Whether a positive case breaks its body schema's ``dependentSchemas`` (compression
+    """Whether a case breaks its body schema's ``dependentSchemas`` (compression
     only with webp or jpeg), which schemathesis' coverage phase does not apply to forms."""
-    if case.meta is not None and not case.meta.generation.mode.is_positive:
-        return False
     body_schema = case.operation.get_body_for_media_type(case.media_type or "")
     dependent = (body_schema.definition.get("schema") or {}) if body_schema else {}
     rules = {"dependentSchemas": dependent.get("dependentSchemas", {})}

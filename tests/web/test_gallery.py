@@ -30,7 +30,8 @@ def make(api, prompt: str, user: str | None = None, **fields) -> dict:
     return response.json()
 
 
-def sign_in(api, user: str) -> None:
+def sign_in(api, user: str):
+    """Sign in through the form; the sign-in page and the form's answer."""
     page = api.get("/gallery/signin")
     response = api.post(
         "/gallery/signin",
@@ -38,6 +39,7 @@ def sign_in(api, user: str) -> None:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+    return page, response
 
 
 def post_form(api, path: str, fields: dict, *, csrf: bool = True):
@@ -422,16 +424,7 @@ def test_over_https_the_cookies_take_the_host_prefix(sqlite_settings):
     api, database = make_api(sqlite_settings, base_url="https://testserver")
     try:
         with api.client:
-            page = api.get("/gallery/signin")
-            signed_in = api.post(
-                "/gallery/signin",
-                data={
-                    "username": "alice",
-                    "password": api.auth("alice")[1],
-                    "csrf": csrf_of(page.text),
-                },
-                follow_redirects=False,
-            )
+            page, signed_in = sign_in(api, "alice")
             after = api.get("/")
     finally:
         database.close()
