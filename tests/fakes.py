@@ -23,6 +23,7 @@ from pixyproxy_cli.data.providers import (
     ImageProviderInterface,
     Progress,
     SourceImage,
+    sniff_media_type,
 )
 from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
 from pixyproxy_cli.data.rows import db_timestamp, image_to_row
@@ -325,7 +326,10 @@ class FakeProvider(ImageProviderInterface):
             progress(1, 2)
             progress(2, 2)
         image = GeneratedImage(
-            data=self.data, media_type="image/png", provider="fake", model="fake-model"
+            data=self.data,
+            media_type=sniff_media_type(self.data) or "image/png",
+            provider="fake",
+            model="fake-model",
         )
         return [image] * n
 

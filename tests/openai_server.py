@@ -45,7 +45,7 @@ from openai.types.image_generate_params import (
 )
 from pydantic import TypeAdapter
 
-from pixyproxy_cli.data.placeholder import render_png
+from pixyproxy_cli.data.placeholder import render_png, render_svg
 
 
 def picture(image_format: str = "png", size: tuple[int, int] = (16, 16)) -> bytes:
@@ -59,6 +59,26 @@ def picture(image_format: str = "png", size: tuple[int, int] = (16, 16)) -> byte
     return buffer.getvalue()
 
 
+def animation(size: tuple[int, int], frames: int, frame_ms: int) -> bytes:
+    """An animated GIF of ``frames`` frames of ``size``, each ``frame_ms`` long."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    images = [Image.new("RGB", size, (20 * k % 256, 90, 40)) for k in range(frames)]
+    images[0].save(
+        buffer, "GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0
+    )
+    return buffer.getvalue()
+
+
+SVG_USAGE = {
+    "input_tokens": 40,
+    "model": "gpt-5.1",
+    "output_tokens": 900,
+    "reasoning_tokens": 300,
+    "total_tokens": 940,
+}
+"""What the fake reports for an SVG's authoring (the SDK's SvgUsage)."""
 PNG = render_png("fake openai image", 16, 16)
 JPEG = picture("jpeg")
 WEBP = picture("webp")
@@ -169,6 +189,92 @@ for _model, _values in re.findall(
     r"`([^`]+)` supports only ((?:`\w+`(?: and )?)+)", _FIDELITY_DOCS
 ):
     INPUT_FIDELITY_MODELS[_model] = set(re.findall(r"`(\w+)`", _values))
+
+
+_FRAME_DOCS = " ".join(_field_docs(image_generate_params, "frame_count").split())
+FRAMES = tuple(
+    int(side)
+    for side in re.search(r"integers from ([0-9]+) through ([0-9]+)", _FRAME_DOCS).groups()
+)
+"""The frame counts a GIF may have (the SDK: "Accepts integers from 2 through 16")."""
+DEFAULT_FRAMES = int(re.search(r"Defaults to ([0-9]+) when omitted", _FRAME_DOCS).group(1))
+_DELAY_DOCS = " ".join(_field_docs(image_generate_params, "frame_duration_ms").split())
+DEFAULT_FRAME_MS = int(re.search(r"Defaults to ([0-9]+) when omitted", _DELAY_DOCS).group(1))
+MAX_FRAME_MS = int(
+    re.search(r"caps the encoded delay at ([0-9,]+) ms", _DELAY_DOCS).group(1).replace(",", "")
+)
+FORMAT_ONLY = {
+    name: re.search(r"Only supported with output_format=(\w+)", docs).group(1)
+    for name, docs in (("frame_count", _FRAME_DOCS), ("frame_duration_ms", _DELAY_DOCS))
+}
+"""The parameters the SDK says only one output format takes, and which."""
+
+
+def _unsupported(docs: str, sentence: str) -> set[str]:
+    """The features a "... does not support a, b, or c" sentence of SDK docs lists."""
+    listed = re.search(sentence + r" ([^.]+)\.", docs).group(1)
+    return {item.strip().removeprefix("or ").strip() for item in listed.split(",")}
+
+
+_SVG_DOCS = " ".join(_field_docs(image_generate_params, "svg").split())
+UNSUPPORTED = {
+    "gif": _unsupported(_FRAME_DOCS, "GIF output does not support"),
+    "svg": _unsupported(_SVG_DOCS, "requires n=1 and does not support"),
+}
+"""What the SDK says each preview format does not take: streaming, partial images, ..."""
+SINGLE_IMAGE_FORMATS = {"svg"} if "SVG generation requires n=1" in _SVG_DOCS else set()
+_FEATURE_PARAMS = {
+    "streaming": "stream",
+    "partial images": "partial_images",
+    "masks": "mask",
+    "custom output compression": "output_compression",
+    "output_compression": "output_compression",
+    "prompt_rewriter": "prompt_rewriter",
+}
+"""The request parameter that asks for each feature the docs name."""
+
+
+def format_refusal(body: dict[str, Any]) -> Answer | None:
+    """The API's answer to a request whose GIF or SVG options the SDK says it refuses."""
+    output_format = body.get("output_format", "png")
+    for param, only in FORMAT_ONLY.items():
+        if param in body and output_format != only:
+            return error_answer(
+                400,
+                f"{param} is only supported with output_format={only}.",
+                "invalid_value",
+                param=param,
+            )
+    frames = body.get("frame_count")
+    if frames is not None and (not isinstance(frames, int) or not FRAMES[0] <= frames <= FRAMES[1]):
+        return error_answer(
+            400,
+            f"Invalid value for frame_count: {frames!r}; expected {FRAMES[0]} to {FRAMES[1]}.",
+            "invalid_value",
+            param="frame_count",
+        )
+    delay = body.get("frame_duration_ms")
+    if delay is not None and not isinstance(delay, int):
+        return error_answer(
+            400, f"Invalid type for frame_duration_ms: {delay!r}.", param="frame_duration_ms"
+        )
+    if "svg" in body and output_format != "svg":
+        return error_answer(400, "svg requires output_format=svg.", "invalid_value", param="svg")
+    for feature in sorted(UNSUPPORTED.get(output_format, ())):
+        param = _FEATURE_PARAMS[feature]
+        value = body.get(param)
+        if value not in (None, False):
+            return error_answer(
+                400,
+                f"{output_format} output does not support {feature}.",
+                "invalid_value",
+                param=param,
+            )
+    if output_format in SINGLE_IMAGE_FORMATS and body.get("n", 1) != 1:
+        return error_answer(
+            400, f"{output_format} output requires n=1.", "invalid_value", param="n"
+        )
+    return None
 
 
 def size_refusal(size: str, model: str) -> str | None:
@@ -380,7 +486,7 @@ def refusal(body: dict[str, Any], parameters: set[str] = GENERATE_PARAMETERS) ->
     problem = size_refusal(str(body.get("size", "auto")), model)
     if problem is not None:
         return error_answer(400, problem, "invalid_value", param="size")
-    return None
+    return format_refusal(body)
 
 
 def form_values(fields: dict[str, str]) -> dict[str, Any]:
@@ -488,6 +594,8 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.models: set[str] = set(CURRENT_MODELS)
         """The models this fake API key may use (``/v1/models``)."""
+        self.previews: set[str] = {"gif", "svg"}
+        """The preview formats this fake key may ask for (the others: 403)."""
         self.shutdown_dates: dict[str, str] = {}
         """Shutdowns a test announces for its scenario (none by default: the SDK states none)."""
         self._answers: list[Answer] = []
@@ -559,6 +667,8 @@ class FakeOpenAI:
                         else refusal(body)
                     )
                 if answer is None:
+                    answer = fake._preview_refusal(body)
+                if answer is None:
                     images = [f["data"] for f in files if f["field"] == "image"]
                     answer = fake._next_answer(body, images)
                 if answer.delay and fake._stopping.wait(answer.delay):
@@ -613,6 +723,20 @@ class FakeOpenAI:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
+    def _preview_refusal(self, body: dict[str, Any]) -> Answer | None:
+        """403 for a format this key has no access to (``previews``; the SDK: GIF "Requires
+        access to the GIF preview", SVG "requires a supported image model and project
+        access"). The status is the API's for a permission it denies; the words are ours."""
+        output_format = body.get("output_format", "png")
+        if output_format in ("gif", "svg") and output_format not in self.previews:
+            return error_answer(
+                403,
+                f"Your project does not have access to {output_format} output with "
+                f"{body.get('model')}.",
+                param="output_format",
+            )
+        return None
+
     def _next_answer(self, body: dict[str, Any], sources: list[bytes]) -> Answer:
         """The scripted answer, else ``n`` images of the size asked for (``auto``: the first
         source's size for an edit, 16x16 for a generation, to keep tests quick)."""
@@ -625,13 +749,30 @@ class FakeOpenAI:
         image_tokens = 0
         if size != "auto":
             width, height = (int(side) for side in size.split("x"))
-            data = picture(output_format, (width, height))
         elif sources:
-            data = picture(output_format, dimensions(sources[0]) or (16, 16))
-            image_tokens = 100 * len(sources)
+            width, height = dimensions(sources[0]) or (16, 16)
         else:
+            width, height = 16, 16
+        if sources:
+            image_tokens = 100 * len(sources)
+        if output_format == "gif":
+            data = animation(
+                (width, height),
+                body.get("frame_count", DEFAULT_FRAMES),
+                min(body.get("frame_duration_ms", DEFAULT_FRAME_MS), MAX_FRAME_MS),
+            )
+        elif output_format == "svg":
+            data = render_svg(body["prompt"], width, height)
+        elif (width, height) == (16, 16) and not sources:
             data = BY_FORMAT[output_format]
-        return image_answer(data, n, image_tokens)
+        else:
+            data = picture(output_format, (width, height))
+        answer = image_answer(data, n, image_tokens)
+        if output_format == "svg":
+            assert answer.body is not None
+            answer.body["svg_usage"] = SVG_USAGE
+            ImagesResponse.model_validate(answer.body)
+        return answer
 
     @property
     def base_url(self) -> str:
@@ -650,6 +791,16 @@ class FakeOpenAI:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+def client_environment(server: FakeOpenAI, api_key: str) -> dict[str, str]:
+    """The settings that point pixyproxy at ``server`` with ``api_key``: no retries, 5 s."""
+    return {
+        "OPENAI_API_KEY": api_key,
+        "OPENAI_BASE_URL": server.base_url,
+        "OPENAI_MAX_RETRIES": "0",
+        "OPENAI_TIMEOUT": "5",
+    }
 
 
 def provider_for(server: FakeOpenAI, api_key: str, timeout: float = 5):

@@ -14,6 +14,8 @@ from pixyproxy_cli.commands.generate import (
     Count,
     Force,
     Format,
+    FrameMs,
+    Frames,
     ImageFlags,
     InputFidelity,
     Model,
@@ -56,7 +58,7 @@ def edit(
         Path | None,
         typer.Option(
             help="A PNG (under 4 MB) the size of the first source: its transparent pixels "
-            "mark what to change."
+            "mark what to change (not with --format gif)."
         ),
     ] = None,
     model: Model = None,
@@ -67,6 +69,8 @@ def edit(
     compression: Compression = None,
     background: Background = None,
     complexity: Complexity = None,
+    frames: Frames = None,
+    frame_ms: FrameMs = None,
     input_fidelity: InputFidelity = None,
     provider: Provider = None,
     output_file: OutputFile = None,

@@ -25,6 +25,9 @@ from pixyproxy_cli.core.image_options import (
     IMAGE_FORMATS,
     IMAGE_QUALITIES,
     INPUT_FIDELITIES,
+    MAX_FRAME_MS,
+    MAX_FRAMES,
+    MIN_FRAMES,
     MODERATIONS,
     background_problem,
     complexity_problem,
@@ -101,7 +104,8 @@ Format = Annotated[
     typer.Option(
         "--format",
         callback=_checked(image_format_problem),
-        help=f"File format: {', '.join(IMAGE_FORMATS)} [env: IMAGE_FORMAT].",
+        help=f"File format: {', '.join(IMAGE_FORMATS)} (gif: animated; svg: a drawing, one "
+        "image a request) [env: IMAGE_FORMAT].",
     ),
 ]
 Compression = Annotated[
@@ -134,6 +138,26 @@ InputFidelity = Annotated[
         help="How closely the edit keeps the sources' features, faces especially: "
         f"{', '.join(INPUT_FIDELITIES)} (auto: the model's default; gpt-image-1.5 takes high "
         "and low, gpt-image-1-mini low) [env: IMAGE_INPUT_FIDELITY].",
+    ),
+]
+Frames = Annotated[
+    int | None,
+    typer.Option(
+        "--frames",
+        min=MIN_FRAMES,
+        max=MAX_FRAMES,
+        help=f"Frames of an animated GIF, {MIN_FRAMES}-{MAX_FRAMES} (--format gif; default: "
+        "the API's, 9) [env: IMAGE_FRAMES].",
+    ),
+]
+FrameMs = Annotated[
+    int | None,
+    typer.Option(
+        "--frame-ms",
+        min=1,
+        max=MAX_FRAME_MS,
+        help="Milliseconds each GIF frame shows, rounded by the API to tens (--format gif; "
+        "default: the API's, 200) [env: IMAGE_FRAME_MS].",
     ),
 ]
 Provider = Annotated[
@@ -172,6 +196,8 @@ def generate(
     compression: Compression = None,
     background: Background = None,
     complexity: Complexity = None,
+    frames: Frames = None,
+    frame_ms: FrameMs = None,
     moderation: Annotated[
         str | None,
         typer.Option(
@@ -197,6 +223,10 @@ def generate(
         pixyproxy generate "a red fox in snow" --size 1536x1024 -o fox.png
 
         pixyproxy generate "a logo" --format webp --compression 80 --background transparent
+
+        pixyproxy generate "a cat waving" --format gif --frames 12 --frame-ms 100
+
+        pixyproxy generate "a flat icon of a kite" --format svg
 
         pixyproxy generate "four foxes" -n 4 --json | jq -r '.[].guid'
 
@@ -228,6 +258,8 @@ SETTING_OF_FLAG = {
     "moderation": "image_moderation",
     "complexity": "image_complexity",
     "input_fidelity": "image_input_fidelity",
+    "frames": "image_frames",
+    "frame_ms": "image_frame_ms",
 }
 """The setting each image flag of ``generate`` and ``edit`` overrides, by parameter name."""
 
@@ -250,6 +282,8 @@ FLAGS = {
     "IMAGE_MODERATION": ("image_moderation", "--moderation"),
     "IMAGE_COMPLEXITY": ("image_complexity", "--complexity"),
     "IMAGE_INPUT_FIDELITY": ("image_input_fidelity", "--input-fidelity"),
+    "IMAGE_FRAMES": ("image_frames", "--frames"),
+    "IMAGE_FRAME_MS": ("image_frame_ms", "--frame-ms"),
 }
 """The flag of each image setting, and the override it sets."""
 
@@ -264,7 +298,15 @@ def _check_flags(
     """
     from pixyproxy_cli.core.image_options import ImageOptions
 
-    options = ImageOptions.from_settings(services.settings)
+    # The GIF flags are the request's own: held to the format even where the settings'
+    # (which apply to GIFs only) would be left out.
+    options = ImageOptions.from_settings(services.settings).overridden(
+        {
+            name: overrides[field]
+            for name, field in (("frames", "image_frames"), ("frame_ms", "image_frame_ms"))
+            if overrides.get(field) is not None
+        }
+    )
     problem = options.first_problem(services.prompts.dependencies.provider.model, edit=edit)
     if problem is None:
         return

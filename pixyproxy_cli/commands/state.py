@@ -28,6 +28,8 @@ REMOTE_OPTIONS = {
     "image_moderation": "moderation",
     "image_complexity": "complexity",
     "image_input_fidelity": "input_fidelity",
+    "image_frames": "frames",
+    "image_frame_ms": "frame_ms",
 }
 """The image flags a server takes (POST /image's fields), by the setting each overrides."""
 SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}

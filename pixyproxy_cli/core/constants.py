@@ -17,8 +17,21 @@ MAX_GUID_LENGTH = 36
 MAX_USERNAME_LENGTH = 64
 MAX_CLASS_KEY_LENGTH = 64
 PLACEHOLDER_PROVIDER = "placeholder"
-MEDIA_TYPE_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
-MEDIA_TYPE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+SVG_MEDIA_TYPE = "image/svg+xml"
+MEDIA_TYPE_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    SVG_MEDIA_TYPE: ".svg",
+}
+MEDIA_TYPE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    SVG_MEDIA_TYPE: "svg",
+}
 """The ``--format`` name of each media type pixyproxy stores."""
 MAX_EDIT_SOURCES = 16
 """How many images one edit may start from (the Images API's limit)."""

@@ -7,9 +7,9 @@ the providers check the settings with them when an image is made.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.constants import GUID_PATTERN
 from pixyproxy_cli.core.exceptions import ConfigurationError
@@ -29,8 +29,22 @@ IMAGE_SIZE_PATTERN = re.compile(rf"auto|(?:{_SIDES})x(?:{_SIDES})")
 sides that are multiples of 16 up to 3840. ``image_size_problem`` adds the rest."""
 IMAGE_QUALITIES = ("auto", "low", "medium", "high", "xhigh", "max")
 """The qualities today's GPT image models take (the SDK's list, less DALL-E's retired ones)."""
-IMAGE_FORMATS = ("png", "webp", "jpeg")
-"""The file formats pixyproxy stores (the SDK also lists gif and svg, which it does not)."""
+IMAGE_FORMATS = ("png", "webp", "jpeg", "gif", "svg")
+"""The file formats pixyproxy asks for and stores: the SDK's ``output_format`` Literal."""
+ANIMATED_FORMATS = ("gif",)
+"""The formats that take ``frames`` and ``frame_ms`` (the SDK: "only supported with
+output_format=gif")."""
+SINGLE_IMAGE_FORMATS = ("svg",)
+"""The formats made one image a request ("SVG generation requires n=1")."""
+UNSTREAMED_FORMATS = ("gif", "svg")
+"""The formats the API does not stream (no partial images): asked for whole."""
+UNMASKED_FORMATS = ("gif",)
+"""The formats an edit with a mask cannot ask for ("GIF output does not support ... masks")."""
+MIN_FRAMES, MAX_FRAMES = 2, 16
+"""A GIF's frame count ("Accepts integers from 2 through 16"; the API's default is 9)."""
+MAX_FRAME_MS = 655_350
+"""The longest delay a GIF frame can encode ("caps the encoded delay at 655,350 ms"): a longer
+one would be cut without a word, so pixyproxy refuses it. The API's default is 200 ms."""
 COMPRESSED_FORMATS = ("webp", "jpeg")
 """The formats ``--compression`` applies to."""
 BACKGROUNDS = ("auto", "opaque", "transparent")
@@ -152,6 +166,42 @@ def compression_problem(compression: int | None, image_format: str) -> str | Non
     return None
 
 
+def frames_problem(frames: int | None, image_format: str) -> str | None:
+    """What is wrong with a GIF's frame count for ``image_format``, or None."""
+    if frames is None:
+        return None
+    if not MIN_FRAMES <= frames <= MAX_FRAMES:
+        return f"frames must be {MIN_FRAMES} to {MAX_FRAMES}, not {frames}"
+    if image_format not in ANIMATED_FORMATS:
+        return f"frames apply to {' and '.join(ANIMATED_FORMATS)} only, not {image_format}"
+    return None
+
+
+def frame_ms_problem(frame_ms: int | None, image_format: str) -> str | None:
+    """What is wrong with a GIF's delay per frame for ``image_format``, or None."""
+    if frame_ms is None:
+        return None
+    if not 1 <= frame_ms <= MAX_FRAME_MS:
+        return f"frame-ms must be 1 to {MAX_FRAME_MS:,} (milliseconds), not {frame_ms}"
+    if image_format not in ANIMATED_FORMATS:
+        return f"frame-ms applies to {' and '.join(ANIMATED_FORMATS)} only, not {image_format}"
+    return None
+
+
+def count_problem(n: int, image_format: str) -> str | None:
+    """What is wrong with asking for ``n`` images of ``image_format`` in one request, or None."""
+    if n > 1 and image_format in SINGLE_IMAGE_FORMATS:
+        return f"{image_format} is made one image at a time: ask for 1, not {n}"
+    return None
+
+
+def mask_problem(image_format: str) -> str | None:
+    """What is wrong with an edit with a mask that asks for ``image_format``, or None."""
+    if image_format in UNMASKED_FORMATS:
+        return f"{image_format} output takes no mask: drop the mask, or choose another format"
+    return None
+
+
 @dataclass(frozen=True)
 class ImageOptions:
     """How an image is asked for: size, quality, file format and the rest (all settings)."""
@@ -166,6 +216,10 @@ class ImageOptions:
     complexity: str = "auto"
     input_fidelity: str = "auto"
     """Edits only (generations have none)."""
+    frames: int | None = None
+    """A GIF's frame count (None: the API's default, 9)."""
+    frame_ms: int | None = None
+    """A GIF's delay per frame in milliseconds (None: the API's default, 200)."""
 
     def first_problem(
         self, model: str | None = None, *, edit: bool = False
@@ -184,13 +238,21 @@ class ImageOptions:
             ("IMAGE_MODERATION", moderation_problem(self.moderation)),
             ("IMAGE_COMPLEXITY", complexity_problem(self.complexity)),
             ("IMAGE_INPUT_FIDELITY", input_fidelity_problem(self.input_fidelity)),
+            ("IMAGE_FRAMES", frames_problem(self.frames, self.format)),
+            ("IMAGE_FRAME_MS", frame_ms_problem(self.frame_ms, self.format)),
             *model_problems(self, model, edit=edit),
         )
         return next(((variable, problem) for variable, problem in found if problem), None)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ImageOptions:
-        """The options the settings (and the flags among them) ask for; checked when used."""
+    def from_settings(cls, settings: Settings, *, defaults: bool = False) -> ImageOptions:
+        """The options the settings (and the flags among them) ask for; checked when used.
+
+        The GIF settings (frames, delay) apply only when the format is an animated one;
+        ``defaults`` keeps them whatever the format, for requests that choose their own
+        format on top (``overridden``).
+        """
+        animated = defaults or settings.image_format in ANIMATED_FORMATS
         return cls(
             size=settings.image_size,
             quality=settings.image_quality,
@@ -200,7 +262,24 @@ class ImageOptions:
             moderation=settings.image_moderation,
             complexity=settings.image_complexity,
             input_fidelity=settings.image_input_fidelity,
+            frames=settings.image_frames if animated else None,
+            frame_ms=settings.image_frame_ms if animated else None,
         )
+
+    def overridden(self, given: Mapping[str, Any]) -> ImageOptions:
+        """These options (a server's defaults) with a request's own ``given`` on top.
+
+        Inherited GIF options are dropped when the request's format is not an animated
+        one; the request's own are kept, and checked as given.
+        """
+        options = replace(self, **given) if given else self
+        if options.format not in ANIMATED_FORMATS:
+            options = replace(
+                options,
+                frames=given.get("frames"),
+                frame_ms=given.get("frame_ms"),
+            )
+        return options
 
     def check(self, model: str | None = None, *, edit: bool = False) -> None:
         """Raise ConfigurationError naming the setting of the first option not valid.

@@ -32,6 +32,7 @@ from pixyproxy_cli.core.config_file import (
 )
 from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL, DEFAULT_MAX_PROMPT_LENGTH
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
+from pixyproxy_cli.core.image_options import MAX_FRAME_MS, MAX_FRAMES, MIN_FRAMES
 
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
@@ -63,6 +64,8 @@ ENVIRONMENT: dict[str, str] = {
     "image_moderation": "IMAGE_MODERATION",
     "image_complexity": "IMAGE_COMPLEXITY",
     "image_input_fidelity": "IMAGE_INPUT_FIDELITY",
+    "image_frames": "IMAGE_FRAMES",
+    "image_frame_ms": "IMAGE_FRAME_MS",
     "image_prices": "IMAGE_PRICES",
     "openai_timeout": "OPENAI_TIMEOUT",
     "openai_max_retries": "OPENAI_MAX_RETRIES",
@@ -111,6 +114,10 @@ class Settings(BaseModel):
     image_moderation: str = Field(default="auto", max_length=32)
     image_complexity: str = Field(default="auto", max_length=32)
     image_input_fidelity: str = Field(default="auto", max_length=32)
+    # A GIF's frames and delay per frame (None: the API's defaults, 9 and 200 ms); used only
+    # when the format is gif, so that a default kept for GIFs never stops a PNG.
+    image_frames: int | None = Field(default=None, ge=MIN_FRAMES, le=MAX_FRAMES)
+    image_frame_ms: int | None = Field(default=None, ge=1, le=MAX_FRAME_MS)
     # USD per million input and output tokens, per model: "model=in:out,..." (usage's cost).
     image_prices: str | None = None
     # The SDK's own default is 10 minutes; an image takes well under two.

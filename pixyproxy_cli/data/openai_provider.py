@@ -37,7 +37,7 @@ from pixyproxy_cli.core.exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from pixyproxy_cli.core.image_options import ImageOptions
+from pixyproxy_cli.core.image_options import UNSTREAMED_FORMATS, ImageOptions
 from pixyproxy_cli.data.providers import (
     PARTIAL_IMAGES,
     GeneratedImage,
@@ -53,6 +53,11 @@ logger = logging.getLogger(__name__)
 OPENAI_PROVIDER = "openai"
 CONNECT_TIMEOUT = 5.0
 """Seconds to make a connection to the API (within the deadline)."""
+PREVIEW_FORMATS = {
+    "gif": "GIF output needs access to the GIF preview for the model",
+    "svg": "SVG output needs a supported image model and project access",
+}
+"""The formats the SDK says need access a key may not have, and what it says they need."""
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 """Seconds between attempts after a 5xx (or a 429 that names no wait), the last repeated."""
 
@@ -91,6 +96,10 @@ class OpenAIImageProvider(ImageProviderInterface):
                 api_key=api_key, base_url=self.base_url, timeout=self.timeout, max_retries=0
             )
         return self._client
+
+    def default_options(self) -> ImageOptions:
+        """The options from the settings, used when a request brings none."""
+        return self.options
 
     def generate(
         self,
@@ -143,6 +152,8 @@ class OpenAIImageProvider(ImageProviderInterface):
             ("background", options.background, "auto"),
             ("moderation", "auto" if edit else options.moderation, "auto"),
             ("complexity", options.complexity, "auto"),
+            ("frame_count", options.frames, None),
+            ("frame_duration_ms", options.frame_ms, None),
         ):
             if value != default:
                 arguments[name] = value
@@ -158,7 +169,11 @@ class OpenAIImageProvider(ImageProviderInterface):
         import openai
 
         deadline = time.monotonic() + self.timeout
-        streamed = progress is not None and arguments["n"] == 1
+        streamed = (
+            progress is not None
+            and arguments["n"] == 1
+            and arguments.get("output_format") not in UNSTREAMED_FORMATS
+        )
         for attempt in range(self.max_retries + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -178,7 +193,9 @@ class OpenAIImageProvider(ImageProviderInterface):
                     or attempt == self.max_retries
                     or wait >= deadline - time.monotonic()
                 ):
-                    raise self._translate(error) from error
+                    raise self._translate(
+                        error, output_format=arguments.get("output_format")
+                    ) from error
                 logger.info("retrying the %s request in %.1f s: %s", method, wait, error)
                 time.sleep(wait)
                 continue
@@ -298,7 +315,9 @@ class OpenAIImageProvider(ImageProviderInterface):
             raise GenerationError("OpenAI answered with image data that is not base64") from error
         media_type = sniff_media_type(data)
         if media_type is None:
-            raise GenerationError("OpenAI answered with data that is not a PNG, JPEG or WebP image")
+            raise GenerationError(
+                "OpenAI answered with data that is not a PNG, JPEG, WebP, GIF or SVG image"
+            )
         return GeneratedImage(
             data=data, media_type=media_type, provider=OPENAI_PROVIDER, model=self.model
         )
@@ -310,7 +329,14 @@ class OpenAIImageProvider(ImageProviderInterface):
             "(OPENAI_TIMEOUT sets the limit)"
         )
 
-    def _translate(self, error: Exception, *, timeout: float | None = None) -> GenerationError:
+    def _translate(
+        self, error: Exception, *, timeout: float | None = None, output_format: str | None = None
+    ) -> GenerationError:
+        """``error`` as the GenerationError a user can act on.
+
+        ``output_format``: the format the request asked for, when it was one the API offers
+        as a preview (GIF, SVG), whose refusal of this key is said as such.
+        """
         import openai
 
         where = self.base_url or "the OpenAI API"
@@ -345,6 +371,12 @@ class OpenAIImageProvider(ImageProviderInterface):
         if isinstance(error, openai.AuthenticationError):
             return ProviderAuthenticationError(
                 "OpenAI rejected the API key: invalid API key (check OPENAI_API_KEY)"
+            )
+        if isinstance(error, openai.PermissionDeniedError) and output_format in PREVIEW_FORMATS:
+            return ProviderAuthenticationError(
+                f"This API key may not make {output_format.upper()} images with {self.model}: "
+                f"{PREVIEW_FORMATS[output_format]} (OpenAI said: {_api_message(error)}); "
+                "choose another --format, or ask OpenAI for access"
             )
         if isinstance(error, openai.PermissionDeniedError):
             return ProviderAuthenticationError(

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
+from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS, SVG_MEDIA_TYPE
 from pixyproxy_cli.core.image_options import ImageOptions
 
 
@@ -23,6 +23,12 @@ def sniff_media_type(data: bytes) -> str | None:
         return "image/jpeg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    from pixyproxy_cli.data.imaging import svg_size
+
+    if svg_size(data) is not None:
+        return SVG_MEDIA_TYPE
     return None
 
 
@@ -79,6 +85,10 @@ class ImageProviderInterface(ABC):
     name: str
     model: str | None = None
     """The image model whose rules the options are held to (None: the rules of every model)."""
+
+    def default_options(self) -> ImageOptions:
+        """The options a request that brings none is made with (the settings')."""
+        return ImageOptions()
 
     def retired(self, model: str) -> ModelInfo | None:
         """``model``'s shutdown (its date and what to use instead) if it was shut down."""

@@ -115,10 +115,14 @@ class Services:
 
     @cached_property
     def image_options(self) -> ImageOptions:
-        """The image options the settings ask for (a request's own go on top of them)."""
-        from pixyproxy_cli.data.init import image_options
+        """The image options the settings ask for, as the defaults of a server's requests.
 
-        return image_options(self.settings)
+        A request's own go on top (``ImageOptions.overridden``), which drops the GIF
+        settings for other formats.
+        """
+        from pixyproxy_cli.core.image_options import ImageOptions
+
+        return ImageOptions.from_settings(self.settings, defaults=True)
 
     @cached_property
     def usage(self) -> UsageService:

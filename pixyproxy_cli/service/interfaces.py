@@ -141,6 +141,8 @@ class PromptServiceInterface(ABC):
     def get_thumbnail(self, guid: str, size: int) -> ImageContent:
         """A WebP thumbnail of one image, ``size`` pixels on its longer side, made on first use.
 
+        A GIF's is its first frame; an SVG is its own thumbnail (the file itself).
+
         Raises InputValidationError (a size not offered, a malformed GUID), and
         RecordNotFoundError as ``get_image_file``. Not every implementation has them.
         """

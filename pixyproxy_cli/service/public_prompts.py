@@ -26,6 +26,7 @@ from pixyproxy_cli.core.constants import (
     DEFAULT_MAX_PROMPT_LENGTH,
     MAX_IMAGES_PER_REQUEST,
     MEDIA_TYPE_EXTENSIONS,
+    SVG_MEDIA_TYPE,
     THUMBNAIL_SIZES,
 )
 from pixyproxy_cli.core.edits import (
@@ -43,8 +44,8 @@ from pixyproxy_cli.core.exceptions import (
     StorageError,
 )
 from pixyproxy_cli.core.filters import ImageFilters
-from pixyproxy_cli.core.image_options import ImageOptions
-from pixyproxy_cli.data.imaging import image_dimensions, make_thumbnail, read_header
+from pixyproxy_cli.core.image_options import ImageOptions, count_problem, mask_problem
+from pixyproxy_cli.data.imaging import image_dimensions, kinds, make_thumbnail, read_header
 from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
@@ -178,6 +179,9 @@ class PromptService(PromptServiceInterface):
                 parents.append(None)
         upload_mask = None
         if mask is not None:
+            masked = mask_problem((options or self._provider.default_options()).format)
+            if masked is not None:
+                raise InputValidationError(masked)
             upload_mask = _local_source(mask, "mask", mask=True)
             _check_mask_fits(upload_mask, uploads[0], mask.name)
         owner = self._owner_for(private)
@@ -206,6 +210,10 @@ class PromptService(PromptServiceInterface):
         problem = options.first_problem(model, edit=edit) if options is not None else None
         if problem is not None:
             raise InputValidationError(problem[1])
+        image_format = (options or self._provider.default_options()).format
+        count = count_problem(n, image_format)
+        if count is not None:
+            raise InputValidationError(count)
         return request, n
 
     def _database_ready(self) -> None:
@@ -227,6 +235,11 @@ class PromptService(PromptServiceInterface):
             header = read_header(data, f"The file of image {image.guid}")
         except InputValidationError as error:  # the stored file, not the request
             raise StorageError(error.message) from error
+        if header.media_type not in EDIT_MEDIA_TYPES:
+            raise InputValidationError(
+                f"Image {image.guid} is {kinds([header.media_type])}: an edit starts from "
+                f"{kinds(EDIT_MEDIA_TYPES).removeprefix('a ')}s"
+            )
         return SourceImage(image.filename, data, header.media_type, header.width, header.height)
 
     def _store_batch(
@@ -525,6 +538,8 @@ class PromptService(PromptServiceInterface):
             sizes = ", ".join(str(allowed) for allowed in THUMBNAIL_SIZES)
             raise InputValidationError(f"size must be one of {sizes}, not {size}")
         image = self._visible_image(validate_guid(guid))
+        if image.media_type == SVG_MEDIA_TYPE:
+            return self._content(image)  # a drawing of any size: its own thumbnail
         cached = self._store.thumbnail(image.filename, size)
         if cached is None:
             try:
@@ -548,6 +563,8 @@ class PromptService(PromptServiceInterface):
         image = self._cached_image(validate_guid(guid))
         if image is None:
             return None
+        if image.media_type == SVG_MEDIA_TYPE:
+            return self._content(image)
         cached = self._store.thumbnail(image.filename, size)
         return None if cached is None else self._thumbnail_content(image, cached.path, cached.size)
 
@@ -626,10 +643,8 @@ def _local_source(image: LocalImage, label: str, *, mask: bool = False) -> Sourc
     problem = source_size_problem(image.name, len(image.data), mask=mask)
     if problem:
         raise InputValidationError(problem)
-    header = read_header(image.data, image.name)
-    if header.media_type not in EDIT_MEDIA_TYPES or (mask and header.media_type != "image/png"):
-        kind = "a PNG image" if mask else "a PNG, JPEG or WebP image"
-        raise InputValidationError(f"{image.name} is not {kind}")
+    accepted = ("image/png",) if mask else EDIT_MEDIA_TYPES
+    header = read_header(image.data, image.name, accepted)
     extension = MEDIA_TYPE_EXTENSIONS[header.media_type]
     return SourceImage(
         f"{label}{extension}", image.data, header.media_type, header.width, header.height

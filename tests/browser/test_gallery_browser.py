@@ -281,3 +281,24 @@ def test_the_keyboard_alone_signs_in_opens_an_image_and_signs_out(gallery, page)
     tab_to("#sign-out")
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+@pytest.mark.parametrize(("image_format", "width"), [("gif", 256), ("svg", 256)])
+def test_a_gif_and_an_svg_show_in_the_grid_and_their_own_page(gallery, page, image_format, width):
+    made = gallery.make(f"a kite as {image_format}", format=image_format)
+
+    page.goto(gallery.base_url)
+    thumbnail = tiles(page).first.locator("img")
+    wait_until_loaded(page, thumbnail)
+    tiles(page).first.locator("a").click()
+    expect(page).to_have_url(f"{gallery.base_url}/gallery/image/{made['guid']}")
+    picture = page.locator("figure img")
+    wait_until_loaded(page, picture)
+    with page.expect_download() as download:
+        page.locator("#download").click()
+
+    # The file itself, in an <img> (an SVG is never inlined into the page).
+    assert picture.get_attribute("src") == f"/image/{made['guid']}/content"
+    assert picture.evaluate("img => img.naturalWidth") == width
+    assert page.locator("figure svg").count() == 0
+    assert download.value.suggested_filename == f"{made['guid']}.{image_format}"

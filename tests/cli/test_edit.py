@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
 from tests.helpers import png_claiming
-from tests.openai_server import picture
+from tests.openai_server import client_environment, picture
 
 runner = CliRunner()
 API_KEY = "sk-edit-test-key-not-to-print"
@@ -153,12 +153,7 @@ def test_an_unknown_guid_is_not_found(fake_openai):
 
 @pytest.fixture
 def openai_env(fake_openai) -> dict[str, str]:
-    return {
-        "OPENAI_API_KEY": API_KEY,
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_MAX_RETRIES": "0",
-        "OPENAI_TIMEOUT": "5",
-    }
+    return client_environment(fake_openai, API_KEY)
 
 
 def test_the_sdk_sends_every_source_and_the_mask_as_multipart(fake_openai, openai_env, tmp_path):

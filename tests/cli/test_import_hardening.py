@@ -121,7 +121,7 @@ def test_an_html_file_is_not_imported_whatever_its_line_says(export):
 
     refused = run("import", str(move))
 
-    said = f"file: {record['file']} is not a PNG, JPEG or WebP image"
+    said = f"file: {record['file']} is not a PNG, JPEG, WebP, GIF or SVG image"
     assert (refused.exit_code, refused.stderr) == refusal(move, 1, said)
     assert run("list", "--json").stdout == "[]\n"
     assert stored_files(target) == []

@@ -18,6 +18,7 @@ from tests.openai_server import (
     PNG,
     RETIRED_MODELS,
     Answer,
+    client_environment,
     error_answer,
     image_answer,
     picture,
@@ -30,12 +31,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def openai_env(fake_openai) -> dict[str, str]:
-    return {
-        "OPENAI_API_KEY": API_KEY,
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_MAX_RETRIES": "0",
-        "OPENAI_TIMEOUT": "5",
-    }
+    return client_environment(fake_openai, API_KEY)
 
 
 def generate(env: dict[str, str], *args: str):
@@ -161,7 +157,7 @@ FAILURES = [
     ),
     (
         Answer(200, {"created": 1, "data": [{"b64_json": base64.b64encode(b"<html>").decode()}]}),
-        "OpenAI answered with data that is not a PNG, JPEG or WebP image",
+        "OpenAI answered with data that is not a PNG, JPEG, WebP, GIF or SVG image",
     ),
 ]
 
@@ -492,7 +488,7 @@ def test_options_come_from_settings_too(fake_openai, openai_env):
     ("args", "message"),
     [
         (["--compression", "50"], "--compression: compression applies to webp and jpeg, not png"),
-        (["--format", "gif"], "Invalid value for '--format': 'gif' is not a format"),
+        (["--format", "bmp"], "Invalid value for '--format': 'bmp' is not a format"),
         (["--background", "clear"], "Invalid value for '--background': 'clear' is not a"),
         (["--moderation", "none"], "Invalid value for '--moderation': 'none' is not a"),
         (["--format", "jpeg", "--compression", "101"], "Invalid value for '--compression'"),

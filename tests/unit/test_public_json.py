@@ -86,7 +86,7 @@ def test_size_lineage_usage_and_format_match_pydantic(kind: str) -> None:
             {"parents": f'["{GUID}",null,"{other}"]', "media_type": "image/webp"},
             {"parents": [GUID, None, other], "media_type": "image/webp"},
         ),
-        ({"media_type": "image/gif", "input_tokens": 9}, {"media_type": "image/gif"}),
+        ({"media_type": "image/bmp", "input_tokens": 9}, {"media_type": "image/bmp"}),
         ({"media_type": "image/jpeg", "width": 1, "height": 1}, {"width": 1, "height": 1}),
     ]
     cases[-1][1]["media_type"] = "image/jpeg"

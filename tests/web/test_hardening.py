@@ -329,7 +329,7 @@ def test_post_options_reach_the_provider_over_the_servers_own(sqlite_api):
         ({"compression": 50}, "compression applies to webp and jpeg, not png"),
         ({"n": 11}, "n: Input should be less than or equal to 10"),
         ({"n": "2"}, "n: Input should be a valid integer"),
-        ({"format": "gif"}, "format: Input should be 'png', 'webp' or 'jpeg'"),
+        ({"format": "bmp"}, "format: Input should be 'png', 'webp', 'jpeg', 'gif' or 'svg'"),
     ],
 )
 def test_bad_options_are_422_and_nothing_is_made(sqlite_api, body, message):

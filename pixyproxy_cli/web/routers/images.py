@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import fields as dataclass_fields
-from dataclasses import replace
 from email.utils import format_datetime
 from typing import Annotated, Any, Literal
 
@@ -29,12 +28,15 @@ from pixyproxy_cli.core.constants import (
     GUID_PATTERN,
     MAX_EDIT_SOURCES,
     MAX_IMAGES_PER_REQUEST,
+    MEDIA_TYPE_FORMATS,
+    SVG_MEDIA_TYPE,
     THUMBNAIL_SIZES,
 )
 from pixyproxy_cli.core.edits import LocalImage, source_size_problem
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
+    ANIMATED_FORMATS,
     BACKGROUNDS,
     COMPLEXITIES,
     COMPRESSED_FORMATS,
@@ -42,6 +44,9 @@ from pixyproxy_cli.core.image_options import (
     IMAGE_QUALITIES,
     IMAGE_SIZE_PATTERN,
     INPUT_FIDELITIES,
+    MAX_FRAME_MS,
+    MAX_FRAMES,
+    MIN_FRAMES,
     MODERATIONS,
     TRANSPARENT_FORMATS,
     ImageOptions,
@@ -96,6 +101,13 @@ class ImageRequest(BaseModel):
                     "properties": {"format": {"enum": list(COMPRESSED_FORMATS)}},
                     "required": ["format"],
                 },
+                **{
+                    name: {
+                        "properties": {"format": {"enum": list(ANIMATED_FORMATS)}},
+                        "required": ["format"],
+                    }
+                    for name in ("frames", "frame_ms")
+                },
                 "background": {
                     "anyOf": [
                         {"properties": {"background": {"not": {"const": "transparent"}}}},
@@ -148,12 +160,28 @@ class ImageRequest(BaseModel):
     complexity: Literal[COMPLEXITIES] | None = Field(  # type: ignore[valid-type]
         default=None, description="How much the model plans the image (auto: its default)."
     )
+    frames: (
+        Annotated[
+            JsonInt,
+            Field(ge=MIN_FRAMES, le=MAX_FRAMES),
+            WithJsonSchema({"type": "integer", "minimum": MIN_FRAMES, "maximum": MAX_FRAMES}),
+        ]
+        | None
+    ) = Field(default=None, description="A GIF's frame count (default: the API's, 9).")
+    frame_ms: (
+        Annotated[
+            JsonInt,
+            Field(ge=1, le=MAX_FRAME_MS),
+            WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_FRAME_MS}),
+        ]
+        | None
+    ) = Field(default=None, description="A GIF's delay per frame in ms (default: the API's, 200).")
 
     def options(self, defaults: ImageOptions) -> ImageOptions:
         """The server's image options with this request's own on top."""
         fields = [name for name in type(self).model_fields if name in OPTION_FIELDS]
         given = {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
-        return replace(defaults, **given) if given else defaults
+        return defaults.overridden(given)
 
 
 OPTION_FIELDS = frozenset(field.name for field in dataclass_fields(ImageOptions))
@@ -290,6 +318,8 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
             "description": "transparent needs format png or webp",
         },
         "complexity": {"type": "string", "enum": list(COMPLEXITIES)},
+        "frames": {"type": "integer", "minimum": MIN_FRAMES, "maximum": MAX_FRAMES},
+        "frame_ms": {"type": "integer", "minimum": 1, "maximum": MAX_FRAME_MS},
         "input_fidelity": {
             "type": "string",
             "enum": list(INPUT_FIDELITIES),
@@ -300,7 +330,8 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
     # The compression rule only: schemathesis cannot judge an anyOf over a form holding
     # files, so the transparent-background rule is said in `background`'s description.
     "dependentSchemas": {
-        "compression": ImageRequest.model_json_schema()["dependentSchemas"]["compression"]
+        name: ImageRequest.model_json_schema()["dependentSchemas"][name]
+        for name in ("compression", "frames", "frame_ms")
     },
 }
 _EDIT_FIELDS = {
@@ -313,9 +344,11 @@ _EDIT_FIELDS = {
     "compression",
     "background",
     "complexity",
+    "frames",
+    "frame_ms",
     "input_fidelity",
 }
-_INTEGER_FIELDS = {"n", "compression"}
+_INTEGER_FIELDS = {"n", "compression", "frames", "frame_ms"}
 
 
 @edits_router.post(
@@ -559,7 +592,7 @@ def delete_image(guid: GuidPath, prompts: Prompts) -> Response:
     responses={
         200: {
             "description": "The image bytes",
-            "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
+            "content": {media_type: {} for media_type in MEDIA_TYPE_FORMATS},
         },
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
         **error_responses(401, 404, 422, 429, 500, 503),
@@ -579,12 +612,17 @@ async def get_image_content(guid: GuidPath, prompts: Prompts, request: Request) 
     summary="Get an image's thumbnail",
     description=(
         "A WebP of the image, `size` pixels on its longer side (128, 256 or 512; never "
-        "larger than the image), made on first request and cached beside the images. The "
-        "image's visibility rules apply; deleting the image deletes its thumbnails."
+        "larger than the image), made on first request and cached beside the images; a "
+        "GIF's first frame. An SVG is its own thumbnail: the file itself, as `/content` "
+        "sends it (sandboxed). The image's visibility rules apply; deleting the image "
+        "deletes its thumbnails."
     ),
     response_class=FileResponse,
     responses={
-        200: {"description": "The thumbnail", "content": {"image/webp": {}}},
+        200: {
+            "description": "The thumbnail",
+            "content": {"image/webp": {}, SVG_MEDIA_TYPE: {}},
+        },
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
         **error_responses(401, 404, 422, 429, 500, 503),
     },
