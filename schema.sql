@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite.
@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS images (
     height      INT UNSIGNED     NULL,
     parents     VARCHAR(1024) CHARACTER SET ascii COLLATE ascii_bin NULL,  -- an edit's sources:
                                              -- a JSON array of GUIDs (null: a local file)
+    input_text_tokens    INT UNSIGNED NULL,  -- the kinds the API details (migration 007)
+    input_image_tokens   INT UNSIGNED NULL,
+    output_text_tokens   INT UNSIGNED NULL,
+    output_image_tokens  INT UNSIGNED NULL,
     PRIMARY KEY (id),
     UNIQUE KEY uq_images_guid (guid),                -- GET /image/{guid}
     UNIQUE KEY uq_images_filename (filename),
@@ -87,4 +91,19 @@ CREATE TABLE IF NOT EXISTS api_tokens (
     KEY ix_api_tokens_username (username, id),
     CONSTRAINT fk_api_tokens_username FOREIGN KEY (username) REFERENCES roster (username)
         ON UPDATE RESTRICT ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The API's content provenance checks of stored images (migration 008): one row per check,
+-- newest last; the signals as the API gave them (a JSON array). A check goes with its image.
+CREATE TABLE IF NOT EXISTS provenance_checks (
+    id          BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    image_id    BIGINT UNSIGNED  NOT NULL,
+    checked_at  DATETIME(6)      NOT NULL,
+    verdict     VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    signals     TEXT             NOT NULL,
+    PRIMARY KEY (id),
+    KEY ix_provenance_checks_image (image_id, id),
+    CONSTRAINT fk_provenance_checks_image FOREIGN KEY (image_id) REFERENCES images (id)
+        ON UPDATE RESTRICT ON DELETE CASCADE,
+    CONSTRAINT ck_provenance_checks_verdict CHECK (verdict IN ('detected', 'not_detected'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

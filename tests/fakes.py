@@ -10,6 +10,7 @@ from types import TracebackType
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.core.provenance import ProvenanceReport
 from pixyproxy_cli.core.search import matches
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
@@ -97,6 +98,7 @@ class FakeImageRepository(ImageRepositoryInterface):
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.rows: dict[int, Image] = {}
+        self.provenance: dict[str, list[ProvenanceReport]] = {}
         self.fail_with: BaseException | None = None
         self.calls = 0
 
@@ -124,8 +126,17 @@ class FakeImageRepository(ImageRepositoryInterface):
                 key,
                 model,
                 len(images),
-                sum(i.input_tokens or 0 for i in images),
-                sum(i.output_tokens or 0 for i in images),
+                *(
+                    sum(getattr(image, column) or 0 for image in images)
+                    for column in (
+                        "input_tokens",
+                        "output_tokens",
+                        "input_text_tokens",
+                        "input_image_tokens",
+                        "output_text_tokens",
+                        "output_image_tokens",
+                    )
+                ),
             )
             for (key, model), images in sorted(groups.items())
         ]
@@ -226,6 +237,22 @@ class FakeImageRepository(ImageRepositoryInterface):
         self._call("find_filenames")
         stored = {image.filename for image in self.rows.values()}
         return {name for name in filenames if name in stored}
+
+    def add_provenance_check(self, guid: str, report: ProvenanceReport) -> bool:
+        self._call("add_provenance_check")
+        if not any(image.guid == guid for image in self.rows.values()):
+            return False
+        self.provenance.setdefault(guid, []).append(report)
+        return True
+
+    def latest_provenance_check(self, guid: str) -> ProvenanceReport | None:
+        self._call("latest_provenance_check")
+        kept = (
+            self.provenance.get(guid)
+            if any(image.guid == guid for image in self.rows.values())
+            else None
+        )
+        return kept[-1] if kept else None
 
     @staticmethod
     def _file(image: Image) -> ImageFile:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import email.policy
+import hashlib
 import inspect
 import io
 import json
@@ -30,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from openai.types import (
+    ContentProvenanceCheck,
     ImageEditStreamEvent,
     ImageGenStreamEvent,
     ImageModel,
@@ -313,17 +315,29 @@ class Answer:
 
 INPUT_TOKENS = 50
 """What the fake reports for a request's prompt (the API counts it once per request)."""
-OUTPUT_TOKENS_PER_IMAGE = 1056
+OUTPUT_IMAGE_TOKENS_PER_IMAGE = 1000
+OUTPUT_TEXT_TOKENS_PER_IMAGE = 56
+OUTPUT_TOKENS_PER_IMAGE = OUTPUT_IMAGE_TOKENS_PER_IMAGE + OUTPUT_TEXT_TOKENS_PER_IMAGE
 
 
-def usage_of(n: int, image_tokens: int = 0) -> dict[str, Any]:
-    """A request's token usage as the API reports it (``image_tokens``: an edit's sources)."""
-    return {
+def usage_of(n: int, image_tokens: int = 0, *, output_details: bool = True) -> dict[str, Any]:
+    """A request's token usage as the API reports it (``image_tokens``: an edit's sources).
+
+    ``output_details``: with the optional ``output_tokens_details`` (a stream's completed
+    event has none in the SDK's type).
+    """
+    usage: dict[str, Any] = {
         "input_tokens": INPUT_TOKENS + image_tokens,
         "input_tokens_details": {"image_tokens": image_tokens, "text_tokens": INPUT_TOKENS},
         "output_tokens": OUTPUT_TOKENS_PER_IMAGE * n,
         "total_tokens": INPUT_TOKENS + image_tokens + OUTPUT_TOKENS_PER_IMAGE * n,
     }
+    if output_details:
+        usage["output_tokens_details"] = {
+            "image_tokens": OUTPUT_IMAGE_TOKENS_PER_IMAGE * n,
+            "text_tokens": OUTPUT_TEXT_TOKENS_PER_IMAGE * n,
+        }
+    return usage
 
 
 def image_answer(data: bytes = PNG, n: int = 1, image_tokens: int = 0) -> Answer:
@@ -358,7 +372,7 @@ def stream_events(
             **common,
             "type": f"{kind}.completed",
             "b64_json": encoded,
-            "usage": usage_of(1, image_tokens),
+            "usage": usage_of(1, image_tokens, output_details=False),
         }
     )
     adapter = TypeAdapter(
@@ -594,6 +608,8 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.models: set[str] = set(CURRENT_MODELS)
         """The models this fake API key may use (``/v1/models``)."""
+        self.made: dict[str, str] = {}
+        """The SHA-256 of each image this fake answered with, and the model asked for."""
         self.previews: set[str] = {"gif", "svg"}
         """The preview formats this fake key may ask for (the others: 403)."""
         self.shutdown_dates: dict[str, str] = {}
@@ -643,6 +659,11 @@ class FakeOpenAI:
                 raw = self.rfile.read(length)
                 files: list[dict[str, Any]] = []
                 kind = "image_generation"
+                if self.path.endswith("/content_provenance_checks"):
+                    fields, files = parse_multipart(self.headers.get("content-type", ""), raw)
+                    self._record({"files": [{**f, "data": len(f["data"])} for f in files]})
+                    self._answer(fake._scripted() or fake._provenance(files))
+                    return
                 if self.path.endswith("/images/edits"):
                     kind = "image_edit"
                     fields, files = parse_multipart(self.headers.get("content-type", ""), raw)
@@ -676,7 +697,7 @@ class FakeOpenAI:
                 if answer.status == 200 and body.get("stream") and (answer.body or answer.events):
                     self._stream(kind, answer, body)
                 else:
-                    self._answer(answer)
+                    self._answer(answer, str(body.get("model", "")))
 
             def _stream(self, kind: str, answer: Answer, body: dict[str, Any]) -> None:
                 """An answer's images as the API streams them: server-sent events."""
@@ -685,6 +706,7 @@ class FakeOpenAI:
                 usage = answer.body.get("usage") or {}
                 image_tokens = usage.get("input_tokens_details", {}).get("image_tokens", 0)
                 events = list(answer.events or [])
+                fake._remember(answer.body, body.get("model", ""))
                 for item in items:
                     data = base64.b64decode(item["b64_json"])
                     events += stream_events(
@@ -704,7 +726,8 @@ class FakeOpenAI:
                     if answer.event_delay and fake._stopping.wait(answer.event_delay):
                         return
 
-            def _answer(self, answer: Answer) -> None:
+            def _answer(self, answer: Answer, model: str = "") -> None:
+                fake._remember(answer.body, model)
                 payload = json.dumps(answer.body or {}).encode()
                 try:
                     self.send_response(answer.status)
@@ -723,6 +746,61 @@ class FakeOpenAI:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
+    def _scripted(self) -> Answer | None:
+        """The next scripted answer, if a test queued one."""
+        with self._lock:
+            return self._answers.pop(0) if self._answers else None
+
+    def _remember(self, body: dict[str, Any] | None, model: str) -> None:
+        """Keep what each image this fake made hashes to, with its model: the provenance
+        check finds its signals in exactly those files."""
+        for item in (body or {}).get("data") or []:
+            if item.get("b64_json"):
+                digest = hashlib.sha256(base64.b64decode(item["b64_json"])).hexdigest()
+                with self._lock:
+                    self.made[digest] = model
+
+    def _provenance(self, files: list[dict[str, Any]]) -> Answer:
+        """The check of ``files``' one ``file`` part, as ``ContentProvenanceCheck``: the
+        signals of an image this fake made, none in any other; a file of another kind than
+        the SDK names (PNG, JPEG, WebP, GIF) is a 400."""
+        uploads = [file for file in files if file["field"] == "file"]
+        if len(uploads) != 1:
+            return error_answer(400, "Missing required parameter: 'file'.", param="file")
+        data = uploads[0]["data"]
+        if dimensions(data) is None:
+            return error_answer(
+                400,
+                "Unsupported file format. Supported image formats are PNG, JPEG, WebP, and GIF.",
+                "invalid_value",
+                param="file",
+            )
+        model = self.made.get(hashlib.sha256(data).hexdigest())
+        if model is None:
+            results: list[dict[str, Any]] = [
+                {"type": "c2pa", "outcome": "not_detected", "validation_state": "not_present"},
+                {"type": "synthid", "outcome": "not_detected"},
+            ]
+        else:
+            made_at = "2026-12-06T09:00:00Z"
+            results = [
+                {
+                    "type": "c2pa",
+                    "outcome": "detected",
+                    "validation_state": "valid",
+                    "model": model,
+                    "generated_at": made_at,
+                },
+                {"type": "synthid", "outcome": "detected", "model": model},
+            ]
+        body = {
+            "created_at": int(time.time()),
+            "object": "content_provenance_check",
+            "results": results,
+        }
+        ContentProvenanceCheck.model_validate(body)
+        return Answer(200, body)
+
     def _preview_refusal(self, body: dict[str, Any]) -> Answer | None:
         """403 for a format this key has no access to (``previews``; the SDK: GIF "Requires
         access to the GIF preview", SVG "requires a supported image model and project
@@ -740,9 +818,9 @@ class FakeOpenAI:
     def _next_answer(self, body: dict[str, Any], sources: list[bytes]) -> Answer:
         """The scripted answer, else ``n`` images of the size asked for (``auto``: the first
         source's size for an edit, 16x16 for a generation, to keep tests quick)."""
-        with self._lock:
-            if self._answers:
-                return self._answers.pop(0)
+        scripted = self._scripted()
+        if scripted is not None:
+            return scripted
         output_format = body.get("output_format", "png")
         size = body.get("size", "auto")
         n = body.get("n", 1)

@@ -23,6 +23,7 @@ from pixyproxy_cli.commands import (
     listing,
     models,
     output,
+    provenance,
     remove,
     serve,
     session,
@@ -139,6 +140,7 @@ app.command("serve", cls=ExamplesCommand)(serve.serve)
 app.command("doctor", cls=ExamplesCommand)(doctor.doctor)
 app.command("models", cls=ExamplesCommand)(models.models)
 app.command("usage", cls=ExamplesCommand)(usage.usage)
+app.command("provenance", cls=ExamplesCommand)(provenance.provenance)
 app.command("export", cls=ExamplesCommand)(transfer.export)
 app.command("import", cls=ExamplesCommand)(transfer.import_images)
 app.add_typer(user.app, name="user")

@@ -23,7 +23,7 @@ from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from pixyproxy_cli.core.models import ImagePublic
+    from pixyproxy_cli.core.models import ImagePublic, ImageUsage
 
 TABLE_PAGE = 1000
 
@@ -257,8 +257,13 @@ def print_details(image: ImagePublic, extra: dict[str, str] | None = None) -> No
     if image.parents is not None:
         rows["Edited from"] = ", ".join(parent or "(a local file)" for parent in image.parents)
     if image.usage is not None:
-        rows["Tokens"] = f"{image.usage.input_tokens:,} input, {image.usage.output_tokens:,} output"
+        rows["Tokens"] = _tokens(image.usage)
     rows.update(extra or {})
+    print_fields(rows)
+
+
+def print_fields(rows: dict[str, str]) -> None:
+    """``label  value`` lines, the values aligned."""
     width = max(len(label) for label in rows)
     console = out()
     for label, value in rows.items():
@@ -389,3 +394,18 @@ def copy_to_stdout(source: Path) -> None:
     with source.open("rb") as origin:
         shutil.copyfileobj(origin, sys.stdout.buffer, 1024 * 1024)
     sys.stdout.buffer.flush()
+
+
+def _tokens(usage: ImageUsage) -> str:
+    """``1,290 input (50 text, 1,240 image), 1,056 output (1,000 image, 56 text)``."""
+    said = []
+    for total, kinds, direction, order in (
+        (usage.input_tokens, usage.input_tokens_details, "input", ("text", "image")),
+        (usage.output_tokens, usage.output_tokens_details, "output", ("image", "text")),
+    ):
+        text = f"{total:,} {direction}"
+        if kinds is not None:
+            counts = {"text": kinds.text_tokens, "image": kinds.image_tokens}
+            text += f" ({', '.join(f'{counts[kind]:,} {kind}' for kind in order)})"
+        said.append(text)
+    return ", ".join(said)

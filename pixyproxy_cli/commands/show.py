@@ -21,8 +21,17 @@ def show(
 
         pixyproxy show 1b4e28ba-2fa1-11d2-883f-0016d3cca427 --json | jq -r .prompt
     """
-    image = state(ctx).prompts().get_image_by_guid(guid)
+    cli = state(ctx)
+    prompts = cli.prompts()
+    image = prompts.get_image_by_guid(guid)
     if as_json:
         output.print_json(output.image_json(image))
-    else:
-        output.print_details(image)
+        return
+    extra = {}
+    if cli.remote_server() is None:  # checks are kept in this machine's database
+        from pixyproxy_cli.commands.provenance import describe_verdict
+
+        kept = cli.services().provenance_for(prompts).last(image.guid)
+        if kept is not None:
+            extra["Provenance"] = describe_verdict(kept)
+    output.print_details(image, extra)

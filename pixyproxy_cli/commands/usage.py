@@ -30,10 +30,13 @@ def usage(
 ) -> None:
     """Sum the images made and the tokens they used, by day, model or user.
 
-    Tokens are what the provider reported for each image (the placeholder reports none).
-    With IMAGE_PRICES set (MODEL=INPUT:OUTPUT, US dollars per million tokens), each line
-    also has its estimated cost. This is the local view of every image in the database; the
-    REST API's GET /usage shows a user their own (and so does this command with a server).
+    Tokens are what the provider reported for each image (the placeholder reports none);
+    IMAGE-IN counts an edit's source images among the input, and --json has every kind
+    the API details (text and image, in and out). With IMAGE_PRICES set (US dollars per
+    million tokens: MODEL=INPUT:OUTPUT, or by kind MODEL=TEXT_IN:IMAGE_IN:OUTPUT or
+    MODEL=TEXT_IN:IMAGE_IN:IMAGE_OUT:TEXT_OUT), each line also has its estimated cost.
+    This is the local view of every image in the database; the REST API's GET /usage
+    shows a user their own (and so does this command with a server).
 
     Examples:
 
@@ -53,7 +56,7 @@ def usage(
         remote = cli.prompts()
         assert isinstance(remote, RemotePromptService)
         day = since.date().isoformat() if since else None
-        lines = [UsageLine(**line) for line in remote.usage(by.value, day)]
+        lines = [UsageLine.from_json(line) for line in remote.usage(by.value, day)]
     else:
         moment = since.replace(tzinfo=UTC) if since else None
         lines = cli.services().usage.summary(by=by.value, since=moment)
@@ -61,13 +64,16 @@ def usage(
         output.print_json([line.__dict__ for line in lines])
         return
     console = output.out()
-    header = f"{by.value.upper():<24} {'IMAGES':>7} {'INPUT':>10} {'OUTPUT':>12} {'COST':>10}"
+    header = (
+        f"{by.value.upper():<24} {'IMAGES':>7} {'INPUT':>10} {'IMAGE-IN':>9} {'OUTPUT':>12} "
+        f"{'COST':>10}"
+    )
     console.print(header, markup=False)
     for line in lines:
         cost = "-" if line.cost is None else f"${line.cost:,.4f}"
         key = line.key or "(anonymous)"
         console.print(
-            f"{key:<24} {line.images:>7,} {line.input_tokens:>10,} {line.output_tokens:>12,} "
-            f"{cost:>10}",
+            f"{key:<24} {line.images:>7,} {line.input_tokens:>10,} "
+            f"{line.input_image_tokens:>9,} {line.output_tokens:>12,} {cost:>10}",
             markup=False,
         )

@@ -190,6 +190,12 @@ class ImageDetail(ImageDetailCreate):
     input_tokens: int | None = Field(default=None, ge=0)
     """Tokens the provider counted for the request (its share of them), or None."""
     output_tokens: int | None = Field(default=None, ge=0)
+    input_text_tokens: int | None = Field(default=None, ge=0)
+    """Of the input tokens, those of the prompt's text (None: the kinds were not reported)."""
+    input_image_tokens: int | None = Field(default=None, ge=0)
+    """Of the input tokens, those of an edit's source images."""
+    output_text_tokens: int | None = Field(default=None, ge=0)
+    output_image_tokens: int | None = Field(default=None, ge=0)
     width: int | None = Field(default=None, gt=0)
     """Pixels, read from the file when it was stored (None for images made before that)."""
     height: int | None = Field(default=None, gt=0)
@@ -224,26 +230,67 @@ class Image(ImageDetail):
             width=self.width,
             height=self.height,
             parents=self.parents,
-            usage=image_usage(self.input_tokens, self.output_tokens),
+            usage=image_usage(
+                self.input_tokens,
+                self.output_tokens,
+                self.input_text_tokens,
+                self.input_image_tokens,
+                self.output_text_tokens,
+                self.output_image_tokens,
+            ),
             created_at=self.created_at,
             updated_at=self.updated_at,
         )
 
 
-class ImageUsage(BaseModel):
-    """The tokens the provider counted for an image (its share of its request's)."""
+class TokenKinds(BaseModel):
+    """Tokens by kind, as the API details them: text, and images."""
 
     model_config = ConfigDict(frozen=True)
 
-    input_tokens: int
-    output_tokens: int
+    text_tokens: int = Field(ge=0)
+    image_tokens: int = Field(ge=0)
 
 
-def image_usage(input_tokens: int | None, output_tokens: int | None) -> ImageUsage | None:
+class ImageUsage(BaseModel):
+    """The tokens the provider counted for an image (its share of its request's).
+
+    The details are the API's ``input_tokens_details`` and ``output_tokens_details``: None
+    where the provider did not report them (or the image was made before they were kept).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    input_tokens_details: TokenKinds | None = None
+    output_tokens_details: TokenKinds | None = None
+
+
+def token_kinds(text_tokens: int | None, image_tokens: int | None) -> TokenKinds | None:
+    """The kinds of some tokens, when both counts are known, else None."""
+    if text_tokens is None or image_tokens is None:
+        return None
+    return TokenKinds.model_construct(text_tokens=text_tokens, image_tokens=image_tokens)
+
+
+def image_usage(
+    input_tokens: int | None,
+    output_tokens: int | None,
+    input_text_tokens: int | None = None,
+    input_image_tokens: int | None = None,
+    output_text_tokens: int | None = None,
+    output_image_tokens: int | None = None,
+) -> ImageUsage | None:
     """The usage of an image whose provider reported both counts, else None."""
     if input_tokens is None or output_tokens is None:
         return None
-    return ImageUsage.model_construct(input_tokens=input_tokens, output_tokens=output_tokens)
+    return ImageUsage.model_construct(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        input_tokens_details=token_kinds(input_text_tokens, input_image_tokens),
+        output_tokens_details=token_kinds(output_text_tokens, output_image_tokens),
+    )
 
 
 class ImagePublic(BaseModel):

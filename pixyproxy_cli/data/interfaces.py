@@ -18,6 +18,7 @@ from pixyproxy_cli.data.public_json import RowPage
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+    from pixyproxy_cli.core.provenance import ProvenanceReport
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,14 @@ class ImageRepositoryInterface(ABC):
     def find_filenames(self, filenames: Sequence[str]) -> set[str]:
         """Which of ``filenames`` belong to a stored image."""
 
+    @abstractmethod
+    def add_provenance_check(self, guid: str, report: ProvenanceReport) -> bool:
+        """Keep a provenance check of the image with this GUID; False when there is none."""
+
+    @abstractmethod
+    def latest_provenance_check(self, guid: str) -> ProvenanceReport | None:
+        """The last provenance check kept for the image with this GUID, or None."""
+
 
 @dataclass(frozen=True)
 class UsageRow:
@@ -136,6 +145,11 @@ class UsageRow:
     images: int
     input_tokens: int
     output_tokens: int
+    input_text_tokens: int = 0
+    """Of the input tokens, those known to be text (the rest of unknown kind or images)."""
+    input_image_tokens: int = 0
+    output_text_tokens: int = 0
+    output_image_tokens: int = 0
 
 
 class UserRepositoryInterface(ABC):

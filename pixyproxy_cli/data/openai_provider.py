@@ -38,6 +38,7 @@ from pixyproxy_cli.core.exceptions import (
     RateLimitedError,
 )
 from pixyproxy_cli.core.image_options import UNSTREAMED_FORMATS, ImageOptions
+from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
 from pixyproxy_cli.data.providers import (
     PARTIAL_IMAGES,
     GeneratedImage,
@@ -246,6 +247,34 @@ class OpenAIImageProvider(ImageProviderInterface):
             raise self._translate(error, timeout=timeout) from error
         return f"the API answers and offers {self.model}"
 
+    def check_provenance(self, image: SourceImage) -> ProvenanceReport:
+        """``client.content_provenance_checks.create`` of ``image``: one request, no retry.
+
+        Raises the GenerationError subclasses of ``generate`` when the API cannot answer
+        or refuses.
+        """
+        import openai
+
+        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
+        try:
+            answer = client.content_provenance_checks.create(file=_upload(image))
+        except openai.APIError as error:
+            raise self._translate(error) from error
+        return ProvenanceReport(
+            checked_at=datetime.fromtimestamp(answer.created_at, UTC),
+            signals=tuple(
+                ProvenanceSignal(
+                    type=result.type,
+                    outcome=result.outcome,
+                    validation_state=getattr(result, "validation_state", None),
+                    issuer=getattr(result, "issuer", None),
+                    model=result.model,
+                    generated_at=result.generated_at,
+                )
+                for result in answer.results
+            ),
+        )
+
     def retired(self, model: str) -> ModelInfo | None:
         """``model``'s shutdown as the installed SDK documents it, or None."""
         return sdk_retirements().get(model)
@@ -296,15 +325,29 @@ class OpenAIImageProvider(ImageProviderInterface):
         return self._with_usage(images, getattr(response, "usage", None))
 
     def _with_usage(self, images: list[GeneratedImage], usage: Any) -> list[GeneratedImage]:
-        """``images`` with their shares of a request's token ``usage`` (None: unchanged)."""
+        """``images`` with their shares of a request's token ``usage`` (None: unchanged).
+
+        The totals, and the kinds the API details (``input_tokens_details``, and
+        ``output_tokens_details`` when it sends them), each shared as the totals are.
+        """
         if usage is None:
             return images
-        inputs = _shares(getattr(usage, "input_tokens", 0) or 0, len(images))
-        outputs = _shares(getattr(usage, "output_tokens", 0) or 0, len(images))
-        return [
-            replace(image, input_tokens=tokens_in, output_tokens=tokens_out)
-            for image, tokens_in, tokens_out in zip(images, inputs, outputs, strict=True)
+        count = len(images)
+        shares: dict[str, list[int] | list[None]] = {
+            "input_tokens": _shares(getattr(usage, "input_tokens", 0) or 0, count),
+            "output_tokens": _shares(getattr(usage, "output_tokens", 0) or 0, count),
+        }
+        for side in ("input", "output"):
+            details = getattr(usage, f"{side}_tokens_details", None)
+            for kind in ("text", "image"):
+                value = getattr(details, f"{kind}_tokens", None)
+                shares[f"{side}_{kind}_tokens"] = (
+                    [None] * count if value is None else _shares(int(value), count)
+                )
+        shared: list[dict[str, Any]] = [
+            {name: values[index] for name, values in shares.items()} for index in range(count)
         ]
+        return [replace(image, **fields) for image, fields in zip(images, shared, strict=True)]
 
     def _decode_one(self, encoded: str | None) -> GeneratedImage:
         if not encoded:

@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS, SVG_MEDIA_TYPE
+from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
+from pixyproxy_cli.core.provenance import ProvenanceReport
 
 
 def sniff_media_type(data: bytes) -> str | None:
@@ -43,6 +45,11 @@ class GeneratedImage:
     input_tokens: int | None = None
     """This image's share of the tokens the provider reported for its request, if any."""
     output_tokens: int | None = None
+    input_text_tokens: int | None = None
+    """Its share of the input tokens the provider reported as text (None: not reported)."""
+    input_image_tokens: int | None = None
+    output_text_tokens: int | None = None
+    output_image_tokens: int | None = None
 
     @property
     def extension(self) -> str:
@@ -134,6 +141,17 @@ class ImageProviderInterface(ABC):
         needs nothing remote confirms at once.
         """
         return "nothing to check"
+
+    def check_provenance(self, image: SourceImage) -> ProvenanceReport:
+        """Ask the provider whether ``image`` carries its provenance signals (C2PA, SynthID).
+
+        Raises ConfigurationError for a provider that has no such check, and the
+        GenerationError subclasses of ``generate`` when the provider cannot answer.
+        """
+        raise ConfigurationError(
+            f"The {self.name} provider has no provenance check: it needs the OpenAI API "
+            "(set OPENAI_API_KEY, and IMAGE_PROVIDER to auto or openai)"
+        )
 
     def list_models(self, timeout: float) -> list[ModelInfo]:
         """The image models this provider offers to its key, within ``timeout`` seconds.

@@ -52,6 +52,10 @@ PUBLIC_JSON_COLUMNS = (
     "parents",
     "input_tokens",
     "output_tokens",
+    "input_text_tokens",
+    "input_image_tokens",
+    "output_text_tokens",
+    "output_image_tokens",
 )
 """The ``images`` columns a listing page holds, in this order."""
 
@@ -81,6 +85,10 @@ class _ListedRow(NamedTuple):
     parents: RawValue
     input_tokens: RawValue
     output_tokens: RawValue
+    input_text_tokens: RawValue
+    input_image_tokens: RawValue
+    output_text_tokens: RawValue
+    output_image_tokens: RawValue
 
 
 class RowPage(NamedTuple):
@@ -186,6 +194,7 @@ def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
         parents,
         inputs,
         outputs,
+        *kinds,
     ) = cast(list[tuple[bytes, ...]], columns)
     template = _Template()
     template.add(b'{"guid":"%s","prompt":"%s","private":', guids, prompts)
@@ -206,7 +215,7 @@ def _fast_page(columns: list[tuple[RawValue, ...]]) -> list[bytes]:
     _check_parents(parents)
     template.nullable(parents, b"%s", lambda value: value)
     template.add(b',"usage":')
-    template.usage(inputs, outputs)
+    template.usage(inputs, outputs, kinds)
     template.add(
         b',"created_at":"%sZ","updated_at":"%sZ","format":',
         _json_timestamps(created),
@@ -273,26 +282,35 @@ class _Template:
         else:
             raise _NotFastError
 
-    def usage(self, inputs: Sequence[RawValue], outputs: Sequence[RawValue]) -> None:
-        """The usage object of each row: null unless both token counts are there."""
+    def usage(
+        self,
+        inputs: Sequence[RawValue],
+        outputs: Sequence[RawValue],
+        kinds: Sequence[Sequence[RawValue]],
+    ) -> None:
+        """The usage object of each row: null unless both token counts are there.
+
+        ``kinds`` are the four token-kind columns. A page none of whose images has them
+        (the placeholder's, older images) is written column by column; otherwise each
+        row's object is written on its own.
+        """
         input_nulls, output_nulls = inputs.count(None), outputs.count(None)
         if input_nulls == len(inputs) or output_nulls == len(outputs):
             self.text += _NULL
-        elif not input_nulls and not output_nulls:
+        elif (
+            not input_nulls
+            and not output_nulls
+            and all(column.count(None) == len(column) for column in kinds)
+        ):
             self.add(b'{"input_tokens":')
             self.number(inputs)
             self.add(b',"output_tokens":')
             self.number(outputs)
-            self.add(b"}")
+            self.add(b',"input_tokens_details":null,"output_tokens_details":null}')
         else:
             self.add(
                 b"%s",
-                [
-                    _NULL
-                    if i is None or o is None
-                    else b'{"input_tokens":%d,"output_tokens":%d}' % (int(i), int(o))
-                    for i, o in zip(inputs, outputs, strict=True)
-                ],
+                [_usage_json(*values) for values in zip(inputs, outputs, *kinds, strict=True)],
             )
 
 
@@ -326,7 +344,6 @@ def _json_timestamps(stored: Sequence[bytes]) -> list[bytes]:
 def _careful_line(raw: RawRow) -> bytes:
     row = _ListedRow._make(raw)
     provider_text = _text(row.provider)
-    usage = _usage(row.input_tokens, row.output_tokens)
     parents = _parents(row.parents)
     image_format = MEDIA_TYPE_FORMATS.get(_text(row.media_type))
     return _QUOTED % (
@@ -340,7 +357,7 @@ def _careful_line(raw: RawRow) -> bytes:
         _number(row.width),
         _number(row.height),
         _NULL if parents is None else _compact_json(parents),
-        _NULL if usage is None else _compact_json(usage),
+        _usage_json(*_token_values(row)),
         _iso_utc(row.created_at),
         _iso_utc(row.updated_at),
         _NULL if image_format is None else _quoted(image_format),
@@ -357,11 +374,47 @@ def _number(value: RawValue) -> bytes:
     return _NULL if number is None else b"%d" % number
 
 
-def _usage(inputs: RawValue, outputs: RawValue) -> dict[str, int] | None:
+def _token_values(row: _ListedRow) -> tuple[RawValue, ...]:
+    """A row's token columns: the totals, then the kinds, as ``_usage`` takes them."""
+    return (
+        row.input_tokens,
+        row.output_tokens,
+        row.input_text_tokens,
+        row.input_image_tokens,
+        row.output_text_tokens,
+        row.output_image_tokens,
+    )
+
+
+def _usage(
+    inputs: RawValue,
+    outputs: RawValue,
+    input_text: RawValue = None,
+    input_image: RawValue = None,
+    output_text: RawValue = None,
+    output_image: RawValue = None,
+) -> dict[str, Any] | None:
     """The usage object of an image whose provider reported both counts, else None."""
     if inputs is None or outputs is None:
         return None
-    return {"input_tokens": int(inputs), "output_tokens": int(outputs)}
+    return {
+        "input_tokens": int(inputs),
+        "output_tokens": int(outputs),
+        "input_tokens_details": _kinds(input_text, input_image),
+        "output_tokens_details": _kinds(output_text, output_image),
+    }
+
+
+def _kinds(text: RawValue, image: RawValue) -> dict[str, int] | None:
+    if text is None or image is None:
+        return None
+    return {"text_tokens": int(text), "image_tokens": int(image)}
+
+
+def _usage_json(*values: RawValue) -> bytes:
+    """``_usage`` of one row's token columns, as compact JSON (``null`` when absent)."""
+    usage = _usage(*values)
+    return _NULL if usage is None else _compact_json(usage)
 
 
 def _parents(value: RawValue) -> list[str | None] | None:
@@ -412,7 +465,7 @@ def public_images(rows: Sequence[RawRow]) -> list[ImagePublic]:
             "width": _optional_int(row.width),
             "height": _optional_int(row.height),
             "parents": _parents(row.parents),
-            "usage": _usage(row.input_tokens, row.output_tokens),
+            "usage": _usage(*_token_values(row)),
             "created_at": _utc(row.created_at),
             "updated_at": _utc(row.updated_at),
         }

@@ -24,24 +24,56 @@ from pixyproxy_cli.data.interfaces import (
 )
 from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
 from pixyproxy_cli.data.rows import (
+    TOKEN_KIND_COLUMNS,
     db_timestamp,
     from_db_timestamp,
     image_to_row,
+    provenance_report,
     row_problem,
     row_to_image,
     row_to_image_file,
     row_to_user,
+    signals_json,
 )
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+    from pixyproxy_cli.core.provenance import ProvenanceReport
 
+_KINDS = ", ".join(TOKEN_KIND_COLUMNS)
+# Column names from constant tuples, not input.
 SELECT_IMAGES = (
-    "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "
-    "created_at, updated_at, input_tokens, output_tokens, width, height, parents FROM images"
+    "SELECT id, guid, filename, prompt, owner, is_private, provider, model, media_type, "  # noqa: S608
+    f"created_at, updated_at, input_tokens, output_tokens, {_KINDS}, width, height, parents "
+    "FROM images"
+)
+_INSERTED = (
+    "guid",
+    "filename",
+    "prompt",
+    "owner",
+    "is_private",
+    "provider",
+    "model",
+    "media_type",
+    "created_at",
+    "updated_at",
+    "input_tokens",
+    "output_tokens",
+    *TOKEN_KIND_COLUMNS,
+    "width",
+    "height",
+    "parents",
+)
+# Column names from a constant tuple, not input.
+INSERT_IMAGE = (
+    f"INSERT INTO images ({', '.join(_INSERTED)}) "  # noqa: S608
+    f"VALUES ({', '.join(f'%({name})s' for name in _INSERTED)})"
 )
 SELECT_USERS = "SELECT id, username, password_hash, class_key, created_at, updated_at FROM roster"
 # Column names from a constant tuple, not input.
+_SUMMED = ("input_tokens", "output_tokens", *TOKEN_KIND_COLUMNS)
+"""The token columns ``usage`` sums, in UsageRow's order."""
 PUBLIC_JSON_SELECT = f"SELECT {', '.join(PUBLIC_JSON_COLUMNS)} FROM images"  # noqa: S608
 
 
@@ -151,11 +183,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         if updated_at is not None:
             row["updated_at"] = db_timestamp(updated_at)
         db.execute(
-            "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
-            "media_type, created_at, updated_at, input_tokens, output_tokens, width, height, "
-            "parents) VALUES (%(guid)s, %(filename)s, %(prompt)s, %(owner)s, %(is_private)s, "
-            "%(provider)s, %(model)s, %(media_type)s, %(created_at)s, %(updated_at)s, "
-            "%(input_tokens)s, %(output_tokens)s, %(width)s, %(height)s, %(parents)s)",
+            INSERT_IMAGE,
             row,
         )
         return db.lastrowid
@@ -232,8 +260,8 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         # The group expression is one of the constants above; values are parameters.
         db.execute(
             f"SELECT {group} AS k, model, COUNT(*) AS images, "  # noqa: S608
-            "COALESCE(SUM(input_tokens), 0) AS input_tokens, "
-            "COALESCE(SUM(output_tokens), 0) AS output_tokens FROM images WHERE "
+            + "".join(f"COALESCE(SUM({column}), 0) AS {column}, " for column in _SUMMED[:-1])
+            + f"COALESCE(SUM({_SUMMED[-1]}), 0) AS {_SUMMED[-1]} FROM images WHERE "
             + " AND ".join(conditions)
             + f" GROUP BY {group}, model ORDER BY k, model",
             params,
@@ -243,8 +271,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
                 _text(row["k"]),
                 _text(row["model"]),
                 int(row["images"]),
-                int(row["input_tokens"]),
-                int(row["output_tokens"]),
+                *(int(row[column]) for column in _SUMMED),
             )
             for row in db.fetchall()
         ]
@@ -274,6 +301,36 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         # Only generated placeholders are formatted in; the names themselves are parameters.
         db.execute(f"SELECT filename FROM images WHERE filename IN ({placeholders})", names)  # noqa: S608
         return {row["filename"] for row in db.fetchall()}
+
+    def add_provenance_check(self, guid: str, report: ProvenanceReport) -> bool:
+        """See ImageRepositoryInterface.add_provenance_check."""
+        db = self._db()
+        db.execute(
+            "INSERT INTO provenance_checks (image_id, checked_at, verdict, signals) "
+            "SELECT id, %(checked_at)s, %(verdict)s, %(signals)s FROM images "
+            "WHERE guid = %(guid)s",
+            {
+                "guid": guid,
+                "checked_at": db_timestamp(report.checked_at),
+                "verdict": report.verdict,
+                "signals": signals_json(report.signals),
+            },
+        )
+        return db.rowcount > 0
+
+    def latest_provenance_check(self, guid: str) -> ProvenanceReport | None:
+        """See ImageRepositoryInterface.latest_provenance_check."""
+        db = self._db()
+        db.execute(
+            "SELECT p.checked_at, p.signals FROM provenance_checks p "
+            "JOIN images i ON i.id = p.image_id WHERE i.guid = %(guid)s "
+            "ORDER BY p.id DESC LIMIT 1",
+            {"guid": guid},
+        )
+        row = db.fetchone()
+        if row is None:
+            return None
+        return provenance_report(row["checked_at"], row["signals"])
 
 
 class SqlUserRepository(_SqlRepository, UserRepositoryInterface):

@@ -8,12 +8,14 @@ and SQLite's TEXT both accept, and read back as aware datetimes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+    from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
 
 
 def utc_now() -> datetime:
@@ -38,6 +40,15 @@ def from_db_timestamp(value: datetime | str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+TOKEN_KIND_COLUMNS = (
+    "input_text_tokens",
+    "input_image_tokens",
+    "output_text_tokens",
+    "output_image_tokens",
+)
+"""The columns (and ImageDetail's fields) of the tokens' kinds (schema version 7)."""
+
+
 def image_to_row(image: ImageDetail, now: datetime) -> dict[str, Any]:
     """The named parameters that insert ``image`` with both timestamps set to ``now``."""
     stamp = db_timestamp(now)
@@ -54,6 +65,7 @@ def image_to_row(image: ImageDetail, now: datetime) -> dict[str, Any]:
         "updated_at": stamp,
         "input_tokens": image.input_tokens,
         "output_tokens": image.output_tokens,
+        **{name: getattr(image, name) for name in TOKEN_KIND_COLUMNS},
         "width": image.width,
         "height": image.height,
         "parents": None if image.parents is None else parents_json(image.parents),
@@ -88,6 +100,10 @@ def row_to_image(row: Mapping[str, Any]) -> Image:
         updated_at=from_db_timestamp(row["updated_at"]),
         input_tokens=_optional_int(row["input_tokens"]),
         output_tokens=_optional_int(row["output_tokens"]),
+        input_text_tokens=_optional_int(row["input_text_tokens"]),
+        input_image_tokens=_optional_int(row["input_image_tokens"]),
+        output_text_tokens=_optional_int(row["output_text_tokens"]),
+        output_image_tokens=_optional_int(row["output_image_tokens"]),
         width=_optional_int(row["width"]),
         height=_optional_int(row["height"]),
         parents=parents_from_json(row["parents"]),
@@ -140,4 +156,25 @@ def row_to_user(row: Mapping[str, Any]) -> UserRecord:
         class_key=row["class_key"],
         created_at=from_db_timestamp(row["created_at"]),
         updated_at=from_db_timestamp(row["updated_at"]),
+    )
+
+
+def signals_json(signals: Sequence[ProvenanceSignal]) -> str:
+    """A provenance check's signals as the compact JSON array ``provenance_checks`` keeps.
+
+    Each is as the API gave it, its unset fields left out.
+    """
+    return json.dumps(
+        [{k: v for k, v in asdict(signal).items() if v is not None} for signal in signals],
+        separators=(",", ":"),
+    )
+
+
+def provenance_report(checked_at: Any, signals: str | bytes) -> ProvenanceReport:
+    """A kept provenance check read back."""
+    from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
+
+    return ProvenanceReport(
+        checked_at=from_db_timestamp(checked_at),
+        signals=tuple(ProvenanceSignal(**signal) for signal in json.loads(signals)),
     )

@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.core.models import User
     from pixyproxy_cli.service.admin import AdminService
+    from pixyproxy_cli.service.interfaces import PromptServiceInterface
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
     from pixyproxy_cli.service.models import ModelCatalog
+    from pixyproxy_cli.service.provenance import ProvenanceService
     from pixyproxy_cli.service.tokens import TokenService
     from pixyproxy_cli.service.transfer import TransferService
     from pixyproxy_cli.service.usage import UsageService
@@ -133,6 +135,18 @@ class Services:
             images=self.prompts.dependencies.images,
             context_factory=self.prompts.dependencies.context_factory,
             prices=parse_prices(self.settings.image_prices),
+        )
+
+    def provenance_for(self, prompts: PromptServiceInterface) -> ProvenanceService:
+        """The provenance checks of the images ``prompts``' caller may see (and of files)."""
+        from pixyproxy_cli.service.provenance import ProvenanceService
+
+        dependencies = self.prompts.dependencies
+        return ProvenanceService(
+            prompts=prompts,
+            provider=dependencies.provider,
+            images=dependencies.images,
+            context_factory=dependencies.context_factory,
         )
 
     @cached_property

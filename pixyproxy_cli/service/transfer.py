@@ -245,6 +245,8 @@ def _detail(record: ExportRecord, header: ImageHeader) -> ImageDetail:
     from pixyproxy_cli.core.models import ImageDetail
 
     usage = record.usage
+    inputs = None if usage is None else usage.input_tokens_details
+    outputs = None if usage is None else usage.output_tokens_details
     try:
         return ImageDetail(
             prompt=record.prompt,
@@ -257,6 +259,10 @@ def _detail(record: ExportRecord, header: ImageHeader) -> ImageDetail:
             media_type=header.media_type,
             input_tokens=None if usage is None else usage.input_tokens,
             output_tokens=None if usage is None else usage.output_tokens,
+            input_text_tokens=None if inputs is None else inputs.text_tokens,
+            input_image_tokens=None if inputs is None else inputs.image_tokens,
+            output_text_tokens=None if outputs is None else outputs.text_tokens,
+            output_image_tokens=None if outputs is None else outputs.image_tokens,
             width=header.width,
             height=header.height,
             parents=record.parents,

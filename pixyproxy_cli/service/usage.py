@@ -1,18 +1,20 @@
 """``UsageService``: images and tokens summed by day, model or user, priced when prices are set.
 
-Prices are a setting (IMAGE_PRICES), never hard-coded: ``model=INPUT:OUTPUT`` pairs, in US
-dollars per million input and output tokens, comma-separated. A group's cost is given only
-when every model in it has a price.
+Prices are a setting (IMAGE_PRICES), never hard-coded, in US dollars per million tokens,
+comma-separated, per model: ``MODEL=INPUT:OUTPUT``, or by the kinds the API reports,
+``MODEL=TEXT_IN:IMAGE_IN:OUTPUT`` or ``MODEL=TEXT_IN:IMAGE_IN:IMAGE_OUT:TEXT_OUT``. A group's
+cost is given only when every model in it has a price, and its tokens of no known kind
+(images made before the kinds were kept) are priced only where their kinds cost the same.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
+from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UsageRow
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
 
 Grouping = Literal["day", "model", "user"]
@@ -21,32 +23,95 @@ GROUPINGS: tuple[Grouping, ...] = ("day", "model", "user")
 
 @dataclass(frozen=True)
 class UsageLine:
-    """One group's images, tokens and (when every model of it has a price) cost in USD."""
+    """One group's images, tokens and (when every model of it has a price) cost in USD.
+
+    The kinds count the tokens the provider detailed; the totals may hold more, of no
+    known kind.
+    """
 
     key: str
     images: int
     input_tokens: int
     output_tokens: int
+    input_text_tokens: int
+    input_image_tokens: int
+    output_image_tokens: int
+    output_text_tokens: int
     cost: float | None
 
+    @classmethod
+    def from_json(cls, line: dict[str, Any]) -> UsageLine:
+        """A line as a server's GET /usage gives it.
 
-def parse_prices(text: str | None) -> dict[str, tuple[float, float]]:
-    """``model=in:out,...`` -> {model: (USD per 1M input tokens, per 1M output tokens)}.
+        An older server's lacks the kinds (0); a newer one's may hold fields this version
+        does not know (left out).
+        """
+        names = {field.name for field in fields(cls)}
+        kinds = {name: 0 for name in names if name.endswith(("_text_tokens", "_image_tokens"))}
+        return cls(**{**kinds, **{key: value for key, value in line.items() if key in names}})
 
-    Raises ConfigurationError naming IMAGE_PRICES when the text is malformed.
+    def plus(self, other: UsageLine) -> UsageLine:
+        """The line with ``other``'s counts added (a cost only if both have one)."""
+        counts = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in (field.name for field in fields(self))
+            if name not in ("key", "cost")
+        }
+        cost = None if self.cost is None or other.cost is None else self.cost + other.cost
+        return replace(self, cost=cost, **counts)
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens of each kind."""
+
+    text_in: float
+    image_in: float
+    image_out: float
+    text_out: float
+
+    def cost(self, row: UsageRow) -> float | None:
+        """What ``row``'s tokens cost, or None when some have no known kind and it matters."""
+        unknown_in = row.input_tokens - row.input_text_tokens - row.input_image_tokens
+        unknown_out = row.output_tokens - row.output_text_tokens - row.output_image_tokens
+        if (unknown_in and self.text_in != self.image_in) or (
+            unknown_out and self.image_out != self.text_out
+        ):
+            return None
+        return (
+            (row.input_text_tokens + unknown_in) * self.text_in
+            + row.input_image_tokens * self.image_in
+            + (row.output_image_tokens + unknown_out) * self.image_out
+            + row.output_text_tokens * self.text_out
+        ) / 1_000_000
+
+
+def parse_prices(text: str | None) -> dict[str, Price]:
+    """``MODEL=RATES,...`` -> {model: its Price}.
+
+    RATES are USD per million tokens: ``INPUT:OUTPUT``, ``TEXT_IN:IMAGE_IN:OUTPUT`` or
+    ``TEXT_IN:IMAGE_IN:IMAGE_OUT:TEXT_OUT``. Raises ConfigurationError naming IMAGE_PRICES
+    when the text is malformed.
     """
-    prices: dict[str, tuple[float, float]] = {}
+    prices: dict[str, Price] = {}
     for item in filter(None, (part.strip() for part in (text or "").split(","))):
         try:
             model, rates = item.split("=", 1)
-            rate_in, rate_out = (float(rate) for rate in rates.split(":"))
+            numbers = [float(rate) for rate in rates.split(":")]
         except ValueError:
+            numbers = []
+        if len(numbers) not in (2, 3, 4):
             raise ConfigurationError(
-                f"IMAGE_PRICES: {item!r} is not MODEL=INPUT:OUTPUT (USD per million tokens)"
-            ) from None
-        if rate_in < 0 or rate_out < 0:
+                f"IMAGE_PRICES: {item!r} is not MODEL=INPUT:OUTPUT (USD per million tokens; "
+                "or TEXT_IN:IMAGE_IN:OUTPUT, or TEXT_IN:IMAGE_IN:IMAGE_OUT:TEXT_OUT)"
+            )
+        if any(number < 0 for number in numbers):
             raise ConfigurationError(f"IMAGE_PRICES: {item!r} has a negative price")
-        prices[model.strip()] = (rate_in, rate_out)
+        if len(numbers) == 2:
+            numbers = [numbers[0], numbers[0], numbers[1], numbers[1]]
+        elif len(numbers) == 3:
+            numbers.append(numbers[2])
+        prices[model.strip()] = Price(*numbers)
     return prices
 
 
@@ -58,7 +123,7 @@ class UsageService:
         *,
         images: ImageRepositoryInterface,
         context_factory: ContextFactory,
-        prices: dict[str, tuple[float, float]],
+        prices: dict[str, Price],
     ) -> None:
         self._images = images
         self._context_factory = context_factory
@@ -78,22 +143,18 @@ class UsageService:
         lines: dict[str, UsageLine] = {}
         for row in rows:
             price = self._prices.get(row.model)
-            cost = (
-                (row.input_tokens * price[0] + row.output_tokens * price[1]) / 1_000_000
-                if price
-                else None
+            cost = price.cost(row) if price else None
+            line = UsageLine(
+                row.key,
+                row.images,
+                row.input_tokens,
+                row.output_tokens,
+                row.input_text_tokens,
+                row.input_image_tokens,
+                row.output_image_tokens,
+                row.output_text_tokens,
+                cost,
             )
-            line = lines.get(row.key)
-            if line is None:
-                lines[row.key] = UsageLine(
-                    row.key, row.images, row.input_tokens, row.output_tokens, cost
-                )
-            else:
-                lines[row.key] = UsageLine(
-                    row.key,
-                    line.images + row.images,
-                    line.input_tokens + row.input_tokens,
-                    line.output_tokens + row.output_tokens,
-                    None if line.cost is None or cost is None else line.cost + cost,
-                )
+            earlier = lines.get(row.key)
+            lines[row.key] = line if earlier is None else earlier.plus(line)
         return list(lines.values())

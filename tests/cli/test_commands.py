@@ -419,9 +419,9 @@ def test_db_init(data_dir):
     as_json = json.loads(run("db", "init", "--json").stdout)
 
     assert text.stdout == (
-        f"Database ready: sqlite at {data_dir / 'pixyproxy.db'} (schema version 6)\n"
+        f"Database ready: sqlite at {data_dir / 'pixyproxy.db'} (schema version 8)\n"
     )
-    assert as_json["schema_version"] == 6
+    assert as_json["schema_version"] == 8
     assert as_json["backend"] == "sqlite"
     assert as_json["driver"].startswith("sqlite3 (SQLite ")
 

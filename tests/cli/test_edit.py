@@ -198,9 +198,13 @@ def test_the_sdk_sends_every_source_and_the_mask_as_multipart(fake_openai, opena
     assert [(i["width"], i["height"], i["provider"]) for i in edited] == [(48, 48, "openai")] * 2
     # The request's usage (text and the sources' image tokens) is shared among its images.
     assert [image["usage"] for image in edited] == [
-        {"input_tokens": 125, "output_tokens": 1056},
-        {"input_tokens": 125, "output_tokens": 1056},
-    ]
+        {
+            "input_tokens": 125,
+            "output_tokens": 1056,
+            "input_tokens_details": {"text_tokens": 25, "image_tokens": 100},
+            "output_tokens_details": {"text_tokens": 56, "image_tokens": 1000},
+        }
+    ] * 2
 
 
 def test_a_mask_of_another_size_is_refused_before_any_call(

@@ -11,21 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
-from tests.openai_server import client_environment, picture
+from tests.cli.conftest import OPENAI_TEST_KEY, run_cli
+from tests.openai_server import picture
 
-API_KEY = "sk-test-gif-svg-do-not-print"
 runner = CliRunner()
 
 
-@pytest.fixture
-def openai_env(fake_openai) -> dict[str, str]:
-    return client_environment(fake_openai, API_KEY)
-
-
-def run(env: dict[str, str], *args: str):
-    result = runner.invoke(app, list(args), env=env, catch_exceptions=False)
-    assert API_KEY not in result.stdout + result.stderr
-    return result
+run = run_cli
 
 
 def generate(env: dict[str, str], *args: str):
@@ -220,7 +212,7 @@ def test_gif_and_svg_are_never_streamed(fake_openai):
     from pixyproxy_cli.core.image_options import ImageOptions
     from tests.openai_server import provider_for
 
-    provider = provider_for(fake_openai, API_KEY)
+    provider = provider_for(fake_openai, OPENAI_TEST_KEY)
     seen: list[tuple[int, int]] = []
 
     for image_format in ("gif", "svg", "png"):
@@ -345,7 +337,7 @@ def test_a_gif_thumbnail_is_its_first_frame():
 def test_the_fake_holds_the_gif_and_svg_rules_the_sdk_gives(fake_openai, fields, param):
     import openai
 
-    client = openai.OpenAI(api_key=API_KEY, base_url=fake_openai.base_url, max_retries=0)
+    client = openai.OpenAI(api_key=OPENAI_TEST_KEY, base_url=fake_openai.base_url, max_retries=0)
 
     if param is None:
         answer = client.images.generate(prompt="a fox", model="gpt-image-2", **fields)
@@ -360,7 +352,7 @@ def test_the_fake_holds_the_gif_and_svg_rules_the_sdk_gives(fake_openai, fields,
 def test_the_fake_refuses_a_masked_gif_edit(fake_openai):
     import openai
 
-    client = openai.OpenAI(api_key=API_KEY, base_url=fake_openai.base_url, max_retries=0)
+    client = openai.OpenAI(api_key=OPENAI_TEST_KEY, base_url=fake_openai.base_url, max_retries=0)
     image = ("a.png", picture("png", (16, 16)), "image/png")
 
     with pytest.raises(openai.BadRequestError) as refused:

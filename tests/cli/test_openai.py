@@ -608,7 +608,12 @@ def test_the_tokens_the_api_reports_are_recorded_on_each_image(fake_openai, open
 
 
 def test_usage_sums_tokens_by_model_and_prices_them_when_asked(fake_openai, openai_env):
-    from tests.openai_server import INPUT_TOKENS, OUTPUT_TOKENS_PER_IMAGE
+    from tests.openai_server import (
+        INPUT_TOKENS,
+        OUTPUT_IMAGE_TOKENS_PER_IMAGE,
+        OUTPUT_TEXT_TOKENS_PER_IMAGE,
+        OUTPUT_TOKENS_PER_IMAGE,
+    )
 
     generate(openai_env, "-n", "2")
     runner.invoke(app, ["generate", "offline", "--provider", "placeholder"], env=openai_env)
@@ -625,12 +630,33 @@ def test_usage_sums_tokens_by_model_and_prices_them_when_asked(fake_openai, open
             "images": 2,
             "input_tokens": INPUT_TOKENS,
             "output_tokens": output_tokens,
+            "input_text_tokens": INPUT_TOKENS,
+            "input_image_tokens": 0,
+            "output_image_tokens": 2 * OUTPUT_IMAGE_TOKENS_PER_IMAGE,
+            "output_text_tokens": 2 * OUTPUT_TEXT_TOKENS_PER_IMAGE,
             "cost": (INPUT_TOKENS * 5 + output_tokens * 40) / 1_000_000,
         },
-        {"key": "placeholder-v1", "images": 1, "input_tokens": 0, "output_tokens": 0, "cost": None},
+        {
+            "key": "placeholder-v1",
+            "images": 1,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "input_text_tokens": 0,
+            "input_image_tokens": 0,
+            "output_image_tokens": 0,
+            "output_text_tokens": 0,
+            "cost": None,
+        },
     ]
     assert text.exit_code == 0
-    assert text.stdout.splitlines()[0].split() == ["MODEL", "IMAGES", "INPUT", "OUTPUT", "COST"]
+    assert text.stdout.splitlines()[0].split() == [
+        "MODEL",
+        "IMAGES",
+        "INPUT",
+        "IMAGE-IN",
+        "OUTPUT",
+        "COST",
+    ]
     assert "$0.0847" in text.stdout
     assert future.stdout == "[]\n"
 
@@ -641,7 +667,7 @@ def test_malformed_prices_name_the_setting():
     assert result.exit_code == 1
     assert result.stderr == (
         "Error: IMAGE_PRICES: 'gpt-image-2=cheap' is not MODEL=INPUT:OUTPUT (USD per million "
-        "tokens)\n"
+        "tokens; or TEXT_IN:IMAGE_IN:OUTPUT, or TEXT_IN:IMAGE_IN:IMAGE_OUT:TEXT_OUT)\n"
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from pixyproxy_cli.core.exceptions import ConstraintViolationError
 from pixyproxy_cli.core.models import ImageDetail
+from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.init import create_repositories
 from pixyproxy_cli.data.interfaces import ImageQuery
@@ -303,3 +304,29 @@ def test_get_all_users_pages_by_id(repos, committed):
 
     assert [u.username for u in first] == ["u1", "u2"]
     assert [u.username for u in rest] == ["u3"]
+
+
+def _report(outcome: str, moment: datetime) -> ProvenanceReport:
+    return ProvenanceReport(
+        checked_at=moment,
+        signals=(
+            ProvenanceSignal("c2pa", outcome, validation_state="trusted", issuer="An issuer"),
+            ProvenanceSignal("synthid", outcome, model="gpt-image-2"),
+        ),
+    )
+
+
+def test_provenance_checks_are_kept_per_image_newest_last_and_go_with_it(repos, committed):
+    images, _ = repos
+    image = detail()
+    first = _report("not_detected", datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    second = _report("detected", datetime(2026, 12, 2, 9, 30, 0, 250000, tzinfo=UTC))
+
+    assert committed(lambda: images.add_provenance_check(image.guid, first)) is False
+    committed(lambda: images.create_image(image, now=datetime(2026, 12, 1, tzinfo=UTC)))
+    assert committed(lambda: images.latest_provenance_check(image.guid)) is None
+    assert committed(lambda: images.add_provenance_check(image.guid, first)) is True
+    assert committed(lambda: images.add_provenance_check(image.guid, second)) is True
+    assert committed(lambda: images.latest_provenance_check(image.guid)) == second
+    assert committed(lambda: images.delete_image(image.guid))
+    assert committed(lambda: images.latest_provenance_check(image.guid)) is None

@@ -40,7 +40,8 @@ def _expected(prompt: str, **fields) -> bytes:
     return ImagePublic(**values).model_dump_json().encode()
 
 
-NUMBERS = ("id", "is_private", "width", "height", "input_tokens", "output_tokens")
+KINDS = ("input_text_tokens", "input_image_tokens", "output_text_tokens", "output_image_tokens")
+NUMBERS = ("id", "is_private", "width", "height", "input_tokens", "output_tokens", *KINDS)
 
 
 def _row(prompt: str, *, as_bytes: bool = True, ints: bool = False, **fields) -> tuple:
@@ -62,6 +63,7 @@ def _row(prompt: str, *, as_bytes: bool = True, ints: bool = False, **fields) ->
         "parents": None,
         "input_tokens": None,
         "output_tokens": None,
+        **dict.fromkeys(KINDS),
         **fields,
     }
     if as_bytes:
@@ -87,6 +89,31 @@ def test_size_lineage_usage_and_format_match_pydantic(kind: str) -> None:
             {"parents": [GUID, None, other], "media_type": "image/webp"},
         ),
         ({"media_type": "image/bmp", "input_tokens": 9}, {"media_type": "image/bmp"}),
+        (
+            {
+                "input_tokens": 1290,
+                "output_tokens": 1056,
+                **dict(zip(KINDS, (50, 1240, 56, 1000), strict=True)),
+            },
+            {
+                "usage": {
+                    "input_tokens": 1290,
+                    "output_tokens": 1056,
+                    "input_tokens_details": {"text_tokens": 50, "image_tokens": 1240},
+                    "output_tokens_details": {"text_tokens": 56, "image_tokens": 1000},
+                }
+            },
+        ),
+        (  # the input's kinds only (a streamed image's output is not detailed)
+            {"input_tokens": 50, "output_tokens": 9, "input_text_tokens": 50, **{KINDS[1]: 0}},
+            {
+                "usage": {
+                    "input_tokens": 50,
+                    "output_tokens": 9,
+                    "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
+                }
+            },
+        ),
         ({"media_type": "image/jpeg", "width": 1, "height": 1}, {"width": 1, "height": 1}),
     ]
     cases[-1][1]["media_type"] = "image/jpeg"
@@ -95,7 +122,7 @@ def test_size_lineage_usage_and_format_match_pydantic(kind: str) -> None:
     assert public_json_lines(rows) == expected
     assert [image.model_dump_json().encode() for image in public_images(rows)] == expected
     formats = [json.loads(line)["format"] for line in public_json_lines(rows)]
-    assert formats == ["png", "png", "webp", None, "jpeg"]
+    assert formats == ["png", "png", "webp", None, "png", "png", "jpeg"]
 
 
 def test_a_parents_value_we_did_not_write_goes_through_json() -> None:

@@ -20,7 +20,9 @@ from schemathesis.transport.serialization import Binary
 
 from pixyproxy_cli.core.image_options import (
     IMAGE_SIZE_PATTERN,
+    SINGLE_IMAGE_FORMATS,
     TRANSPARENT_FORMATS,
+    UNMASKED_FORMATS,
     image_size_problem,
 )
 from pixyproxy_cli.core.models import ImageDetailCreate, UserCreate
@@ -102,12 +104,16 @@ def filter_case(context, case):
 
 
 def _breaks_a_described_rule(case) -> bool:
-    """Whether an edit asks for a transparent background in a format without one:
-    the form says so in a description, since schemathesis cannot judge an anyOf over a form
-    holding files (POST /image says it in its schema)."""
+    """Whether an edit asks for a transparent background in a format without one, several
+    SVGs, or a GIF with a mask: the form says so in descriptions, since schemathesis cannot
+    judge an anyOf over a form holding files (POST /image says the first two in its
+    schema)."""
     body = case.body
-    return body.get("background") == "transparent" and body.get("format", "png") not in (
-        TRANSPARENT_FORMATS
+    image_format = body.get("format", "png")
+    return (
+        (body.get("background") == "transparent" and image_format not in TRANSPARENT_FORMATS)
+        or (image_format in SINGLE_IMAGE_FORMATS and body.get("n", 1) != 1)
+        or (image_format in UNMASKED_FORMATS and "mask" in body)
     )
 
 

@@ -122,3 +122,14 @@ def test_the_schema_says_the_gif_rules(api):
     for rules in (request["dependentSchemas"], form["schema"]["dependentSchemas"]):
         assert rules["frames"]["properties"]["format"] == {"enum": ["gif"]}
         assert rules["frame_ms"]["properties"]["format"] == {"enum": ["gif"]}
+
+
+def test_the_schema_says_an_svg_is_one_image_a_request(api):
+    request = api.get("/openapi.json").json()["components"]["schemas"]["ImageRequest"]
+
+    assert request["dependentSchemas"]["n"] == {
+        "anyOf": [
+            {"properties": {"n": {"const": 1}}},
+            {"properties": {"format": {"not": {"enum": ["svg"]}}}},
+        ]
+    }

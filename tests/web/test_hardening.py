@@ -351,7 +351,17 @@ def test_get_usage_is_the_callers_own(sqlite_api):
 
     assert anonymous.status_code == 401
     assert alice.json() == [
-        {"key": "alice", "images": 2, "input_tokens": 0, "output_tokens": 0, "cost": None}
+        {
+            "key": "alice",
+            "images": 2,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "input_text_tokens": 0,
+            "input_image_tokens": 0,
+            "output_image_tokens": 0,
+            "output_text_tokens": 0,
+            "cost": None,
+        }
     ]
     assert bob.json() == []
     assert bad.status_code == 422

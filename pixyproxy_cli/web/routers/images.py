@@ -48,6 +48,7 @@ from pixyproxy_cli.core.image_options import (
     MAX_FRAMES,
     MIN_FRAMES,
     MODERATIONS,
+    SINGLE_IMAGE_FORMATS,
     TRANSPARENT_FORMATS,
     ImageOptions,
     image_size_problem,
@@ -107,6 +108,12 @@ class ImageRequest(BaseModel):
                         "required": ["format"],
                     }
                     for name in ("frames", "frame_ms")
+                },
+                "n": {
+                    "anyOf": [
+                        {"properties": {"n": {"const": 1}}},
+                        {"properties": {"format": {"not": {"enum": list(SINGLE_IMAGE_FORMATS)}}}},
+                    ]
                 },
                 "background": {
                     "anyOf": [
@@ -304,10 +311,16 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
             "type": "string",
             "format": "binary",
             "description": "A PNG under 4 MB, the size of the first source: its transparent "
-            "pixels mark what to change.",
+            "pixels mark what to change (not with format gif).",
         },
         "private": {"type": "boolean", "default": False},
-        "n": {"type": "integer", "minimum": 1, "maximum": MAX_IMAGES_PER_REQUEST, "default": 1},
+        "n": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_IMAGES_PER_REQUEST,
+            "default": 1,
+            "description": "format svg: 1 only",
+        },
         "size": SIZE_SCHEMA,
         "quality": {"type": "string", "enum": list(IMAGE_QUALITIES)},
         "format": {"type": "string", "enum": list(IMAGE_FORMATS)},

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pixyproxy_cli.core.exceptions import InputValidationError
 from pixyproxy_cli.service.usage import Grouping
@@ -33,6 +33,10 @@ class UsageLineOut(BaseModel):
     images: int
     input_tokens: int
     output_tokens: int
+    input_text_tokens: int = Field(description="Of the input tokens, those reported as text.")
+    input_image_tokens: int = Field(description="Of the input tokens, an edit's images.")
+    output_image_tokens: int
+    output_text_tokens: int
     cost: float | None
 
 
@@ -42,8 +46,11 @@ class UsageLineOut(BaseModel):
     summary="Your usage",
     description=(
         "The authenticated caller's images and the tokens they used, summed by `day` (UTC), "
-        "`model` or `user`, since a day when given. `cost` is estimated from the server's "
-        "IMAGE_PRICES (USD per million tokens), null for a group with an unpriced model."
+        "`model` or `user`, since a day when given; the kinds count the tokens the provider "
+        "detailed (the totals may hold more, of images made before the kinds were kept). "
+        "`cost` is estimated from the server's IMAGE_PRICES (USD per million tokens), null "
+        "for a group with an unpriced model, or with tokens of no known kind where the "
+        "prices of their kinds differ."
     ),
     responses=error_responses(401, 422, 429, 500, 503),
     dependencies=[Depends(only_query_parameters("by", "since"))],
