@@ -44,11 +44,19 @@ SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTIO
 SCHEMA_LOCK_NAME = "pixyproxy_schema_migration"
 SCHEMA_LOCK_TIMEOUT_SECONDS = 60
 
-# Errors that mean "the server cannot be used right now": unreachable, refused, gone away.
-_CONNECTION_ERRNOS = frozenset(
+# Every way the server refuses a login: a wrong password (1045), a user it does not know
+# asked without one (1698), a user who may not use the database (1044).
+_LOGIN_REFUSED_ERRNOS = frozenset(
     {
         errorcode.ER_ACCESS_DENIED_ERROR,
         errorcode.ER_DBACCESS_DENIED_ERROR,
+        errorcode.ER_ACCESS_DENIED_NO_PASSWORD_ERROR,
+        errorcode.ER_ACCESS_DENIED_CHANGE_USER_ERROR,
+    }
+)
+# Errors that mean "the server cannot be used right now": unreachable, refused, gone away.
+_CONNECTION_ERRNOS = _LOGIN_REFUSED_ERRNOS | frozenset(
+    {
         errorcode.ER_BAD_DB_ERROR,
         errorcode.ER_SERVER_SHUTDOWN,
         errorcode.ER_CON_COUNT_ERROR,
@@ -303,8 +311,11 @@ def _cursor_classes(connection: Any) -> tuple[type[Any], type[Any]]:
 
 def _connection_reason(error: BaseException) -> str:
     errno = getattr(error, "errno", None)
-    if errno in (errorcode.ER_ACCESS_DENIED_ERROR, errorcode.ER_DBACCESS_DENIED_ERROR):
-        return "the server refused the user name or password (check DB_USER and DB_PASSWORD)"
+    if errno in _LOGIN_REFUSED_ERRNOS:
+        return (
+            "the server refused the user name or password, or the user's access to the "
+            "database (check DB_USER, DB_PASSWORD and DB_NAME)"
+        )
     if errno == errorcode.ER_BAD_DB_ERROR:
         return "the database does not exist and could not be created (check DB_NAME)"
     if errno in (errorcode.CR_CONN_HOST_ERROR, errorcode.CR_CONNECTION_ERROR, 2003):

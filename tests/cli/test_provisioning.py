@@ -127,3 +127,46 @@ def test_doctor_on_sqlite_writes_nothing(isolated_environment):
         "creates it (or run pixyproxy db init)"
     )
     assert not data.exists()
+
+
+REFUSED = (
+    "Error: Cannot use the MySQL database at {address}: the server refused the user name or "
+    "password, or the user's access to the database (check DB_USER, DB_PASSWORD and "
+    "DB_NAME)\n"
+)
+
+
+@pytest.fixture
+def stranger(mysql_server: MySQLTestServer) -> Iterator[str]:
+    """A user of the server's own, made for the test, with a password and no grants."""
+    name = f"pixyproxy_t_{uuid.uuid4().hex[:8]}"
+    mysql_server.run(f"CREATE USER '{name}'@'%' IDENTIFIED BY 'a password'")
+    try:
+        yield name
+    finally:
+        mysql_server.run(f"DROP USER IF EXISTS '{name}'@'%'")
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        ("pixyproxy_nobody", ""),  # 1698: a user the server does not know, no password
+        ("pixyproxy_nobody", "a guess"),  # 1045
+        ("stranger", "a wrong password"),  # 1045
+        ("stranger", "a password"),  # 1044: no access to the database
+    ],
+    ids=["unknown-no-password", "unknown-password", "wrong-password", "no-access"],
+)
+def test_every_refused_login_is_exit_5_with_one_message(
+    missing_database, stranger, mysql_server, user, password
+):
+    name, env = missing_database
+    mysql_server.run(f"CREATE DATABASE `{name}`")
+    env = {**env, "DB_USER": stranger if user == "stranger" else user, "DB_PASSWORD": password}
+
+    for command in (["list"], ["db", "init"]):
+        result = run(env, *command)
+
+        address = f"{MYSQL_SERVER['host']}:{MYSQL_SERVER['port']}"
+        assert (result.exit_code, result.stderr) == (5, REFUSED.format(address=address))
