@@ -76,6 +76,19 @@ def list_images(
         limit=limit, after=after, mine=mine, private=only_private, filters=filters
     )
     if output.out().is_terminal:
-        output.print_image_table(images)
+        narrowed = [
+            flag
+            for flag, given in (
+                ("--search", search),
+                ("--since", since),
+                ("--until", until),
+                ("--model", model),
+                ("--after", after),
+                ("--mine", mine),
+                ("--private", private),
+            )
+            if given
+        ]
+        output.print_image_table(images, narrowed_by=narrowed)
     else:
         output.print_image_lines(images)

@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -302,8 +302,11 @@ def print_image_lines(images: Iterable[ImagePublic]) -> int:
     return print_lines(plain_line(image) for image in images)
 
 
-def print_image_table(images: Iterable[ImagePublic]) -> int:
-    """A rich table on the terminal, printed a page at a time; return the count."""
+def print_image_table(images: Iterable[ImagePublic], narrowed_by: Sequence[str] = ()) -> int:
+    """A rich table on the terminal, printed a page at a time; return the count.
+
+    ``narrowed_by`` names the flags that narrowed the listing, said when nothing matched.
+    """
     from rich.table import Table
     from rich.text import Text
 
@@ -333,7 +336,9 @@ def print_image_table(images: Iterable[ImagePublic]) -> int:
             table = new_table(False)
     if table.row_count or count == 0:
         console.print(table)
-    if count == 0:
+    if count == 0 and narrowed_by:
+        status(f"No image matches {', '.join(narrowed_by)}")
+    elif count == 0:
         status('No images yet: make one with pixyproxy generate "PROMPT"')
     return count
 

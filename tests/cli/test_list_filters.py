@@ -88,3 +88,21 @@ def test_a_bad_order_is_refused_by_the_option(run):
 
     assert result.exit_code == 2
     assert "Invalid value for '--order'" in result.stderr
+
+
+def test_an_empty_listing_on_a_terminal_says_what_narrowed_it(isolated_environment):
+    from typer.testing import CliRunner
+
+    from pixyproxy_cli.commands.main import app
+
+    runner = CliRunner()
+    terminal = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "120"}
+    empty = runner.invoke(app, ["list"], env=terminal)
+    assert runner.invoke(app, ["generate", "a lighthouse"]).exit_code == 0
+
+    searched = runner.invoke(app, ["list", "--search", "fox", "--model", "x"], env=terminal)
+
+    assert (empty.exit_code, searched.exit_code) == (0, 0)
+    assert empty.stderr == 'No images yet: make one with pixyproxy generate "PROMPT"\n'
+    assert searched.stderr == "No image matches --search, --model\n"
+    assert "GUID" in searched.stdout  # the table's header, over no rows
