@@ -20,7 +20,8 @@ def fetch(
         typer.Option(
             "--output",
             "-o",
-            help='Where to write the image; "-" for stdout. Default: GUID.png here.',
+            help='Where to write the image: a file, a directory (DIR/GUID.EXT, as cp does), '
+            'or "-" for stdout. Default: GUID.EXT here (.png, .jpg, .webp, .gif, .svg).',
         ),
     ] = None,
     force: Annotated[
@@ -36,6 +37,8 @@ def fetch(
 
         pixyproxy fetch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 -o lighthouse.png
 
+        pixyproxy fetch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 -o ~/Pictures
+
         pixyproxy fetch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 -o - | display
     """
     stored = state(ctx).prompts().get_image_file(guid)
@@ -46,9 +49,12 @@ def fetch(
             )
         output.copy_to_stdout(stored.path)
         return
-    if output_file is None:
-        from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
+    from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
 
-        output_file = Path(stored.guid + MEDIA_TYPE_EXTENSIONS.get(stored.media_type, ".bin"))
+    name = stored.guid + MEDIA_TYPE_EXTENSIONS.get(stored.media_type, ".bin")
+    if output_file is None:
+        output_file = Path(name)
+    elif output_file.is_dir():  # as cp does: the file goes into the directory
+        output_file = output_file / name
     output.copy_file(stored.path, output_file, force=force)
     output.status(f"Wrote {stored.size:,} bytes to {output_file}")

@@ -385,6 +385,26 @@ def test_fetch_never_overwrites_without_force(tmp_path):
     assert target.read_bytes() == Path(made["file"]).read_bytes()
 
 
+def test_fetch_into_a_directory_writes_guid_dot_ext_there_as_cp_does(tmp_path):
+    made = generate_json()
+
+    first = run("fetch", made["guid"], "-o", str(tmp_path))
+    again = run("fetch", made["guid"], "-o", str(tmp_path))
+    forced = run("fetch", made["guid"], "-o", str(tmp_path), "--force")
+
+    target = tmp_path / f"{made['guid']}.png"
+    assert (first.exit_code, first.stderr) == (
+        0,
+        f"Wrote {target.stat().st_size:,} bytes to {target}\n",
+    )
+    assert target.read_bytes() == Path(made["file"]).read_bytes()
+    assert (again.exit_code, again.stderr) == (
+        2,
+        f"Error: {target} already exists; use --force to overwrite it\n",
+    )
+    assert forced.exit_code == 0
+
+
 def test_fetch_to_stdout():
     made = generate_json()
 
