@@ -105,7 +105,8 @@ Format = Annotated[
         "--format",
         callback=_checked(image_format_problem),
         help=f"File format: {', '.join(IMAGE_FORMATS)} (gif: animated; svg: a drawing, one "
-        "image a request) [env: IMAGE_FORMAT].",
+        "image a request); with -o and no --format, the file's extension chooses "
+        "[env: IMAGE_FORMAT].",
     ),
 ]
 Compression = Annotated[
@@ -341,6 +342,7 @@ def make_images(
     """
     count, output_file = flags.count, flags.output_file
     if output_file is not None:
+        overrides["image_format"] = _format_for(output_file, overrides.get("image_format"))
         if (count or 1) > 1:
             raise InputValidationError(
                 "--output takes one image; use -n 1, or fetch each GUID after generating"
@@ -386,6 +388,35 @@ def make_images(
         if output_file is not None:
             extra["Written to"] = str(output_file)
         output.print_details(image, extra)
+
+
+FORMAT_OF_EXTENSION = {
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".webp": "webp",
+    ".gif": "gif",
+    ".svg": "svg",
+}
+"""The format a file name's extension asks for (-o without --format)."""
+
+
+def _format_for(output_file: Path, chosen: str | int | None) -> str | int | None:
+    """The format to make for ``-o output_file``: --format, else the extension's, else None.
+
+    Raises InputValidationError when --format and the extension disagree.
+    """
+    implied = FORMAT_OF_EXTENSION.get(output_file.suffix.lower())
+    if implied is None or chosen is None:
+        return chosen if chosen is not None else implied
+    if chosen != implied:
+        wanted = next((e for e, f in FORMAT_OF_EXTENSION.items() if f == chosen), None)
+        rename = f", or name a file ending in {wanted}" if wanted else ""
+        raise InputValidationError(
+            f"--format {chosen} does not match --output {output_file} ({implied}): "
+            f"drop --format{rename}"
+        )
+    return chosen
 
 
 def _lower_first(text: str) -> str:

@@ -159,6 +159,45 @@ def test_generate_refuses_to_overwrite_before_generating(tmp_path, data_dir):
     assert target.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize(
+    ("name", "image_format", "magic"),
+    [
+        ("fox.jpg", "jpeg", b"\xff\xd8\xff"),
+        ("fox.JPEG", "jpeg", b"\xff\xd8\xff"),
+        ("fox.webp", "webp", b"RIFF"),
+        ("fox.gif", "gif", b"GIF89a"),
+        ("fox.svg", "svg", b"<svg "),
+        ("fox.png", "png", b"\x89PNG"),
+        ("fox.image", "png", b"\x89PNG"),  # an extension of no format: the default
+    ],
+)
+def test_without_format_the_output_files_extension_chooses_it(tmp_path, name, image_format, magic):
+    target = tmp_path / name
+
+    details = generate_json("a red fox", "-o", str(target))
+
+    assert details["format"] == image_format
+    assert target.read_bytes().startswith(magic)
+
+
+def test_a_format_the_output_files_extension_contradicts_is_exit_2_before_any_work(
+    tmp_path, data_dir
+):
+    target = tmp_path / "x.png"
+
+    result = run("generate", "a red fox", "--format", "jpeg", "-o", str(target))
+    agreed = run("generate", "a red fox", "--format", "jpeg", "-o", str(tmp_path / "x.jpg"))
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: --format jpeg does not match --output {target} (png): drop --format, or name "
+        "a file ending in .jpg\n",
+    )
+    assert not target.exists()
+    assert agreed.exit_code == 0
+    assert len(list((data_dir / "images").iterdir())) == 1
+
+
 def test_generate_refuses_an_output_folder_that_is_missing_before_generating(tmp_path, data_dir):
     target = tmp_path / "missing" / "dir" / "x.png"
 
