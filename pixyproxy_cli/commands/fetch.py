@@ -20,7 +20,7 @@ def fetch(
         typer.Option(
             "--output",
             "-o",
-            help='Where to write the image: a file, a directory (DIR/GUID.EXT, as cp does), '
+            help="Where to write the image: a file, a directory (DIR/GUID.EXT, as cp does), "
             'or "-" for stdout. Default: GUID.EXT here (.png, .jpg, .webp, .gif, .svg).',
         ),
     ] = None,

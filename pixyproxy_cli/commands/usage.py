@@ -36,7 +36,9 @@ def usage(
     million tokens: MODEL=INPUT:OUTPUT, or by kind MODEL=TEXT_IN:IMAGE_IN:OUTPUT or
     MODEL=TEXT_IN:IMAGE_IN:IMAGE_OUT:TEXT_OUT), each line also has its estimated cost.
     This is the local view of every image in the database; the REST API's GET /usage
-    shows a user their own (and so does this command with a server).
+    shows a user their own (and so does this command with a server). On a terminal: a
+    table; in a pipe: one tab-separated line a group (key, images, input, image input,
+    output, cost in USD or -).
 
     Examples:
 
@@ -64,6 +66,21 @@ def usage(
         output.print_json([line.__dict__ for line in lines])
         return
     console = output.out()
+    if not console.is_terminal:  # as list: one tab-separated line a group, for pipes
+        output.print_lines(
+            "\t".join(
+                (
+                    line.key or "(anonymous)",
+                    str(line.images),
+                    str(line.input_tokens),
+                    str(line.input_image_tokens),
+                    str(line.output_tokens),
+                    "-" if line.cost is None else f"{line.cost:.6f}",
+                )
+            )
+            for line in lines
+        )
+        return
     header = (
         f"{by.value.upper():<24} {'IMAGES':>7} {'INPUT':>10} {'IMAGE-IN':>9} {'OUTPUT':>12} "
         f"{'COST':>10}"

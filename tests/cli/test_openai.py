@@ -620,7 +620,8 @@ def test_usage_sums_tokens_by_model_and_prices_them_when_asked(fake_openai, open
     env = {**openai_env, "IMAGE_PRICES": f"{DEFAULT_IMAGE_MODEL}=5:40"}
 
     by_model = json.loads(runner.invoke(app, ["usage", "--by", "model", "--json"], env=env).stdout)
-    text = runner.invoke(app, ["usage", "--by", "model"], env=env)
+    text = runner.invoke(app, ["usage", "--by", "model"], env={**env, "TTY_COMPATIBLE": "1"})
+    piped = runner.invoke(app, ["usage", "--by", "model"], env=env)
     future = runner.invoke(app, ["usage", "--since", "2999-01-01", "--json"], env=env)
 
     output_tokens = 2 * OUTPUT_TOKENS_PER_IMAGE
@@ -658,6 +659,10 @@ def test_usage_sums_tokens_by_model_and_prices_them_when_asked(fake_openai, open
         "COST",
     ]
     assert "$0.0847" in text.stdout
+    assert piped.stdout.splitlines() == [
+        f"{DEFAULT_IMAGE_MODEL}\t2\t{INPUT_TOKENS}\t0\t{output_tokens}\t0.084730",
+        "placeholder-v1\t1\t0\t0\t0\t-",
+    ]
     assert future.stdout == "[]\n"
 
 
