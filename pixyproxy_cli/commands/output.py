@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -235,10 +236,18 @@ def garbage_collector_paused() -> Iterator[None]:
 
 
 def describe_provider(image: ImagePublic) -> str:
-    """``openai (gpt-image-1)``, or a clear placeholder label."""
+    """``openai``, or a clear placeholder label."""
     if image.placeholder:
         return "placeholder (offline renderer; not a generated image)"
-    return f"{image.provider} ({image.model})"
+    return image.provider
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """A moment as ``--json`` writes it: UTC, ``Z``, no trailing zeros in the fraction."""
+    text = moment.astimezone(UTC).isoformat().removesuffix("+00:00")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text}Z"
 
 
 def print_details(image: ImagePublic, extra: dict[str, str] | None = None) -> None:
@@ -249,10 +258,11 @@ def print_details(image: ImagePublic, extra: dict[str, str] | None = None) -> No
         "Visibility": "private" if image.private else "public",
         "Owner": image.owner or "-",
         "Provider": describe_provider(image),
+        "Model": image.model,
         "Media type": image.media_type,
         "Size": f"{image.width}x{image.height}" if image.width and image.height else "-",
-        "Created": image.created_at.isoformat(),
-        "Updated": image.updated_at.isoformat(),
+        "Created": iso_timestamp(image.created_at),
+        "Updated": iso_timestamp(image.updated_at),
     }
     if image.parents is not None:
         rows["Edited from"] = ", ".join(parent or "(a local file)" for parent in image.parents)

@@ -119,6 +119,19 @@ def test_generate_without_a_key_uses_the_labelled_placeholder(data_dir):
     assert image_files(data_dir) == [f"{guid}.png"]
 
 
+def test_show_says_the_model_the_file_and_the_times_as_json_does(data_dir):
+    made = generate_json()
+
+    shown = run("show", made["guid"])
+
+    assert shown.exit_code == 0
+    lines = dict(line.split(None, 1) for line in shown.stdout.splitlines())
+    as_json = json.loads(run("show", made["guid"], "--json").stdout)
+    assert lines["Model"] == as_json["model"] == "placeholder-v1"
+    assert lines["File"] == made["file"]
+    assert (lines["Created"], lines["Updated"]) == (as_json["created_at"], as_json["updated_at"])
+
+
 def test_generate_json_gives_the_details_and_the_stored_file(data_dir):
     details = generate_json()
 
