@@ -23,18 +23,29 @@ PasswordStdin = Annotated[
 ]
 
 
+DEFAULT_CLASS_KEY = "user"
+"""The class a user gets when ``--class-key`` is not given."""
+
+
 @app.command("add", cls=ExamplesCommand)
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="The new user's name.")],
     class_key: Annotated[
-        str, typer.Option("--class-key", help="The user's class (a short label).")
-    ],
+        str,
+        typer.Option(
+            "--class-key",
+            help="A label of your own for the user's kind (staff, bot, ...): kept with the "
+            "user and shown by whoami and POST /token; it grants nothing.",
+        ),
+    ] = DEFAULT_CLASS_KEY,
     password_stdin: PasswordStdin = False,
 ) -> None:
     r"""Add a user; the password is asked twice (or read from stdin).
 
     Examples:
+
+        pixyproxy user add alice
 
         pixyproxy user add alice --class-key staff
 

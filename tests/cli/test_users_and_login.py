@@ -381,3 +381,11 @@ def test_no_password_appears_in_any_output_or_log_line(caplog):
         assert secret not in captured
     settings = load_settings()
     assert PASSWORD not in repr(settings)
+
+
+def test_a_class_key_is_optional_and_its_help_says_what_it_is():
+    added = run("user", "add", "carol", "--password-stdin", input=PASSWORD + "\n")
+    helped = run("user", "add", "--help")
+
+    assert (added.exit_code, added.stdout) == (0, "Added user carol (class user)\n")
+    assert "it grants nothing" in " ".join(helped.stdout.split())
