@@ -127,3 +127,32 @@ def test_the_floors_ci_tests_are_the_floors_pyproject_declares():
         if name in pins:
             declared[name] = Version(version)
     assert pins == declared
+
+
+def test_the_readmes_endpoint_table_is_the_servers_paths():
+    from pixyproxy_cli.web.app import create_app
+
+    def shape(path: str) -> str:  # {guid} and {token_id} alike, no query
+        return re.sub(r"\{[^}]*\}", "{}", re.split(r"[?\[]", path, maxsplit=1)[0])
+
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    documented = {
+        (method, shape(path))
+        for method, path in re.findall(r"^\| `(GET|POST|PUT|PATCH|DELETE) (/[^` ]*)", readme, re.M)
+    }
+    served = {
+        (method.upper(), shape(path))
+        for path, operations in create_app().openapi()["paths"].items()
+        for method in operations
+    }
+
+    assert documented == served
+
+
+def test_env_example_names_only_settings_there_are():
+    documented = re.findall(
+        r"^([A-Z][A-Z0-9_]*)=", (REPOSITORY / ".env.example").read_text(encoding="utf-8"), re.M
+    )
+
+    assert set(documented) <= set(ENVIRONMENT.values())
+    assert len(documented) == len(set(documented))  # each once
