@@ -8,6 +8,7 @@ environment, and the process-wide database is closed after it.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +94,15 @@ MYSQL_SERVER = {
     "password": os.environ.get("TEST_MYSQL_PASSWORD", ""),
 }
 """The server the MySQL tests use: TEST_MYSQL_* variables, default root@127.0.0.1:3306."""
+MYSQL_PREFIX = os.environ.get("TEST_MYSQL_PREFIX", "pixyproxy_")
+"""What the name of every database (and user) the tests make on that server begins with."""
+if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", MYSQL_PREFIX):
+    raise pytest.UsageError("TEST_MYSQL_PREFIX takes 1 to 32 letters, digits or underscores")
+
+
+def scratch_name(kind: str) -> str:
+    """A fresh name for a database or user a test makes on the shared server."""
+    return f"{MYSQL_PREFIX}{kind}_{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ def mysql_server() -> Iterator[MySQLTestServer]:
     """
     import mysql.connector
 
-    name = f"pixyproxy_test_{uuid.uuid4().hex[:12]}"
+    name = scratch_name("test")
     server = MySQLTestServer(name)
     try:
         server.run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")

@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 # Module scope, not session: while Playwright's sync API runs, its event loop is the
 # thread's running loop, and later tests that call anyio.run() would fail.
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     executable = shutil.which("chromium")
     if executable is None:
         if os.environ.get("CI") == "true":
@@ -43,7 +43,13 @@ def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        # A home of its own: Chromium writes ~/.config/chromium and its crash reports there,
+        # never into the real one.
+        home = tmp_path_factory.mktemp("chromium-home")
+        environment = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_ARGS, env=environment
+        )
         yield browser
         browser.close()
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
-from tests.conftest import MYSQL_SERVER, MySQLTestServer
+from tests.conftest import MYSQL_PREFIX, MYSQL_SERVER, MySQLTestServer, scratch_name
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def run(env: dict[str, str], *args: str):
 @pytest.fixture
 def missing_database(mysql_server: MySQLTestServer) -> Iterator[tuple[str, dict[str, str]]]:
     """The name of a database that does not exist yet, and the environment that names it."""
-    name = f"pixyproxy_missing_{uuid.uuid4().hex[:8]}"
+    name = scratch_name("missing")
     env = {
         "DB_BACKEND": "mysql",
         "DB_HOST": MYSQL_SERVER["host"],
@@ -139,7 +139,7 @@ REFUSED = (
 @pytest.fixture
 def stranger(mysql_server: MySQLTestServer) -> Iterator[str]:
     """A user of the server's own, made for the test, with a password and no grants."""
-    name = f"pixyproxy_t_{uuid.uuid4().hex[:8]}"
+    name = scratch_name("t")
     mysql_server.run(f"CREATE USER '{name}'@'%' IDENTIFIED BY 'a password'")
     try:
         yield name
@@ -151,8 +151,8 @@ def stranger(mysql_server: MySQLTestServer) -> Iterator[str]:
 @pytest.mark.parametrize(
     ("user", "password"),
     [
-        ("pixyproxy_nobody", ""),  # 1698: a user the server does not know, no password
-        ("pixyproxy_nobody", "a guess"),  # 1045
+        (f"{MYSQL_PREFIX}nobody", ""),  # 1698: a user the server does not know, no password
+        (f"{MYSQL_PREFIX}nobody", "a guess"),  # 1045
         ("stranger", "a wrong password"),  # 1045
         ("stranger", "a password"),  # 1044: no access to the database
     ],

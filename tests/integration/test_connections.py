@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -15,6 +14,7 @@ from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import DBConnectionError
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database
+from tests.conftest import MYSQL_SERVER, scratch_name
 from tests.helpers import free_port
 
 WRONG_PASSWORD = "definitely-not-the-password-4711"
@@ -136,14 +136,14 @@ def test_bad_credentials_never_show_the_password(mysql_server, tmp_path):
 
     message = str(caught.value)
     assert "refused the user name or password" in message
-    assert ":3306" in message
+    assert f":{MYSQL_SERVER['port']}" in message
     assert WRONG_PASSWORD not in message
     assert WRONG_PASSWORD not in repr(caught.value)
 
 
 @pytest.mark.mysql
 def test_a_missing_database_is_created_with_utf8mb4(mysql_server, tmp_path):
-    name = f"pixyproxy_new_{uuid.uuid4().hex[:8]}"
+    name = scratch_name("new")
     database = create_database(mysql_server.settings(tmp_path, name), Provision.DATABASE)
     try:
         run_transaction(database)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database, create_repositories
 from pixyproxy_cli.data.interfaces import ImageQuery
 from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
+from tests.conftest import scratch_name
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 TABLES = ("schema_version", "roster", "images", "rate_limits", "api_tokens")
@@ -53,7 +53,7 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
     backend_settings, request, made_at
 ):
     if backend_settings.db_backend == "mysql":  # a database of its own, at that version
-        name = f"pixyproxy_v{made_at}_{uuid.uuid4().hex[:8]}"
+        name = scratch_name(f"v{made_at}")
         server = request.getfixturevalue("mysql_server")
         server.run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         request.addfinalizer(lambda: server.run(f"DROP DATABASE IF EXISTS `{name}`"))
@@ -217,7 +217,7 @@ def test_sqlite_tables_have_the_same_columns_as_mysql(mysql_server, sqlite_setti
     sqlite_db = create_database(sqlite_settings)
     touch(sqlite_db)
     sqlite_db.close()
-    name = f"pixyproxy_cols_{uuid.uuid4().hex[:8]}"
+    name = scratch_name("cols")
     mysql_db = create_database(mysql_server.settings(tmp_path, name), Provision.DATABASE)
     try:
         touch(mysql_db)
@@ -278,8 +278,8 @@ def describe_schema(server, name: str) -> dict[str, list[tuple]]:
 
 @pytest.mark.mysql
 def test_schema_sql_matches_what_the_code_creates(mysql_server, tmp_path):
-    by_code = f"pixyproxy_code_{uuid.uuid4().hex[:8]}"
-    by_file = f"pixyproxy_file_{uuid.uuid4().hex[:8]}"
+    by_code = scratch_name("code")
+    by_file = scratch_name("file")
     script = (REPOSITORY / "schema.sql").read_text(encoding="utf-8")
     statements = [
         part.strip() for part in re.sub(r"--[^\n]*", "", script).split(";") if part.strip()
