@@ -243,11 +243,8 @@ def describe_provider(image: ImagePublic) -> str:
 
 
 def iso_timestamp(moment: datetime) -> str:
-    """A moment as ``--json`` writes it: UTC, ``Z``, no trailing zeros in the fraction."""
-    text = moment.astimezone(UTC).isoformat().removesuffix("+00:00")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return f"{text}Z"
+    """A moment as ``--json`` writes it: UTC with ``Z`` (a zero fraction left out)."""
+    return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
 def print_details(image: ImagePublic, extra: dict[str, str] | None = None) -> None:
@@ -320,22 +317,29 @@ def print_image_table(images: Iterable[ImagePublic], narrowed_by: Sequence[str] 
     from rich.table import Table
     from rich.text import Text
 
+    # Every column but the prompt keeps its whole width, one space apart (77 columns: an
+    # 80-column terminal shows the start of the prompt); the prompt is given exactly the
+    # rest and cut with an ellipsis (left to itself, rich drops whole columns that do not
+    # fit). Minutes are precise enough here: --json has the exact time.
+    widths = {"GUID": 36, "Created (UTC)": 16, "Visibility": 10, "Provider": 11}
+    console = out()
+    prompt_width = max(1, console.width - sum(widths.values()) - len(widths))
+
     def new_table(first: bool) -> Table:
-        table = Table(show_header=first, box=None, pad_edge=False)
-        table.add_column("GUID", no_wrap=True, min_width=36, style="cyan")
-        table.add_column("Created (UTC)", no_wrap=True, min_width=19)
-        table.add_column("Visibility", no_wrap=True, min_width=10)
-        table.add_column("Provider", no_wrap=True, min_width=11)
-        table.add_column("Prompt", overflow="ellipsis", no_wrap=True, ratio=1)
+        table = Table(show_header=first, box=None, pad_edge=False, padding=(0, 1, 0, 0))
+        for name, width in widths.items():
+            table.add_column(
+                name, no_wrap=True, width=width, style="cyan" if name == "GUID" else ""
+            )
+        table.add_column("Prompt", overflow="ellipsis", no_wrap=True, max_width=prompt_width)
         return table
 
-    console = out()
     count = 0
     table = new_table(True)
     for image in images:
         table.add_row(
             image.guid,
-            image.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            image.created_at.strftime("%Y-%m-%d %H:%M"),
             Text("private", style="yellow") if image.private else "public",
             Text(image.provider, style="magenta" if image.placeholder else ""),
             _one_line(image.prompt),

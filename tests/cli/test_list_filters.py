@@ -106,3 +106,37 @@ def test_an_empty_listing_on_a_terminal_says_what_narrowed_it(isolated_environme
     assert empty.stderr == 'No images yet: make one with pixyproxy generate "PROMPT"\n'
     assert searched.stderr == "No image matches --search, --model\n"
     assert "GUID" in searched.stdout  # the table's header, over no rows
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_the_table_fits_the_terminal_and_only_the_prompt_gives_way(isolated_environment, columns):
+    from typer.testing import CliRunner
+
+    from pixyproxy_cli.commands.main import app
+
+    runner = CliRunner()
+    prompt = "a lighthouse at dawn " * 12
+    made = [
+        json.loads(runner.invoke(app, ["generate", text, "--json"]).stdout)
+        for text in (prompt, "a fox")
+    ]
+    terminal = {"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": str(columns)}
+
+    table = [
+        line.rstrip() for line in runner.invoke(app, ["list"], env=terminal).stdout.splitlines()
+    ]
+
+    assert len(table) == 3  # the header and one line a row: nothing wraps
+    assert max(map(len, table)) <= columns
+    header = table[0].split()
+    assert header[:5] == ["GUID", "Created", "(UTC)", "Visibility", "Provider"]
+    assert header[5] == "Prompt" if columns > 80 else header[5] in ("Pr…", "Prompt")
+    for line, image in zip(table[1:], made, strict=True):
+        guid, day, minute, visibility, provider, *words = line.split()
+        assert (guid, visibility, provider) == (image["guid"], "public", "placeholder")
+        assert f"{day}T{minute}" == image["created_at"][:16]
+        assert words  # the prompt's start, at the least
+    long_prompt = table[1].split(None, 5)[5]
+    assert long_prompt.endswith("…")
+    assert prompt.startswith(long_prompt[:-1])
+    assert table[2].endswith("a fox" if columns > 80 else "a …")
