@@ -29,6 +29,14 @@ def remove(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Delete without asking (needed in a pipe).")
     ] = False,
+    admin: Annotated[
+        bool,
+        typer.Option(
+            "--admin",
+            help="As the local admin (this machine's database): delete any image, whoever "
+            "owns it, private ones too.",
+        ),
+    ] = False,
     as_json: JsonOutput = False,
 ) -> None:
     """Delete images: all of them, or none when one cannot be deleted.
@@ -36,28 +44,43 @@ def remove(
     On a terminal it lists the images and asks once; in a script pass --yes (without it,
     and without a terminal to ask on, nothing is deleted: exit 2). You may delete your own
     images (log in first), and images that have no owner. Another user's private image is
-    "not found" (exit 3); another user's public image is refused (exit 8).
+    "not found" (exit 3); another user's public image is refused (exit 8). The local admin
+    may delete any image with --admin (not with a server: exit 2), after the same question.
 
     Examples:
 
         pixyproxy rm 1b4e28ba-2fa1-11d2-883f-0016d3cca427
 
+        pixyproxy rm --admin 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+
         pixyproxy list --mine --json | jq -r '.[].guid' | xargs pixyproxy rm --yes
     """
-    prompts = state(ctx).prompts()
+    cli = state(ctx)
+    if admin and cli.remote_server() is not None:
+        raise InputValidationError(
+            "--admin works on this machine's database: use --local (a server's images are "
+            "deleted by their owners)"
+        )
+    prompts = cli.prompts()
     if not yes:
         if not can_ask():
             raise InputValidationError(
                 "rm deletes for good: pass --yes to delete without a terminal to ask on"
             )
-        images = [prompts.get_image_by_guid(guid) for guid in dict.fromkeys(guids)]
-        output.print_lines(output.plain_line(image) for image in images)
-        count = len(images)
+        if admin:
+            count = output.print_lines(
+                f"{image.guid}\t{'private' if image.private else 'public'}\t"
+                f"{image.owner or '(no owner)'}"
+                for image in prompts.images_for_admin(guids)
+            )
+        else:
+            images = [prompts.get_image_by_guid(guid) for guid in dict.fromkeys(guids)]
+            count = output.print_lines(output.plain_line(image) for image in images)
         question = f"Delete {'this image' if count == 1 else f'these {count} images'}?"
         if not typer.confirm(question, default=False, err=True):
             typer.echo("Nothing deleted", err=True)
             raise typer.Exit(ExitCode.ERROR)
-    deleted = prompts.delete_images(guids)
+    deleted = prompts.delete_any_images(guids) if admin else prompts.delete_images(guids)
     if as_json:
         output.print_json(deleted)
     else:

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.exceptions import InputValidationError, PermissionDeniedError
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.edits import LocalImage
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.core.models import (
         ImageContent,
         ImageDetailCreate,
+        ImageFile,
         ImagePublic,
         User,
         UserCreate,
@@ -183,6 +184,22 @@ class PromptServiceInterface(ABC):
         For the local admin removing a user; raises PermissionDeniedError for anyone else,
         InputValidationError for a malformed name, StorageError as ``delete_images``.
         """
+
+    def images_for_admin(self, guids: Sequence[str]) -> list[ImageFile]:
+        """Who owns each of ``guids`` and whether it is private, whoever asks about it.
+
+        For the local admin's ``rm --admin`` confirmation. Raises PermissionDeniedError for
+        anyone else, InputValidationError, and RecordNotFoundError for a missing image.
+        """
+        raise PermissionDeniedError("Only the local admin may see any image")
+
+    def delete_any_images(self, guids: Sequence[str]) -> list[str]:
+        """Delete ``guids`` as ``delete_images`` does, whoever owns them (all or none).
+
+        For the local admin (the CLI on the database); raises PermissionDeniedError for
+        anyone else, and the errors of ``delete_images``.
+        """
+        raise PermissionDeniedError("Only the local admin may delete any image")
 
     def peek_image_by_guid(self, guid: str) -> ImagePublic | None:
         """The details of one image when they are at hand without I/O, else None.

@@ -68,7 +68,13 @@ from pixyproxy_cli.service.validation import (
 )
 
 if TYPE_CHECKING:
-    from pixyproxy_cli.core.models import Image, ImageContent, ImageDetailCreate, ImagePublic
+    from pixyproxy_cli.core.models import (
+        Image,
+        ImageContent,
+        ImageDetailCreate,
+        ImageFile,
+        ImagePublic,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -436,19 +442,42 @@ class PromptService(PromptServiceInterface):
 
     def delete_images(self, guids: Sequence[str]) -> list[str]:
         """See PromptServiceInterface.delete_images."""
-        wanted = list(dict.fromkeys(validate_guid(guid) for guid in guids))
-        if not wanted:
-            raise InputValidationError("Name at least one image to delete")
+        wanted = _wanted(guids)
         # Anonymous callers of the server may delete nothing: 401 before any lookup, whatever
         # the GUIDs name (a missing image, someone's private one, an ownerless one).
         check_may_delete_any(wanted[0], self.viewer, local_admin=self._local_admin)
+        return self._delete(wanted, as_admin=False)
+
+    def images_for_admin(self, guids: Sequence[str]) -> list[ImageFile]:
+        """See PromptServiceInterface.images_for_admin."""
+        self._only_the_local_admin("see any image")
+        with transaction(self._context_factory):
+            return [self._stored(guid, as_admin=True) for guid in _wanted(guids)]
+
+    def delete_any_images(self, guids: Sequence[str]) -> list[str]:
+        """See PromptServiceInterface.delete_any_images."""
+        self._only_the_local_admin("delete any image")
+        return self._delete(_wanted(guids), as_admin=True)
+
+    def _only_the_local_admin(self, what: str) -> None:
+        if not self._local_admin:
+            raise PermissionDeniedError(f"Only the local admin may {what}")
+
+    def _stored(self, guid: str, *, as_admin: bool) -> ImageFile:
+        """The stored file of ``guid`` as this caller may see it (the admin: any)."""
+        stored = self._images.get_image_file(guid)
+        if stored is None or not (as_admin or self._is_visible(stored.private, stored.owner)):
+            raise _not_found(guid)
+        return stored
+
+    def _delete(self, wanted: list[str], *, as_admin: bool) -> list[str]:
+        """Delete ``wanted``'s rows in one transaction, then their files: all, or none."""
         filenames = []
         with transaction(self._context_factory):  # every row, or none
             for guid in wanted:  # every check first: a refusal deletes nothing
-                stored = self._images.get_image_file(guid)
-                if stored is None or not self._is_visible(stored.private, stored.owner):
-                    raise _not_found(guid)
-                self._check_may_delete(guid, stored.owner)
+                stored = self._stored(guid, as_admin=as_admin)
+                if not as_admin:
+                    self._check_may_delete(guid, stored.owner)
                 filenames.append(stored.filename)
             for guid in wanted:
                 if not self._images.delete_image(guid):  # deleted meanwhile by someone else
@@ -458,8 +487,7 @@ class PromptService(PromptServiceInterface):
 
     def delete_images_of(self, owner: str) -> int:
         """See PromptServiceInterface.delete_images_of."""
-        if not self._local_admin:
-            raise PermissionDeniedError("Only the local admin may delete a user's images")
+        self._only_the_local_admin("delete a user's images")
         owner = validate_username(owner)
         deleted = 0
         while True:
@@ -667,6 +695,14 @@ def _check_mask_fits(mask: SourceImage, first: SourceImage, name: str) -> None:
             f"{name} is {mask.width}x{mask.height} pixels; a mask must have the size of the "
             f"first source ({first.width}x{first.height})"
         )
+
+
+def _wanted(guids: Sequence[str]) -> list[str]:
+    """``guids`` validated, each once, in order. Raises InputValidationError."""
+    wanted = list(dict.fromkeys(validate_guid(guid) for guid in guids))
+    if not wanted:
+        raise InputValidationError("Name at least one image to delete")
+    return wanted
 
 
 def _file_missing(guid: str) -> RecordNotFoundError:

@@ -148,6 +148,45 @@ def test_the_local_admin_deletes_ownerless_images_but_not_a_users(cli):
     assert run("rm", "--yes", alices["guid"], alice=True).exit_code == 0
 
 
+@pytest.mark.parametrize(("answer", "deleted"), [("y\n", True), ("n\n", False)])
+def test_the_local_admin_deletes_any_image_with_admin_after_the_same_question(
+    cli, monkeypatch, answer, deleted
+):
+    run, settings = cli
+    secret = make(run, "alice's secret", "--private", alice=True)
+    public = make(run, "alice's public", alice=True)
+    monkeypatch.setattr("pixyproxy_cli.commands.remove.can_ask", lambda: True)
+
+    hidden = run("rm", "--yes", secret["guid"])
+    asked = run("rm", "--admin", secret["guid"], public["guid"], input=answer)
+
+    assert (hidden.exit_code, hidden.stderr) == (3, f"Error: No image with GUID {secret['guid']}\n")
+    assert asked.stdout.startswith(
+        f"{secret['guid']}\tprivate\talice\n{public['guid']}\tpublic\talice\n"
+    )
+    assert asked.stderr.startswith("Delete these 2 images? [y/N]:")
+    if deleted:
+        assert asked.exit_code == 0
+        assert asked.stdout.endswith(f"Deleted {secret['guid']}\nDeleted {public['guid']}\n")
+        assert files(settings) == []
+    else:
+        assert asked.exit_code == 1
+        assert len(files(settings)) == 2
+
+
+def test_rm_admin_of_a_missing_guid_deletes_nothing_and_is_not_for_a_server(cli):
+    run, settings = cli
+    image = make(run, "alice's", alice=True)
+
+    missing = run("rm", "--admin", "--yes", image["guid"], MISSING)
+    remote = run("rm", "--admin", "--yes", "--server", "https://example.invalid", image["guid"])
+
+    assert (missing.exit_code, missing.stderr) == (3, f"Error: No image with GUID {MISSING}\n")
+    assert remote.exit_code == 2
+    assert "--admin works on this machine's database" in remote.stderr
+    assert files(settings) == [Path(image["file"]).name]
+
+
 def test_user_remove_delete_images_removes_the_user_and_only_their_images(cli):
     run, settings = cli
     make(run, "public", alice=True)

@@ -179,3 +179,25 @@ def test_only_the_local_admin_deletes_a_users_images(world):
     with pytest.raises(PermissionDeniedError, match="Only the local admin"):
         world.as_user(ALICE).delete_images_of("alice")
     assert len(world.images.rows) == 1
+
+
+def test_only_the_local_admin_deletes_any_image_and_then_all_or_none(world):
+    private = world.as_user(ALICE).generate_image(request("secret", private=True))
+    bobs = world.as_user(BOB).generate_image(request("bob's"))
+
+    for caller in (world.as_user(BOB), world.as_user(ALICE)):
+        with pytest.raises(PermissionDeniedError, match="Only the local admin"):
+            caller.delete_any_images([bobs.guid])
+        with pytest.raises(PermissionDeniedError, match="Only the local admin"):
+            caller.images_for_admin([bobs.guid])
+    with pytest.raises(RecordNotFoundError):
+        admin(world).delete_any_images([private.guid, MISSING])
+    assert len(world.images.rows) == 2  # nothing deleted
+
+    seen = admin(world).images_for_admin([private.guid, bobs.guid])
+    deleted = admin(world).delete_any_images([private.guid, bobs.guid])
+
+    assert [(image.owner, image.private) for image in seen] == [("alice", True), ("bob", False)]
+    assert deleted == [private.guid, bobs.guid]
+    assert world.images.rows == {}
+    assert world.store.files == {}
