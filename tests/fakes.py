@@ -163,7 +163,7 @@ class FakeImageRepository(ImageRepositoryInterface):
                 if filters.newest_first
                 else image_id > query.after_id
             )
-            and (not image.private or image.owner == query.viewer)
+            and (query.everything or not image.private or image.owner == query.viewer)
             and (query.owner is None or image.owner == query.owner)
             and (query.private is None or image.private == query.private)
             and (filters.since is None or image.created_at >= filters.since)
@@ -237,6 +237,22 @@ class FakeImageRepository(ImageRepositoryInterface):
         self._call("find_filenames")
         stored = {image.filename for image in self.rows.values()}
         return {name for name in filenames if name in stored}
+
+    def count_hidden(self, query: ImageQuery) -> int:
+        self._call("count_hidden")
+        filters = query.filters
+        return sum(
+            1
+            for image in self.rows.values()
+            if image.private
+            and image.owner != query.viewer
+            and (query.owner is None or image.owner == query.owner)
+            and (query.private is None or image.private == query.private)
+            and (filters.since is None or image.created_at >= filters.since)
+            and (filters.until is None or image.created_at <= filters.until)
+            and (filters.model is None or image.model == filters.model)
+            and (filters.search is None or matches(image.prompt, filters.search))
+        )
 
     def add_provenance_check(self, guid: str, report: ProvenanceReport) -> bool:
         self._call("add_provenance_check")

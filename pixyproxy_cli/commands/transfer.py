@@ -10,6 +10,7 @@ from pixyproxy_cli.commands.errors import ExitCode
 from pixyproxy_cli.commands.options import JsonOutput, ModelFilter, SearchText, Since, Until
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
+from pixyproxy_cli.core.exceptions import InputValidationError
 from pixyproxy_cli.core.filters import image_filters
 
 Directory = Annotated[
@@ -30,6 +31,14 @@ def export(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a directory that is not empty.")
     ] = False,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="As the local admin (this machine's database): every image, other users' "
+            "private ones too.",
+        ),
+    ] = False,
     as_json: JsonOutput = False,
 ) -> None:
     """Export the images you may see: their files and one JSON Lines file of details.
@@ -38,17 +47,28 @@ def export(
     line: GUID, prompt, owner, private, timestamps, parents, usage, and the file's size and
     SHA-256) and manifest.json, written last: a DIR without it is an export that did not
     finish. Take the listing's filters to export part of them. An image whose file is
-    missing is left out with a warning, and the exit code is 1.
+    missing is left out with a warning, and the exit code is 1. Other users' private
+    images are left out, and said so with their count; the local admin exports them too
+    with --all.
 
     Examples:
 
         pixyproxy export ~/pixyproxy-export
 
+        pixyproxy export --all ~/pixyproxy-backup
+
         pixyproxy export ./lighthouses --search lighthouse --since 2026-11-01
     """
     filters = image_filters(search=search, since=since, until=until, model=model)
-    prompts = state(ctx).prompts()
-    transfer = state(ctx).services().transfer
+    cli = state(ctx)
+    if everything and cli.remote_server() is not None:
+        raise InputValidationError("--all works on this machine's database: use --local")
+    prompts = cli.prompts()
+    if everything:
+        prompts = prompts.everything_view()
+    # What a plain export leaves out (--mine and --private ask for one's own anyway).
+    hidden = None if mine or private else prompts.count_hidden_images(filters=filters)
+    transfer = cli.services().transfer
     with output.progress_bar("Exporting", None) as tick:
         summary = transfer.export_images(
             prompts,
@@ -65,11 +85,17 @@ def export(
                 "exported": summary.done,
                 "skipped": summary.skipped,
                 "missing_files": summary.missing_files,
+                "private_left_out": hidden,
             }
         )
     else:
         noun = "image" if summary.done == 1 else "images"
         output.out().print(f"Exported {summary.done} {noun} to {directory}", markup=False)
+    if hidden:
+        output.notice(
+            f"{hidden} private image(s) of other users left out: you may not see them "
+            "(the local admin exports them too with --all)"
+        )
     if summary.skipped:
         output.warning(
             f"{summary.skipped} image(s) left out: their files are missing "

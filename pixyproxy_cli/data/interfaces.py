@@ -37,6 +37,8 @@ class ImageQuery:
     owner: str | None = None
     private: bool | None = None
     filters: ImageFilters = field(default_factory=ImageFilters)
+    everything: bool = False
+    """The local admin's view: every image, whoever's and however private."""
 
     def after(self, last_id: int) -> ImageQuery:
         """The same query, for the page after the image with id ``last_id``."""
@@ -126,6 +128,13 @@ class ImageRepositoryInterface(ABC):
     @abstractmethod
     def find_filenames(self, filenames: Sequence[str]) -> set[str]:
         """Which of ``filenames`` belong to a stored image."""
+
+    @abstractmethod
+    def count_hidden(self, query: ImageQuery) -> int:
+        """How many images ``query``'s filters keep that its viewer may not see.
+
+        Those are other users' private images; paging and ``everything`` are not applied.
+        """
 
     @abstractmethod
     def add_provenance_check(self, guid: str, report: ProvenanceReport) -> bool:

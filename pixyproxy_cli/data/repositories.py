@@ -107,17 +107,42 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def _listing_query(self, query: ImageQuery) -> tuple[str, dict[str, object]]:
         """The statement and parameters of one listing page."""
-        filters = query.filters
-        conditions = ["(is_private = 0 OR owner = %(viewer)s)"]
-        params: dict[str, object] = {
-            "after_id": query.after_id,
-            "viewer": query.viewer,
-            "limit": query.limit,
-        }
-        if not filters.newest_first:
+        conditions, params = self._filter_conditions(query)
+        if not query.everything:
+            conditions.insert(0, "(is_private = 0 OR owner = %(viewer)s)")
+        params.update(after_id=query.after_id, limit=query.limit)
+        if not query.filters.newest_first:
             conditions.append("id > %(after_id)s")
         elif query.after_id:
             conditions.append("id < %(after_id)s")
+        order = "DESC" if query.filters.newest_first else "ASC"
+        # Every condition is one of the constant fragments above; values are parameters.
+        sql = (
+            PUBLIC_JSON_SELECT
+            + " WHERE "
+            + " AND ".join(conditions)
+            + f" ORDER BY id {order} LIMIT %(limit)s"
+        )
+        return sql, params
+
+    def count_hidden(self, query: ImageQuery) -> int:
+        """See ImageRepositoryInterface.count_hidden."""
+        conditions, params = self._filter_conditions(query)
+        conditions.append("is_private = 1 AND (%(viewer)s IS NULL OR owner <> %(viewer)s)")
+        db = self._db()
+        # Every condition is one of the constant fragments of _filter_conditions.
+        db.execute(
+            "SELECT COUNT(*) AS hidden FROM images WHERE " + " AND ".join(conditions),  # noqa: S608
+            params,
+        )
+        row = db.fetchone()
+        return 0 if row is None else int(row["hidden"])
+
+    def _filter_conditions(self, query: ImageQuery) -> tuple[list[str], dict[str, object]]:
+        """The conditions of ``query``'s owner, privacy and filters, and their parameters."""
+        filters = query.filters
+        conditions: list[str] = []
+        params: dict[str, object] = {"viewer": query.viewer}
         if query.owner is not None:
             conditions.append("owner = %(owner)s")
             params["owner"] = query.owner
@@ -141,15 +166,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
                 name = f"literal{number}"
                 conditions.append(self.CONTAINS.format(name=f"%({name})s"))
                 params[name] = literal
-        order = "DESC" if filters.newest_first else "ASC"
-        # Every condition is one of the constant fragments above; values are parameters.
-        sql = (
-            PUBLIC_JSON_SELECT
-            + " WHERE "
-            + " AND ".join(conditions)
-            + f" ORDER BY id {order} LIMIT %(limit)s"
-        )
-        return sql, params
+        return conditions, params
 
     def get_image_by_guid(self, guid: str) -> Image | None:
         """The image with this GUID, or None."""

@@ -185,6 +185,26 @@ class PromptServiceInterface(ABC):
         InputValidationError for a malformed name, StorageError as ``delete_images``.
         """
 
+    def count_hidden_images(
+        self,
+        *,
+        mine: bool = False,
+        private: bool | None = None,
+        filters: ImageFilters | None = None,
+    ) -> int | None:
+        """How many images a listing with these filters leaves out as others' private ones.
+
+        None when this implementation cannot say (a server's). Raises as the listing does.
+        """
+        return None
+
+    def everything_view(self) -> PromptServiceInterface:
+        """The local admin's view: every image, whoever's and however private (reads only).
+
+        Raises PermissionDeniedError for anyone but the local admin.
+        """
+        raise PermissionDeniedError("Only the local admin may see every image")
+
     def images_for_admin(self, guids: Sequence[str]) -> list[ImageFile]:
         """Who owns each of ``guids`` and whether it is private, whoever asks about it.
 

@@ -420,9 +420,37 @@ class PromptService(PromptServiceInterface):
             after_id = start.id
         owner = self.viewer if mine else None
         first = ImageQuery(
-            self._chunk_size, after_id, self.viewer, owner, private, filters or ImageFilters()
+            self._chunk_size,
+            after_id,
+            self.viewer,
+            owner,
+            private,
+            filters or ImageFilters(),
+            everything=self._sees_everything,
         )
         return first, limit
+
+    _sees_everything = False
+    """Whether this caller sees every image (the local admin's view, ``everything_view``)."""
+
+    def count_hidden_images(
+        self,
+        *,
+        mine: bool = False,
+        private: bool | None = None,
+        filters: ImageFilters | None = None,
+    ) -> int | None:
+        """See PromptServiceInterface.count_hidden_images."""
+        if self._sees_everything:
+            return 0
+        query, _ = self._listing_start(None, None, mine, private, filters)
+        with transaction(self._context_factory):
+            return self._images.count_hidden(query)
+
+    def everything_view(self) -> PromptServiceInterface:
+        """See PromptServiceInterface.everything_view."""
+        self._only_the_local_admin("see every image")
+        return EverythingPromptService(self.dependencies)
 
     def _iterate_pages(self, query: ImageQuery, limit: int | None) -> Iterator[Sequence[RawRow]]:
         # Each chunk is its own short transaction: no connection is held while the caller
@@ -632,6 +660,25 @@ class PromptService(PromptServiceInterface):
             path=located.path,
             size=located.size,
         )
+
+
+class EverythingPromptService(PromptService):
+    """The local admin's view of the database: every image, whoever's, private ones too.
+
+    For reading and exporting (``export --all``); it makes images as an anonymous caller.
+    """
+
+    _sees_everything = True
+
+    def _is_visible(self, private: bool, owner: str | None) -> bool:
+        return True
+
+    def _visible_image(self, guid: str) -> Image:
+        with transaction(self._context_factory):
+            image = self._images.get_image_by_guid(guid)
+        if image is None:
+            raise _not_found(guid)
+        return image
 
 
 def check_may_delete_any(guid: str, viewer: str | None, *, local_admin: bool) -> None:

@@ -160,7 +160,12 @@ def test_export_keeps_to_what_the_caller_may_see_and_to_the_filters(laptop, tmp_
     anonymous = on_laptop("export", str(tmp_path / "anonymous"), "--json")
     searched = on_laptop("export", str(tmp_path / "garden"), "--search", "garden", env=ALICE)
 
-    assert json.loads(anonymous.stdout) == {"exported": 3, "skipped": 0, "missing_files": []}
+    assert json.loads(anonymous.stdout) == {
+        "exported": 3,
+        "skipped": 0,
+        "missing_files": [],
+        "private_left_out": 1,
+    }
     lines = (tmp_path / "anonymous" / "images.jsonl").read_text().splitlines()
     assert "alice's secret" not in [json.loads(line)["prompt"] for line in lines]
     assert searched.stdout == f"Exported 1 image to {tmp_path / 'garden'}\n"
@@ -250,3 +255,43 @@ def test_the_progress_bar_counts_on_a_terminal_and_is_silent_in_a_pipe(monkeypat
     drawn = screen.getvalue()
     assert "Importing" in drawn
     assert "\x1b[32m3/4\x1b[0m" in drawn  # the last frame drawn before the bar went away
+
+
+LEFT_OUT = (
+    "Notice: 1 private image(s) of other users left out: you may not see them (the local "
+    "admin exports them too with --all)\n"
+)
+
+
+@pytest.mark.mysql
+def test_an_export_says_what_it_left_out_and_the_local_admin_exports_all(laptop, team, tmp_path):
+    laptop_settings, on_laptop = laptop
+    _, on_team, server = team
+
+    anonymous = on_laptop("export", str(tmp_path / "anonymous"), "--json")
+    everything = on_laptop("export", str(tmp_path / "all"), "--all")
+    own = on_laptop("export", str(tmp_path / "own"), "--mine", env=ALICE)
+    remote = on_laptop(
+        "export", str(tmp_path / "x"), "--all", "--server", "https://example.invalid"
+    )
+
+    assert (anonymous.exit_code, anonymous.stderr) == (0, LEFT_OUT)
+    assert json.loads(anonymous.stdout) == {
+        "exported": 3,
+        "skipped": 0,
+        "missing_files": [],
+        "private_left_out": 1,
+    }
+    assert (everything.exit_code, everything.stdout, everything.stderr) == (
+        0,
+        f"Exported 4 images to {tmp_path / 'all'}\n",
+        "",
+    )
+    assert (own.exit_code, own.stderr) == (0, "")  # one's own: nothing to say
+    assert remote.exit_code == 2
+    assert "--all works on this machine's database" in remote.stderr
+    # The whole export moves every row, private ones too; MariaDB counts as SQLite does.
+    assert on_team("import", str(tmp_path / "all"), "--create-users").exit_code == 0
+    assert mysql_rows(server) == sqlite_rows(laptop_settings)
+    again = on_team("export", str(tmp_path / "from-team"))
+    assert (again.exit_code, again.stderr) == (0, LEFT_OUT)
