@@ -27,7 +27,7 @@ from pixyproxy_cli.data.providers import (
     sniff_media_type,
 )
 from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
-from pixyproxy_cli.data.rows import db_timestamp, image_to_row
+from pixyproxy_cli.data.rows import TOKEN_KIND_COLUMNS, db_timestamp, image_to_row
 from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
 
 PNG_BYTES = (
@@ -92,6 +92,19 @@ class FakeContext:
         self.journal.add("rollback")
 
 
+def _kept(image: Image, query: ImageQuery) -> bool:
+    """Whether ``query``'s owner, privacy and filters keep ``image`` (visibility aside)."""
+    filters = query.filters
+    return (
+        (query.owner is None or image.owner == query.owner)
+        and (query.private is None or image.private == query.private)
+        and (filters.since is None or image.created_at >= filters.since)
+        and (filters.until is None or image.created_at <= filters.until)
+        and (filters.model is None or image.model == filters.model)
+        and (filters.search is None or matches(image.prompt, filters.search))
+    )
+
+
 class FakeImageRepository(ImageRepositoryInterface):
     """Images in a dict; ``fail_with`` makes the next calls raise."""
 
@@ -128,14 +141,7 @@ class FakeImageRepository(ImageRepositoryInterface):
                 len(images),
                 *(
                     sum(getattr(image, column) or 0 for image in images)
-                    for column in (
-                        "input_tokens",
-                        "output_tokens",
-                        "input_text_tokens",
-                        "input_image_tokens",
-                        "output_text_tokens",
-                        "output_image_tokens",
-                    )
+                    for column in ("input_tokens", "output_tokens", *TOKEN_KIND_COLUMNS)
                 ),
             )
             for (key, model), images in sorted(groups.items())
@@ -164,12 +170,7 @@ class FakeImageRepository(ImageRepositoryInterface):
                 else image_id > query.after_id
             )
             and (query.everything or not image.private or image.owner == query.viewer)
-            and (query.owner is None or image.owner == query.owner)
-            and (query.private is None or image.private == query.private)
-            and (filters.since is None or image.created_at >= filters.since)
-            and (filters.until is None or image.created_at <= filters.until)
-            and (filters.model is None or image.model == filters.model)
-            and (filters.search is None or matches(image.prompt, filters.search))
+            and _kept(image, query)
         ][: query.limit]
         rows = []
         for image in selected:  # as sqlite3 gives them: text as bytes, numbers as ints
@@ -240,18 +241,10 @@ class FakeImageRepository(ImageRepositoryInterface):
 
     def count_hidden(self, query: ImageQuery) -> int:
         self._call("count_hidden")
-        filters = query.filters
         return sum(
             1
             for image in self.rows.values()
-            if image.private
-            and image.owner != query.viewer
-            and (query.owner is None or image.owner == query.owner)
-            and (query.private is None or image.private == query.private)
-            and (filters.since is None or image.created_at >= filters.since)
-            and (filters.until is None or image.created_at <= filters.until)
-            and (filters.model is None or image.model == filters.model)
-            and (filters.search is None or matches(image.prompt, filters.search))
+            if image.private and image.owner != query.viewer and _kept(image, query)
         )
 
     def add_provenance_check(self, guid: str, report: ProvenanceReport) -> bool:
