@@ -18,6 +18,19 @@ def can_ask() -> bool:
     return sys.stdin.isatty()
 
 
+def confirm_or_stop(question: str, *, refusal: str) -> None:
+    """Ask ``question`` (default no) on the terminal, and stop unless the answer is yes.
+
+    Exit 1 on no; InputValidationError (exit 2) with ``refusal`` when there is no terminal
+    to ask on.
+    """
+    if not can_ask():
+        raise InputValidationError(refusal)
+    if not typer.confirm(question, default=False, err=True):
+        typer.echo("Nothing deleted", err=True)
+        raise typer.Exit(ExitCode.ERROR)
+
+
 def remove(
     ctx: typer.Context,
     guids: Annotated[
@@ -62,11 +75,10 @@ def remove(
             "deleted by their owners)"
         )
     prompts = cli.prompts()
+    refusal = "rm deletes for good: pass --yes to delete without a terminal to ask on"
     if not yes:
         if not can_ask():
-            raise InputValidationError(
-                "rm deletes for good: pass --yes to delete without a terminal to ask on"
-            )
+            raise InputValidationError(refusal)
         if admin:
             count = output.print_lines(
                 f"{image.guid}\t{'private' if image.private else 'public'}\t"
@@ -77,9 +89,7 @@ def remove(
             images = [prompts.get_image_by_guid(guid) for guid in dict.fromkeys(guids)]
             count = output.print_lines(output.plain_line(image) for image in images)
         question = f"Delete {'this image' if count == 1 else f'these {count} images'}?"
-        if not typer.confirm(question, default=False, err=True):
-            typer.echo("Nothing deleted", err=True)
-            raise typer.Exit(ExitCode.ERROR)
+        confirm_or_stop(question, refusal=refusal)
     deleted = prompts.delete_any_images(guids) if admin else prompts.delete_images(guids)
     if as_json:
         output.print_json(deleted)

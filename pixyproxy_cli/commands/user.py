@@ -85,17 +85,35 @@ def remove(
         bool,
         typer.Option("--delete-images", help="Delete the user's images (public and private) too."),
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="With --delete-images: without asking (needed in a pipe)."
+        ),
+    ] = False,
 ) -> None:
     """Remove a user; refused while they own images, unless --delete-images.
 
-    With --delete-images their images go first (rows, then files), then the user.
+    With --delete-images their images go first (rows, then files), then the user. As rm
+    does, it asks first on a terminal; in a script pass --yes (without it, and without a
+    terminal to ask on, nothing is removed: exit 2).
 
     Examples:
 
         pixyproxy user remove alice
 
         pixyproxy user remove alice --delete-images
+
+        pixyproxy user remove ci-bot --delete-images --yes
     """
+    if delete_images and not yes:
+        from pixyproxy_cli.commands.remove import confirm_or_stop
+
+        confirm_or_stop(
+            f"Remove user {name} and delete all their images, public and private?",
+            refusal="user remove --delete-images deletes for good: pass --yes to delete "
+            "without a terminal to ask on",
+        )
     services = state(ctx).services()
     deleted = services.prompts.delete_images_of(name) if delete_images else 0
     # The user's row takes its tokens' with it; a refused removal keeps them all.

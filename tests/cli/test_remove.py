@@ -197,13 +197,41 @@ def test_user_remove_delete_images_removes_the_user_and_only_their_images(cli):
     assert refused.exit_code == 7
     assert "pixyproxy user remove alice --delete-images" in refused.stderr
 
-    result = run("user", "remove", "alice", "--delete-images")
+    result = run("user", "remove", "alice", "--delete-images", "--yes")
 
     assert (result.exit_code, result.stdout) == (0, "Removed user alice and 2 images\n")
     assert files(settings) == [Path(kept["file"]).name]
     assert run("user", "list").stdout == ""
-    gone = run("user", "remove", "alice", "--delete-images")
+    gone = run("user", "remove", "alice", "--delete-images", "--yes")
     assert (gone.exit_code, gone.stderr) == (3, "Error: No user named alice\n")
+
+
+@pytest.mark.parametrize(("answer", "removed"), [("y\n", True), ("n\n", False), (None, False)])
+def test_user_remove_delete_images_asks_as_rm_does(cli, monkeypatch, answer, removed):
+    run, settings = cli
+    image = make(run, "private", "--private", alice=True)
+    monkeypatch.setattr("pixyproxy_cli.commands.remove.can_ask", lambda: answer is not None)
+
+    result = run("user", "remove", "alice", "--delete-images", input=answer)
+
+    if answer is None:  # no terminal to ask on, and no --yes
+        assert (result.exit_code, result.stderr) == (
+            2,
+            "Error: user remove --delete-images deletes for good: pass --yes to delete "
+            "without a terminal to ask on\n",
+        )
+    else:
+        assert result.stderr.startswith(
+            "Remove user alice and delete all their images, public and private? [y/N]:"
+        )
+    if removed:
+        assert result.exit_code == 0
+        assert result.stdout.endswith("Removed user alice and 1 image\n")
+        assert files(settings) == []
+    else:
+        assert result.exit_code in (1, 2)
+        assert files(settings) == [Path(image["file"]).name]
+        assert run("user", "list").stdout.startswith("alice")
 
 
 CRASH_BETWEEN_ROW_AND_FILE = """

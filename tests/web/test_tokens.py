@@ -224,7 +224,7 @@ def test_a_refused_removal_changes_nothing(api):
 
     refused = run("user", "remove", "alice")
     after = api.get("/image?mine=true", headers=bearer(laptop["token"]))
-    removed = run("user", "remove", "alice", "--delete-images")
+    removed = run("user", "remove", "alice", "--delete-images", "--yes")
     gone = api.get("/image?mine=true", headers=bearer(laptop["token"]))
 
     assert refused.exit_code == 7
