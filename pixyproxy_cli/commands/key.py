@@ -55,6 +55,11 @@ def set_key(
         value = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
         if not value.strip():
             raise InputValidationError(f"nothing on standard input: give {kind.what} as one line")
+    elif not output.can_ask():  # getpass would read the pipe, warning that it echoes
+        raise InputValidationError(
+            f"standard input is not a terminal to ask for {kind.what} on: pass --stdin to "
+            "read it from there"
+        )
     else:
         value = typer.prompt(kind.what.capitalize(), hide_input=True)
     service = _service()

@@ -73,6 +73,11 @@ def verbose() -> bool:
     return _verbosity >= VERBOSE
 
 
+def can_ask() -> bool:
+    """Whether a person can answer a question: standard input is a terminal."""
+    return sys.stdin.isatty()
+
+
 def notice(message: str) -> None:
     """One line on stderr that does not stop the command (not under -q)."""
     if not quiet():

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from pixyproxy_cli.commands import output
 from pixyproxy_cli.core.exceptions import InputValidationError
 
 
@@ -19,5 +20,10 @@ def read_password(*, from_stdin: bool, confirm: bool, prompt: str = "Password") 
         if not password:
             raise InputValidationError("no password on standard input")
         return password
+    if not output.can_ask():  # getpass would read the pipe, warning that it echoes
+        raise InputValidationError(
+            "standard input is not a terminal to ask for the password on: pass "
+            "--password-stdin to read it from there"
+        )
     answer: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return answer

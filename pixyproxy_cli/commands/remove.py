@@ -1,6 +1,5 @@
 """``pixyproxy rm``: delete images, their rows and then their files."""
 
-import sys
 from typing import Annotated
 
 import typer
@@ -13,18 +12,13 @@ from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import InputValidationError
 
 
-def can_ask() -> bool:
-    """Whether a person can answer a question: standard input is a terminal."""
-    return sys.stdin.isatty()
-
-
 def confirm_or_stop(question: str, *, refusal: str) -> None:
     """Ask ``question`` (default no) on the terminal, and stop unless the answer is yes.
 
     Exit 1 on no; InputValidationError (exit 2) with ``refusal`` when there is no terminal
     to ask on.
     """
-    if not can_ask():
+    if not output.can_ask():
         raise InputValidationError(refusal)
     if not typer.confirm(question, default=False, err=True):
         typer.echo("Nothing deleted", err=True)
@@ -77,7 +71,7 @@ def remove(
     prompts = cli.prompts()
     refusal = "rm deletes for good: pass --yes to delete without a terminal to ask on"
     if not yes:
-        if not can_ask():
+        if not output.can_ask():
             raise InputValidationError(refusal)
         if admin:
             count = output.print_lines(

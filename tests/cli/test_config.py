@@ -319,7 +319,9 @@ def test_key_remove_forgets_the_secret():
     }
 
 
-def test_key_set_asks_with_a_hidden_prompt():
+def test_key_set_asks_with_a_hidden_prompt(monkeypatch):
+    monkeypatch.setattr("pixyproxy_cli.commands.output.can_ask", lambda: True)
+
     result = run("key", "set", "openai", input=SECRET + "\n")
 
     assert result.exit_code == 0, result.stderr
@@ -340,6 +342,11 @@ def test_key_set_asks_with_a_hidden_prompt():
             "nothing on standard input: give the OpenAI API key as one line",
         ),
         (("key", "remove", "aws"), None, "unknown secret 'aws'"),
+        (
+            ("key", "set", "openai"),
+            SECRET + "\n",
+            "standard input is not a terminal to ask for the OpenAI API key on: pass --stdin",
+        ),
     ],
 )
 def test_bad_key_commands_are_exit_2(args, stdin, message):

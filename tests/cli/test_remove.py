@@ -88,7 +88,7 @@ def test_rm_in_a_pipe_without_yes_refuses_and_keeps_everything(cli):
 def test_rm_on_a_terminal_lists_the_images_and_asks_once(cli, monkeypatch, answer, deleted):
     run, settings = cli
     image = make(run, "a lighthouse at dawn")
-    monkeypatch.setattr("pixyproxy_cli.commands.remove.can_ask", lambda: True)
+    monkeypatch.setattr("pixyproxy_cli.commands.output.can_ask", lambda: True)
 
     result = run("rm", image["guid"], input=answer)
 
@@ -155,7 +155,7 @@ def test_the_local_admin_deletes_any_image_with_admin_after_the_same_question(
     run, settings = cli
     secret = make(run, "alice's secret", "--private", alice=True)
     public = make(run, "alice's public", alice=True)
-    monkeypatch.setattr("pixyproxy_cli.commands.remove.can_ask", lambda: True)
+    monkeypatch.setattr("pixyproxy_cli.commands.output.can_ask", lambda: True)
 
     hidden = run("rm", "--yes", secret["guid"])
     asked = run("rm", "--admin", secret["guid"], public["guid"], input=answer)
@@ -210,7 +210,7 @@ def test_user_remove_delete_images_removes_the_user_and_only_their_images(cli):
 def test_user_remove_delete_images_asks_as_rm_does(cli, monkeypatch, answer, removed):
     run, settings = cli
     image = make(run, "private", "--private", alice=True)
-    monkeypatch.setattr("pixyproxy_cli.commands.remove.can_ask", lambda: answer is not None)
+    monkeypatch.setattr("pixyproxy_cli.commands.output.can_ask", lambda: answer is not None)
 
     result = run("user", "remove", "alice", "--delete-images", input=answer)
 

@@ -64,7 +64,9 @@ def test_user_add_stores_an_argon2id_hash():
     assert PASSWORD not in stored.password_hash
 
 
-def test_user_add_asks_for_the_password_twice():
+def test_user_add_asks_for_the_password_twice(monkeypatch):
+    monkeypatch.setattr("pixyproxy_cli.commands.output.can_ask", lambda: True)
+
     result = run("user", "add", "bob", "--class-key", "k", input=f"{PASSWORD}\n{PASSWORD}\n")
 
     assert result.exit_code == 0
@@ -152,8 +154,9 @@ def test_login_keeps_the_password_in_the_keyring_and_only_the_name_on_disk(
     assert PASSWORD not in note
 
 
-def test_login_prompts_for_what_is_missing(memory_keyring):
+def test_login_prompts_for_what_is_missing(memory_keyring, monkeypatch):
     add_user()
+    monkeypatch.setattr("pixyproxy_cli.commands.output.can_ask", lambda: True)
 
     result = run("login", input=f"alice\n{PASSWORD}\n")
 
@@ -389,3 +392,17 @@ def test_a_class_key_is_optional_and_its_help_says_what_it_is():
 
     assert (added.exit_code, added.stdout) == (0, "Added user carol (class user)\n")
     assert "it grants nothing" in " ".join(helped.stdout.split())
+
+
+@pytest.mark.parametrize("command", [["login", "-u", "alice"], ["user", "add", "bob"]])
+def test_a_password_is_never_asked_of_a_pipe(command):
+    add_user()
+
+    result = run(*command, input=f"{PASSWORD}\n")
+
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: standard input is not a terminal to ask for the password on: pass "
+        "--password-stdin to read it from there\n",
+    )
+    assert "GetPassWarning" not in result.stderr + result.stdout
