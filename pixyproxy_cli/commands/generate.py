@@ -351,16 +351,20 @@ def make_images(
         output.check_writable(output_file, force=flags.force)
     cli = state(ctx)
     remote = cli.remote_server() is not None
+    notice = None
     if not remote:  # a server checks its own settings, and has its own provider
         services = cli.services(Provision.SCHEMA, **overrides)
         _check_flags(services, overrides, edit=flags.edit)
-        if services.provider_notice:
-            output.notice(services.provider_notice)
+        notice = services.provider_notice
     prompts = cli.prompts(**overrides)
     label = f"{verb} image…" if (count or 1) == 1 else f"{verb} {count} images…"
     with output.progress(label) as progress:
         # The service validates what was typed, and reports problems as ours.
         images = make(prompts, progress)
+    # Said of images that were made, never before an error about the request; under -v the
+    # provider's line has said it already.
+    if notice and not output.verbose():
+        output.notice(notice)
     # A server's files stay on the server: -o downloads one, `fetch` any.
     files = [None if remote else prompts.get_image_file(image.guid).path for image in images]
     if output_file is not None:

@@ -81,3 +81,14 @@ def test_quiet_and_verbose_together_are_refused(args):
 
     assert result.exit_code == 2
     assert "choose one of -q/--quiet and -v/--verbose" in result.stderr
+
+
+def test_the_placeholder_notice_is_said_once_and_only_of_images_made(isolated_environment):
+    refused = run("generate", "")
+    made = run("generate", "a fox")
+    verbose = run("-v", "generate", "a fox")
+
+    assert (refused.exit_code, refused.stderr) == (2, "Error: prompt must not be empty\n")
+    assert made.stderr.count("offline placeholder renderer") == 1
+    assert made.stderr.startswith("Notice: OPENAI_API_KEY is not set")
+    assert verbose.stderr.count("offline placeholder renderer") == 1
