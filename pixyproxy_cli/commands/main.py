@@ -125,6 +125,8 @@ def main(
             stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+    else:
+        _say_settings_warnings()
 
 
 app.command("generate", cls=ExamplesCommand)(generate.generate)
@@ -151,6 +153,20 @@ app.add_typer(key.app, name="key")
 
 ADMIN_COMMANDS = {"user", "db", "doctor", "serve", "import", "export"}
 """Commands that always work on this machine's database (they administer it)."""
+
+
+class _AsWarnings(logging.Handler):
+    """A logger's warnings as the CLI's own ``Warning:`` lines (not under -q)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        output.warning(record.getMessage())
+
+
+def _say_settings_warnings() -> None:
+    """Show the settings' warnings (a ``.env`` line left out) as the CLI's own, once set up."""
+    settings_logger = logging.getLogger("pixyproxy_cli.core.settings")
+    if not any(isinstance(handler, _AsWarnings) for handler in settings_logger.handlers):
+        settings_logger.addHandler(_AsWarnings(logging.WARNING))
 
 
 def _quietly(find: Callable[[], str | None]) -> str | None:

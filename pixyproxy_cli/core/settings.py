@@ -182,10 +182,43 @@ def read_env_file(environ: Mapping[str, str]) -> dict[str, str]:
     return {} if path is None else _dotenv_values(path)
 
 
-def _dotenv_values(path: Path) -> dict[str, str]:
-    from dotenv import dotenv_values  # only when there is a file to read
+_WARNED: set[tuple[str, int, str]] = set()
+"""The ``.env`` lines said to be wrong already in this process (each is said once)."""
 
-    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+def _dotenv_values(path: Path) -> dict[str, str]:
+    """The values of a ``.env`` file, python-dotenv's reading of it.
+
+    A line it cannot read is left out, said once on stderr with the file and the line
+    (python-dotenv's own warning names neither, and came once per read).
+    """
+    import io
+    import logging
+
+    from dotenv import dotenv_values  # only when there is a file to read
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from error
+    for binding in parse_stream(io.StringIO(text)):
+        said = (str(path), binding.original.line, binding.original.string)
+        if binding.error and said not in _WARNED:
+            _WARNED.add(said)
+            logging.getLogger(__name__).warning(
+                "%s, line %d: not NAME=VALUE, left out: %s",
+                path,
+                binding.original.line,
+                binding.original.string.strip()[:80],
+            )
+    dotenv_logger = logging.getLogger("dotenv.main")
+    was_disabled, dotenv_logger.disabled = dotenv_logger.disabled, True
+    try:
+        values = dotenv_values(stream=io.StringIO(text))
+    finally:
+        dotenv_logger.disabled = was_disabled
+    return {key: value for key, value in values.items() if value is not None}
 
 
 CONFIG_KEYS = set(ENVIRONMENT.values())

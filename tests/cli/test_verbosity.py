@@ -92,3 +92,18 @@ def test_the_placeholder_notice_is_said_once_and_only_of_images_made(isolated_en
     assert made.stderr.count("offline placeholder renderer") == 1
     assert made.stderr.startswith("Notice: OPENAI_API_KEY is not set")
     assert verbose.stderr.count("offline placeholder renderer") == 1
+
+
+def test_a_bad_env_line_is_said_once_with_its_file_and_line(isolated_environment):
+    env_file = isolated_environment / "work" / ".env"
+    env_file.write_text("IMAGE_SIZE=64x64\nthis is not valid\nIMAGE_QUALITY=low\n")
+
+    result = run("list")
+
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"Warning: {env_file}, line 2: not NAME=VALUE, left out: this is not valid\n"
+    )
+    assert "python-dotenv" not in result.stderr
+    shown = run("config", "get", "IMAGE_QUALITY")
+    assert shown.stdout.strip() == "low"  # the lines around it still count
