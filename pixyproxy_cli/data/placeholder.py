@@ -180,7 +180,7 @@ class PlaceholderProvider(ImageProviderInterface):
             variation = prompt if index == 0 else f"{prompt}\n{index}"
             images.append(
                 self._image(
-                    partial(render_png, variation, width, height),
+                    partial(labelled_png, variation, width, height),
                     options,
                     partial(render_svg, variation, width, height),
                 )
@@ -260,6 +260,43 @@ class PlaceholderProvider(ImageProviderInterface):
         return GeneratedImage(
             data=data, media_type=media_type, provider=PLACEHOLDER_PROVIDER, model=PLACEHOLDER_MODEL
         )
+
+
+def labelled_png(prompt: str, width: int, height: int) -> bytes:
+    """``render_png``'s tiles with "placeholder" and the prompt written across their foot.
+
+    The label is drawn with Pillow's built-in font, the prompt wrapped to the width, as many
+    lines as fit a third of the height. A size too small for a line of text keeps the tiles
+    and the PNG's text chunks only.
+    """
+    import io
+    import textwrap
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.open(io.BytesIO(render_png(prompt, width, height))).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    size = max(10, min(width, height) // 40)
+    bitmap = False
+    try:
+        font: Any = ImageFont.load_default(size=size)  # scalable from Pillow 10.1
+    except (TypeError, OSError, ImportError):  # Pillow 10.0, or no FreeType: a bitmap font
+        font, size, bitmap = ImageFont.load_default(), 10, True
+    line_height = size + size // 4
+    columns = max(1, (width - 8) * 10 // (size * 6))  # about 0.6 em a character
+    room = max(0, (height // 3) // line_height - 1)
+    if room and width >= 48:
+        text = " ".join(prompt.split())
+        if bitmap:  # it draws Latin-1 only
+            text = text.encode("latin-1", "replace").decode("latin-1")
+        lines = ["placeholder", *textwrap.wrap(text, columns)[:room]]
+        top = height - line_height * len(lines) - 4
+        draw.rectangle((0, top - 2, width, height), fill=(20, 20, 20))
+        for number, line in enumerate(lines):
+            draw.text((4, top + number * line_height), line, fill=(255, 255, 255), font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=_labels())
+    return buffer.getvalue()
 
 
 def _variation(prompt: str, index: int) -> str:

@@ -290,8 +290,12 @@ def test_a_gif_and_an_svg_show_in_the_grid_and_their_own_page(gallery, page, ima
     page.goto(gallery.base_url)
     thumbnail = tiles(page).first.locator("img")
     wait_until_loaded(page, thumbnail)
+    expect(tiles(page).first.locator(".badge")).to_have_text("placeholder")
     tiles(page).first.locator("a").click()
     expect(page).to_have_url(f"{gallery.base_url}/gallery/image/{made['guid']}")
+    expect(page.locator("#placeholder-note")).to_have_text(
+        "An offline placeholder: not made by an image model."
+    )
     picture = page.locator("figure img")
     wait_until_loaded(page, picture)
     with page.expect_download() as download:

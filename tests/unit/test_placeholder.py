@@ -64,3 +64,53 @@ def test_sizes():
         parse_size("5000x10")
     with pytest.raises(ConfigurationError, match="must look like 1024x1024"):
         parse_size("large")
+
+
+BAND = (20, 20, 20)
+"""The colour of the band the label is written on."""
+
+
+def _pixels(data: bytes):
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB").copy()
+
+
+@pytest.mark.parametrize("image_format", ["png", "webp", "jpeg", "gif"])
+def test_every_format_is_labelled_on_the_image_itself(image_format):
+    [made] = PlaceholderProvider().generate(
+        "a lighthouse at dawn", options=ImageOptions(size="512x256", format=image_format)
+    )
+    tiles = _pixels(render_png("a lighthouse at dawn", 512, 256))
+    drawn = _pixels(made.data)
+
+    # The foot of the image is the label's dark band, with light text on it; the tiles are
+    # not (their colours come from the prompt's digest, at least 64 bright).
+    corner = drawn.getpixel((1, 254))
+    assert all(abs(channel - dark) <= 12 for channel, dark in zip(corner, BAND, strict=True))
+    assert tiles.getpixel((1, 254)) != corner
+    text = [drawn.getpixel((x, y)) for x in range(0, 200) for y in range(200, 256)]
+    assert any(min(pixel) > 200 for pixel in text)  # white letters
+
+
+def test_a_prompt_the_bitmap_font_cannot_draw_is_drawn_in_latin_1(monkeypatch):
+    from PIL import ImageFont
+
+    from pixyproxy_cli.data.placeholder import labelled_png
+
+    original = ImageFont.load_default
+
+    def bitmap_only(size=None):  # as Pillow 10.0, which takes no size
+        if size is not None:
+            raise TypeError("load_default() got an unexpected keyword argument 'size'")
+        return original()
+
+    monkeypatch.setattr(ImageFont, "load_default", bitmap_only)
+
+    drawn = _pixels(labelled_png("🦊 灯塔 é café", 256, 256))
+
+    assert drawn.size == (256, 256)
+    assert drawn.getpixel((1, 254)) == BAND
