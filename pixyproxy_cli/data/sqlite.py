@@ -90,6 +90,24 @@ class SQLiteDatabase(Database):
         """Readers may create the file and schema too: they live in pixyproxy's own directory."""
         return self.provision >= Provision.OWN_FILE
 
+    def _looks_like_ours(self) -> bool:
+        """Whether the file starts as pixyproxy's databases do.
+
+        SQLite's header, and the schema's text (the CREATE TABLE of schema_version and
+        images), which a truncated or damaged file of ours still holds (wherever ALTER TABLE
+        moved it, within the first 16 MiB read here) and another program's does not.
+        """
+        try:
+            with self.path.open("rb") as file:
+                head = file.read(16 * 1024 * 1024)
+        except OSError:
+            return False
+        return (
+            head.startswith(b"SQLite format 3\0")
+            and b"schema_version" in head
+            and b"CREATE TABLE images" in head.replace(b'"', b"")
+        )
+
     def check_unversioned(self, cursor: Any) -> None:
         """Refuse a file that holds another program's tables: pixyproxy adds none to it."""
         self.execute(cursor, "SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -271,7 +289,13 @@ class SQLiteDatabase(Database):
             )
         if "unable to open" in lowered or "readonly" in lowered or "disk i/o" in lowered:
             return DBConnectionError(f"Cannot use the SQLite database {self.path}: {message}")
-        if "not a database" in lowered or "malformed" in lowered:
+        if "not a database" in lowered or "malformed" in lowered or "vtable constructor" in lowered:
+            if self._looks_like_ours():
+                return ForeignDatabaseError(
+                    f"{self.path} is a damaged pixyproxy database (SQLite cannot read it: "
+                    f"{message}); restore it from a backup, or move it away and pixyproxy "
+                    "starts a new one there"
+                )
             return ForeignDatabaseError(
                 f"{self.path} is not a pixyproxy database (SQLite cannot read it: {message}); "
                 "move it away, or point SQLITE_PATH at another file"

@@ -184,7 +184,8 @@ class AdminService:
         except DatabaseMissingError as error:
             return Check(name, "warn", error.message, "pixyproxy db init creates it")
         except ForeignDatabaseError as error:
-            return Check(name, "fail", error.message, "point SQLITE_PATH or DB_NAME elsewhere")
+            where = "DB_NAME" if self._database.dialect == "mysql" else "SQLITE_PATH"
+            return Check(name, "fail", error.message, f"point {where} elsewhere")
         except PixyProxyException as error:
             fix = (
                 "start the server or correct DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME"

@@ -664,3 +664,38 @@ def test_another_programs_sqlite_file_is_refused_and_left_as_it_was(tmp_path, da
         tables = connection.execute("SELECT name FROM sqlite_master").fetchall()
     assert tables == [("notes",)]
     assert image_files(data_dir) == []
+
+
+PAGE = 4096
+
+
+def test_a_damaged_pixyproxy_database_is_told_from_another_programs_file(data_dir, tmp_path):
+    import sqlite3
+
+    database = data_dir / "pixyproxy.db"
+    for number in range(50):  # until some pages follow the schema's text
+        assert run("generate", f"image {number}").exit_code == 0
+        data = database.read_bytes()
+        schema = [
+            p for p in range(len(data) // PAGE) if b"CREATE" in data[p * PAGE : (p + 1) * PAGE]
+        ]
+        if (max(schema) + 2) * PAGE < len(data):
+            break
+    database.write_bytes(data[: (max(schema) + 1) * PAGE])  # cut off after the schema
+    damaged = run("list")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE notes (text)")
+        connection.executemany("INSERT INTO notes VALUES (?)", [("x" * 500,)] * 200)
+    database.write_bytes(other.read_bytes()[: 2 * PAGE])
+    foreign = run("list")
+
+    assert (damaged.exit_code, damaged.stderr) == (
+        1,
+        f"Error: {database} is a damaged pixyproxy database (SQLite cannot read it: database "
+        "disk image is malformed); restore it from a backup, or move it away and pixyproxy "
+        "starts a new one there\n",
+    )
+    assert foreign.exit_code == 1
+    assert foreign.stderr.startswith(f"Error: {database} is not a pixyproxy database")
+    assert foreign.stderr.endswith("move it away, or point SQLITE_PATH at another file\n")
