@@ -699,3 +699,18 @@ def test_a_damaged_pixyproxy_database_is_told_from_another_programs_file(data_di
     assert foreign.exit_code == 1
     assert foreign.stderr.startswith(f"Error: {database} is not a pixyproxy database")
     assert foreign.stderr.endswith("move it away, or point SQLITE_PATH at another file\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        (["generate"], "Usage: pixyproxy generate [OPTIONS] PROMPT"),
+        (["rm"], "Usage: pixyproxy rm [OPTIONS] GUID..."),
+        (["user", "add"], "Usage: pixyproxy user add [OPTIONS] NAME"),
+        (["provenance"], "Usage: pixyproxy provenance [OPTIONS] GUID|FILE"),
+    ],
+)
+def test_usage_lines_name_required_arguments_without_braces(command, usage):
+    result = run(*command, "--help", env={"COLUMNS": "100"})
+
+    assert result.stdout.splitlines()[0] == usage
