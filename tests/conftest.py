@@ -31,8 +31,31 @@ def pytest_configure(config: pytest.Config) -> None:
     secret_capture.install()
 
 
+SLOW_GROUPS = (
+    "tests/browser/",
+    "tests/e2e/",
+    "tests/faults/",
+    "tests/web/test_fuzz.py",
+    "tests/web/test_server.py",
+    "tests/web/test_delete.py::test_with_two_workers",
+    "tests/web/test_tokens.py::test_a_revoke_is_obeyed_at_once_by_every_worker",
+    "tests/web/test_hardening.py::test_with_no_file_left",
+    "tests/web/test_hardening.py::test_x_forwarded_for",
+    "tests/web/test_hardening.py::test_limits_hold_across_two_workers",
+    "tests/web/test_hardening.py::test_a_body_that_drips",
+    "tests/web/test_hardening.py::test_oversized_and_slow_headers",
+    "tests/web/test_hardening.py::test_named_proxies",
+    "tests/web/test_hardening.py::test_serve_on_a_port_in_use",
+)
+"""The groups and tests that start real servers, browsers or installs: ``-m "not slow"``
+leaves them out for a quick run (CI runs everything)."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the secret search after every other test."""
+    """Mark the slow groups, and run the secret search after every other test."""
+    for item in items:
+        if item.nodeid.startswith(SLOW_GROUPS):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_no_secrets.py"))
 
 
