@@ -214,7 +214,8 @@ def test_a_really_full_disk_for_the_cli_and_the_api(sqlite_settings, tiny_disk):
     settings = sqlite_settings.model_copy(update={"image_dir": tiny_disk})
     env = {**settings_environment(settings), "IMAGE_DIR": str(tiny_disk)}
 
-    result = runner.invoke(app, ["generate", "a fox", "--size", "512x512"], env=env)
+    # The placeholder's 1024x1024 PNG is about 10 KB: more than the 4 KiB the disk has left.
+    result = runner.invoke(app, ["generate", "a fox", "--size", "1024x1024"], env=env)
 
     assert result.exit_code == 1
     last = result.stderr.splitlines()[-1]
