@@ -16,10 +16,12 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
--- User names are ASCII and compared exactly (ascii_bin), as on SQLite.
+-- User names are ASCII and compared exactly (ascii_bin), as on SQLite; name_key, the
+-- lower-cased name, makes them unique regardless of case (NULL only for a clash made before
+-- version 9, which `pixyproxy doctor` names).
 CREATE TABLE IF NOT EXISTS roster (
     id             BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
     username       VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
@@ -27,8 +29,10 @@ CREATE TABLE IF NOT EXISTS roster (
     class_key      VARCHAR(64)      NOT NULL,
     created_at     DATETIME(6)      NOT NULL,
     updated_at     DATETIME(6)      NOT NULL,
+    name_key       VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
     PRIMARY KEY (id),
-    UNIQUE KEY uq_roster_username (username)
+    UNIQUE KEY uq_roster_username (username),
+    UNIQUE KEY uq_roster_name_key (name_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Generated images. id is internal (keyset paging); guid is the public identifier.

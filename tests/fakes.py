@@ -10,6 +10,7 @@ from types import TracebackType
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
+from pixyproxy_cli.core.names import username_key
 from pixyproxy_cli.core.provenance import ProvenanceReport
 from pixyproxy_cli.core.search import matches
 from pixyproxy_cli.data.interfaces import (
@@ -297,7 +298,7 @@ class FakeUserRepository(UserRepositoryInterface):
         self, username: str, password_hash: str, class_key: str, *, now: datetime
     ) -> int:
         self._call("create_user")
-        if username in self.rows:
+        if username_key(username) in self.keys():
             raise ConstraintViolationError()
         user_id = len(self.rows) + 1
         self.rows[username] = UserRecord(
@@ -309,6 +310,23 @@ class FakeUserRepository(UserRepositoryInterface):
             updated_at=now,
         )
         return user_id
+
+    def keys(self) -> set[str]:
+        """The folded names taken (what the databases' unique name_key holds)."""
+        return {username_key(name) for name in self.rows}
+
+    def find_username(self, username: str) -> str | None:
+        self._call("find_username")
+        ordered = sorted(self.rows.values(), key=lambda record: record.id)
+        found = [r.username for r in ordered if username_key(r.username) == username_key(username)]
+        return found[0] if found else None
+
+    def find_case_clashes(self) -> list[list[str]]:
+        self._call("find_case_clashes")
+        groups: dict[str, list[str]] = {}
+        for record in sorted(self.rows.values(), key=lambda record: record.id):
+            groups.setdefault(username_key(record.username), []).append(record.username)
+        return [names for _, names in sorted(groups.items()) if len(names) > 1]
 
     def get_all_users(self, *, after_id: int = 0, limit: int) -> list[UserRecord]:
         self._call("get_all_users")

@@ -172,7 +172,22 @@ class UserRepositoryInterface(ABC):
     def create_user(
         self, username: str, password_hash: str, class_key: str, *, now: datetime
     ) -> int:
-        """Add a user; return the new id. Raises ConstraintViolationError if the name is taken."""
+        """Add a user; return the new id.
+
+        Raises ConstraintViolationError if the name is taken, in any case (``bob`` and
+        ``BOB`` are one name).
+        """
+
+    @abstractmethod
+    def find_username(self, username: str) -> str | None:
+        """The stored name that is ``username`` regardless of case (the oldest), or None."""
+
+    @abstractmethod
+    def find_case_clashes(self) -> list[list[str]]:
+        """Groups of user names that differ only in case (made before names were folded).
+
+        Each group is in the order the names were added; empty when there are none.
+        """
 
     @abstractmethod
     def get_all_users(self, *, after_id: int = 0, limit: int) -> list[UserRecord]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pixyproxy_cli.core.names import username_key
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
@@ -370,16 +371,40 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
         db = self._db()
         stamp = db_timestamp(now)
         db.execute(
-            "INSERT INTO roster (username, password_hash, class_key, created_at, updated_at) "
-            "VALUES (%(username)s, %(password_hash)s, %(class_key)s, %(now)s, %(now)s)",
+            "INSERT INTO roster "
+            "(username, name_key, password_hash, class_key, created_at, updated_at) VALUES "
+            "(%(username)s, %(name_key)s, %(password_hash)s, %(class_key)s, %(now)s, %(now)s)",
             {
                 "username": username,
+                "name_key": username_key(username),
                 "password_hash": password_hash,
                 "class_key": class_key,
                 "now": stamp,
             },
         )
         return db.lastrowid
+
+    def find_username(self, username: str) -> str | None:
+        """See UserRepositoryInterface.find_username."""
+        db = self._db()
+        db.execute(
+            "SELECT username FROM roster WHERE LOWER(username) = %(key)s ORDER BY id LIMIT 1",
+            {"key": username_key(username)},
+        )
+        row = db.fetchone()
+        return None if row is None else str(row["username"])
+
+    def find_case_clashes(self) -> list[list[str]]:
+        """See UserRepositoryInterface.find_case_clashes."""
+        db = self._db()
+        db.execute(
+            "SELECT username, LOWER(username) AS folded FROM roster WHERE LOWER(username) IN "
+            "(SELECT LOWER(username) FROM roster WHERE name_key IS NULL) ORDER BY folded, id"
+        )
+        groups: dict[str, list[str]] = {}
+        for row in db.fetchall():
+            groups.setdefault(str(row["folded"]), []).append(str(row["username"]))
+        return [names for names in groups.values() if len(names) > 1]
 
     def get_all_users(self, *, after_id: int = 0, limit: int) -> list[UserRecord]:
         """One page of users after ``after_id``, by id."""

@@ -25,6 +25,7 @@ from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface
+from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.transaction import ContextFactory, transaction
 
 Status = Literal["ok", "warn", "fail"]
@@ -80,6 +81,7 @@ class AdminService:
         settings: Settings,
         database: Database,
         images: ImageRepositoryInterface,
+        users: UserServiceInterface,
         context_factory: ContextFactory,
         store: ImageStoreInterface,
         provider: ImageProviderInterface,
@@ -88,6 +90,7 @@ class AdminService:
         self._settings = settings
         self._database = database
         self._images = images
+        self._users = users
         self._context_factory = context_factory
         self._store = store
         self._provider = provider
@@ -167,6 +170,7 @@ class AdminService:
         checks = [self._check_database()]
         if checks[0].status == "ok":
             checks.append(self._check_rows())
+            checks.append(self._check_user_names())
         checks.extend(self._check_images(checks[0].status == "ok", fix=fix, min_age=min_age))
         if checks[0].status != "fail":
             search = self._check_search()
@@ -235,6 +239,24 @@ class AdminService:
             f"{len(unreadable)} image row(s) cannot be read, and listings fail: {shown}{more}",
             "correct those columns in the images table (UTC, YYYY-MM-DD HH:MM:SS.ffffff), "
             "or delete the rows",
+        )
+
+    def _check_user_names(self) -> Check:
+        """Whether any user names differ only in case (possible before schema version 9)."""
+        try:
+            clashes = self._users.case_clashes()
+        except PixyProxyException as error:
+            return Check(USERS_CHECK, "fail", str(error))
+        if not clashes:
+            return Check(USERS_CHECK, "ok", "unique regardless of case")
+        groups = "; ".join(" and ".join(names) for names in clashes)
+        return Check(
+            USERS_CHECK,
+            "warn",
+            f"{len(clashes)} name(s) are held by more than one user in different cases, "
+            f"made before names were unique regardless of case: {groups}",
+            "keep the first of each; for the others: pixyproxy user remove NAME "
+            "(with --delete-images, or after moving their images); no new clash can be made",
         )
 
     def _check_search(self) -> Check | None:
@@ -357,6 +379,7 @@ SEARCH_CHECK = "search index"
 
 
 ROWS_CHECK = "image rows"
+USERS_CHECK = "user names"
 
 
 def search_index_check(min_token_size: int) -> Check:

@@ -77,6 +77,7 @@ class Services:
             settings=self.settings,
             database=self.database,
             images=dependencies.images,
+            users=self.users,
             context_factory=dependencies.context_factory,
             store=dependencies.store,
             provider=dependencies.provider,

@@ -252,7 +252,15 @@ class UserServiceInterface(ABC):
     def add_user(self, request: UserCreate | Mapping[str, Any]) -> User:
         """Add a user (``request`` validated afresh, as a model or as its fields).
 
-        Raises InputValidationError, and ConstraintViolationError when the name is taken.
+        Raises InputValidationError, and ConstraintViolationError when the name is taken,
+        in any case (``bob`` and ``BOB`` are one name; the message names the one stored).
+        """
+
+    @abstractmethod
+    def case_clashes(self) -> list[list[str]]:
+        """Groups of user names that differ only in case, each oldest first.
+
+        Only a database from before names were folded can hold any; none can be made now.
         """
 
     @abstractmethod

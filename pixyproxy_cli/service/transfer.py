@@ -166,9 +166,21 @@ class TransferService:
         return summary
 
     def _ensure_owners(self, owners: list[str], *, create: bool) -> list[str]:
-        """The owners missing from the roster, created when ``create``; else refused."""
+        """The owners missing from the roster, created when ``create``; else refused.
+
+        An owner whose name is a user's here in another case is refused either way (names
+        are unique regardless of case), before anything is imported or created.
+        """
         with transaction(self._context_factory):
             missing = [name for name in owners if self._users.authenticate_user(name) is None]
+            clashes = {name: self._users.find_username(name) for name in missing}
+        clashing = [f"{name} (here: {found})" for name, found in clashes.items() if found]
+        if clashing:
+            raise ConstraintViolationError(
+                "The export has images of users whose names are users' here in another case: "
+                f"{', '.join(clashing)}; user names are unique regardless of case, so nothing "
+                "was imported"
+            )
         if not missing:
             return []
         if not create:
@@ -182,7 +194,7 @@ class TransferService:
                 with transaction(self._context_factory):
                     self._users.create_user(name, UNUSABLE_HASH, IMPORTED_CLASS, now=self._clock())
             except ConstraintViolationError:
-                pass  # added meanwhile by someone else: fine
+                pass  # added meanwhile by someone else: the import's rows say which fails
         return missing
 
     def _import_chunk(self, reader: ExportReader, records: list[ExportRecord]) -> int:

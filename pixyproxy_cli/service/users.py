@@ -84,8 +84,24 @@ class UserService(UserServiceInterface):
                     request.username, password_hash, request.class_key, now=self._clock()
                 )
         except ConstraintViolationError as error:
-            raise ConstraintViolationError(f"User {request.username} already exists") from error
+            raise ConstraintViolationError(self._taken(request.username)) from error
         return User(username=request.username, class_key=request.class_key)
+
+    def _taken(self, username: str) -> str:
+        """Why ``username`` cannot be added: it exists, perhaps in another case."""
+        with transaction(self._context_factory):
+            existing = self._users.find_username(username)
+        if existing is None or existing == username:
+            return f"User {username} already exists"
+        return (
+            f"User {existing} already exists, and user names are unique regardless of case: "
+            f"choose another name than {username}"
+        )
+
+    def case_clashes(self) -> list[list[str]]:
+        """See UserServiceInterface.case_clashes."""
+        with transaction(self._context_factory):
+            return self._users.find_case_clashes()
 
     def get_all_users(self) -> Iterator[User]:
         """See UserServiceInterface.get_all_users."""

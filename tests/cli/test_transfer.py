@@ -154,6 +154,29 @@ def test_an_interrupted_import_completes_when_run_again(laptop, tmp_path, monkey
     assert files(target) == files(laptop_settings)
 
 
+def test_an_owner_who_is_a_user_here_in_another_case_stops_the_import(laptop, tmp_path):
+    _, on_laptop = laptop
+    target = load_settings({"db_backend": "sqlite", "data_dir": tmp_path / "other"}, environ={})
+    on_target = cli(target)
+    on_laptop("export", str(tmp_path / "move"), env=ALICE)
+    added = on_target(
+        "user", "add", "Alice", "--class-key", "k", "--password-stdin", input="x" * 12
+    )
+    assert added.exit_code == 0
+
+    for extra in ([], ["--create-users"]):
+        refused = on_target("import", str(tmp_path / "move"), *extra)
+
+        assert (refused.exit_code, refused.stderr) == (
+            7,
+            "Error: The export has images of users whose names are users' here in another "
+            "case: alice (here: Alice); user names are unique regardless of case, so nothing "
+            "was imported\n",
+        )
+    assert sqlite_rows(target) == []
+    assert on_target("user", "list", "--json").stdout.count('"username"') == 1
+
+
 def test_export_keeps_to_what_the_caller_may_see_and_to_the_filters(laptop, tmp_path):
     _, on_laptop = laptop
 

@@ -97,6 +97,60 @@ def test_user_add_errors():
     assert bad_name.stderr.startswith("Error: username must be 1-64 characters")
 
 
+def test_a_name_in_another_case_is_taken():
+    add_user("alice")
+
+    for other in ("Alice", "ALICE"):
+        refused = run(
+            "user", "add", other, "--class-key", "k", "--password-stdin", input=PASSWORD + "\n"
+        )
+
+        assert (refused.exit_code, refused.stderr) == (
+            7,
+            "Error: User alice already exists, and user names are unique regardless of case: "
+            f"choose another name than {other}\n",
+        )
+    assert json.loads(run("user", "list", "--json").stdout) == [
+        {"username": "alice", "class_key": "staff"}
+    ]
+
+
+def test_doctor_names_users_whose_names_clash_in_case(isolated_environment):
+    import sqlite3
+
+    add_user("bob")
+    add_user("carol")
+    # As an upgrade from before version 9 leaves two names that differ only in case.
+    path = load_settings().sqlite_path
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "INSERT INTO roster (username, password_hash, class_key, created_at, updated_at) "
+            "SELECT 'BOB', password_hash, class_key, created_at, updated_at FROM roster "
+            "WHERE username = 'bob'"
+        )
+    connection.close()
+
+    doctor = run("doctor")
+    clean = run("user", "remove", "BOB")
+    after = run("doctor", "--json")
+
+    assert doctor.exit_code == 0  # a warning
+    assert (
+        "warn  user names: 1 name(s) are held by more than one user in different cases, made "
+        "before names were unique regardless of case: bob and BOB\n"
+        "      fix: keep the first of each; for the others: pixyproxy user remove NAME (with "
+        "--delete-images, or after moving their images); no new clash can be made\n"
+    ) in doctor.stdout
+    assert clean.exit_code == 0
+    checks = {check["name"]: check for check in json.loads(after.stdout)}
+    assert checks["user names"] == {
+        "name": "user names",
+        "status": "ok",
+        "detail": "unique regardless of case",
+        "fix": None,
+    }
+
+
 def test_user_list_passwd_and_remove():
     add_user("alice")
     add_user("bob")

@@ -86,7 +86,7 @@ def test_errors_from_the_installed_command(pixyproxy):
 def test_the_installed_command_uses_the_fast_driver(pixyproxy):
     status = json.loads(pixyproxy("db", "init", "--json").stdout)
 
-    assert status["schema_version"] == 8
+    assert status["schema_version"] == 9
     if pixyproxy.settings.db_backend == "mysql":
         assert status["driver"].endswith("(C extension)")
     else:

@@ -275,14 +275,34 @@ def test_roster_create_read_update_delete(repos, committed):
     assert committed(lambda: users.update_password_hash("alice", "x", now=later)) is False
 
 
-def test_usernames_are_unique_and_case_sensitive(repos, committed):
+def test_usernames_are_unique_regardless_of_case_and_looked_up_exactly(repos, committed):
     _, users = repos
     add_user(committed, users, "alice")
 
-    with pytest.raises(ConstraintViolationError):
-        add_user(committed, users, "alice")
-    add_user(committed, users, "Alice")
+    for taken in ("alice", "Alice", "ALICE", "aLiCe"):
+        with pytest.raises(ConstraintViolationError):
+            add_user(committed, users, taken)
+    add_user(committed, users, "alice2")
+
+    # A login names the user exactly; the folded name only finds who holds a name.
     assert committed(lambda: users.authenticate_user("ALICE")) is None
+    assert committed(lambda: users.find_username("ALICE")) == "alice"
+    assert committed(lambda: users.find_username("bob")) is None
+    assert committed(lambda: users.find_case_clashes()) == []
+    assert [user.username for user in committed(lambda: users.get_all_users(limit=10))] == [
+        "alice",
+        "alice2",
+    ]
+
+
+def test_a_removed_name_can_be_taken_again_in_another_case(repos, committed):
+    _, users = repos
+    add_user(committed, users, "bob")
+    committed(lambda: users.delete_user("bob"))
+
+    add_user(committed, users, "BOB")
+
+    assert committed(lambda: users.find_username("bob")) == "BOB"
 
 
 def test_user_with_images_cannot_be_deleted(repos, committed):

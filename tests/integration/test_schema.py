@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from pixyproxy_cli.core.constants import Provision
-from pixyproxy_cli.core.exceptions import SchemaVersionError
+from pixyproxy_cli.core.exceptions import ConstraintViolationError, SchemaVersionError
 from pixyproxy_cli.core.filters import image_filters
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database, create_repositories
 from pixyproxy_cli.data.interfaces import ImageQuery
+from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
 from tests.conftest import scratch_name
 
@@ -48,10 +49,8 @@ def test_first_use_creates_the_schema_and_records_its_version(database):
     assert recorded_versions(database) == every_version(database.dialect)
 
 
-@pytest.mark.parametrize("made_at", [1, 5], ids=["version-1", "previous-release"])
-def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
-    backend_settings, request, made_at
-):
+def database_at_version(backend_settings, request, made_at: int, *rows: str):
+    """Settings for a database of its own built by migrations 1..``made_at``, with ``rows``."""
     if backend_settings.db_backend == "mysql":  # a database of its own, at that version
         name = scratch_name(f"v{made_at}")
         server = request.getfixturevalue("mysql_server")
@@ -72,19 +71,30 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
                     f"VALUES ({migration.version}, '2026-01-01 00:00:00.000000')"
                 ),
             )
-        database.execute(
-            cursor,
-            "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
-            "media_type, created_at, updated_at) VALUES ('1b4e28ba-2fa1-11d2-883f-0016d3cca427', "
-            "'1b4e28ba-2fa1-11d2-883f-0016d3cca427.png', 'kept', NULL, 0, 'placeholder', "
-            "'placeholder-v1', 'image/png', '2026-01-01 00:00:00.000000', "
-            "'2026-01-01 00:00:00.000000')",
-        )
+        for row in rows:
+            database.execute(cursor, row)
         cursor.close()
         database.commit(connection)
     finally:
         database.pool.release(connection)
     database.close()
+    return backend_settings
+
+
+@pytest.mark.parametrize("made_at", [1, 5], ids=["version-1", "previous-release"])
+def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
+    backend_settings, request, made_at
+):
+    backend_settings = database_at_version(
+        backend_settings,
+        request,
+        made_at,
+        "INSERT INTO images (guid, filename, prompt, owner, is_private, provider, model, "
+        "media_type, created_at, updated_at) VALUES ('1b4e28ba-2fa1-11d2-883f-0016d3cca427', "
+        "'1b4e28ba-2fa1-11d2-883f-0016d3cca427.png', 'kept', NULL, 0, 'placeholder', "
+        "'placeholder-v1', 'image/png', '2026-01-01 00:00:00.000000', "
+        "'2026-01-01 00:00:00.000000')",
+    )
 
     upgraded = create_database(backend_settings)
     try:
@@ -109,6 +119,50 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
             [b"1b4e28ba-2fa1-11d2-883f-0016d3cca427"],
             ["1b4e28ba-2fa1-11d2-883f-0016d3cca427"],
         )
+    finally:
+        upgraded.close()
+
+
+def roster_row(name: str) -> str:
+    return (
+        "INSERT INTO roster (username, password_hash, class_key, created_at, updated_at) "
+        f"VALUES ('{name}', '$argon2id$fake', 'staff', '2026-01-01 00:00:00.000000', "
+        "'2026-01-01 00:00:00.000000')"
+    )
+
+
+def test_names_that_clash_in_case_survive_the_upgrade_and_no_new_clash_can_be_made(
+    backend_settings, request
+):
+    names = ("bob", "carol", "BOB", "Dave", "Bob", "dave")
+    backend_settings = database_at_version(
+        backend_settings, request, 8, *(roster_row(name) for name in names)
+    )
+
+    upgraded = create_database(backend_settings)
+    try:
+        _, users = create_repositories(upgraded)
+        with DatabaseContext(upgraded) as db:
+            db.begin_transaction()
+            clashes = users.find_case_clashes()
+            everyone = [user.username for user in users.get_all_users(limit=10)]
+            db.commit_transaction()
+        assert everyone == list(names)  # nobody was dropped or renamed
+        assert clashes == [["bob", "BOB", "Bob"], ["Dave", "dave"]]
+        for name in ("BoB", "CAROL", "DAVE", "bob"):
+            with DatabaseContext(upgraded) as db, pytest.raises(ConstraintViolationError):
+                db.begin_transaction()
+                users.create_user(name, "$argon2id$fake", "staff", now=utc_now())
+        with DatabaseContext(upgraded) as db:
+            db.begin_transaction()
+            users.create_user("erin", "$argon2id$fake", "staff", now=utc_now())
+            db.commit_transaction()
+        # Each one still signs in by the name it has.
+        with DatabaseContext(upgraded) as db:
+            db.begin_transaction()
+            found = [users.authenticate_user(name) for name in names]
+            db.commit_transaction()
+        assert [record.username for record in found if record] == list(names)
     finally:
         upgraded.close()
 
@@ -299,6 +353,6 @@ def test_schema_sql_matches_what_the_code_creates(mysql_server, tmp_path):
         )
 
     assert from_code["tables"]  # the comparison is not of two empty schemas
-    assert len(from_code["columns"]) == 44
+    assert len(from_code["columns"]) == 45
     for aspect in from_code:
         assert from_file[aspect] == from_code[aspect], aspect
