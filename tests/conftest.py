@@ -23,12 +23,56 @@ from pixyproxy_cli.data.init import close_default_database, create_database
 from pixyproxy_cli.data.schema import latest_version
 from tests.throwaway_mariadb import throwaway_mariadb  # noqa: F401 - a fixture for every test
 
+CAPTURE_DIRECTORY = "pixyproxy_secret_capture"
+"""The key under which xdist hands each worker the session's capture directory."""
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Record every log line and error of the session, to search them for secrets."""
     from tests import secret_capture
 
     secret_capture.install()
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
+        import tempfile
+
+        config.stash[_capture_key] = Path(tempfile.mkdtemp(prefix="pixyproxy-capture-"))
+
+
+_capture_key = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell each xdist worker where to leave what it captured."""
+    node.workerinput[CAPTURE_DIRECTORY] = str(node.config.stash[_capture_key])
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Search everything the session captured for secrets: a worker saves its share, the
+    controller (or a run without xdist) searches the whole and fails the run on a leak."""
+    import shutil
+
+    from tests import secret_capture
+
+    config = session.config
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        secret_capture.save(Path(worker[CAPTURE_DIRECTORY]), worker["workerid"])
+        return
+    directory = config.stash[_capture_key]
+    try:
+        texts = [*secret_capture.captured, *secret_capture.load(directory)]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    found = secret_capture.problems(texts, secret_capture.known_secrets())
+    if found:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.section("secrets in log lines or errors", sep="=", red=True)
+            for line in found:
+                reporter.line(line, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 SLOW_GROUPS = (
@@ -52,11 +96,10 @@ leaves them out for a quick run (CI runs everything)."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the slow groups, and run the secret search after every other test."""
+    """Mark the slow groups."""
     for item in items:
         if item.nodeid.startswith(SLOW_GROUPS):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.nodeid.startswith("tests/test_zz_no_secrets.py"))
 
 
 SETTING_VARIABLES = [*ENVIRONMENT.values(), ENV_FILE_VARIABLE, "OPENAI_API_KEY", "OPENAI_BASE_URL"]

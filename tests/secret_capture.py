@@ -1,15 +1,20 @@
 """Capture every log line and every error the suite produces, to search them for secrets.
 
 The secrets are found by reading the test sources: every string assigned to a name that
-contains PASSWORD, API_KEY or SECRET (and the values of such dicts). The search itself is
-tests/test_zz_no_secrets.py, which runs last.
+contains PASSWORD, API_KEY or SECRET (and the values of such dicts). The search runs once
+every test has run, in the process that ran the session (conftest.py's
+``pytest_sessionfinish``): under pytest-xdist, each worker leaves what it captured in a file
+of the session's capture directory, and the controller searches them all. A leak fails the
+run (exit status 1) with the leaks listed.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
@@ -81,3 +86,44 @@ def known_secrets() -> set[str]:
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):
                     secrets.add(value.value)
     return {secret for secret in secrets if len(secret) >= 8}
+
+
+WHOLE_SUITE = 1000
+"""Fewer captured texts than this: not the whole suite (a file or a test alone), no search."""
+EXPECTED = ("Invalid username or password", "OpenAI rejected the API key")
+"""Texts the whole suite's failed logins and provider errors must have produced: the capture
+saw the failures it guards."""
+
+
+def save(directory: Path, name: str) -> None:
+    """Write what this process captured to ``directory/name.json`` (an xdist worker's share)."""
+    (directory / f"{name}.json").write_text(json.dumps(captured), encoding="utf-8")
+
+
+def load(directory: Path) -> list[str]:
+    """Everything the workers saved in ``directory``."""
+    texts: list[str] = []
+    for path in sorted(directory.glob("*.json")):
+        texts.extend(json.loads(path.read_text(encoding="utf-8")))
+    return texts
+
+
+def problems(texts: Iterable[str], secrets: set[str]) -> list[str]:
+    """What is wrong with the captured ``texts``: each secret found (and where), or a capture
+    that missed the failures it guards. Empty when the texts are too few to judge."""
+    texts = list(texts)
+    if len(texts) < WHOLE_SUITE:
+        return []
+    if len(secrets) < 8:
+        return [f"only {len(secrets)} secrets found in the test sources: the search is blind"]
+    found = [
+        f"secret {secret[:3]}... in: {text[:200]!r}"
+        for text in texts
+        for secret in secrets
+        if secret in text
+    ]
+    joined = "\n".join(texts)
+    missed = [
+        f"the capture never saw {expected!r}" for expected in EXPECTED if expected not in joined
+    ]
+    return found + missed
