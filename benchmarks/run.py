@@ -524,7 +524,7 @@ def search_database(backend: str, rows: int, work: Path) -> Iterator[tuple[Any, 
     else:
         import sqlite3
 
-        with services.prompts.dependencies.context_factory() as db:  # the schema, by pixyproxy
+        with services.prompts.dependencies.uow() as db:  # the schema, by pixyproxy
             db.begin_transaction()
             db.commit_transaction()
         connection = sqlite3.connect(services.settings.sqlite_path)

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
 from pixyproxy_cli.core.image_options import ImageOptions
@@ -51,23 +52,53 @@ class Journal:
         self.events.append(event)
 
 
-class FakeContext:
-    """A unit of work that records begin / commit / rollback in the journal."""
+class FakeUnitOfWork:
+    """A unit of work over fake repositories; records begin / commit / rollback in the
+    journal. Its repositories exist only inside ``with``, as DatabaseContext's do."""
 
     def __init__(
         self,
         journal: Journal,
+        *,
+        images: FakeImageRepository | None = None,
+        users: FakeUserRepository | None = None,
+        limits: FakeLimitRepository | None = None,
         fail_commit: Exception | None = None,
         commits_before_failing: list[int] | None = None,
     ) -> None:
         self.journal = journal
+        self._repositories = {"images": images, "users": users, "tokens": None, "limits": limits}
+        self._open = False
         self.fail_commit = fail_commit
         self.commits_before_failing = commits_before_failing or [0]
-        """Shared by the contexts of one test: how many commits succeed before they fail."""
+        """Shared by the units of one test: how many commits succeed before they fail."""
 
-    def __enter__(self) -> FakeContext:
+    def _inside(self, name: str) -> Any:
+        assert self._open, f"{name} used outside its unit of work"
+        repository = self._repositories[name]
+        assert repository is not None, f"this test gave its unit of work no {name}"
+        return repository
+
+    @property
+    def images(self) -> FakeImageRepository:
+        return self._inside("images")
+
+    @property
+    def users(self) -> FakeUserRepository:
+        return self._inside("users")
+
+    @property
+    def tokens(self) -> Any:
+        return self._inside("tokens")
+
+    @property
+    def limits(self) -> FakeLimitRepository:
+        return self._inside("limits")
+
+    def __enter__(self) -> FakeUnitOfWork:
         self.journal.open_contexts += 1
         self.journal.add("enter")
+        self._open = True
         return self
 
     def __exit__(
@@ -78,6 +109,7 @@ class FakeContext:
     ) -> None:
         self.journal.open_contexts -= 1
         self.journal.add("exit")
+        self._open = False
 
     def begin_transaction(self) -> None:
         self.journal.add("begin")

@@ -1,14 +1,16 @@
-"""``DatabaseContext``: the unit of work, as the specification uses it.
+"""``DatabaseContext``: the unit of work, which owns the repositories of its connection.
 
-    with DatabaseContext() as db:
-        db.begin_transaction()
-        ...repository calls, which find ``db`` through get_current_db_context()...
-        db.commit_transaction()
+    with DatabaseContext(database) as uow:
+        uow.begin_transaction()
+        uow.images.create_image(...)      # images, users, tokens, limits
+        uow.commit_transaction()
 
-Entering borrows a connection from the configured database; leaving rolls back whatever
-was not committed and always returns the connection (discarding it when it broke). The
-current context is kept in a ``ContextVar`` rather than thread-local storage, so it is
-right for threads and for asyncio tasks alike, and nested contexts restore their outer one.
+Entering borrows a connection from the database and builds the repositories on it; they
+exist only inside the ``with`` (using one outside is a RuntimeError, never a query on some
+other connection). Leaving rolls back whatever was not committed and always returns the
+connection (discarding it when it broke). ``get_current_db_context()``, the
+specification's lookup, is a view of the same thing: the innermost context entered in this
+thread or task (a ``ContextVar``, right for threads and asyncio alike).
 """
 
 from __future__ import annotations
@@ -16,11 +18,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from pixyproxy_cli.core.exceptions import DBConnectionError, PixyProxyException
 from pixyproxy_cli.data.database import Database, Params, RawRow, Row
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.data.interfaces import (
+        ImageRepositoryInterface,
+        LimitRepositoryInterface,
+        TokenRepositoryInterface,
+        UserRepositoryInterface,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +43,37 @@ _current_context: ContextVar[DatabaseContext | None] = ContextVar(
 )
 
 
+@dataclass(frozen=True)
+class Repositories:
+    """The repositories of one unit of work, all on its connection."""
+
+    images: ImageRepositoryInterface
+    users: UserRepositoryInterface
+    tokens: TokenRepositoryInterface
+    limits: LimitRepositoryInterface
+
+
 class UnitOfWork(Protocol):
-    """What the service layer needs of a transaction scope (``DatabaseContext`` or a fake)."""
+    """What a service needs of a transaction scope (``DatabaseContext`` or a fake).
+
+    Its transaction, and the repositories that work inside it.
+    """
+
+    @property
+    def images(self) -> ImageRepositoryInterface:
+        """The images, inside this unit of work."""
+
+    @property
+    def users(self) -> UserRepositoryInterface:
+        """The roster, inside this unit of work."""
+
+    @property
+    def tokens(self) -> TokenRepositoryInterface:
+        """The API tokens, inside this unit of work."""
+
+    @property
+    def limits(self) -> LimitRepositoryInterface:
+        """The rate-limit counters, inside this unit of work."""
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -69,16 +109,45 @@ class DatabaseContext:
         self._token: Token[DatabaseContext | None] | None = None
         self._in_transaction = False
         self._broken = False
+        self._repositories: Repositories | None = None
 
     def __enter__(self) -> DatabaseContext:
+        from pixyproxy_cli.data.repositories import bind_repositories
+
         try:
             self._open()
         except DBConnectionError:
             # A pooled connection that went stale while idle: nothing has run on it yet,
             # so one more try on a fresh connection is safe.
             self._open()
+        self._repositories = bind_repositories(self)
         self._token = _current_context.set(self)
         return self
+
+    def _bound(self) -> Repositories:
+        if self._repositories is None:
+            raise RuntimeError("repository used outside its unit of work (with DatabaseContext)")
+        return self._repositories
+
+    @property
+    def images(self) -> ImageRepositoryInterface:
+        """The images, on this context's connection. Raises RuntimeError outside ``with``."""
+        return self._bound().images
+
+    @property
+    def users(self) -> UserRepositoryInterface:
+        """The roster, on this context's connection. Raises RuntimeError outside ``with``."""
+        return self._bound().users
+
+    @property
+    def tokens(self) -> TokenRepositoryInterface:
+        """The API tokens, on this context's connection. Raises RuntimeError outside ``with``."""
+        return self._bound().tokens
+
+    @property
+    def limits(self) -> LimitRepositoryInterface:
+        """The rate-limit counters, on this connection. Raises RuntimeError outside ``with``."""
+        return self._bound().limits
 
     def _open(self) -> None:
         self.conn = self.database.acquire()
@@ -109,6 +178,7 @@ class DatabaseContext:
             if self._token is not None:
                 _current_context.reset(self._token)
             self.conn = self._cursor = self._token = None
+            self._repositories = None
 
     def _close_cursor(self) -> None:
         try:

@@ -1,4 +1,7 @@
-"""Build the data layer from settings: the database, its repositories, the store, a provider.
+"""Build the data layer from settings: the database, the store, a provider.
+
+The repositories are not built here: each unit of work (``DatabaseContext``) builds its own
+on its connection when entered.
 
 Nothing here runs at import time, and ``create_database`` is the one way a Database is built
 from settings; no connection opens until it is used, when the schema is created or migrated
@@ -17,12 +20,6 @@ from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.database import Database
-from pixyproxy_cli.data.interfaces import (
-    ImageRepositoryInterface,
-    LimitRepositoryInterface,
-    TokenRepositoryInterface,
-    UserRepositoryInterface,
-)
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.data.storage import LocalImageStore
 
@@ -63,35 +60,6 @@ def close_default_database() -> None:
         database, _database = _database, None
     if database is not None:
         database.close()
-
-
-def create_repositories(
-    database: Database,
-) -> tuple[ImageRepositoryInterface, UserRepositoryInterface]:
-    """The image and user repositories for ``database``'s dialect."""
-    from pixyproxy_cli.data import repositories
-
-    if database.dialect == "mysql":
-        return repositories.MySQLImageRepository(), repositories.MySQLUserRepository()
-    return repositories.SQLiteImageRepository(), repositories.SQLiteUserRepository()
-
-
-def create_token_repository(database: Database) -> TokenRepositoryInterface:
-    """The API-token repository for ``database``'s dialect."""
-    from pixyproxy_cli.data import repositories
-
-    if database.dialect == "mysql":
-        return repositories.MySQLTokenRepository()
-    return repositories.SQLiteTokenRepository()
-
-
-def create_limit_repository(database: Database) -> LimitRepositoryInterface:
-    """The rate-limit counters for ``database``'s dialect."""
-    from pixyproxy_cli.data import repositories
-
-    if database.dialect == "mysql":
-        return repositories.MySQLLimitRepository()
-    return repositories.SQLiteLimitRepository()
 
 
 @dataclass(frozen=True)

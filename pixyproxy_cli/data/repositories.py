@@ -1,9 +1,10 @@
 """SQL repositories for MySQL and SQLite.
 
-The statements are written once, with the named ``%(name)s`` parameters of
-mysql-connector; ``DatabaseContext`` hands them to SQLite as ``:name``. The MySQL classes
-and their SQLite twins differ only in the dialect they insist on, which catches a
-repository wired to the wrong database before it runs a statement.
+Each repository is bound to one ``DatabaseContext``, the unit of work that builds it when
+entered (``bind_repositories``) and whose connection and transaction it uses. The statements
+are written once, with the named ``%(name)s`` parameters of mysql-connector;
+``DatabaseContext`` hands them to SQLite as ``:name``. Where the dialects differ (full-text
+search, the day of a timestamp, the counters' upsert) a subclass per dialect says how.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pixyproxy_cli.core.names import username_key
-from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
+from pixyproxy_cli.data.context import DatabaseContext, Repositories
 from pixyproxy_cli.data.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
@@ -84,13 +85,10 @@ def _text(value: object) -> str:
 
 
 class _SqlRepository:
-    dialect: ClassVar[str]
+    """A repository on the connection of the unit of work that built it."""
 
-    def _db(self) -> DatabaseContext:
-        db = get_current_db_context()
-        if db.database.dialect != self.dialect:
-            raise RuntimeError(f"{type(self).__name__} used with a {db.database.dialect} database")
-        return db
+    def __init__(self, db: DatabaseContext) -> None:
+        self._db = db
 
 
 class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
@@ -130,7 +128,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         """See ImageRepositoryInterface.count_hidden."""
         conditions, params = self._filter_conditions(query)
         conditions.append("is_private = 1 AND (%(viewer)s IS NULL OR owner <> %(viewer)s)")
-        db = self._db()
+        db = self._db
         # Every condition is one of the constant fragments of _filter_conditions.
         db.execute(
             "SELECT COUNT(*) AS hidden FROM images WHERE " + " AND ".join(conditions),  # noqa: S608
@@ -171,14 +169,14 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def get_image_by_guid(self, guid: str) -> Image | None:
         """The image with this GUID, or None."""
-        db = self._db()
+        db = self._db
         db.execute(SELECT_IMAGES + " WHERE guid = %(guid)s", {"guid": guid})
         row = db.fetchone()
         return None if row is None else row_to_image(row)
 
     def get_visible_image(self, guid: str, viewer: str | None) -> Image | None:
         """See ImageRepositoryInterface.get_visible_image."""
-        db = self._db()
+        db = self._db
         # owner = NULL is never true: an anonymous viewer sees public images only.
         db.execute(
             SELECT_IMAGES + " WHERE guid = %(guid)s AND (is_private = 0 OR owner = %(viewer)s)",
@@ -189,14 +187,14 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def get_all_images(self, query: ImageQuery) -> RowPage:
         """The page of images ``query`` describes, as the driver's raw rows."""
-        rows = self._db().fetch_raw(*self._listing_query(query))
+        rows = self._db.fetch_raw(*self._listing_query(query))
         return RowPage(rows, int(rows[-1][0]) if rows else query.after_id)
 
     def create_image(
         self, image: ImageDetail, *, now: datetime, updated_at: datetime | None = None
     ) -> int:
         """Insert ``image``; return its new id."""
-        db = self._db()
+        db = self._db
         row = image_to_row(image, now)
         if updated_at is not None:
             row["updated_at"] = db_timestamp(updated_at)
@@ -208,13 +206,13 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def delete_image(self, guid: str) -> bool:
         """Delete the row of the image with this GUID."""
-        db = self._db()
+        db = self._db
         db.execute("DELETE FROM images WHERE guid = %(guid)s", {"guid": guid})
         return db.rowcount > 0
 
     def get_owned_image_files(self, owner: str, *, limit: int) -> list[ImageFile]:
         """The files of up to ``limit`` of ``owner``'s images, oldest first."""
-        db = self._db()
+        db = self._db
         db.execute(
             "SELECT guid, filename, media_type, is_private, owner, updated_at FROM images "
             "WHERE owner = %(owner)s ORDER BY id LIMIT %(limit)s",
@@ -224,7 +222,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def get_image_file(self, guid: str) -> ImageFile | None:
         """The file name, media type and visibility of the image with this GUID, or None."""
-        db = self._db()
+        db = self._db
         db.execute(
             "SELECT guid, filename, media_type, is_private, owner, updated_at "
             "FROM images WHERE guid = %(guid)s",
@@ -235,14 +233,14 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def count_images(self) -> int:
         """How many images are stored."""
-        db = self._db()
+        db = self._db
         db.execute("SELECT COUNT(*) AS n FROM images")
         row = db.fetchone()
         return int(row["n"]) if row else 0
 
     def get_image_files_page(self, *, after_id: int = 0, limit: int) -> list[tuple[int, ImageFile]]:
         """One page of (id, file details) of every image, by id."""
-        db = self._db()
+        db = self._db
         db.execute(
             "SELECT id, guid, filename, media_type, is_private, owner, updated_at FROM images "
             "WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s",
@@ -254,7 +252,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         self, *, after_id: int = 0, limit: int
     ) -> tuple[list[tuple[str, str]], int | None]:
         """See ImageRepositoryInterface.find_unreadable_images."""
-        db = self._db()
+        db = self._db
         db.execute(
             f"{SELECT_IMAGES} WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s",
             {"after_id": after_id, "limit": limit},
@@ -274,7 +272,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         if owner is not None:
             conditions.append("owner = %(owner)s")
             params["owner"] = owner
-        db = self._db()
+        db = self._db
         # The group expression is one of the constants above; values are parameters.
         db.execute(
             f"SELECT {group} AS k, model, COUNT(*) AS images, "  # noqa: S608
@@ -300,7 +298,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
             return []
         names = {f"g{index}": guid for index, guid in enumerate(guids)}
         placeholders = ", ".join(f"%({key})s" for key in names)
-        db = self._db()
+        db = self._db
         # Only generated placeholders are formatted in; the GUIDs themselves are parameters.
         db.execute(
             "SELECT guid, filename, media_type, is_private, owner, updated_at FROM images "  # noqa: S608
@@ -315,14 +313,14 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
             return set()
         names = {f"f{index}": name for index, name in enumerate(filenames)}
         placeholders = ", ".join(f"%({key})s" for key in names)
-        db = self._db()
+        db = self._db
         # Only generated placeholders are formatted in; the names themselves are parameters.
         db.execute(f"SELECT filename FROM images WHERE filename IN ({placeholders})", names)  # noqa: S608
         return {row["filename"] for row in db.fetchall()}
 
     def add_provenance_check(self, guid: str, report: ProvenanceReport) -> bool:
         """See ImageRepositoryInterface.add_provenance_check."""
-        db = self._db()
+        db = self._db
         db.execute(
             "INSERT INTO provenance_checks (image_id, checked_at, verdict, signals) "
             "SELECT id, %(checked_at)s, %(verdict)s, %(signals)s FROM images "
@@ -338,7 +336,7 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
 
     def latest_provenance_check(self, guid: str) -> ProvenanceReport | None:
         """See ImageRepositoryInterface.latest_provenance_check."""
-        db = self._db()
+        db = self._db
         db.execute(
             "SELECT p.checked_at, p.signals FROM provenance_checks p "
             "JOIN images i ON i.id = p.image_id WHERE i.guid = %(guid)s "
@@ -356,7 +354,7 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
 
     def authenticate_user(self, username: str) -> UserRecord | None:
         """The roster record for ``username``, hash included, or None."""
-        db = self._db()
+        db = self._db
         db.execute(
             SELECT_USERS + " WHERE username = %(username)s",
             {"username": username},
@@ -368,7 +366,7 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
         self, username: str, password_hash: str, class_key: str, *, now: datetime
     ) -> int:
         """Add a user; return the new id."""
-        db = self._db()
+        db = self._db
         stamp = db_timestamp(now)
         db.execute(
             "INSERT INTO roster "
@@ -386,7 +384,7 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
 
     def find_username(self, username: str) -> str | None:
         """See UserRepositoryInterface.find_username."""
-        db = self._db()
+        db = self._db
         db.execute(
             "SELECT username FROM roster WHERE LOWER(username) = %(key)s ORDER BY id LIMIT 1",
             {"key": username_key(username)},
@@ -396,7 +394,7 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
 
     def find_case_clashes(self) -> list[list[str]]:
         """See UserRepositoryInterface.find_case_clashes."""
-        db = self._db()
+        db = self._db
         db.execute(
             "SELECT username, LOWER(username) AS folded FROM roster WHERE LOWER(username) IN "
             "(SELECT LOWER(username) FROM roster WHERE name_key IS NULL) ORDER BY folded, id"
@@ -408,7 +406,7 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
 
     def get_all_users(self, *, after_id: int = 0, limit: int) -> list[UserRecord]:
         """One page of users after ``after_id``, by id."""
-        db = self._db()
+        db = self._db
         db.execute(
             SELECT_USERS + " WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s",
             {"after_id": after_id, "limit": limit},
@@ -417,7 +415,7 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
 
     def update_password_hash(self, username: str, password_hash: str, *, now: datetime) -> bool:
         """Replace the password hash of ``username``."""
-        db = self._db()
+        db = self._db
         db.execute(
             "UPDATE roster SET password_hash = %(password_hash)s, updated_at = %(now)s "
             "WHERE username = %(username)s",
@@ -427,7 +425,7 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
 
     def delete_user(self, username: str) -> bool:
         """Remove ``username`` from the roster."""
-        db = self._db()
+        db = self._db
         db.execute("DELETE FROM roster WHERE username = %(username)s", {"username": username})
         return db.rowcount > 0
 
@@ -443,7 +441,7 @@ class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
 
     def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
         """See LimitRepositoryInterface.hit."""
-        db = self._db()
+        db = self._db
         params = {"bucket": bucket, "now": now, "expired": now - window, "weight": weight}
         db.execute(self.UPSERT, params)
         db.execute("SELECT hits, window_start FROM rate_limits WHERE bucket = %(bucket)s", params)
@@ -454,7 +452,7 @@ class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
 
     def give_back(self, bucket: str, weight: int) -> None:
         """See LimitRepositoryInterface.give_back."""
-        self._db().execute(
+        self._db.execute(
             "UPDATE rate_limits SET hits = hits - %(weight)s "
             "WHERE bucket = %(bucket)s AND hits >= %(weight)s",
             {"bucket": bucket, "weight": weight},
@@ -462,11 +460,11 @@ class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
 
     def clear(self, bucket: str) -> None:
         """See LimitRepositoryInterface.clear."""
-        self._db().execute("DELETE FROM rate_limits WHERE bucket = %(bucket)s", {"bucket": bucket})
+        self._db.execute("DELETE FROM rate_limits WHERE bucket = %(bucket)s", {"bucket": bucket})
 
     def purge(self, *, prefix: str, before: float) -> int:
         """See LimitRepositoryInterface.purge."""
-        db = self._db()
+        db = self._db
         db.execute(
             "DELETE FROM rate_limits WHERE bucket LIKE %(pattern)s AND window_start < %(before)s",
             {"pattern": prefix.replace("%", "").replace("_", "") + "%", "before": before},
@@ -477,7 +475,6 @@ class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
 class MySQLLimitRepository(SqlLimitRepository):
     """Rate-limit counters in MySQL / MariaDB."""
 
-    dialect: ClassVar[str] = "mysql"
     # MySQL assigns left to right: `hits` is computed from the old window_start first.
     UPSERT = (
         "INSERT INTO rate_limits (bucket, window_start, hits) "
@@ -491,7 +488,6 @@ class MySQLLimitRepository(SqlLimitRepository):
 class SQLiteLimitRepository(SqlLimitRepository):
     """Rate-limit counters in SQLite."""
 
-    dialect: ClassVar[str] = "sqlite"
     UPSERT = (
         "INSERT INTO rate_limits (bucket, window_start, hits) "
         "VALUES (%(bucket)s, %(now)s, %(weight)s) "
@@ -507,12 +503,11 @@ class MySQLImageRepository(SqlImageRepository):
 
     def shortest_indexed_word(self) -> int | None:
         """InnoDB's ``innodb_ft_min_token_size``."""
-        db = self._db()
+        db = self._db
         db.execute("SELECT @@innodb_ft_min_token_size AS size")
         row = db.fetchone()
         return int(row["size"]) if row else None
 
-    dialect: ClassVar[str] = "mysql"
     DAY = "LEFT(CAST(created_at AS CHAR), 10)"
     MATCHES = "MATCH (prompt) AGAINST (%(index)s IN BOOLEAN MODE)"
     # Binary comparison after LOWER: the column's unicode_ci collation weighs every emoji
@@ -532,7 +527,6 @@ class SQLiteImageRepository(SqlImageRepository):
         """FTS5 indexes words of every length."""
         return None
 
-    dialect: ClassVar[str] = "sqlite"
     DAY = "substr(created_at, 1, 10)"
     MATCHES = "id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH %(index)s)"
     # A Python function (data/sqlite.py): SQLite's own LIKE and lower() fold ASCII only.
@@ -542,18 +536,6 @@ class SQLiteImageRepository(SqlImageRepository):
     def index_query(prefixes: Sequence[str]) -> str:
         """FTS5: a quoted prefix query for each, all required."""
         return " AND ".join(f'"{prefix}" *' for prefix in prefixes)
-
-
-class MySQLUserRepository(SqlUserRepository):
-    """The roster in MySQL / MariaDB."""
-
-    dialect: ClassVar[str] = "mysql"
-
-
-class SQLiteUserRepository(SqlUserRepository):
-    """The roster in SQLite."""
-
-    dialect: ClassVar[str] = "sqlite"
 
 
 SELECT_TOKENS = (
@@ -580,7 +562,7 @@ class SqlTokenRepository(_SqlRepository, TokenRepositoryInterface):
 
     def create_token(self, token: TokenRecord) -> None:
         """Store ``token``."""
-        self._db().execute(
+        self._db.execute(
             "INSERT INTO api_tokens (token_id, username, token_hash, label, created_at, "
             "expires_at) VALUES (%(token_id)s, %(username)s, %(token_hash)s, %(label)s, "
             "%(created_at)s, %(expires_at)s)",
@@ -596,14 +578,14 @@ class SqlTokenRepository(_SqlRepository, TokenRepositoryInterface):
 
     def get_token(self, token_id: str) -> TokenRecord | None:
         """The token with this id, or None."""
-        db = self._db()
+        db = self._db
         db.execute(SELECT_TOKENS + " WHERE token_id = %(token_id)s", {"token_id": token_id})
         row = db.fetchone()
         return None if row is None else _row_to_token(row)
 
     def get_tokens(self, username: str) -> list[TokenRecord]:
         """``username``'s tokens, oldest first."""
-        db = self._db()
+        db = self._db
         db.execute(
             SELECT_TOKENS + " WHERE username = %(username)s ORDER BY id", {"username": username}
         )
@@ -611,25 +593,25 @@ class SqlTokenRepository(_SqlRepository, TokenRepositoryInterface):
 
     def delete_token(self, token_id: str) -> bool:
         """Delete the token with this id."""
-        db = self._db()
+        db = self._db
         db.execute("DELETE FROM api_tokens WHERE token_id = %(token_id)s", {"token_id": token_id})
         return db.rowcount > 0
 
     def touch_token(self, token_id: str, *, now: datetime) -> None:
         """Record a use of the token."""
-        self._db().execute(
+        self._db.execute(
             "UPDATE api_tokens SET last_used_at = %(now)s WHERE token_id = %(token_id)s",
             {"now": db_timestamp(now), "token_id": token_id},
         )
 
 
-class MySQLTokenRepository(SqlTokenRepository):
-    """API tokens in MySQL / MariaDB."""
-
-    dialect: ClassVar[str] = "mysql"
+MySQLUserRepository = SqlUserRepository
+"""The specification's name for the roster on MySQL; the same statements serve SQLite."""
 
 
-class SQLiteTokenRepository(SqlTokenRepository):
-    """API tokens in SQLite."""
-
-    dialect: ClassVar[str] = "sqlite"
+def bind_repositories(db: DatabaseContext) -> Repositories:
+    """The repositories of one unit of work, for its database's dialect."""
+    users, tokens = SqlUserRepository(db), SqlTokenRepository(db)
+    if db.database.dialect == "mysql":
+        return Repositories(MySQLImageRepository(db), users, tokens, MySQLLimitRepository(db))
+    return Repositories(SQLiteImageRepository(db), users, tokens, SQLiteLimitRepository(db))

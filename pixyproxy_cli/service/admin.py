@@ -22,11 +22,10 @@ from pixyproxy_cli.core.search import MIN_INDEXED_LENGTH
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.credentials import describe_keyring
 from pixyproxy_cli.data.database import Database
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.interfaces import UserServiceInterface
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -80,18 +79,16 @@ class AdminService:
         *,
         settings: Settings,
         database: Database,
-        images: ImageRepositoryInterface,
         users: UserServiceInterface,
-        context_factory: ContextFactory,
+        uow: UnitOfWorkFactory,
         store: ImageStoreInterface,
         provider: ImageProviderInterface,
         provider_notice: str | None,
     ) -> None:
         self._settings = settings
         self._database = database
-        self._images = images
         self._users = users
-        self._context_factory = context_factory
+        self._uow = uow
         self._store = store
         self._provider = provider
         self._provider_notice = provider_notice
@@ -123,8 +120,8 @@ class AdminService:
         report = Consistency()
         after_id = 0
         while True:
-            with transaction(self._context_factory):
-                page = self._images.get_image_files_page(after_id=after_id, limit=CHUNK)
+            with transaction(self._uow) as uow:
+                page = uow.images.get_image_files_page(after_id=after_id, limit=CHUNK)
             for _, stored in page:
                 report.rows += 1
                 if not self._store.exists(stored.filename):
@@ -134,8 +131,8 @@ class AdminService:
             after_id = page[-1][0]
         for batch in batches(self._store.list_filenames(), CHUNK):
             report.files += len(batch)
-            with transaction(self._context_factory):
-                known = self._images.find_filenames(batch)
+            with transaction(self._uow) as uow:
+                known = uow.images.find_filenames(batch)
             for name in batch:
                 if name not in known:
                     self._classify_orphan(report, name, min_age)
@@ -145,8 +142,8 @@ class AdminService:
         for thumbnails in batches(self._store.list_thumbnails(), CHUNK):
             report.thumbnails += len(thumbnails)
             stems = [stem for stem, _ in thumbnails if looks_like_guid(stem)]
-            with transaction(self._context_factory):
-                present = {stored.guid for stored in self._images.get_image_files(stems)}
+            with transaction(self._uow) as uow:
+                present = {stored.guid for stored in uow.images.get_image_files(stems)}
             report.orphan_thumbnails.extend(
                 name for stem, name in thumbnails if stem not in present
             )
@@ -218,8 +215,8 @@ class AdminService:
         found: list[tuple[str, str]] = []
         after_id: int | None = 0
         while after_id is not None:
-            with transaction(self._context_factory):
-                page, after_id = self._images.find_unreadable_images(after_id=after_id, limit=CHUNK)
+            with transaction(self._uow) as uow:
+                page, after_id = uow.images.find_unreadable_images(after_id=after_id, limit=CHUNK)
             found.extend(page)
         return found
 
@@ -265,8 +262,8 @@ class AdminService:
         None when there is no database yet (the database check says so already).
         """
         try:
-            with transaction(self._context_factory):
-                shortest = self._images.shortest_indexed_word()
+            with transaction(self._uow) as uow:
+                shortest = uow.images.shortest_indexed_word()
         except DatabaseMissingError:
             return None
         except PixyProxyException as error:

@@ -1,4 +1,4 @@
-"""Wire the services from settings: database, repositories, store and provider.
+"""Wire the services from settings: database (and its units of work), store and provider.
 
 The CLI and the REST server both build their services here and then talk only to them.
 Nothing connects to the database until a service method runs, and the OpenAI SDK is not
@@ -17,12 +17,7 @@ from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.context import DatabaseContext
 from pixyproxy_cli.data.credentials import CredentialStore
 from pixyproxy_cli.data.database import Database
-from pixyproxy_cli.data.init import (
-    create_database,
-    create_image_store,
-    create_provider,
-    create_repositories,
-)
+from pixyproxy_cli.data.init import create_database, create_image_store, create_provider
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.private_prompts import PrivatePromptService
@@ -76,9 +71,8 @@ class Services:
         return AdminService(
             settings=self.settings,
             database=self.database,
-            images=dependencies.images,
             users=self.users,
-            context_factory=dependencies.context_factory,
+            uow=dependencies.uow,
             store=dependencies.store,
             provider=dependencies.provider,
             provider_notice=self.provider_notice,
@@ -89,16 +83,12 @@ class Services:
         """API tokens (``POST /token``, ``Authorization: Bearer``)."""
         from datetime import timedelta
 
-        from pixyproxy_cli.data.init import create_token_repository
         from pixyproxy_cli.data.token_marks import TokenMarks
         from pixyproxy_cli.service.tokens import TokenService
 
-        _, users = create_repositories(self.database)
         return TokenService(
-            tokens=create_token_repository(self.database),
-            users=users,
             marks=TokenMarks(self.settings.data_dir / "tokens"),
-            context_factory=self.prompts.dependencies.context_factory,
+            uow=self.prompts.dependencies.uow,
             lifetime=timedelta(days=self.settings.token_lifetime_days),
         )
 
@@ -108,13 +98,7 @@ class Services:
         from pixyproxy_cli.service.transfer import TransferService
 
         dependencies = self.prompts.dependencies
-        _, users = create_repositories(self.database)
-        return TransferService(
-            images=dependencies.images,
-            users=users,
-            store=dependencies.store,
-            context_factory=dependencies.context_factory,
-        )
+        return TransferService(store=dependencies.store, uow=dependencies.uow)
 
     @cached_property
     def image_options(self) -> ImageOptions:
@@ -133,8 +117,7 @@ class Services:
         from pixyproxy_cli.service.usage import UsageService, parse_prices
 
         return UsageService(
-            images=self.prompts.dependencies.images,
-            context_factory=self.prompts.dependencies.context_factory,
+            uow=self.prompts.dependencies.uow,
             prices=parse_prices(self.settings.image_prices),
         )
 
@@ -146,8 +129,7 @@ class Services:
         return ProvenanceService(
             prompts=prompts,
             provider=dependencies.provider,
-            images=dependencies.images,
-            context_factory=dependencies.context_factory,
+            uow=dependencies.uow,
         )
 
     @cached_property
@@ -179,15 +161,13 @@ class Services:
         )
 
     def _limiter(self, kind: str, limit: int, window: float) -> Limiter:
-        from pixyproxy_cli.data.init import create_limit_repository
         from pixyproxy_cli.service.limits import Limiter
 
         return Limiter(
             kind=kind,
             limit=limit,
             window=window,
-            counters=create_limit_repository(self.database),
-            context_factory=self.prompts.dependencies.context_factory,
+            uow=self.prompts.dependencies.uow,
         )
 
     def prompts_for(self, user: User | None) -> PromptService:
@@ -225,20 +205,18 @@ def build_services(
         choice = create_provider(settings)
         provider, notice = choice.provider, choice.notice
     database = database or create_database(settings)
-    images, users = create_repositories(database)
-    context_factory = partial(DatabaseContext, database)
+    uow = partial(DatabaseContext, database)
     store = create_image_store(settings)
     prompts = PromptService(
         PromptDependencies(
-            images=images,
-            context_factory=context_factory,
+            uow=uow,
             provider=provider,
             store=store,
             max_prompt_length=settings.max_prompt_length,
             local_admin=local_admin,
         )
     )
-    user_service = UserService(users=users, context_factory=context_factory, hasher=hasher)
+    user_service = UserService(uow=uow, hasher=hasher)
     return Services(
         settings=settings,
         database=database,

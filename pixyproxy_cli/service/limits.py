@@ -20,9 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import PixyProxyException, TooManyRequestsError
-from pixyproxy_cli.data.interfaces import LimitRepositoryInterface
 from pixyproxy_cli.service.interfaces import UserServiceInterface
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
@@ -46,15 +45,13 @@ class Limiter:
         kind: str,
         limit: int,
         window: float,
-        counters: LimitRepositoryInterface,
-        context_factory: ContextFactory,
+        uow: UnitOfWorkFactory,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.kind = kind
         self.limit = limit
         self.window = window
-        self._counters = counters
-        self._context_factory = context_factory
+        self._uow = uow
         self._clock = clock
         self._events = itertools.count(1)
 
@@ -73,8 +70,8 @@ class Limiter:
             return
         now = self._clock()
         bucket = self.bucket(*key)
-        with transaction(self._context_factory):
-            hits, started = self._counters.hit(bucket, now=now, window=self.window, weight=weight)
+        with transaction(self._uow) as uow:
+            hits, started = uow.limits.hit(bucket, now=now, window=self.window, weight=weight)
         if next(self._events) % PURGE_EVERY == 0:
             self._purge(now)
         if hits > self.limit:
@@ -89,20 +86,20 @@ class Limiter:
         """
         if self.limit <= 0:
             return
-        with transaction(self._context_factory):
-            self._counters.give_back(self.bucket(*key), weight)
+        with transaction(self._uow) as uow:
+            uow.limits.give_back(self.bucket(*key), weight)
 
     def reset(self, *key: str) -> None:
         """Forget ``key``'s events. Raises the database's PixyProxyExceptions."""
         if self.limit <= 0:
             return
-        with transaction(self._context_factory):
-            self._counters.clear(self.bucket(*key))
+        with transaction(self._uow) as uow:
+            uow.limits.clear(self.bucket(*key))
 
     def _purge(self, now: float) -> None:
         try:
-            with transaction(self._context_factory):
-                self._counters.purge(prefix=f"{self.kind}:", before=now - self.window)
+            with transaction(self._uow) as uow:
+                uow.limits.purge(prefix=f"{self.kind}:", before=now - self.window)
         except PixyProxyException:
             logger.warning("could not purge expired %s limits", self.kind, exc_info=True)
 

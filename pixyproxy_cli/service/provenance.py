@@ -17,10 +17,9 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.provenance import ProvenanceReport
 from pixyproxy_cli.data.imaging import kinds, read_header
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface
 from pixyproxy_cli.data.providers import ImageProviderInterface, SourceImage
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 from pixyproxy_cli.service.validation import validate_guid
 
 PROVENANCE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
@@ -35,13 +34,11 @@ class ProvenanceService:
         *,
         prompts: PromptServiceInterface,
         provider: ImageProviderInterface,
-        images: ImageRepositoryInterface,
-        context_factory: ContextFactory,
+        uow: UnitOfWorkFactory,
     ) -> None:
         self._prompts = prompts
         self._provider = provider
-        self._images = images
-        self._context_factory = context_factory
+        self._uow = uow
 
     def check(self, source: str | LocalImage) -> ProvenanceReport:
         """Check a stored image (its GUID) or a local file; a stored image's check is kept.
@@ -72,8 +69,8 @@ class ProvenanceService:
         report = self._provider.check_provenance(
             SourceImage(stored.filename, data, stored.media_type)
         )
-        with transaction(self._context_factory):
-            kept = self._images.add_provenance_check(guid, report)
+        with transaction(self._uow) as uow:
+            kept = uow.images.add_provenance_check(guid, report)
         if not kept:
             raise RecordNotFoundError(f"Image {guid} was deleted while it was checked")
         return report
@@ -86,5 +83,5 @@ class ProvenanceService:
         """
         guid = validate_guid(guid)
         self._prompts.get_image_by_guid(guid)  # the caller's visibility, as for any read
-        with transaction(self._context_factory):
-            return self._images.latest_provenance_check(guid)
+        with transaction(self._uow) as uow:
+            return uow.images.latest_provenance_check(guid)

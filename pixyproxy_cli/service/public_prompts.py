@@ -45,8 +45,9 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.filters import ImageFilters
 from pixyproxy_cli.core.image_options import ImageOptions, count_problem, mask_problem
+from pixyproxy_cli.data.context import UnitOfWork
 from pixyproxy_cli.data.imaging import image_dimensions, kinds, make_thumbnail, read_header
-from pixyproxy_cli.data.interfaces import ImageQuery, ImageRepositoryInterface
+from pixyproxy_cli.data.interfaces import ImageQuery
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
     ImageProviderInterface,
@@ -58,7 +59,7 @@ from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.cache import ImageCache
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 from pixyproxy_cli.service.validation import (
     validate_count,
     validate_guid,
@@ -91,8 +92,8 @@ memory stays flat (a page is a few hundred KB)."""
 class PromptDependencies:
     """What a prompt service works with; shared by the public and private services."""
 
-    images: ImageRepositoryInterface
-    context_factory: ContextFactory
+    uow: UnitOfWorkFactory
+    """Opens a unit of work (its transaction and repositories)."""
     provider: ImageProviderInterface
     store: ImageStoreInterface
     max_prompt_length: int = DEFAULT_MAX_PROMPT_LENGTH
@@ -109,8 +110,7 @@ class PromptService(PromptServiceInterface):
 
     def __init__(self, dependencies: PromptDependencies) -> None:
         self.dependencies = dependencies
-        self._images = dependencies.images
-        self._context_factory = dependencies.context_factory
+        self._uow = dependencies.uow
         self._provider = dependencies.provider
         self._store = dependencies.store
         self._max_prompt_length = dependencies.max_prompt_length
@@ -224,7 +224,7 @@ class PromptService(PromptServiceInterface):
 
     def _database_ready(self) -> None:
         # Images cost money: make sure there is a database to keep them in before asking.
-        with transaction(self._context_factory):
+        with transaction(self._uow):
             pass
 
     def _stored_source(self, image: Image) -> SourceImage:
@@ -289,8 +289,8 @@ class PromptService(PromptServiceInterface):
                 self._store.save(detail.filename, data)
                 saved.append(detail.filename)
             now = self._clock()
-            with transaction(self._context_factory):  # all of them, or none
-                ids = [self._images.create_image(detail, now=now) for detail, _ in details]
+            with transaction(self._uow) as uow:  # all of them, or none
+                ids = [uow.images.create_image(detail, now=now) for detail, _ in details]
         except BaseException:
             for filename in saved:
                 self._remove_file_quietly(filename)
@@ -338,8 +338,8 @@ class PromptService(PromptServiceInterface):
         """
         image = self._cached_image(guid)
         if image is None:
-            with transaction(self._context_factory):
-                image = self._images.get_visible_image(guid, self.viewer)
+            with transaction(self._uow) as uow:
+                image = uow.images.get_visible_image(guid, self.viewer)
             if image is None:
                 raise _not_found(guid)
             self._cache.put(image)
@@ -413,8 +413,8 @@ class PromptService(PromptServiceInterface):
         after_id = 0
         if after is not None:
             after = validate_guid(after)
-            with transaction(self._context_factory):
-                start = self._images.get_image_by_guid(after)
+            with transaction(self._uow) as uow:
+                start = uow.images.get_image_by_guid(after)
             if start is None or not self._is_visible(start.private, start.owner):
                 raise _not_found(after)
             after_id = start.id
@@ -444,8 +444,8 @@ class PromptService(PromptServiceInterface):
         if self._sees_everything:
             return 0
         query, _ = self._listing_start(None, None, mine, private, filters)
-        with transaction(self._context_factory):
-            return self._images.count_hidden(query)
+        with transaction(self._uow) as uow:
+            return uow.images.count_hidden(query)
 
     def everything_view(self) -> PromptServiceInterface:
         """See PromptServiceInterface.everything_view."""
@@ -458,8 +458,8 @@ class PromptService(PromptServiceInterface):
         remaining = limit
         while remaining is None or remaining > 0:
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
-            with transaction(self._context_factory):
-                items, last_id = self._images.get_all_images(replace(query, limit=size))
+            with transaction(self._uow) as uow:
+                items, last_id = uow.images.get_all_images(replace(query, limit=size))
             if items:
                 yield items
             if len(items) < size:
@@ -479,8 +479,8 @@ class PromptService(PromptServiceInterface):
     def images_for_admin(self, guids: Sequence[str]) -> list[ImageFile]:
         """See PromptServiceInterface.images_for_admin."""
         self._only_the_local_admin("see any image")
-        with transaction(self._context_factory):
-            return [self._stored(guid, as_admin=True) for guid in _wanted(guids)]
+        with transaction(self._uow) as uow:
+            return [self._stored(uow, guid, as_admin=True) for guid in _wanted(guids)]
 
     def delete_any_images(self, guids: Sequence[str]) -> list[str]:
         """See PromptServiceInterface.delete_any_images."""
@@ -491,9 +491,9 @@ class PromptService(PromptServiceInterface):
         if not self._local_admin:
             raise PermissionDeniedError(f"Only the local admin may {what}")
 
-    def _stored(self, guid: str, *, as_admin: bool) -> ImageFile:
+    def _stored(self, uow: UnitOfWork, guid: str, *, as_admin: bool) -> ImageFile:
         """The stored file of ``guid`` as this caller may see it (the admin: any)."""
-        stored = self._images.get_image_file(guid)
+        stored = uow.images.get_image_file(guid)
         if stored is None or not (as_admin or self._is_visible(stored.private, stored.owner)):
             raise _not_found(guid)
         return stored
@@ -501,14 +501,14 @@ class PromptService(PromptServiceInterface):
     def _delete(self, wanted: list[str], *, as_admin: bool) -> list[str]:
         """Delete ``wanted``'s rows in one transaction, then their files: all, or none."""
         filenames = []
-        with transaction(self._context_factory):  # every row, or none
+        with transaction(self._uow) as uow:  # every row, or none
             for guid in wanted:  # every check first: a refusal deletes nothing
-                stored = self._stored(guid, as_admin=as_admin)
+                stored = self._stored(uow, guid, as_admin=as_admin)
                 if not as_admin:
                     self._check_may_delete(guid, stored.owner)
                 filenames.append(stored.filename)
             for guid in wanted:
-                if not self._images.delete_image(guid):  # deleted meanwhile by someone else
+                if not uow.images.delete_image(guid):  # deleted meanwhile by someone else
                     raise _not_found(guid)
         self._remove_deleted(wanted, filenames)
         return wanted
@@ -519,10 +519,10 @@ class PromptService(PromptServiceInterface):
         owner = validate_username(owner)
         deleted = 0
         while True:
-            with transaction(self._context_factory):
-                page = self._images.get_owned_image_files(owner, limit=DELETE_CHUNK_SIZE)
+            with transaction(self._uow) as uow:
+                page = uow.images.get_owned_image_files(owner, limit=DELETE_CHUNK_SIZE)
                 for stored in page:
-                    self._images.delete_image(stored.guid)
+                    uow.images.delete_image(stored.guid)
             self._remove_deleted([f.guid for f in page], [f.filename for f in page])
             deleted += len(page)
             if len(page) < DELETE_CHUNK_SIZE:
@@ -577,8 +577,8 @@ class PromptService(PromptServiceInterface):
         """See PromptServiceInterface.get_image_contents."""
         from pixyproxy_cli.core.models import ImageContent
 
-        with transaction(self._context_factory):
-            stored = self._images.get_image_files([validate_guid(guid) for guid in guids])
+        with transaction(self._uow) as uow:
+            stored = uow.images.get_image_files([validate_guid(guid) for guid in guids])
         contents = {}
         for image in stored:
             if not self._is_visible(image.private, image.owner):
@@ -674,8 +674,8 @@ class EverythingPromptService(PromptService):
         return True
 
     def _visible_image(self, guid: str) -> Image:
-        with transaction(self._context_factory):
-            image = self._images.get_image_by_guid(guid)
+        with transaction(self._uow) as uow:
+            image = uow.images.get_image_by_guid(guid)
         if image is None:
             raise _not_found(guid)
         return image

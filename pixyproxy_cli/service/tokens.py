@@ -32,12 +32,10 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.data.interfaces import (
     TokenRecord,
-    TokenRepositoryInterface,
-    UserRepositoryInterface,
 )
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.token_marks import TokenMarks
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
@@ -98,17 +96,13 @@ class TokenService:
     def __init__(
         self,
         *,
-        tokens: TokenRepositoryInterface,
-        users: UserRepositoryInterface,
         marks: TokenMarks,
-        context_factory: ContextFactory,
+        uow: UnitOfWorkFactory,
         lifetime: timedelta,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._tokens = tokens
-        self._users = users
         self._marks = marks
-        self._context_factory = context_factory
+        self._uow = uow
         self._lifetime = lifetime
         self._clock = clock
         self._known: OrderedDict[str, _Known] = OrderedDict()
@@ -137,8 +131,8 @@ class TokenService:
             expires_at=now + self._lifetime,
         )
         self._marks.add(token_id)  # first: a row without its mark is refused, never used
-        with transaction(self._context_factory):
-            self._tokens.create_token(record)
+        with transaction(self._uow) as uow:
+            uow.tokens.create_token(record)
         return IssuedToken(**_public(record).model_dump(), token=token)
 
     def peek(self, token: str) -> User | None:
@@ -172,16 +166,16 @@ class TokenService:
             raise AuthenticationError(REFUSED)
         token_id = match.group(1)
         now = self._clock()
-        with transaction(self._context_factory):
-            record = self._tokens.get_token(token_id)
+        with transaction(self._uow) as uow:
+            record = uow.tokens.get_token(token_id)
             valid = (
                 record is not None
                 and hmac.compare_digest(record.token_hash, _digest(token))
                 and record.expires_at > now
             )
-            owner = self._users.authenticate_user(record.username) if valid and record else None
+            owner = uow.users.authenticate_user(record.username) if valid and record else None
             if owner is not None:
-                self._tokens.touch_token(token_id, now=now)
+                uow.tokens.touch_token(token_id, now=now)
         if record is None or owner is None or not self._marks.has(token_id):
             self._forget(token_id)
             raise AuthenticationError(REFUSED)
@@ -195,8 +189,8 @@ class TokenService:
 
     def list_tokens(self, user: User) -> list[ApiToken]:
         """``user``'s tokens, oldest first (expired ones too, until revoked)."""
-        with transaction(self._context_factory):
-            records = self._tokens.get_tokens(user.username)
+        with transaction(self._uow) as uow:
+            records = uow.tokens.get_tokens(user.username)
         return [_public(record) for record in records]
 
     def revoke(self, user: User, token_id: str) -> None:
@@ -204,11 +198,11 @@ class TokenService:
 
         Raises RecordNotFoundError when ``user`` has no token with this id.
         """
-        with transaction(self._context_factory):
-            record = self._tokens.get_token(token_id)
+        with transaction(self._uow) as uow:
+            record = uow.tokens.get_token(token_id)
             if record is None or record.username != user.username:
                 raise RecordNotFoundError(f"No API token with id {token_id}")
-            self._tokens.delete_token(token_id)
+            uow.tokens.delete_token(token_id)
         self._marks.remove(token_id)
         self._forget(token_id)
 
@@ -229,10 +223,10 @@ class TokenService:
 
         Every process refuses them at once. Raises the database's PixyProxyExceptions.
         """
-        with transaction(self._context_factory):
-            records = self._tokens.get_tokens(username)
+        with transaction(self._uow) as uow:
+            records = uow.tokens.get_tokens(username)
             for record in records:
-                self._tokens.delete_token(record.token_id)
+                uow.tokens.delete_token(record.token_id)
         self._drop(records)
         return len(records)
 
@@ -243,8 +237,8 @@ class TokenService:
         Once the block succeeds, every process refuses those tokens at once; if it raises,
         nothing is revoked.
         """
-        with transaction(self._context_factory):
-            records = self._tokens.get_tokens(username)
+        with transaction(self._uow) as uow:
+            records = uow.tokens.get_tokens(username)
         yield
         self._drop(records)
 

@@ -1,7 +1,7 @@
 """The specification's transaction pattern, written once for every service method.
 
-    with transaction(context_factory) as db:
-        ...work...
+    with transaction(self._uow) as uow:
+        uow.images.create_image(...)
 
 begins a transaction, commits it when the block succeeds; on a PixyProxyException it rolls
 back and re-raises; on any other exception it rolls back and raises a PixyProxyException
@@ -20,14 +20,18 @@ from pixyproxy_cli.data.context import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
-ContextFactory = Callable[[], UnitOfWork]
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""How a service opens a unit of work: ``partial(DatabaseContext, database)``, or a fake."""
 
 
 @contextmanager
-def transaction(context_factory: ContextFactory) -> Iterator[UnitOfWork]:
-    """Run the block in one transaction; see the module docstring. Raises PixyProxyException."""
+def transaction(uow: UnitOfWorkFactory) -> Iterator[UnitOfWork]:
+    """Run the block in one transaction of a new unit of work, given to the block.
+
+    See the module docstring. Raises PixyProxyException.
+    """
     try:
-        with context_factory() as db:
+        with uow() as db:
             try:
                 db.begin_transaction()
                 yield db

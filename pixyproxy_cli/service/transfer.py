@@ -37,10 +37,9 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.iterables import batches
 from pixyproxy_cli.data.archive import ExportReader, ExportRecord, ExportWriter
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UserRepositoryInterface
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 from pixyproxy_cli.service.validation import describe
 
 if TYPE_CHECKING:
@@ -81,16 +80,12 @@ class TransferService:
     def __init__(
         self,
         *,
-        images: ImageRepositoryInterface,
-        users: UserRepositoryInterface,
         store: ImageStoreInterface,
-        context_factory: ContextFactory,
+        uow: UnitOfWorkFactory,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._images = images
-        self._users = users
         self._store = store
-        self._context_factory = context_factory
+        self._uow = uow
         self._clock = clock
 
     def export_images(
@@ -154,9 +149,9 @@ class TransferService:
             summary = TransferSummary()
             summary.created_users = self._ensure_owners(sorted(owners), create=create_users)
             for chunk in batches(reader.records(), IMPORT_CHUNK):
-                with transaction(self._context_factory):
+                with transaction(self._uow) as uow:
                     guids = [record.guid for record in chunk]
-                    present = {file.guid for file in self._images.get_image_files(guids)}
+                    present = {file.guid for file in uow.images.get_image_files(guids)}
                 fresh = list({r.guid: r for r in chunk if r.guid not in present}.values())
                 imported = self._import_chunk(reader, fresh)
                 summary.done += imported
@@ -171,9 +166,9 @@ class TransferService:
         An owner whose name is a user's here in another case is refused either way (names
         are unique regardless of case), before anything is imported or created.
         """
-        with transaction(self._context_factory):
-            missing = [name for name in owners if self._users.authenticate_user(name) is None]
-            clashes = {name: self._users.find_username(name) for name in missing}
+        with transaction(self._uow) as uow:
+            missing = [name for name in owners if uow.users.authenticate_user(name) is None]
+            clashes = {name: uow.users.find_username(name) for name in missing}
         clashing = [f"{name} (here: {found})" for name, found in clashes.items() if found]
         if clashing:
             raise ConstraintViolationError(
@@ -191,8 +186,8 @@ class TransferService:
             )
         for name in missing:
             try:
-                with transaction(self._context_factory):
-                    self._users.create_user(name, UNUSABLE_HASH, IMPORTED_CLASS, now=self._clock())
+                with transaction(self._uow) as uow:
+                    uow.users.create_user(name, UNUSABLE_HASH, IMPORTED_CLASS, now=self._clock())
             except ConstraintViolationError:
                 pass  # added meanwhile by someone else: the import's rows say which fails
         return missing
@@ -208,9 +203,9 @@ class TransferService:
                 self._store.save(detail.filename, data)
                 saved.append(detail.filename)
                 details.append((record, detail))
-            with transaction(self._context_factory):
+            with transaction(self._uow) as uow:
                 for record, detail in details:
-                    self._images.create_image(
+                    uow.images.create_image(
                         detail, now=record.created_at, updated_at=record.updated_at
                     )
         except ConstraintViolationError:
@@ -229,8 +224,8 @@ class TransferService:
             detail = _detail(record, header)
             self._store.save(detail.filename, data)
             try:
-                with transaction(self._context_factory):
-                    self._images.create_image(
+                with transaction(self._uow) as uow:
+                    uow.images.create_image(
                         detail,
                         now=record.created_at,
                         updated_at=record.updated_at,

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
-from pixyproxy_cli.data.interfaces import ImageRepositoryInterface, UsageRow
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.data.interfaces import UsageRow
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 
 Grouping = Literal["day", "model", "user"]
 GROUPINGS: tuple[Grouping, ...] = ("day", "model", "user")
@@ -121,12 +121,10 @@ class UsageService:
     def __init__(
         self,
         *,
-        images: ImageRepositoryInterface,
-        context_factory: ContextFactory,
+        uow: UnitOfWorkFactory,
         prices: dict[str, Price],
     ) -> None:
-        self._images = images
-        self._context_factory = context_factory
+        self._uow = uow
         self._prices = prices
 
     def summary(
@@ -138,8 +136,8 @@ class UsageService:
         """
         if by not in GROUPINGS:
             raise InputValidationError(f"group by one of {', '.join(GROUPINGS)}, not {by!r}")
-        with transaction(self._context_factory):
-            rows = self._images.usage(by=by, since=since, owner=owner)
+        with transaction(self._uow) as uow:
+            rows = uow.images.usage(by=by, since=since, owner=owner)
         lines: dict[str, UsageLine] = {}
         for row in rows:
             price = self._prices.get(row.model)

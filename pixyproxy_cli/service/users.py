@@ -18,11 +18,10 @@ from pixyproxy_cli.core.exceptions import (
     InputValidationError,
     RecordNotFoundError,
 )
-from pixyproxy_cli.data.interfaces import UserRepositoryInterface
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
-from pixyproxy_cli.service.transaction import ContextFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 from pixyproxy_cli.service.validation import validate_model, validate_password, validate_username
 
 if TYPE_CHECKING:
@@ -39,13 +38,11 @@ class UserService(UserServiceInterface):
     def __init__(
         self,
         *,
-        users: UserRepositoryInterface,
-        context_factory: ContextFactory,
+        uow: UnitOfWorkFactory,
         hasher: PasswordHasher | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._users = users
-        self._context_factory = context_factory
+        self._uow = uow
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
 
@@ -58,8 +55,8 @@ class UserService(UserServiceInterface):
         except InputValidationError:
             self._hasher.verify_dummy(password)
             raise AuthenticationError() from None
-        with transaction(self._context_factory):
-            record = self._users.authenticate_user(username)
+        with transaction(self._uow) as uow:
+            record = uow.users.authenticate_user(username)
         if record is None:
             self._hasher.verify_dummy(password)
             raise AuthenticationError()
@@ -67,8 +64,8 @@ class UserService(UserServiceInterface):
             raise AuthenticationError()
         if self._hasher.needs_rehash(record.password_hash):
             new_hash = self._hasher.hash(password)
-            with transaction(self._context_factory):
-                self._users.update_password_hash(username, new_hash, now=self._clock())
+            with transaction(self._uow) as uow:
+                uow.users.update_password_hash(username, new_hash, now=self._clock())
             logger.info("rehashed the password of %s with current parameters", username)
         return record.to_user()
 
@@ -79,8 +76,8 @@ class UserService(UserServiceInterface):
         request = validate_model(UserCreate, request)
         password_hash = self._hasher.hash(request.password.get_secret_value())
         try:
-            with transaction(self._context_factory):
-                self._users.create_user(
+            with transaction(self._uow) as uow:
+                uow.users.create_user(
                     request.username, password_hash, request.class_key, now=self._clock()
                 )
         except ConstraintViolationError as error:
@@ -89,8 +86,8 @@ class UserService(UserServiceInterface):
 
     def _taken(self, username: str) -> str:
         """Why ``username`` cannot be added: it exists, perhaps in another case."""
-        with transaction(self._context_factory):
-            existing = self._users.find_username(username)
+        with transaction(self._uow) as uow:
+            existing = uow.users.find_username(username)
         if existing is None or existing == username:
             return f"User {username} already exists"
         return (
@@ -100,15 +97,15 @@ class UserService(UserServiceInterface):
 
     def case_clashes(self) -> list[list[str]]:
         """See UserServiceInterface.case_clashes."""
-        with transaction(self._context_factory):
-            return self._users.find_case_clashes()
+        with transaction(self._uow) as uow:
+            return uow.users.find_case_clashes()
 
     def get_all_users(self) -> Iterator[User]:
         """See UserServiceInterface.get_all_users."""
         after_id = 0
         while True:
-            with transaction(self._context_factory):
-                page = self._users.get_all_users(after_id=after_id, limit=USER_CHUNK_SIZE)
+            with transaction(self._uow) as uow:
+                page = uow.users.get_all_users(after_id=after_id, limit=USER_CHUNK_SIZE)
             for record in page:
                 yield record.to_user()
             if len(page) < USER_CHUNK_SIZE:
@@ -120,8 +117,8 @@ class UserService(UserServiceInterface):
         username = validate_username(username)
         password = validate_password(new_password)
         password_hash = self._hasher.hash(password.get_secret_value())
-        with transaction(self._context_factory):
-            changed = self._users.update_password_hash(username, password_hash, now=self._clock())
+        with transaction(self._uow) as uow:
+            changed = uow.users.update_password_hash(username, password_hash, now=self._clock())
         if not changed:
             raise RecordNotFoundError(f"No user named {username}")
 
@@ -129,8 +126,8 @@ class UserService(UserServiceInterface):
         """See UserServiceInterface.remove_user."""
         username = validate_username(username)
         try:
-            with transaction(self._context_factory):
-                removed = self._users.delete_user(username)
+            with transaction(self._uow) as uow:
+                removed = uow.users.delete_user(username)
         except ConstraintViolationError as error:
             raise ConstraintViolationError(
                 f"User {username} still owns images; to delete them with the user: "

@@ -51,12 +51,11 @@ def test_user_add_stores_an_argon2id_hash():
     assert (result.exit_code, result.stdout) == (0, "Added user alice (class staff)\n")
     services = open_services()
     try:
-        record = services.users._users  # the repository, to see what is stored
         from pixyproxy_cli.data.context import DatabaseContext
 
-        with DatabaseContext(services.database) as db:
+        with DatabaseContext(services.database) as db:  # the repository: what is stored
             db.begin_transaction()
-            stored = record.authenticate_user("alice")
+            stored = db.users.authenticate_user("alice")
             db.commit_transaction()
     finally:
         services.close()

@@ -17,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pixyproxy_cli.data.init import create_database
+from pixyproxy_cli.data.repositories import SqlImageRepository
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
 from tests.conftest import settings_environment
@@ -64,11 +65,11 @@ def test_a_connection_killed_mid_request_is_one_503_then_recovery(
 ):
     database = create_database(mysql_settings)
     services = build_services(mysql_settings, provider=FakeProvider(Journal()), database=database)
-    images = services.prompts.dependencies.images
+    images = SqlImageRepository  # the class: each unit of work builds its own repository
     real = images.get_visible_image
     kills = []
 
-    def killed_mid_transaction(guid, viewer):
+    def killed_mid_transaction(self, guid, viewer):
         if not kills:
             from pixyproxy_cli.data.context import get_current_db_context
 
@@ -76,7 +77,7 @@ def test_a_connection_killed_mid_request_is_one_503_then_recovery(
             db.execute("SELECT CONNECTION_ID() AS id")
             kills.append(db.fetchone()["id"])
             mysql_server.run(f"KILL {kills[0]}")
-        return real(guid, viewer)
+        return real(self, guid, viewer)
 
     try:
         with TestClient(create_app(services)) as client:
@@ -155,12 +156,12 @@ def test_a_burst_beyond_the_pool_waits_then_gets_503_never_500(sqlite_settings, 
     settings = sqlite_settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.3})
     database = create_database(settings)
     services = build_services(settings, provider=FakeProvider(Journal()), database=database)
-    images = services.prompts.dependencies.images
+    images = SqlImageRepository  # the class: each unit of work builds its own repository
     real = images.get_visible_image
 
-    def slow(guid, viewer):
+    def slow(self, guid, viewer):
         time.sleep(0.5)  # holds the only connection
-        return real(guid, viewer)
+        return real(self, guid, viewer)
 
     statuses: list[int] = []
     retry_afters: list[str | None] = []

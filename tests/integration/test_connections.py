@@ -271,11 +271,9 @@ def test_the_driver_says_why_when_it_falls_back_to_pure_python(mysql_server):
 def test_the_specifications_bare_database_context_uses_the_configured_database(
     isolated_environment,
 ):
-    from pixyproxy_cli.data.repositories import SQLiteUserRepository
-
     with DatabaseContext() as db:
         db.begin_transaction()
-        found = SQLiteUserRepository().authenticate_user("nobody")
+        found = db.users.authenticate_user("nobody")
         db.commit_transaction()
 
     assert found is None

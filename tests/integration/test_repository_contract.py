@@ -11,7 +11,6 @@ from pixyproxy_cli.core.exceptions import ConstraintViolationError
 from pixyproxy_cli.core.models import ImageDetail
 from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
-from pixyproxy_cli.data.init import create_repositories
 from pixyproxy_cli.data.interfaces import ImageQuery
 from pixyproxy_cli.data.public_json import public_images
 
@@ -40,9 +39,20 @@ def detail(prompt: str = "a lighthouse at dawn", **changes: object) -> ImageDeta
     return ImageDetail.model_construct(**fields)
 
 
+class Current:
+    """One repository of the unit of work the caller runs in (``get_current_db_context``):
+    the tests name it once, and each ``committed`` block's context supplies it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        return getattr(getattr(get_current_db_context(), self._name), attribute)
+
+
 @pytest.fixture
 def repos(database):
-    return create_repositories(database)
+    return Current("images"), Current("users")
 
 
 @pytest.fixture
@@ -241,12 +251,17 @@ def test_contexts_nest_and_restore_the_outer_one(database):
         get_current_db_context()
 
 
-def test_repository_refuses_a_database_of_another_dialect(database):
+def test_the_unit_of_work_builds_its_dialects_repositories_and_they_end_with_it(database):
     from pixyproxy_cli.data.repositories import MySQLImageRepository, SQLiteImageRepository
 
-    wrong = SQLiteImageRepository() if database.dialect == "mysql" else MySQLImageRepository()
-    with DatabaseContext(database), pytest.raises(RuntimeError, match="used with a"):
-        wrong.count_images()
+    expected = MySQLImageRepository if database.dialect == "mysql" else SQLiteImageRepository
+    with DatabaseContext(database) as db:
+        images = db.images
+        assert type(images) is expected
+        assert get_current_db_context().users is db.users  # the specification's view
+    for name in ("images", "users", "tokens", "limits"):
+        with pytest.raises(RuntimeError, match="outside its unit of work"):
+            getattr(db, name)
 
 
 # -- users -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, SchemaVersionError
 from pixyproxy_cli.core.filters import image_filters
 from pixyproxy_cli.data.context import DatabaseContext
-from pixyproxy_cli.data.init import create_database, create_repositories
+from pixyproxy_cli.data.init import create_database
 from pixyproxy_cli.data.interfaces import ImageQuery
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
@@ -110,10 +110,9 @@ def test_an_older_database_is_upgraded_in_place_and_keeps_its_rows(
             assert db.fetchone() == {"n": 0}
             db.commit_transaction()
         # The full-text index was built for the rows that were there before it.
-        images, _ = create_repositories(upgraded)
         with DatabaseContext(upgraded) as db:
             db.begin_transaction()
-            found = images.get_all_images(ImageQuery(10, filters=image_filters(search="kep")))
+            found = db.images.get_all_images(ImageQuery(10, filters=image_filters(search="kep")))
             db.commit_transaction()
         assert [row[1] for row in found.rows] in (
             [b"1b4e28ba-2fa1-11d2-883f-0016d3cca427"],
@@ -141,26 +140,25 @@ def test_names_that_clash_in_case_survive_the_upgrade_and_no_new_clash_can_be_ma
 
     upgraded = create_database(backend_settings)
     try:
-        _, users = create_repositories(upgraded)
         with DatabaseContext(upgraded) as db:
             db.begin_transaction()
-            clashes = users.find_case_clashes()
-            everyone = [user.username for user in users.get_all_users(limit=10)]
+            clashes = db.users.find_case_clashes()
+            everyone = [user.username for user in db.users.get_all_users(limit=10)]
             db.commit_transaction()
         assert everyone == list(names)  # nobody was dropped or renamed
         assert clashes == [["bob", "BOB", "Bob"], ["Dave", "dave"]]
         for name in ("BoB", "CAROL", "DAVE", "bob"):
             with DatabaseContext(upgraded) as db, pytest.raises(ConstraintViolationError):
                 db.begin_transaction()
-                users.create_user(name, "$argon2id$fake", "staff", now=utc_now())
+                db.users.create_user(name, "$argon2id$fake", "staff", now=utc_now())
         with DatabaseContext(upgraded) as db:
             db.begin_transaction()
-            users.create_user("erin", "$argon2id$fake", "staff", now=utc_now())
+            db.users.create_user("erin", "$argon2id$fake", "staff", now=utc_now())
             db.commit_transaction()
         # Each one still signs in by the name it has.
         with DatabaseContext(upgraded) as db:
             db.begin_transaction()
-            found = [users.authenticate_user(name) for name in names]
+            found = [db.users.authenticate_user(name) for name in names]
             db.commit_transaction()
         assert [record.username for record in found if record] == list(names)
     finally:

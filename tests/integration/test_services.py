@@ -13,6 +13,7 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.models import ImageDetailCreate, User, UserCreate
 from pixyproxy_cli.data.init import create_database
+from pixyproxy_cli.data.repositories import SqlImageRepository
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.service.passwords import PasswordHasher
 from tests.fakes import PNG_BYTES, FakeProvider, Journal
@@ -53,12 +54,10 @@ def test_generate_show_list_and_file_end_to_end(services):
 
 
 def test_a_failed_insert_leaves_neither_row_nor_file(services, monkeypatch):
-    images = services.prompts.dependencies.images
-
-    def refuse(*args, **kwargs):
+    def refuse(self, *args, **kwargs):
         raise ConstraintViolationError()
 
-    monkeypatch.setattr(images, "create_image", refuse)
+    monkeypatch.setattr(SqlImageRepository, "create_image", refuse)
 
     with pytest.raises(ConstraintViolationError):
         services.prompts.generate_image(ImageDetailCreate(prompt="doomed"))
@@ -74,15 +73,14 @@ def test_listing_walks_every_row_in_bounded_chunks(services, monkeypatch):
         for n in range(7)
     ]
     pages: list[int] = []
-    images = services.prompts.dependencies.images
-    real = images.get_all_images
+    real = SqlImageRepository.get_all_images
 
-    def spy(query):
-        page = real(query)
+    def spy(self, query):
+        page = real(self, query)
         pages.append(len(page.rows))
         return page
 
-    monkeypatch.setattr(images, "get_all_images", spy)
+    monkeypatch.setattr(SqlImageRepository, "get_all_images", spy)
     monkeypatch.setattr(services.prompts, "_chunk_size", 3)
 
     assert [image.guid for image in services.prompts.get_all_images()] == made
@@ -167,17 +165,16 @@ def test_json_listing_is_byte_for_byte_the_models_json(services, monkeypatch):
 
 
 def test_a_batch_is_all_or_nothing_on_a_real_database(services, monkeypatch):
-    images = services.prompts.dependencies.images
-    real = images.create_image
+    real = SqlImageRepository.create_image
     inserted: list[str] = []
 
-    def third_fails(detail, *, now):
+    def third_fails(self, detail, *, now):
         if len(inserted) == 2:
             raise ConstraintViolationError()
         inserted.append(detail.guid)
-        return real(detail, now=now)
+        return real(self, detail, now=now)
 
-    monkeypatch.setattr(images, "create_image", third_fails)
+    monkeypatch.setattr(SqlImageRepository, "create_image", third_fails)
     with pytest.raises(ConstraintViolationError):
         services.prompts.generate_images(ImageDetailCreate(prompt="three foxes"), 3)
     monkeypatch.undo()

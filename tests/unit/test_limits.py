@@ -10,7 +10,7 @@ from pixyproxy_cli.core.exceptions import AuthenticationError, TooManyRequestsEr
 from pixyproxy_cli.core.models import UserCreate
 from pixyproxy_cli.service.limits import Limiter, LoginThrottle
 from pixyproxy_cli.service.users import UserService
-from tests.fakes import FakeContext, FakeLimitRepository, FakeUserRepository, Journal
+from tests.fakes import FakeLimitRepository, FakeUnitOfWork, FakeUserRepository, Journal
 
 
 class Clock:
@@ -27,8 +27,7 @@ def limiter(limit: int, window: float, clock: Clock | None = None, counters=None
         kind="test",
         limit=limit,
         window=window,
-        counters=counters or FakeLimitRepository(),
-        context_factory=partial(FakeContext, journal),
+        uow=partial(FakeUnitOfWork, journal, limits=counters or FakeLimitRepository()),
         clock=clock or Clock(),
     )
 
@@ -94,9 +93,7 @@ class CountingUsers(UserService):
 
 def test_login_throttle_counts_attempts_per_user_and_client_and_resets_on_success():
     journal = Journal()
-    users = CountingUsers(
-        users=FakeUserRepository(journal), context_factory=partial(FakeContext, journal)
-    )
+    users = CountingUsers(uow=partial(FakeUnitOfWork, journal, users=FakeUserRepository(journal)))
     users.add_user(UserCreate(username="alice", password="right password", class_key="k"))
     clock = Clock()
     throttle = LoginThrottle(users, limiter(3, 60, clock))

@@ -24,10 +24,10 @@ from pixyproxy_cli.service.private_prompts import PrivatePromptService
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
 from tests.fakes import (
     PNG_BYTES,
-    FakeContext,
     FakeImageRepository,
     FakeProvider,
     FakeStore,
+    FakeUnitOfWork,
     Journal,
 )
 
@@ -52,7 +52,13 @@ class World:
         self.dependencies = PromptDependencies(
             **{
                 **self.dependencies.__dict__,
-                "context_factory": partial(FakeContext, self.journal, error, [after]),
+                "uow": partial(
+                    FakeUnitOfWork,
+                    self.journal,
+                    images=self.images,
+                    fail_commit=error,
+                    commits_before_failing=[after],
+                ),
             }
         )
         self.service = PromptService(self.dependencies)
@@ -70,8 +76,7 @@ def make_world() -> World:
     provider = FakeProvider(journal)
     store = FakeStore(journal)
     dependencies = PromptDependencies(
-        images=images,
-        context_factory=partial(FakeContext, journal),
+        uow=partial(FakeUnitOfWork, journal, images=images),
         provider=provider,
         store=store,
         max_prompt_length=100,

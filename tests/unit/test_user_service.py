@@ -15,7 +15,7 @@ from pixyproxy_cli.core.exceptions import (
 from pixyproxy_cli.core.models import User, UserCreate
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.users import UserService
-from tests.fakes import FakeContext, FakeUserRepository, Journal
+from tests.fakes import FakeUnitOfWork, FakeUserRepository, Journal
 
 PASSWORD = "correct horse battery staple"
 
@@ -51,7 +51,7 @@ def hasher() -> SpyHasher:
 
 @pytest.fixture
 def service(roster, journal, hasher) -> UserService:
-    return UserService(users=roster, context_factory=partial(FakeContext, journal), hasher=hasher)
+    return UserService(uow=partial(FakeUnitOfWork, journal, users=roster), hasher=hasher)
 
 
 def add_alice(service: UserService) -> User:
@@ -108,14 +108,10 @@ def test_wrong_or_unknown_credentials_get_the_same_message_and_one_verification(
 
 
 def test_login_rehashes_a_password_made_with_old_parameters(roster, journal):
-    old = UserService(
-        users=roster, context_factory=partial(FakeContext, journal), hasher=cheap_hasher(1)
-    )
+    old = UserService(uow=partial(FakeUnitOfWork, journal, users=roster), hasher=cheap_hasher(1))
     add_alice(old)
     old_hash = roster.rows["alice"].password_hash
-    new = UserService(
-        users=roster, context_factory=partial(FakeContext, journal), hasher=cheap_hasher(2)
-    )
+    new = UserService(uow=partial(FakeUnitOfWork, journal, users=roster), hasher=cheap_hasher(2))
 
     new.authenticate("alice", PASSWORD)
 

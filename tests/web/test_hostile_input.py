@@ -113,7 +113,7 @@ def test_a_row_whose_filename_leads_outside_is_never_served(api, outside_secret)
     )
     with DatabaseContext(api.services.database) as db:
         db.begin_transaction()
-        api.services.prompts.dependencies.images.create_image(bad, now=datetime.now(UTC))
+        db.images.create_image(bad, now=datetime.now(UTC))
         db.commit_transaction()
     api.services.settings.image_dir.mkdir(parents=True, exist_ok=True)
 

@@ -56,7 +56,7 @@ def test_a_token_is_shown_once_and_works_wherever_basic_does(api):
 def test_only_a_hash_of_the_token_is_stored(api):
     issued = issue(api)
     tokens = api.services.tokens
-    with api.services.prompts.dependencies.context_factory() as db:
+    with api.services.prompts.dependencies.uow() as db:
         db.begin_transaction()
         db.execute("SELECT token_hash FROM api_tokens")
         rows = db.fetchall()
