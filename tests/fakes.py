@@ -69,6 +69,7 @@ class FakeUnitOfWork:
         self.journal = journal
         self._repositories = {"images": images, "users": users, "tokens": None, "limits": limits}
         self._open = False
+        self._saved: dict[str, Any] | None = None
         self.fail_commit = fail_commit
         self.commits_before_failing = commits_before_failing or [0]
         """Shared by the units of one test: how many commits succeed before they fail."""
@@ -107,12 +108,19 @@ class FakeUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if self._saved is not None:  # left without a commit: rolled back, as a database does
+            self._restore()
         self.journal.open_contexts -= 1
         self.journal.add("exit")
         self._open = False
 
     def begin_transaction(self) -> None:
         self.journal.add("begin")
+        self._saved = {
+            name: repository.saved()
+            for name, repository in self._repositories.items()
+            if repository is not None
+        }
 
     def commit_transaction(self) -> None:
         if self.fail_commit is not None:
@@ -120,9 +128,18 @@ class FakeUnitOfWork:
                 raise self.fail_commit
             self.commits_before_failing[0] -= 1
         self.journal.add("commit")
+        self._saved = None
 
     def rollback_transaction(self) -> None:
         self.journal.add("rollback")
+        if self._saved is not None:
+            self._restore()
+
+    def _restore(self) -> None:
+        """Put every repository back as it was when the transaction began."""
+        for name, state in (self._saved or {}).items():
+            self._repositories[name].restore(state)
+        self._saved = None
 
 
 def _kept(image: Image, query: ImageQuery) -> bool:
@@ -141,12 +158,26 @@ def _kept(image: Image, query: ImageQuery) -> bool:
 class FakeImageRepository(ImageRepositoryInterface):
     """Images in a dict; ``fail_with`` makes the next calls raise."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, users: FakeUserRepository | None = None) -> None:
         self.journal = journal
         self.rows: dict[int, Image] = {}
         self.provenance: dict[str, list[ProvenanceReport]] = {}
         self.fail_with: BaseException | None = None
         self.calls = 0
+        self.last_id = 0
+        self.users = users
+        """The roster an owner must be on, as the databases' foreign key says (when given)."""
+        if users is not None:
+            users.images = self
+
+    def saved(self) -> Any:
+        """This repository's state, for a unit of work's rollback."""
+        return dict(self.rows), {g: list(r) for g, r in self.provenance.items()}, self.last_id
+
+    def restore(self, state: Any) -> None:
+        """Go back to a state ``saved`` gave."""
+        rows, provenance, self.last_id = state
+        self.rows, self.provenance = dict(rows), {g: list(r) for g, r in provenance.items()}
 
     def _call(self, name: str) -> None:
         self.calls += 1
@@ -222,8 +253,17 @@ class FakeImageRepository(ImageRepositoryInterface):
     ) -> int:
         self._call("create_image")
         if any(existing.guid == image.guid for existing in self.rows.values()):
-            raise ConstraintViolationError()
-        image_id = max(self.rows, default=0) + 1
+            raise ConstraintViolationError("A record with the same unique value already exists")
+        if image.private and image.owner is None:
+            raise ConstraintViolationError("A private image must have an owner")
+        if (
+            self.users is not None
+            and image.owner is not None
+            and image.owner not in self.users.rows
+        ):
+            raise ConstraintViolationError("The change would break a reference between records")
+        # Ids only grow, and a deleted one is never given again (SQLite's AUTOINCREMENT).
+        self.last_id = image_id = max(self.last_id, *self.rows, 0) + 1
         self.rows[image_id] = Image(
             **image.model_dump(), id=image_id, created_at=now, updated_at=updated_at or now
         )
@@ -316,6 +356,18 @@ class FakeUserRepository(UserRepositoryInterface):
         self.rows: dict[str, UserRecord] = {}
         self.owners_with_images: set[str] = set()
         self.calls = 0
+        self.last_id = 0
+        self.images: FakeImageRepository | None = None
+        """The images whose owners the roster must keep (FakeImageRepository links itself)."""
+
+    def saved(self) -> Any:
+        """This repository's state, for a unit of work's rollback."""
+        return dict(self.rows), set(self.owners_with_images), self.last_id
+
+    def restore(self, state: Any) -> None:
+        """Go back to a state ``saved`` gave."""
+        rows, owners, self.last_id = state
+        self.rows, self.owners_with_images = dict(rows), set(owners)
 
     def _call(self, name: str) -> None:
         self.calls += 1
@@ -331,8 +383,8 @@ class FakeUserRepository(UserRepositoryInterface):
     ) -> int:
         self._call("create_user")
         if username_key(username) in self.keys():
-            raise ConstraintViolationError()
-        user_id = len(self.rows) + 1
+            raise ConstraintViolationError("A record with the same unique value already exists")
+        self.last_id = user_id = max(self.last_id, *(r.id for r in self.rows.values()), 0) + 1
         self.rows[username] = UserRecord(
             id=user_id,
             username=username,
@@ -377,8 +429,11 @@ class FakeUserRepository(UserRepositoryInterface):
 
     def delete_user(self, username: str) -> bool:
         self._call("delete_user")
-        if username in self.owners_with_images:
-            raise ConstraintViolationError()
+        owns = self.images is not None and any(
+            image.owner == username for image in self.images.rows.values()
+        )
+        if username in self.owners_with_images or owns:
+            raise ConstraintViolationError("The change would break a reference between records")
         return self.rows.pop(username, None) is not None
 
 
@@ -497,6 +552,14 @@ class FakeLimitRepository(LimitRepositoryInterface):
 
     def __init__(self) -> None:
         self.rows: dict[str, list[float]] = {}
+
+    def saved(self) -> Any:
+        """This repository's state, for a unit of work's rollback."""
+        return {bucket: list(row) for bucket, row in self.rows.items()}
+
+    def restore(self, state: Any) -> None:
+        """Go back to a state ``saved`` gave."""
+        self.rows = {bucket: list(row) for bucket, row in state.items()}
 
     def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
         row = self.rows.get(bucket)

@@ -1,9 +1,14 @@
-"""One repository contract, run against SQLite and against a real MariaDB server."""
+"""One repository contract, run against SQLite, a real MariaDB server, and the unit tests'
+fakes (tests/fakes.py), so that what the service tests learn from a fake is what the
+databases do."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
@@ -11,8 +16,10 @@ from pixyproxy_cli.core.exceptions import ConstraintViolationError
 from pixyproxy_cli.core.models import ImageDetail
 from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
 from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
+from pixyproxy_cli.data.init import create_database
 from pixyproxy_cli.data.interfaces import ImageQuery
 from pixyproxy_cli.data.public_json import public_images
+from tests.fakes import FakeImageRepository, FakeUnitOfWork, FakeUserRepository, Journal
 
 NOW = datetime(2026, 11, 26, 8, 30, 15, 123456, tzinfo=UTC)
 
@@ -39,28 +46,62 @@ def detail(prompt: str = "a lighthouse at dawn", **changes: object) -> ImageDeta
     return ImageDetail.model_construct(**fields)
 
 
+ACTIVE: list = []
+"""The units of work the test is inside, innermost last."""
+
+
 class Current:
-    """One repository of the unit of work the caller runs in (``get_current_db_context``):
-    the tests name it once, and each ``committed`` block's context supplies it."""
+    """One repository of the unit of work the caller runs in: the tests name it once, and
+    each unit they enter supplies it (on a database, what get_current_db_context() gives)."""
 
     def __init__(self, name: str) -> None:
         self._name = name
 
     def __getattr__(self, attribute: str):
-        return getattr(getattr(get_current_db_context(), self._name), attribute)
+        return getattr(getattr(ACTIVE[-1], self._name), attribute)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql), "fake"])
+def unit(request):
+    """Opens a unit of work on each backend in turn: SQLite, MariaDB, the fakes."""
+    database = None
+    if request.param == "fake":
+        journal = Journal()
+        users = FakeUserRepository(journal)
+        factory = partial(
+            FakeUnitOfWork, journal, images=FakeImageRepository(journal, users), users=users
+        )
+    else:
+        database = create_database(request.getfixturevalue(f"{request.param}_settings"))
+        factory = partial(DatabaseContext, database)
+
+    @contextmanager
+    def entered() -> Iterator:
+        with factory() as opened:
+            if isinstance(opened, DatabaseContext):
+                assert get_current_db_context() is opened
+            ACTIVE.append(opened)
+            try:
+                yield opened
+            finally:
+                ACTIVE.pop()
+
+    yield entered
+    if database is not None:
+        database.close()
 
 
 @pytest.fixture
-def repos(database):
+def repos(unit):
     return Current("images"), Current("users")
 
 
 @pytest.fixture
-def committed(database):
+def committed(unit):
     """Run a function in a committed transaction and return its result."""
 
     def run(work):
-        with DatabaseContext(database) as db:
+        with unit() as db:
             db.begin_transaction()
             result = work()
             db.commit_transaction()
@@ -215,11 +256,11 @@ def test_a_visible_image_is_found_only_by_those_who_may_see_it(repos, committed)
 # -- transactions -------------------------------------------------------------------------
 
 
-def test_rollback_discards_uncommitted_work(database, repos, committed):
+def test_rollback_discards_uncommitted_work(unit, repos, committed):
     images, _ = repos
     made = detail()
 
-    with DatabaseContext(database) as db:
+    with unit() as db:
         db.begin_transaction()
         images.create_image(made, now=NOW)
         assert images.get_image_by_guid(made.guid) is not None  # visible inside
@@ -228,17 +269,18 @@ def test_rollback_discards_uncommitted_work(database, repos, committed):
     assert committed(lambda: images.get_image_by_guid(made.guid)) is None
 
 
-def test_leaving_the_context_without_commit_rolls_back(database, repos, committed):
+def test_leaving_the_context_without_commit_rolls_back(unit, repos, committed):
     images, _ = repos
     made = detail()
 
-    with pytest.raises(RuntimeError, match="boom"), DatabaseContext(database) as db:
+    with pytest.raises(RuntimeError, match="boom"), unit() as db:
         db.begin_transaction()
         images.create_image(made, now=NOW)
         raise RuntimeError("boom")
 
     assert committed(lambda: images.get_image_by_guid(made.guid)) is None
-    assert database.pool.idle_count == 1  # the connection came back
+    if isinstance(db, DatabaseContext):
+        assert db.database.pool.idle_count == 1  # the connection came back
 
 
 def test_contexts_nest_and_restore_the_outer_one(database):
