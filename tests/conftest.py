@@ -64,11 +64,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         texts = [*secret_capture.captured, *secret_capture.load(directory)]
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    found = secret_capture.problems(texts, secret_capture.known_secrets())
+    # The whole suite: no paths, -k or -m chose a part of it (a part may lack the failures
+    # the capture must have seen; a leak counts in any run).
+    whole_suite = (
+        config.args_source != pytest.Config.ArgsSource.ARGS
+        and not config.option.keyword
+        and not config.option.markexpr
+        and exitstatus != pytest.ExitCode.INTERRUPTED
+    )
+    found = secret_capture.problems(texts, secret_capture.known_secrets(), whole_suite=whole_suite)
     if found:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.ensure_newline()
+            reporter.line("")
             reporter.section("secrets in log lines or errors", sep="=", red=True)
             for line in found:
                 reporter.line(line, red=True)

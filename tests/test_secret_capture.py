@@ -5,30 +5,32 @@ from __future__ import annotations
 from tests import secret_capture
 
 SECRETS = {f"secret-number-{n}" for n in range(8)}
-ENOUGH = [f"line {n}" for n in range(secret_capture.WHOLE_SUITE)] + list(secret_capture.EXPECTED)
+CLEAN = ["a log line", *secret_capture.EXPECTED]
 
 
 def test_a_clean_capture_of_the_whole_suite_has_no_problem():
-    assert secret_capture.problems(ENOUGH, SECRETS) == []
+    assert secret_capture.problems(CLEAN, SECRETS, whole_suite=True) == []
 
 
-def test_a_secret_in_any_text_is_a_problem_naming_only_its_start():
-    found = secret_capture.problems([*ENOUGH, "login as x:secret-number-3 failed"], SECRETS)
+def test_a_secret_in_any_text_is_a_problem_naming_only_its_start_in_any_run():
+    texts = [*CLEAN, "login as x:secret-number-3 failed"]
+    expected = ["secret sec... in: 'login as x:secret-number-3 failed'"]
 
-    assert found == ["secret sec... in: 'login as x:secret-number-3 failed'"]
+    assert secret_capture.problems(texts, SECRETS, whole_suite=True) == expected
+    assert secret_capture.problems(texts[2:], SECRETS, whole_suite=False) == expected
 
 
-def test_a_capture_that_missed_the_failures_it_guards_is_a_problem():
-    texts = [text for text in ENOUGH if "OpenAI" not in text]
+def test_a_whole_suite_whose_capture_missed_the_failures_it_guards_is_a_problem():
+    texts = [text for text in CLEAN if "OpenAI" not in text]
 
-    assert secret_capture.problems(texts, SECRETS) == [
+    assert secret_capture.problems(texts, SECRETS, whole_suite=True) == [
         "the capture never saw 'OpenAI rejected the API key'"
     ]
+    assert secret_capture.problems(texts, SECRETS, whole_suite=False) == []
 
 
-def test_a_part_of_the_suite_is_not_judged_and_a_blind_search_is_a_problem():
-    assert secret_capture.problems(["a few lines"], SECRETS) == []
-    assert secret_capture.problems(ENOUGH, {"only-one-secret"}) == [
+def test_a_blind_search_of_the_whole_suite_is_a_problem():
+    assert secret_capture.problems(CLEAN, {"only-one-secret"}, whole_suite=True) == [
         "only 1 secrets found in the test sources: the search is blind"
     ]
 
