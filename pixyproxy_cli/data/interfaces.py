@@ -62,10 +62,11 @@ class ImageRepositoryInterface(ABC):
 
     @abstractmethod
     def get_all_images(self, query: ImageQuery) -> RowPage:
-        """The page of images ``query`` describes, as raw rows of ``PUBLIC_JSON_COLUMNS``.
+        """The page of images ``query`` describes, and the id to go on after.
 
-        Callers walk all images page by page, and turn a page into JSON texts
-        (``public_json_lines``) or models (``public_images``) outside the transaction.
+        Callers walk all images page by page, and take a page's images as models
+        (``RowPage.images``) or JSON lines (``RowPage.json_lines``) after the transaction;
+        its raw rows are the data layer's own.
         """
 
     @abstractmethod

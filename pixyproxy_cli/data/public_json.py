@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from itertools import chain
@@ -91,11 +92,30 @@ class _ListedRow(NamedTuple):
     output_image_tokens: RawValue
 
 
-class RowPage(NamedTuple):
-    """One page of a listing: raw rows of ``PUBLIC_JSON_COLUMNS``, and the id to go on after."""
+@dataclass(frozen=True)
+class RowPage:
+    """One page of a listing, and the id to go on after.
+
+    The rows are the driver's raw rows of ``PUBLIC_JSON_COLUMNS``: only ``data/`` reads them.
+    A caller above takes the page's images as models (``images``) or as the JSON lines of
+    those models (``json_lines``, written without building a model per row), after the
+    transaction that read the page has ended.
+    """
 
     rows: Sequence[RawRow]
     last_id: int
+
+    def __len__(self) -> int:
+        """How many images the page holds."""
+        return len(self.rows)
+
+    def images(self) -> list[ImagePublic]:
+        """The page's images, as their public models."""
+        return public_images(self.rows)
+
+    def json_lines(self) -> list[bytes]:
+        """The page's images as JSON lines, byte for byte ``ImagePublic.model_dump_json()``."""
+        return public_json_lines(self.rows)
 
 
 # Field order and spelling are ImagePublic's, as pydantic dumps it (computed fields last);

@@ -54,7 +54,7 @@ from pixyproxy_cli.data.providers import (
     Progress,
     SourceImage,
 )
-from pixyproxy_cli.data.public_json import RawRow, public_images, public_json_lines
+from pixyproxy_cli.data.public_json import RowPage
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.cache import ImageCache
@@ -369,7 +369,7 @@ class PromptService(PromptServiceInterface):
     ) -> Iterator[ImagePublic]:
         """See PromptServiceInterface.get_all_images."""
         pages = self._listing_pages(limit, after, mine, private, filters)
-        return itertools.chain.from_iterable(map(public_images, pages))
+        return itertools.chain.from_iterable(page.images() for page in pages)
 
     def get_all_images_json_pages(
         self,
@@ -382,7 +382,7 @@ class PromptService(PromptServiceInterface):
     ) -> Iterator[list[bytes]]:
         """See PromptServiceInterface.get_all_images_json_pages."""
         pages = self._listing_pages(limit, after, mine, private, filters)
-        return map(public_json_lines, pages)
+        return (page.json_lines() for page in pages)
 
     def _listing_pages(
         self,
@@ -391,8 +391,8 @@ class PromptService(PromptServiceInterface):
         mine: bool,
         private: bool | None,
         filters: ImageFilters | None,
-    ) -> Iterator[Sequence[RawRow]]:
-        """The one listing: its arguments checked now, then its pages of raw rows lazily."""
+    ) -> Iterator[RowPage]:
+        """The one listing: its arguments checked now, then its pages lazily."""
         query, limit = self._listing_start(limit, after, mine, private, filters)
         return self._iterate_pages(query, limit)
 
@@ -452,21 +452,21 @@ class PromptService(PromptServiceInterface):
         self._only_the_local_admin("see every image")
         return EverythingPromptService(self.dependencies)
 
-    def _iterate_pages(self, query: ImageQuery, limit: int | None) -> Iterator[Sequence[RawRow]]:
+    def _iterate_pages(self, query: ImageQuery, limit: int | None) -> Iterator[RowPage]:
         # Each chunk is its own short transaction: no connection is held while the caller
         # consumes rows, and keyset paging on id (either way) never skips or repeats a row.
         remaining = limit
         while remaining is None or remaining > 0:
             size = self._chunk_size if remaining is None else min(self._chunk_size, remaining)
             with transaction(self._uow) as uow:
-                items, last_id = uow.images.get_all_images(replace(query, limit=size))
-            if items:
-                yield items
-            if len(items) < size:
+                page = uow.images.get_all_images(replace(query, limit=size))
+            if page:
+                yield page
+            if len(page) < size:
                 return
-            query = query.after(last_id)
+            query = query.after(page.last_id)
             if remaining is not None:
-                remaining -= len(items)
+                remaining -= len(page)
 
     def delete_images(self, guids: Sequence[str]) -> list[str]:
         """See PromptServiceInterface.delete_images."""

@@ -57,6 +57,32 @@ def test_the_layers_exist():
         assert sources(layer), layer
 
 
+RAW_ROW_NAMES = {
+    "RawRow",
+    "public_images",
+    "public_json_lines",
+    "fetch_raw",
+    "get_current_db_context",
+}
+
+
+@pytest.mark.parametrize("layer", ["service", "commands", "web"])
+def test_rows_and_connections_stay_in_the_data_layer(layer):
+    """Above data/, a listing is a page of values (RowPage.images / json_lines), and a
+    repository comes from the unit of work a service opened, never a hidden lookup."""
+    for path in sources(layer):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        used |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        used |= {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not used & RAW_ROW_NAMES, f"{path.name} uses {sorted(used & RAW_ROW_NAMES)}"
+
+
 @pytest.mark.parametrize("layer", ["commands", "web"])
 def test_callers_never_build_unvalidated_models(layer):
     """What a user typed goes to the service as fields, validated there (no model_construct)."""
