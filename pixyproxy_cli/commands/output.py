@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
+from pixyproxy_cli.core.files import atomic_file
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -389,21 +389,20 @@ def copy_file(source: Path, destination: Path, *, force: bool) -> None:
     Raises InputValidationError when the destination exists, StorageError when writing fails.
     """
     check_writable(destination, force=force)
-    directory = destination.parent if str(destination.parent) else Path(".")
-    temp_name = None
     try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", dir=directory)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a copy gets normal permissions
-        with os.fdopen(fd, "wb") as target, source.open("rb") as origin:
+        # A copy for the user: normal permissions (mkstemp makes 0600), no fsync.
+        with (
+            atomic_file(
+                destination,
+                prefix=f".{destination.name}.",
+                durable=False,
+                permissions=0o666 & ~_umask(),
+            ) as target,
+            source.open("rb") as origin,
+        ):
             shutil.copyfileobj(origin, target, 1024 * 1024)
-        os.replace(temp_name, destination)
-        temp_name = None
     except OSError as error:
         raise StorageError(f"Cannot write {destination}: {error.strerror or error}") from error
-    finally:
-        if temp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
 
 
 def _umask() -> int:

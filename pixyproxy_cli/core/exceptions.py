@@ -125,15 +125,19 @@ class StorageFullError(StorageError):
     default_message = "There is no space left to store the image"
 
 
-class TooManyRequestsError(PixyProxyException):
-    """A caller went over a limit (failed logins, images per minute); try again later."""
-
-    code = "too_many_requests"
-    default_message = "Too many requests; try again later"
+class _RetryLater(PixyProxyException):
+    """A refusal that says when to try again: ``retry_after`` seconds (None: unknown)."""
 
     def __init__(self, message: str | None = None, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TooManyRequestsError(_RetryLater):
+    """A caller went over a limit (failed logins, images per minute); try again later."""
+
+    code = "too_many_requests"
+    default_message = "Too many requests; try again later"
 
 
 class RemoteServerError(PixyProxyException):
@@ -164,15 +168,11 @@ class ProviderAuthenticationError(GenerationError):
     default_message = "The image provider rejected the API key"
 
 
-class RateLimitedError(GenerationError):
+class RateLimitedError(GenerationError, _RetryLater):
     """The provider (or pixyproxy itself) is rate limiting requests; try again later."""
 
     code = "rate_limited"
     default_message = "Rate limited by the image provider; try again later"
-
-    def __init__(self, message: str | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class ProviderUnavailableError(GenerationError):

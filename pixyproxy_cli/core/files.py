@@ -15,18 +15,30 @@ from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_file(target: Path, *, prefix: str, text: bool = False) -> Iterator[IO[Any]]:
+def atomic_file(
+    target: Path,
+    *,
+    prefix: str,
+    text: bool = False,
+    durable: bool = True,
+    permissions: int | None = None,
+) -> Iterator[IO[Any]]:
     """A file to write that replaces ``target`` when the block ends without an error.
 
-    The temporary file is removed on any failure; OSError propagates.
+    ``durable`` fsyncs the file before the rename (a copy for the user may skip it);
+    ``permissions`` replaces mkstemp's 0600. The temporary file is removed on any failure;
+    OSError propagates.
     """
     fd, temporary = tempfile.mkstemp(prefix=prefix, dir=target.parent)
     try:
+        if permissions is not None:
+            os.fchmod(fd, permissions)
         handle: IO[Any] = os.fdopen(fd, "w", encoding="utf-8") if text else os.fdopen(fd, "wb")
         with handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):

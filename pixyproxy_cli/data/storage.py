@@ -8,12 +8,10 @@ renamed over the final name, so a reader sees the whole file or none of it.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
 import stat
-import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ from pixyproxy_cli.core.exceptions import (
     StorageFullError,
     StorageUnavailableError,
 )
+from pixyproxy_cli.core.files import atomic_file
 
 TEMP_PREFIX = ".incoming-"
 THUMBNAILS = ".thumbnails"
@@ -143,25 +142,14 @@ class LocalImageStore(ImageStoreInterface):
 
     def _write(self, target: Path, data: bytes, *, durable: bool) -> None:
         """Write ``target`` atomically; ``durable`` also fsyncs the file and the rename."""
-        temp_name: str | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
-            with os.fdopen(fd, "wb") as handle:
+            with atomic_file(target, prefix=TEMP_PREFIX, durable=durable) as handle:
                 handle.write(data)
-                if durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(temp_name, target)
-            temp_name = None
             if durable:
                 self._fsync_directory()
         except OSError as error:
             raise _storage_error(error)(_storage_message("write", target, error)) from error
-        finally:
-            if temp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp_name)
 
     def _fsync_directory(self) -> None:
         # Make the rename itself durable; not every platform can open a directory.

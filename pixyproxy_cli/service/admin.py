@@ -25,7 +25,7 @@ from pixyproxy_cli.data.database import Database
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.interfaces import UserServiceInterface
-from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, keyset_pages, transaction
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -118,17 +118,17 @@ class AdminService:
         rows and files are walked in chunks. Raises PixyProxyException for database failures.
         """
         report = Consistency()
-        after_id = 0
-        while True:
-            with transaction(self._uow) as uow:
-                page = uow.images.get_image_files_page(after_id=after_id, limit=CHUNK)
+        pages = keyset_pages(
+            self._uow,
+            lambda uow, after, limit: uow.images.get_image_files_page(after_id=after, limit=limit),
+            lambda row: row[0],
+            CHUNK,
+        )
+        for page in pages:
             for _, stored in page:
                 report.rows += 1
                 if not self._store.exists(stored.filename):
                     report.rows_without_files.append(stored.guid)
-            if len(page) < CHUNK:
-                break
-            after_id = page[-1][0]
         for batch in batches(self._store.list_filenames(), CHUNK):
             report.files += len(batch)
             with transaction(self._uow) as uow:

@@ -115,7 +115,8 @@ class TokenService:
         StorageError, and database errors.
         """
         label = label.strip()
-        if not 1 <= len(label) <= MAX_LABEL_LENGTH or re.search(f"[{_CONTROL}]", label):
+        # The same rule as the REST schema's (LABEL_PATTERN, MAX_LABEL_LENGTH), after strip.
+        if len(label) > MAX_LABEL_LENGTH or not re.fullmatch(LABEL_PATTERN, label):
             raise InputValidationError(
                 f"label must be 1 to {MAX_LABEL_LENGTH} printable characters"
             )

@@ -12,13 +12,16 @@ fails never hides the original error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar
 
 from pixyproxy_cli.core.exceptions import PixyProxyException
 from pixyproxy_cli.data.context import UnitOfWork
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 """How a service opens a unit of work: ``partial(DatabaseContext, database)``, or a fake."""
@@ -56,3 +59,26 @@ def _rollback_quietly(db: UnitOfWork) -> None:
         db.rollback_transaction()
     except Exception:
         logger.debug("rollback failed", exc_info=True)
+
+
+def keyset_pages(
+    uow: UnitOfWorkFactory,
+    read: Callable[[UnitOfWork, int, int], Sequence[T]],
+    key: Callable[[T], int],
+    size: int,
+) -> Iterator[Sequence[T]]:
+    """Every row ``read(uow, after_id, limit)`` gives, page by page, by ascending id.
+
+    Each page is read in a short transaction of its own, so no connection is held while the
+    caller works on it; ``key`` is a row's id, the next page starts after the last one's.
+    Keyset paging never skips or repeats a row. Raises PixyProxyException.
+    """
+    after_id = 0
+    while True:
+        with transaction(uow) as opened:
+            page = read(opened, after_id, size)
+        if page:
+            yield page
+        if len(page) < size:
+            return
+        after_id = key(page[-1])

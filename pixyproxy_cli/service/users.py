@@ -21,7 +21,7 @@ from pixyproxy_cli.core.exceptions import (
 from pixyproxy_cli.data.rows import utc_now
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
-from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, keyset_pages, transaction
 from pixyproxy_cli.service.validation import validate_model, validate_password, validate_username
 
 if TYPE_CHECKING:
@@ -102,15 +102,15 @@ class UserService(UserServiceInterface):
 
     def get_all_users(self) -> Iterator[User]:
         """See UserServiceInterface.get_all_users."""
-        after_id = 0
-        while True:
-            with transaction(self._uow) as uow:
-                page = uow.users.get_all_users(after_id=after_id, limit=USER_CHUNK_SIZE)
+        pages = keyset_pages(
+            self._uow,
+            lambda uow, after_id, limit: uow.users.get_all_users(after_id=after_id, limit=limit),
+            lambda record: record.id,
+            USER_CHUNK_SIZE,
+        )
+        for page in pages:
             for record in page:
                 yield record.to_user()
-            if len(page) < USER_CHUNK_SIZE:
-                return
-            after_id = page[-1].id
 
     def change_password(self, username: str, new_password: str) -> None:
         """See UserServiceInterface.change_password."""
