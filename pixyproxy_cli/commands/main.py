@@ -1,45 +1,87 @@
 """The ``pixyproxy`` command: global options, and the commands of each module.
 
-Start-up stays light: command modules import typer, pydantic models and our own code;
-the services, the database driver and the OpenAI SDK load only when a command needs them.
+A command imports only itself: ``COMMANDS`` names each command's module, and the group
+loads a module when its command runs (Click's lazy-subcommand pattern), so ``pixyproxy
+list`` never imports ``generate``'s options or ``serve``'s. ``--help`` and completion load
+them all, to list them. The services, the database driver and the OpenAI SDK load only when
+a command needs them.
 """
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+# Typer (0.29 and later) carries its own copy of Click: the group's API is Click's, its
+# types are these.
+from typer import _click as click
+
 from pixyproxy_cli import __version__
-from pixyproxy_cli.commands import (
-    config,
-    db,
-    doctor,
-    edit,
-    fetch,
-    generate,
-    key,
-    listing,
-    models,
-    output,
-    provenance,
-    remove,
-    serve,
-    session,
-    show,
-    transfer,
-    usage,
-    user,
-)
+from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.errors import PixyProxyGroup
-from pixyproxy_cli.commands.help import ExamplesCommand
 from pixyproxy_cli.commands.state import CliState
 from pixyproxy_cli.core.exceptions import PixyProxyException
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("generate", "generate"),
+    "edit": ("edit", "edit"),
+    "show": ("show", "show"),
+    "list": ("listing", "list_images"),
+    "fetch": ("fetch", "fetch"),
+    "rm": ("remove", "remove"),
+    "login": ("session", "login"),
+    "logout": ("session", "logout"),
+    "whoami": ("session", "whoami"),
+    "serve": ("serve", "serve"),
+    "doctor": ("doctor", "doctor"),
+    "models": ("models", "models"),
+    "usage": ("usage", "usage"),
+    "provenance": ("provenance", "provenance"),
+    "export": ("transfer", "export"),
+    "import": ("transfer", "import_images"),
+    "user": ("user", "app"),
+    "db": ("db", "app"),
+    "config": ("config", "app"),
+    "key": ("key", "app"),
+}
+"""Each command, in the order ``--help`` lists them: its module in ``pixyproxy_cli.commands``
+and the function (a command) or Typer app (a group of commands) there."""
+
+
+class LazyGroup(PixyProxyGroup):
+    """The top-level group, which builds a command only when it is asked for by name."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, without loading any."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, its module imported now; None for an unknown name."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands[cmd_name] = _load(cmd_name)
+        return self.commands.get(cmd_name)
+
+
+def _load(name: str) -> click.Command:
+    from pixyproxy_cli.commands.help import ExamplesCommand
+
+    module, attribute = COMMANDS[name]
+    target: Any = getattr(importlib.import_module(f"pixyproxy_cli.commands.{module}"), attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
+    single.command(name, cls=ExamplesCommand)(target)
+    return typer.main.get_command(single)
+
+
 app = typer.Typer(
     name="pixyproxy",
-    cls=PixyProxyGroup,
+    cls=LazyGroup,
     help=(
         "Generate images from text prompts with the OpenAI Images API, and keep them.\n\n"
         "Every image has a GUID, its prompt, its file and timestamps. Without an "
@@ -127,28 +169,6 @@ def main(
         )
     else:
         _say_settings_warnings()
-
-
-app.command("generate", cls=ExamplesCommand)(generate.generate)
-app.command("edit", cls=ExamplesCommand)(edit.edit)
-app.command("show", cls=ExamplesCommand)(show.show)
-app.command("list", cls=ExamplesCommand)(listing.list_images)
-app.command("fetch", cls=ExamplesCommand)(fetch.fetch)
-app.command("rm", cls=ExamplesCommand)(remove.remove)
-app.command("login", cls=ExamplesCommand)(session.login)
-app.command("logout", cls=ExamplesCommand)(session.logout)
-app.command("whoami", cls=ExamplesCommand)(session.whoami)
-app.command("serve", cls=ExamplesCommand)(serve.serve)
-app.command("doctor", cls=ExamplesCommand)(doctor.doctor)
-app.command("models", cls=ExamplesCommand)(models.models)
-app.command("usage", cls=ExamplesCommand)(usage.usage)
-app.command("provenance", cls=ExamplesCommand)(provenance.provenance)
-app.command("export", cls=ExamplesCommand)(transfer.export)
-app.command("import", cls=ExamplesCommand)(transfer.import_images)
-app.add_typer(user.app, name="user")
-app.add_typer(db.app, name="db")
-app.add_typer(config.app, name="config")
-app.add_typer(key.app, name="key")
 
 
 ADMIN_COMMANDS = {"user", "db", "doctor", "serve", "import", "export"}

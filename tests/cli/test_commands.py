@@ -44,9 +44,18 @@ def image_files(data_dir: Path) -> list[str]:
 # -- help and version ---------------------------------------------------------------------
 
 
+def command_at(path):
+    """The Click command at ``path`` (the top-level group loads its commands lazily)."""
+    command = get_command(app)
+    for name in path:
+        command = command.get_command(None, name)
+    return command
+
+
 def all_commands():
     root = get_command(app)
-    for name, command in root.commands.items():
+    for name in root.list_commands(None):
+        command = root.get_command(None, name)
         if hasattr(command, "commands"):
             for sub in command.commands:
                 yield [name, sub]
@@ -57,9 +66,7 @@ def all_commands():
 def test_help_examples_are_never_rewrapped_at_80_columns(path):
     import inspect
 
-    command = get_command(app)
-    for name in path:
-        command = command.commands[name]
+    command = command_at(path)
     examples = [
         line.strip()
         for line in inspect.cleandoc(command.help or "").splitlines()
@@ -78,7 +85,7 @@ def test_every_command_has_help(path):
 
     assert result.exit_code == 0
     assert "Usage: pixyproxy " + " ".join(path) in result.stdout
-    if len(path) == 2 or not hasattr(get_command(app).commands[path[0]], "commands"):
+    if len(path) == 2 or not hasattr(command_at(path[:1]), "commands"):
         assert "Examples:" in result.stdout
         assert "pixyproxy " + " ".join(path) in result.stdout.split("Examples:")[1]
 
