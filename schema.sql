@@ -1,7 +1,7 @@
 -- pixyproxy: the MySQL / MariaDB schema (utf8mb4), as the current release creates it.
 --
 -- pixyproxy creates and migrates this schema itself on first use (the numbered files in
--- pixyproxy_cli/data/migrations/mysql/), recording the version in schema_version. This file
+-- pixyproxy_cli/data/db/migrations/mysql/), recording the version in schema_version. This file
 -- is the readable whole, for review and for DBAs who prefer to create it by hand:
 --
 --     mysql -u USER -p DB_NAME < schema.sql

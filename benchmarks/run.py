@@ -369,7 +369,7 @@ def bench_list_small(runs: int, work: Path) -> Row:
 
 def bench_list_large(rows: int, runs: int) -> list[Row]:
     with mysql_database(rows) as env:
-        from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS
+        from pixyproxy_cli.data.db.public_json import PUBLIC_JSON_COLUMNS
 
         # Exactly the columns the listing reads, so that the ratio is our cost over the
         # driver's and the wire's, whatever the details hold.
@@ -682,7 +682,7 @@ def synthetic_export(directory: Path, count: int) -> None:
     """An export of ``count`` small public images, as ``pixyproxy export`` writes one."""
     import hashlib
 
-    from pixyproxy_cli.data.placeholder import render_png
+    from pixyproxy_cli.data.providers.placeholder import render_png
 
     data = render_png("a lighthouse at dawn", 16, 16)
     digest = hashlib.sha256(data).hexdigest()
@@ -898,8 +898,8 @@ def bench_generate(images: int, work: Path) -> list[Row]:
     from pixyproxy_cli.core.models import ImageDetailCreate
     from pixyproxy_cli.core.settings import load_settings
     from pixyproxy_cli.data.init import create_database
-    from pixyproxy_cli.data.placeholder import render_png
     from pixyproxy_cli.data.providers import GeneratedImage, ImageProviderInterface
+    from pixyproxy_cli.data.providers.placeholder import render_png
     from pixyproxy_cli.service.init import build_services
 
     png = render_png("benchmark", 256, 256)

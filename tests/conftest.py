@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from pixyproxy_cli.core.settings import ENV_FILE_VARIABLE, ENVIRONMENT, Settings, load_settings
-from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.db.database import Database
+from pixyproxy_cli.data.db.schema import latest_version
 from pixyproxy_cli.data.init import close_default_database, create_database
-from pixyproxy_cli.data.schema import latest_version
 from tests.throwaway_mariadb import throwaway_mariadb  # noqa: F401 - a fixture for every test
 
 CAPTURE_DIRECTORY = "pixyproxy_secret_capture"

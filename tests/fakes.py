@@ -14,13 +14,16 @@ from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
 from pixyproxy_cli.core.names import username_key
 from pixyproxy_cli.core.provenance import ProvenanceReport
 from pixyproxy_cli.core.search import matches
-from pixyproxy_cli.data.interfaces import (
+from pixyproxy_cli.data.db.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
     LimitRepositoryInterface,
     UsageRow,
     UserRepositoryInterface,
 )
+from pixyproxy_cli.data.db.public_json import PUBLIC_JSON_COLUMNS, RowPage
+from pixyproxy_cli.data.db.rows import TOKEN_KIND_COLUMNS, db_timestamp, image_to_row
+from pixyproxy_cli.data.files.storage import ImageStoreInterface, StoredFile
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
     ImageProviderInterface,
@@ -28,9 +31,6 @@ from pixyproxy_cli.data.providers import (
     SourceImage,
     sniff_media_type,
 )
-from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
-from pixyproxy_cli.data.rows import TOKEN_KIND_COLUMNS, db_timestamp, image_to_row
-from pixyproxy_cli.data.storage import ImageStoreInterface, StoredFile
 
 PNG_BYTES = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00\xfd\xd4"

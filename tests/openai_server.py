@@ -47,7 +47,7 @@ from openai.types.image_generate_params import (
 )
 from pydantic import TypeAdapter
 
-from pixyproxy_cli.data.placeholder import render_png, render_svg
+from pixyproxy_cli.data.providers.placeholder import render_png, render_svg
 
 
 def picture(image_format: str = "png", size: tuple[int, int] = (16, 16)) -> bytes:
@@ -885,7 +885,7 @@ def provider_for(server: FakeOpenAI, api_key: str, timeout: float = 5):
     """An OpenAIImageProvider (the default model, no retries) pointed at ``server``."""
     from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL
     from pixyproxy_cli.core.image_options import ImageOptions
-    from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
+    from pixyproxy_cli.data.providers.openai_provider import OpenAIImageProvider
 
     return OpenAIImageProvider(
         api_key=api_key,

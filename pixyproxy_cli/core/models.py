@@ -13,7 +13,7 @@ three are the specification's)::
 Users: ``UserCreate`` (a request, with its password) is stored as a ``UserRecord`` (a roster
 row, with the hash, never above the service layer) and handed out as ``User`` (the
 identity: no password, no hash). Listing types are not images and live with their layer:
-``ImageQuery`` (data/interfaces.py) and ``RowPage`` (data/public_json.py).
+``ImageQuery`` (data/db/interfaces.py) and ``RowPage`` (data/db/public_json.py).
 
 The field types (``Guid``, ``Prompt``, ``Password``, ``Username``, ``ClassKey``,
 ``Filename``) hold the validation rules, so that models, CLI and web check alike. A

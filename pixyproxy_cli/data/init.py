@@ -5,7 +5,7 @@ on its connection when entered.
 
 Nothing here runs at import time, and ``create_database`` is the one way a Database is built
 from settings; no connection opens until it is used, when the schema is created or migrated
-(see ``data/schema.py``). ``default_database`` is only for the specification's
+(see ``data/db/schema.py``). ``default_database`` is only for the specification's
 ``DatabaseContext()`` without an argument: services always name their database.
 """
 
@@ -19,9 +19,9 @@ from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.settings import Settings, load_settings
-from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.db.database import Database
+from pixyproxy_cli.data.files.storage import LocalImageStore
 from pixyproxy_cli.data.providers import ImageProviderInterface
-from pixyproxy_cli.data.storage import LocalImageStore
 
 _lock = threading.Lock()
 _database: Database | None = None
@@ -33,10 +33,10 @@ def create_database(settings: Settings, provision: Provision = Provision.SCHEMA)
     ``provision`` says what it may create when missing (see ``Provision``).
     """
     if settings.db_backend == "mysql":
-        from pixyproxy_cli.data.mysql import MySQLDatabase
+        from pixyproxy_cli.data.db.mysql import MySQLDatabase
 
         return MySQLDatabase(settings, provision)
-    from pixyproxy_cli.data.sqlite import SQLiteDatabase
+    from pixyproxy_cli.data.db.sqlite import SQLiteDatabase
 
     return SQLiteDatabase(settings, provision)
 
@@ -81,7 +81,7 @@ def create_provider(settings: Settings) -> ProviderChoice:
 
     Raises ConfigurationError when OpenAI is asked for without an API key.
     """
-    from pixyproxy_cli.data.placeholder import PlaceholderProvider
+    from pixyproxy_cli.data.providers.placeholder import PlaceholderProvider
 
     choice = settings.image_provider
     options = image_options(settings)
@@ -89,7 +89,7 @@ def create_provider(settings: Settings) -> ProviderChoice:
         settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     )
     if not api_key:
-        from pixyproxy_cli.data.secrets import keyring_secret
+        from pixyproxy_cli.data.keyring_stores.secrets import keyring_secret
 
         api_key = keyring_secret(settings.config_dir, "openai") or ""
     if choice == "placeholder":
@@ -101,7 +101,7 @@ def create_provider(settings: Settings) -> ProviderChoice:
                 "openai), or use the placeholder provider (--provider placeholder)"
             )
         return ProviderChoice(PlaceholderProvider(options), PLACEHOLDER_NOTICE)
-    from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
+    from pixyproxy_cli.data.providers.openai_provider import OpenAIImageProvider
 
     return ProviderChoice(
         OpenAIImageProvider(

@@ -20,10 +20,10 @@ from pixyproxy_cli.core.image_options import looks_like_guid
 from pixyproxy_cli.core.iterables import batches
 from pixyproxy_cli.core.search import MIN_INDEXED_LENGTH
 from pixyproxy_cli.core.settings import Settings
-from pixyproxy_cli.data.credentials import describe_keyring
-from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.db.database import Database
+from pixyproxy_cli.data.files.storage import ImageStoreInterface
+from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring
 from pixyproxy_cli.data.providers import ImageProviderInterface
-from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, keyset_pages, transaction
 

@@ -23,7 +23,7 @@ from pixyproxy_cli.core.settings import (
     user_config,
     user_config_path,
 )
-from pixyproxy_cli.data.secrets import SECRETS, SecretKind, SecretStore, secret_kind
+from pixyproxy_cli.data.keyring_stores.secrets import SECRETS, SecretKind, SecretStore, secret_kind
 
 MASK = "********"
 PATH_KEYS = frozenset({"PIXYPROXY_DATA_DIR", "IMAGE_DIR", "SQLITE_PATH"})

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.settings import Settings, load_settings
-from pixyproxy_cli.data.context import DatabaseContext
-from pixyproxy_cli.data.credentials import CredentialStore
-from pixyproxy_cli.data.database import Database
+from pixyproxy_cli.data.db.context import DatabaseContext
+from pixyproxy_cli.data.db.database import Database
 from pixyproxy_cli.data.init import create_database, create_image_store, create_provider
+from pixyproxy_cli.data.keyring_stores.credentials import CredentialStore
 from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.private_prompts import PrivatePromptService
@@ -83,7 +83,7 @@ class Services:
         """API tokens (``POST /token``, ``Authorization: Bearer``)."""
         from datetime import timedelta
 
-        from pixyproxy_cli.data.token_marks import TokenMarks
+        from pixyproxy_cli.data.files.token_marks import TokenMarks
         from pixyproxy_cli.service.tokens import TokenService
 
         return TokenService(

@@ -16,7 +16,7 @@ from pixyproxy_cli.core.exceptions import (
     StorageError,
 )
 from pixyproxy_cli.core.provenance import ProvenanceReport
-from pixyproxy_cli.data.imaging import kinds, read_header
+from pixyproxy_cli.data.files.imaging import kinds, read_header
 from pixyproxy_cli.data.providers import ImageProviderInterface, SourceImage
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction

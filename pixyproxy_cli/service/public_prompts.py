@@ -45,18 +45,18 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.filters import ImageFilters
 from pixyproxy_cli.core.image_options import ImageOptions, count_problem, mask_problem
-from pixyproxy_cli.data.context import UnitOfWork
-from pixyproxy_cli.data.imaging import image_dimensions, kinds, make_thumbnail, read_header
-from pixyproxy_cli.data.interfaces import ImageQuery
+from pixyproxy_cli.data.db.context import UnitOfWork
+from pixyproxy_cli.data.db.interfaces import ImageQuery
+from pixyproxy_cli.data.db.public_json import RowPage
+from pixyproxy_cli.data.db.rows import utc_now
+from pixyproxy_cli.data.files.imaging import image_dimensions, kinds, make_thumbnail, read_header
+from pixyproxy_cli.data.files.storage import ImageStoreInterface
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
     ImageProviderInterface,
     Progress,
     SourceImage,
 )
-from pixyproxy_cli.data.public_json import RowPage
-from pixyproxy_cli.data.rows import utc_now
-from pixyproxy_cli.data.storage import ImageStoreInterface
 from pixyproxy_cli.service.cache import ImageCache
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction

@@ -28,7 +28,7 @@ from pixyproxy_cli.core.exceptions import (
     RemoteServerError,
 )
 from pixyproxy_cli.core.iterables import batches
-from pixyproxy_cli.data.remote import GENERATE_TIMEOUT, RemoteClient, ServerLogins
+from pixyproxy_cli.data.remote.client import GENERATE_TIMEOUT, RemoteClient, ServerLogins
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.public_prompts import check_may_delete
 from pixyproxy_cli.service.validation import validate_guid

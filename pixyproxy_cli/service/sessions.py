@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import AuthenticationError
-from pixyproxy_cli.data.credentials import (
+from pixyproxy_cli.data.keyring_stores.credentials import (
     PASSWORD_VARIABLE,
     USERNAME_VARIABLE,
     Credentials,

@@ -3,7 +3,7 @@
 A token is ``pxy_`` + its public id (16 hex digits) + ``_`` + 256 random bits (URL-safe
 base64). The database keeps only its SHA-256: the bits are random, so a fast hash is as
 safe as argon2 and costs nothing per request. A checked token is remembered in memory, so a
-request with a token costs one stat (its mark, ``data/token_marks.py``) instead of a query;
+request with a token costs one stat (its mark, ``data/files/token_marks.py``) instead of a query;
 a revoke removes the row, then the mark, and every process refuses the token from then on.
 At most once a minute per process a token is checked against the database again, which
 also records when it was last used.
@@ -30,11 +30,11 @@ from pixyproxy_cli.core.exceptions import (
     InputValidationError,
     RecordNotFoundError,
 )
-from pixyproxy_cli.data.interfaces import (
+from pixyproxy_cli.data.db.interfaces import (
     TokenRecord,
 )
-from pixyproxy_cli.data.rows import utc_now
-from pixyproxy_cli.data.token_marks import TokenMarks
+from pixyproxy_cli.data.db.rows import utc_now
+from pixyproxy_cli.data.files.token_marks import TokenMarks
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from pixyproxy_cli.core.exceptions import PixyProxyException
-from pixyproxy_cli.data.context import UnitOfWork
+from pixyproxy_cli.data.db.context import UnitOfWork
 
 logger = logging.getLogger(__name__)
 

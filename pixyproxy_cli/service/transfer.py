@@ -1,6 +1,6 @@
 """Moving images between installations: export what a caller may see, import it elsewhere.
 
-An export is a directory (``data/archive.py``): the files, one JSON Lines file of details,
+An export is a directory (``data/files/archive.py``): the files, one JSON Lines file of details,
 and a manifest written last. Import reads it into the configured database and store:
 
 * It keeps every GUID and both timestamps, and skips GUIDs already stored, so a re-run
@@ -36,16 +36,16 @@ from pixyproxy_cli.core.exceptions import (
     StorageError,
 )
 from pixyproxy_cli.core.iterables import batches
-from pixyproxy_cli.data.archive import ExportReader, ExportRecord, ExportWriter
-from pixyproxy_cli.data.rows import utc_now
-from pixyproxy_cli.data.storage import ImageStoreInterface
+from pixyproxy_cli.data.db.rows import utc_now
+from pixyproxy_cli.data.files.archive import ExportReader, ExportRecord, ExportWriter
+from pixyproxy_cli.data.files.storage import ImageStoreInterface
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 from pixyproxy_cli.service.validation import describe
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.models import ImageDetail
-    from pixyproxy_cli.data.imaging import ImageHeader
+    from pixyproxy_cli.data.files.imaging import ImageHeader
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
-from pixyproxy_cli.data.interfaces import UsageRow
+from pixyproxy_cli.data.db.interfaces import UsageRow
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
 
 Grouping = Literal["day", "model", "user"]

@@ -18,7 +18,7 @@ from pixyproxy_cli.core.exceptions import (
     InputValidationError,
     RecordNotFoundError,
 )
-from pixyproxy_cli.data.rows import utc_now
+from pixyproxy_cli.data.db.rows import utc_now
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, keyset_pages, transaction

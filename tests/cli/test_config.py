@@ -386,7 +386,7 @@ def test_a_key_the_keyring_lost_is_a_clear_error(memory_keyring, fake_openai):
 
 def test_the_database_password_comes_from_the_keyring_unless_db_password_is_set(tmp_path):
     from pixyproxy_cli.core.settings import load_settings
-    from pixyproxy_cli.data.secrets import database_password
+    from pixyproxy_cli.data.keyring_stores.secrets import database_password
 
     run("key", "set", "db", "--stdin", input="the stored password\n")
     base = {"PIXYPROXY_DATA_DIR": str(tmp_path / "d"), "DB_BACKEND": "mysql"}
@@ -400,8 +400,8 @@ def test_the_database_password_comes_from_the_keyring_unless_db_password_is_set(
 
 def test_no_secret_stored_means_no_keyring_at_all(tmp_path, monkeypatch):
     from pixyproxy_cli.core.settings import load_settings
-    from pixyproxy_cli.data import secrets
-    from pixyproxy_cli.data.secrets import database_password
+    from pixyproxy_cli.data.keyring_stores import secrets
+    from pixyproxy_cli.data.keyring_stores.secrets import database_password
 
     def no_keyring():
         raise AssertionError("the keyring was asked")

@@ -276,7 +276,7 @@ def test_gif_and_svg_move_through_export_and_import(tmp_path):
 )
 def test_what_is_not_an_svg_we_keep_is_refused_from_its_bytes(text):
     from pixyproxy_cli.core.exceptions import InputValidationError
-    from pixyproxy_cli.data.imaging import read_header
+    from pixyproxy_cli.data.files.imaging import read_header
     from pixyproxy_cli.data.providers import sniff_media_type
 
     assert sniff_media_type(text) is None
@@ -285,7 +285,7 @@ def test_what_is_not_an_svg_we_keep_is_refused_from_its_bytes(text):
 
 
 def test_an_svg_states_its_size_by_width_and_height_or_its_view_box():
-    from pixyproxy_cli.data.imaging import read_header
+    from pixyproxy_cli.data.files.imaging import read_header
 
     sized = b"<svg xmlns='http://www.w3.org/2000/svg' width='100.5px' height='20'/>"
     boxed = b"\xef\xbb\xbf<!-- a --><svg xmlns='http://www.w3.org/2000/svg' viewBox='0,0 64 48'/>"
@@ -303,7 +303,7 @@ def test_an_svg_states_its_size_by_width_and_height_or_its_view_box():
 def test_a_gif_thumbnail_is_its_first_frame():
     from PIL import Image
 
-    from pixyproxy_cli.data.imaging import make_thumbnail
+    from pixyproxy_cli.data.files.imaging import make_thumbnail
     from tests.openai_server import animation
 
     thumbnail = make_thumbnail(animation((64, 32), 5, 100), 128, "a gif")

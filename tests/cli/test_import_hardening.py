@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from pixyproxy_cli.commands.main import app
 from pixyproxy_cli.core.constants import MAX_IMAGE_FILE_BYTES
 from pixyproxy_cli.core.settings import load_settings
-from pixyproxy_cli.data.rows import db_timestamp
+from pixyproxy_cli.data.db.rows import db_timestamp
 from tests.conftest import settings_environment
 from tests.helpers import png_claiming
 from tests.openai_server import picture

@@ -236,7 +236,7 @@ def test_user_remove_delete_images_asks_as_rm_does(cli, monkeypatch, answer, rem
 
 CRASH_BETWEEN_ROW_AND_FILE = """
 import os, sys
-from pixyproxy_cli.data.storage import LocalImageStore
+from pixyproxy_cli.data.files.storage import LocalImageStore
 
 def die(self, filename):
     os._exit(137)  # the process dies after the delete committed, before the file goes

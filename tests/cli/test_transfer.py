@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from pixyproxy_cli.commands.main import app
 from pixyproxy_cli.core.exceptions import StorageFullError
 from pixyproxy_cli.core.settings import load_settings
-from pixyproxy_cli.data.rows import from_db_timestamp
+from pixyproxy_cli.data.db.rows import from_db_timestamp
 from tests.conftest import settings_environment
 
 runner = CliRunner()
@@ -128,7 +128,7 @@ def test_an_interrupted_import_completes_when_run_again(laptop, tmp_path, monkey
     on_target = cli(target)
     on_laptop("export", str(tmp_path / "move"), env=ALICE)
     monkeypatch.setattr("pixyproxy_cli.service.transfer.IMPORT_CHUNK", 1)
-    from pixyproxy_cli.data.storage import LocalImageStore
+    from pixyproxy_cli.data.files.storage import LocalImageStore
 
     real_save = LocalImageStore.save
     saves = []

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from pixyproxy_cli.commands.main import app
 from pixyproxy_cli.core.settings import load_settings
-from pixyproxy_cli.data.credentials import WAYS_OUT
+from pixyproxy_cli.data.keyring_stores.credentials import WAYS_OUT
 from pixyproxy_cli.service.init import open_services
 
 runner = CliRunner()
@@ -51,7 +51,7 @@ def test_user_add_stores_an_argon2id_hash():
     assert (result.exit_code, result.stdout) == (0, "Added user alice (class staff)\n")
     services = open_services()
     try:
-        from pixyproxy_cli.data.context import DatabaseContext
+        from pixyproxy_cli.data.db.context import DatabaseContext
 
         with DatabaseContext(services.database) as db:  # the repository: what is stored
             db.begin_transaction()

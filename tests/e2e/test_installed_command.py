@@ -55,7 +55,7 @@ def test_generate_list_show_fetch_round_trip(pixyproxy, tmp_path):
 
 def test_list_json_is_the_same_bytes_as_each_images_model_json(pixyproxy):
     # The installed command uses mysql-connector's C extension on MariaDB: its raw rows go
-    # through data/public_json.py, which must write what pydantic writes for the model.
+    # through data/db/public_json.py, which must write what pydantic writes for the model.
     prompts = ['a sign saying "open"', "two\nlines\tand a tab", "back\\slash é 🦊", "plain"]
     for prompt in prompts:
         pixyproxy("generate", prompt)

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from pixyproxy_cli.data.db.repositories import SqlImageRepository
 from pixyproxy_cli.data.init import create_database
-from pixyproxy_cli.data.repositories import SqlImageRepository
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
 from tests.conftest import settings_environment
@@ -71,7 +71,7 @@ def test_a_connection_killed_mid_request_is_one_503_then_recovery(
 
     def killed_mid_transaction(self, guid, viewer):
         if not kills:
-            from pixyproxy_cli.data.context import get_current_db_context
+            from pixyproxy_cli.data.db.context import get_current_db_context
 
             db = get_current_db_context()
             db.execute("SELECT CONNECTION_ID() AS id")
@@ -132,7 +132,7 @@ def test_provider_faults_through_the_api(backend_settings, fake_openai, answer, 
 
 
 def test_a_retired_model_is_a_502_that_says_how_to_choose_another(sqlite_settings, fake_openai):
-    from pixyproxy_cli.data.openai_provider import OpenAIImageProvider
+    from pixyproxy_cli.data.providers.openai_provider import OpenAIImageProvider
 
     provider = provider_for(fake_openai, FAULT_API_KEY)
     assert isinstance(provider, OpenAIImageProvider)

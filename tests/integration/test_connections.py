@@ -12,7 +12,7 @@ import pytest
 
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import DBConnectionError
-from pixyproxy_cli.data.context import DatabaseContext
+from pixyproxy_cli.data.db.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database
 from tests.conftest import MYSQL_SERVER, scratch_name
 from tests.helpers import free_port
@@ -216,10 +216,10 @@ def test_the_c_extension_is_loaded_when_mysql_is_configured(mysql_server):
     # As the console script starts: its first step, then everything else (which loads
     # OpenSSL: pydantic imports hashlib).
     script = (
-        "from pixyproxy_cli.data.mysql_preload import preload_mysql_c_extension\n"
+        "from pixyproxy_cli.data.db.mysql_preload import preload_mysql_c_extension\n"
         "preload_mysql_c_extension()\n"
         "import ssl, hashlib, pixyproxy_cli.commands.main\n"
-        "from pixyproxy_cli.data.mysql import driver_name\n"
+        "from pixyproxy_cli.data.db.mysql import driver_name\n"
         "print(driver_name())\n"
     )
     env = {**os.environ, "DB_HOST": "127.0.0.1"}
@@ -253,9 +253,9 @@ def test_importing_the_package_does_no_work():
 def test_the_driver_says_why_when_it_falls_back_to_pure_python(mysql_server):
     script = (
         "import ssl\n"
-        "from pixyproxy_cli.data.mysql_preload import preload_mysql_c_extension\n"
+        "from pixyproxy_cli.data.db.mysql_preload import preload_mysql_c_extension\n"
         "preload_mysql_c_extension()\n"
-        "from pixyproxy_cli.data.mysql import driver_name\n"
+        "from pixyproxy_cli.data.db.mysql import driver_name\n"
         "print(driver_name())\n"
     )
     env = {**os.environ, "DB_HOST": "127.0.0.1"}
@@ -289,11 +289,11 @@ def test_the_c_extensions_own_error_is_a_connection_error(mysql_settings):
     import sys
 
     script = """
-from pixyproxy_cli.data.mysql_preload import preload_mysql_c_extension
+from pixyproxy_cli.data.db.mysql_preload import preload_mysql_c_extension
 preload_mysql_c_extension(force=True)
 from _mysql_connector import MySQLInterfaceError
 from pixyproxy_cli.core.exceptions import DBConnectionError
-from pixyproxy_cli.data.mysql import MySQLDatabase
+from pixyproxy_cli.data.db.mysql import MySQLDatabase
 error = MySQLInterfaceError("Lost connection to MySQL server during query")
 assert isinstance(error, MySQLDatabase.driver_errors)
 database = MySQLDatabase.__new__(MySQLDatabase)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pixyproxy_cli.core.exceptions import DBConnectionError
-from pixyproxy_cli.data.context import DatabaseContext
+from pixyproxy_cli.data.db.context import DatabaseContext
 from pixyproxy_cli.data.init import create_database
 
 

@@ -15,10 +15,10 @@ import pytest
 from pixyproxy_cli.core.exceptions import ConstraintViolationError
 from pixyproxy_cli.core.models import ImageDetail
 from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
-from pixyproxy_cli.data.context import DatabaseContext, get_current_db_context
+from pixyproxy_cli.data.db.context import DatabaseContext, get_current_db_context
+from pixyproxy_cli.data.db.interfaces import ImageQuery
+from pixyproxy_cli.data.db.public_json import public_images
 from pixyproxy_cli.data.init import create_database
-from pixyproxy_cli.data.interfaces import ImageQuery
-from pixyproxy_cli.data.public_json import public_images
 from tests.fakes import FakeImageRepository, FakeUnitOfWork, FakeUserRepository, Journal
 
 NOW = datetime(2026, 11, 26, 8, 30, 15, 123456, tzinfo=UTC)
@@ -294,7 +294,7 @@ def test_contexts_nest_and_restore_the_outer_one(database):
 
 
 def test_the_unit_of_work_builds_its_dialects_repositories_and_they_end_with_it(database):
-    from pixyproxy_cli.data.repositories import MySQLImageRepository, SQLiteImageRepository
+    from pixyproxy_cli.data.db.repositories import MySQLImageRepository, SQLiteImageRepository
 
     expected = MySQLImageRepository if database.dialect == "mysql" else SQLiteImageRepository
     with DatabaseContext(database) as db:

@@ -12,11 +12,11 @@ import pytest
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConstraintViolationError, SchemaVersionError
 from pixyproxy_cli.core.filters import image_filters
-from pixyproxy_cli.data.context import DatabaseContext
+from pixyproxy_cli.data.db.context import DatabaseContext
+from pixyproxy_cli.data.db.interfaces import ImageQuery
+from pixyproxy_cli.data.db.rows import utc_now
+from pixyproxy_cli.data.db.schema import latest_version, load_migrations, split_statements
 from pixyproxy_cli.data.init import create_database
-from pixyproxy_cli.data.interfaces import ImageQuery
-from pixyproxy_cli.data.rows import utc_now
-from pixyproxy_cli.data.schema import latest_version, load_migrations, split_statements
 from tests.conftest import scratch_name
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -12,8 +12,8 @@ from pixyproxy_cli.core.exceptions import (
     RecordNotFoundError,
 )
 from pixyproxy_cli.core.models import ImageDetailCreate, User, UserCreate
+from pixyproxy_cli.data.db.repositories import SqlImageRepository
 from pixyproxy_cli.data.init import create_database
-from pixyproxy_cli.data.repositories import SqlImageRepository
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.service.passwords import PasswordHasher
 from tests.fakes import PNG_BYTES, FakeProvider, Journal

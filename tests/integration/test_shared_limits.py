@@ -47,7 +47,7 @@ def services(backend_settings):
     built.users.add_user(UserCreate(username="alice", password="right password", class_key="k"))
     hasher.verifications = 0
     # Earlier tests on the shared MySQL database may have left buckets behind.
-    from pixyproxy_cli.data.context import DatabaseContext
+    from pixyproxy_cli.data.db.context import DatabaseContext
 
     with DatabaseContext(database) as db:
         db.begin_transaction()

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError
-from pixyproxy_cli.data.storage import LocalImageStore
+from pixyproxy_cli.data.files.storage import LocalImageStore
 
 NAME = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.png"
 

@@ -9,7 +9,7 @@ import pytest
 
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
-from pixyproxy_cli.data.placeholder import PlaceholderProvider, parse_size, render_png
+from pixyproxy_cli.data.providers.placeholder import PlaceholderProvider, parse_size, render_png
 
 
 def chunks(png: bytes) -> list[tuple[bytes, bytes]]:
@@ -99,7 +99,7 @@ def test_every_format_is_labelled_on_the_image_itself(image_format):
 def test_a_prompt_the_bitmap_font_cannot_draw_is_drawn_in_latin_1(monkeypatch):
     from PIL import ImageFont
 
-    from pixyproxy_cli.data.placeholder import labelled_png
+    from pixyproxy_cli.data.providers.placeholder import labelled_png
 
     original = ImageFont.load_default
 

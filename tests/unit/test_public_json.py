@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pixyproxy_cli.core.models import ImagePublic
-from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, public_images, public_json_lines
+from pixyproxy_cli.data.db.public_json import PUBLIC_JSON_COLUMNS, public_images, public_json_lines
 
 GUID = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 AWKWARD_TEXT = [
@@ -281,6 +281,6 @@ def test_one_json_array_for_the_cli_and_the_api() -> None:
 
 
 def test_the_careful_paths_name_the_listing_columns_in_order() -> None:
-    from pixyproxy_cli.data.public_json import _ListedRow
+    from pixyproxy_cli.data.db.public_json import _ListedRow
 
     assert _ListedRow._fields == PUBLIC_JSON_COLUMNS

@@ -16,7 +16,7 @@ from pixyproxy_cli.core.exceptions import (
     RemoteServerError,
     TooManyRequestsError,
 )
-from pixyproxy_cli.data.remote import RemoteClient, is_loopback, normalize_server
+from pixyproxy_cli.data.remote.client import RemoteClient, is_loopback, normalize_server
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from pixyproxy_cli.core.image_options import (
 )
 from pixyproxy_cli.core.models import ImageDetailCreate, UserCreate
 from pixyproxy_cli.data.init import create_database
-from pixyproxy_cli.data.placeholder import render_png
+from pixyproxy_cli.data.providers.placeholder import render_png
 from pixyproxy_cli.service.init import build_services
 from pixyproxy_cli.web.app import create_app
 from tests.fakes import FakeProvider, Journal

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pixyproxy_cli.data.placeholder import render_svg
+from pixyproxy_cli.data.providers.placeholder import render_svg
 from tests.openai_server import animation, picture
 from tests.web.conftest import make_api
 from tests.web.test_edits import edit

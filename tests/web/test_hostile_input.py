@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pixyproxy_cli.core.models import ImageDetail
-from pixyproxy_cli.data.context import DatabaseContext
+from pixyproxy_cli.data.db.context import DatabaseContext
 
 SECRET = b"this file is outside the image directory"
 

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from pixyproxy_cli.data.placeholder import render_png
+from pixyproxy_cli.data.providers.placeholder import render_png
 
 MISSING = "0b4e28ba-2fa1-11d2-883f-0016d3cca427"
 

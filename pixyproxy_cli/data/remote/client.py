@@ -315,7 +315,7 @@ class ServerLogins:
 
         Raises KeyringError when no usable keyring exists (nothing is kept).
         """
-        from pixyproxy_cli.data.credentials import describe_keyring
+        from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring
 
         status = describe_keyring()
         if status.problem:
@@ -355,12 +355,12 @@ def _service(server: str) -> str:
 
 
 def _backend() -> str:
-    from pixyproxy_cli.data.credentials import describe_keyring
+    from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring
 
     return describe_keyring().backend
 
 
 def _keyring() -> tuple[Any, Any]:
-    from pixyproxy_cli.data.credentials import keyring_modules
+    from pixyproxy_cli.data.keyring_stores.credentials import keyring_modules
 
     return keyring_modules()

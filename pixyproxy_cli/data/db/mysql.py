@@ -9,7 +9,7 @@ Two quirks of the connector on this platform are handled here:
   connections ask for ``utf8mb4_unicode_ci``, which both servers know.
 * Its C extension falls back to pure Python (about 5x slower at fetching) when the
   system's OpenSSL was loaded first; the entry point preloads it when MySQL is configured
-  (``data/mysql_preload.py``), and ``driver_name()`` says which one is in use.
+  (``data/db/mysql_preload.py``), and ``driver_name()`` says which one is in use.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from pixyproxy_cli.core.exceptions import (
     PixyProxyException,
 )
 from pixyproxy_cli.core.settings import Settings
-from pixyproxy_cli.data import mysql_preload
-from pixyproxy_cli.data.database import Database, Params, RawRow, Row
-from pixyproxy_cli.data.pool import ConnectionPool
-from pixyproxy_cli.data.secrets import database_password
+from pixyproxy_cli.data.db import mysql_preload
+from pixyproxy_cli.data.db.database import Database, Params, RawRow, Row
+from pixyproxy_cli.data.db.pool import ConnectionPool
+from pixyproxy_cli.data.keyring_stores.secrets import database_password
 
 logger = logging.getLogger(__name__)
 

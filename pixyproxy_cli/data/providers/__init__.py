@@ -27,7 +27,7 @@ def sniff_media_type(data: bytes) -> str | None:
         return "image/webp"
     if data[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
-    from pixyproxy_cli.data.imaging import svg_size
+    from pixyproxy_cli.data.files.imaging import svg_size
 
     if svg_size(data) is not None:
         return SVG_MEDIA_TYPE

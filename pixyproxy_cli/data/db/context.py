@@ -23,10 +23,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
 from pixyproxy_cli.core.exceptions import DBConnectionError, PixyProxyException
-from pixyproxy_cli.data.database import Database, Params, RawRow, Row
+from pixyproxy_cli.data.db.database import Database, Params, RawRow, Row
 
 if TYPE_CHECKING:
-    from pixyproxy_cli.data.interfaces import (
+    from pixyproxy_cli.data.db.interfaces import (
         ImageRepositoryInterface,
         LimitRepositoryInterface,
         TokenRepositoryInterface,
@@ -112,7 +112,7 @@ class DatabaseContext:
         self._repositories: Repositories | None = None
 
     def __enter__(self) -> DatabaseContext:
-        from pixyproxy_cli.data.repositories import bind_repositories
+        from pixyproxy_cli.data.db.repositories import bind_repositories
 
         try:
             self._open()

@@ -204,7 +204,7 @@ class PlaceholderProvider(ImageProviderInterface):
         Raises InputValidationError when the first source cannot be decoded, and
         ConfigurationError when an option is not valid.
         """
-        from pixyproxy_cli.data.imaging import open_image
+        from pixyproxy_cli.data.files.imaging import open_image
 
         options = self._checked(options)
         first = open_image(sources[0].data, f"the source {sources[0].name}")
@@ -244,7 +244,7 @@ class PlaceholderProvider(ImageProviderInterface):
         elif options.format == "png":
             data = png()
         else:
-            from pixyproxy_cli.data.imaging import encode_animation, encode_image, open_image
+            from pixyproxy_cli.data.files.imaging import encode_animation, encode_image, open_image
 
             image = open_image(png(), "the placeholder")
             if options.format == "gif":

@@ -20,7 +20,7 @@ from pixyproxy_cli.core.exceptions import (
     DBConnectionError,
     PixyProxyException,
 )
-from pixyproxy_cli.data.pool import ConnectionPool
+from pixyproxy_cli.data.db.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Database(ABC):
         Raises DatabaseMissingError when there is no schema and this caller may not create
         one, and the translated errors of the statements.
         """
-        from pixyproxy_cli.data.schema import current_version, migrate
+        from pixyproxy_cli.data.db.schema import current_version, migrate
 
         connection = self.pool.acquire()
         discard = True
@@ -111,7 +111,7 @@ class Database(ABC):
 
     def schema_version(self) -> int:
         """The schema version recorded in the database, creating the schema if needed."""
-        from pixyproxy_cli.data.schema import current_version
+        from pixyproxy_cli.data.db.schema import current_version
 
         connection = self.acquire()
         discard = True

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.filters import ImageFilters
-from pixyproxy_cli.data.public_json import RowPage
+from pixyproxy_cli.data.db.public_json import RowPage
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord

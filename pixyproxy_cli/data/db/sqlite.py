@@ -32,8 +32,8 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.search import contains
 from pixyproxy_cli.core.settings import Settings
-from pixyproxy_cli.data.database import Database, Params, RawRow
-from pixyproxy_cli.data.pool import ConnectionPool
+from pixyproxy_cli.data.db.database import Database, Params, RawRow
+from pixyproxy_cli.data.db.pool import ConnectionPool
 
 logger = logging.getLogger(__name__)
 

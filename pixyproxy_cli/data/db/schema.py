@@ -16,10 +16,10 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.exceptions import SchemaVersionError
-from pixyproxy_cli.data.rows import db_timestamp, utc_now
+from pixyproxy_cli.data.db.rows import db_timestamp, utc_now
 
 if TYPE_CHECKING:
-    from pixyproxy_cli.data.database import Database
+    from pixyproxy_cli.data.db.database import Database
 
 _MIGRATION_NAME = re.compile(r"(\d{3})_[a-z0-9_]+\.sql")
 
@@ -59,7 +59,7 @@ def split_statements(script: str) -> tuple[str, ...]:
 
 
 def _migration_files(dialect: str) -> list[tuple[int, Any]]:
-    folder = resources.files("pixyproxy_cli.data") / "migrations" / dialect
+    folder = resources.files("pixyproxy_cli.data.db") / "migrations" / dialect
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.fullmatch(entry.name)

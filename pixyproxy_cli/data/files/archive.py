@@ -43,8 +43,8 @@ from pixyproxy_cli.core.models import (
     Prompt,
     Username,
 )
-from pixyproxy_cli.data.imaging import ImageHeader, read_header
-from pixyproxy_cli.data.storage import OWN_FILENAME
+from pixyproxy_cli.data.files.imaging import ImageHeader, read_header
+from pixyproxy_cli.data.files.storage import OWN_FILENAME
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import ImagePublic

@@ -3,7 +3,7 @@
 The extension bundles OpenSSL 3.5 and fails to load once the system's older libssl or
 libcrypto is in the process (``import hashlib`` is enough, and pydantic imports it), after
 which the connector silently uses its pure-Python protocol, about 5x slower to fetch rows.
-So this cannot wait until ``data/mysql.py`` opens a connection: the entry points
+So this cannot wait until ``data/db/mysql.py`` opens a connection: the entry points
 (``pixyproxy_cli.cli``) call ``preload_mysql_c_extension`` first thing, before importing the
 commands. It imports nothing but the standard library, and costs ~4 ms only when MySQL
 looks configured.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import ConfigurationError, KeyringError
 from pixyproxy_cli.core.files import write_text_atomically
-from pixyproxy_cli.data.credentials import describe_keyring, keyring_modules
+from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring, keyring_modules
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.settings import Settings

@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pixyproxy_cli.core.names import username_key
-from pixyproxy_cli.data.context import DatabaseContext, Repositories
-from pixyproxy_cli.data.interfaces import (
+from pixyproxy_cli.data.db.context import DatabaseContext, Repositories
+from pixyproxy_cli.data.db.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
     LimitRepositoryInterface,
@@ -24,8 +24,8 @@ from pixyproxy_cli.data.interfaces import (
     UsageRow,
     UserRepositoryInterface,
 )
-from pixyproxy_cli.data.public_json import PUBLIC_JSON_COLUMNS, RowPage
-from pixyproxy_cli.data.rows import (
+from pixyproxy_cli.data.db.public_json import PUBLIC_JSON_COLUMNS, RowPage
+from pixyproxy_cli.data.db.rows import (
     TOKEN_KIND_COLUMNS,
     db_timestamp,
     from_db_timestamp,
@@ -529,7 +529,7 @@ class SQLiteImageRepository(SqlImageRepository):
 
     DAY = "substr(created_at, 1, 10)"
     MATCHES = "id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH %(index)s)"
-    # A Python function (data/sqlite.py): SQLite's own LIKE and lower() fold ASCII only.
+    # A Python function (data/db/sqlite.py): SQLite's own LIKE and lower() fold ASCII only.
     CONTAINS = "pixy_contains(prompt, {name})"
 
     @staticmethod
