@@ -21,19 +21,7 @@ def models(ctx: typer.Context, as_json: JsonOutput = False) -> None:
 
         pixyproxy models --json | jq -r '.[] | select(.available) | .id'
     """
-    cli = state(ctx)
-    if cli.remote_server() is not None:  # the server's key, and its default
-        from pixyproxy_cli.service.models import ModelEntry, ModelListing
-        from pixyproxy_cli.service.remote import RemotePromptService
-
-        remote = cli.prompts()
-        assert isinstance(remote, RemotePromptService)
-        answer = remote.client.request("GET", "/models").json()
-        listing = ModelListing(
-            [ModelEntry.from_json(entry) for entry in answer["models"]], answer["notice"]
-        )
-    else:
-        listing = cli.services().models.list_models()
+    listing = state(ctx).models()
     if listing.notice:
         output.notice(listing.notice)
     if as_json:

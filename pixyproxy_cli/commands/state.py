@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -16,8 +17,10 @@ from pixyproxy_cli.core.exceptions import InputValidationError
 if TYPE_CHECKING:
     from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
+    from pixyproxy_cli.service.models import ModelListing
     from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession
     from pixyproxy_cli.service.servers import ServerLogins
+    from pixyproxy_cli.service.usage import UsageLine
 
 REMOTE_OPTIONS = {
     "image_size": "size",
@@ -107,6 +110,24 @@ class CliState:
             return self._remote_prompts(server, overrides)
         services = self.services(**overrides)
         return services.prompts_for(services.sessions.current_user())
+
+    def models(self) -> ModelListing:
+        """The image models the key in use may use: this machine's, or the server's."""
+        server = self.remote_server()
+        if server is not None:
+            return self._remote_prompts(server, {}).models()
+        return self.services().models.list_models()
+
+    def usage(self, by: str, since: datetime | None) -> list[UsageLine]:
+        """Images and tokens summed by ``by`` from ``since`` (a UTC day) on.
+
+        On this machine, every image in its database; with a server, the caller's own.
+        """
+        server = self.remote_server()
+        if server is not None:
+            return self._remote_prompts(server, {}).usage(by, since.date() if since else None)
+        moment = since.replace(tzinfo=UTC) if since else None
+        return self.services().usage.summary(by=by, since=moment)
 
     def _remote_prompts(self, server: str, overrides: dict[str, Any]) -> RemotePromptService:
         for name, flag in SERVER_SETTINGS.items():

@@ -48,20 +48,7 @@ def usage(
 
         pixyproxy usage --by user --json | jq '.[] | select(.cost != null)'
     """
-    from datetime import UTC
-
-    cli = state(ctx)
-    if cli.remote_server() is not None:  # the server's GET /usage: the caller's own images
-        from pixyproxy_cli.service.remote import RemotePromptService
-        from pixyproxy_cli.service.usage import UsageLine
-
-        remote = cli.prompts()
-        assert isinstance(remote, RemotePromptService)
-        day = since.date().isoformat() if since else None
-        lines = [UsageLine.from_json(line) for line in remote.usage(by.value, day)]
-    else:
-        moment = since.replace(tzinfo=UTC) if since else None
-        lines = cli.services().usage.summary(by=by.value, since=moment)
+    lines = state(ctx).usage(by.value, since)
     if as_json:
         output.print_json([line.__dict__ for line in lines])
         return

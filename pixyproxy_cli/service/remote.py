@@ -34,10 +34,14 @@ from pixyproxy_cli.service.public_prompts import check_may_delete
 from pixyproxy_cli.service.validation import validate_guid
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from pixyproxy_cli.core.edits import LocalImage
     from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.core.models import ImageContent, ImageDetailCreate, ImagePublic
+    from pixyproxy_cli.service.models import ModelListing
+    from pixyproxy_cli.service.usage import UsageLine
 
 PAGE = 2000
 """Images per page handed on while a listing streams in."""
@@ -241,11 +245,22 @@ class RemotePromptService(PromptServiceInterface):
         """Not over HTTP: removing a user is an admin command."""
         raise ConfigurationError(f"user remove {LOCAL_ONLY}")
 
-    def usage(self, by: str, since: str | None) -> list[dict[str, Any]]:
-        """The caller's own usage (GET /usage)."""
-        params = {"by": by, **({"since": since} if since else {})}
-        answer: list[dict[str, Any]] = self.client.request("GET", "/usage", params=params).json()
-        return answer
+    def usage(self, by: str, since: date | None) -> list[UsageLine]:
+        """The caller's own usage (GET /usage), from the day ``since`` on."""
+        from pixyproxy_cli.service.usage import UsageLine
+
+        params = {"by": by, **({"since": since.isoformat()} if since else {})}
+        answer = self.client.request("GET", "/usage", params=params).json()
+        return [UsageLine.from_json(line) for line in answer]
+
+    def models(self) -> ModelListing:
+        """The image models the server's key may use, its default marked (GET /models)."""
+        from pixyproxy_cli.service.models import ModelEntry, ModelListing
+
+        answer = self.client.request("GET", "/models").json()
+        return ModelListing(
+            [ModelEntry.from_json(entry) for entry in answer["models"]], answer["notice"]
+        )
 
 
 @dataclass(frozen=True)
