@@ -1,7 +1,6 @@
 """``pixyproxy usage``: the images made and the tokens they used, summed, priced if set."""
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -9,14 +8,7 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
-
-
-class Grouping(StrEnum):
-    """What ``--by`` sums over."""
-
-    DAY = "day"
-    MODEL = "model"
-    USER = "user"
+from pixyproxy_cli.core.constants import UsageGrouping
 
 
 def usage(
@@ -25,7 +17,7 @@ def usage(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Only images made on or after this day (UTC)."),
     ] = None,
-    by: Annotated[Grouping, typer.Option(help="Sum by day, model or user.")] = Grouping.DAY,
+    by: Annotated[UsageGrouping, typer.Option(help="Sum by day, model or user.")] = "day",
     as_json: JsonOutput = False,
 ) -> None:
     """Sum the images made and the tokens they used, by day, model or user.
@@ -48,7 +40,7 @@ def usage(
 
         pixyproxy usage --by user --json | jq '.[] | select(.cost != null)'
     """
-    lines = state(ctx).usage(by.value, since)
+    lines = state(ctx).usage(by, since)
     if as_json:
         output.print_json([line.__dict__ for line in lines])
         return
@@ -69,8 +61,7 @@ def usage(
         )
         return
     header = (
-        f"{by.value.upper():<24} {'IMAGES':>7} {'INPUT':>10} {'IMAGE-IN':>9} {'OUTPUT':>12} "
-        f"{'COST':>10}"
+        f"{by.upper():<24} {'IMAGES':>7} {'INPUT':>10} {'IMAGE-IN':>9} {'OUTPUT':>12} {'COST':>10}"
     )
     console.print(header, markup=False)
     for line in lines:

@@ -7,6 +7,7 @@ listing's JSON writer, the providers) does not build pydantic models to get it.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal, get_args
 
 DEFAULT_MAX_PROMPT_LENGTH = 32_000
 """gpt-image models accept prompts of up to 32,000 characters."""
@@ -17,6 +18,9 @@ MAX_GUID_LENGTH = 36
 MAX_USERNAME_LENGTH = 64
 MAX_CLASS_KEY_LENGTH = 64
 PLACEHOLDER_PROVIDER = "placeholder"
+UsageGrouping = Literal["day", "model", "user"]
+"""What ``usage`` sums over (the CLI's --by, GET /usage's ``by``)."""
+USAGE_GROUPINGS: tuple[UsageGrouping, ...] = get_args(UsageGrouping)
 SVG_MEDIA_TYPE = "image/svg+xml"
 MEDIA_TYPE_EXTENSIONS = {
     "image/png": ".png",

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from pixyproxy_cli.core.constants import USAGE_GROUPINGS as GROUPINGS
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
 from pixyproxy_cli.data.db.interfaces import UsageRow
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
-
-Grouping = Literal["day", "model", "user"]
-GROUPINGS: tuple[Grouping, ...] = ("day", "model", "user")
 
 
 @dataclass(frozen=True)

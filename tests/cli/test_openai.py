@@ -677,10 +677,12 @@ def test_malformed_prices_name_the_setting():
 
 
 def test_usage_offers_exactly_the_groupings_the_service_knows():
-    from pixyproxy_cli.commands.usage import Grouping
     from pixyproxy_cli.service.usage import GROUPINGS
 
-    assert tuple(grouping.value for grouping in Grouping) == GROUPINGS
+    shown = runner.invoke(app, ["usage", "--help"], env={"COLUMNS": "200"}).stdout
+
+    assert f"--by <{'|'.join(GROUPINGS)}>" in shown
+    assert GROUPINGS == ("day", "model", "user")
 
 
 # -- streaming -------------------------------------------------------------------------

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from pixyproxy_cli.core.constants import UsageGrouping
 from pixyproxy_cli.core.exceptions import InputValidationError
-from pixyproxy_cli.service.usage import Grouping
 from pixyproxy_cli.web.dependencies import CurrentUser, ServicesDep, only_query_parameters
 from pixyproxy_cli.web.errors import error_responses
 
@@ -58,7 +58,7 @@ class UsageLineOut(BaseModel):
 def get_usage(
     user: CurrentUser,
     services: ServicesDep,
-    by: Grouping = "day",
+    by: UsageGrouping = "day",
     since: Annotated[
         str | None,
         Query(
