@@ -8,7 +8,6 @@ the ``-o`` copy, and the output.
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +16,7 @@ import typer
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
-from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, Provision
+from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, ProviderChoice, Provision
 from pixyproxy_cli.core.exceptions import InputValidationError, PixyProxyException, StorageError
 from pixyproxy_cli.core.image_options import (
     BACKGROUNDS,
@@ -60,14 +59,6 @@ if TYPE_CHECKING:  # kept off the start-up path: pydantic's models load only to 
         [PromptServiceInterface, Callable[[int, int], None] | None], Sequence[ImagePublic]
     ]
     """Makes the images through the prompt service, telling the progress callback (if any)."""
-
-
-class ProviderName(StrEnum):
-    """The image providers ``--provider`` accepts."""
-
-    AUTO = "auto"
-    OPENAI = "openai"
-    PLACEHOLDER = "placeholder"
 
 
 Model = Annotated[
@@ -162,7 +153,7 @@ FrameMs = Annotated[
     ),
 ]
 Provider = Annotated[
-    ProviderName | None,
+    ProviderChoice | None,
     typer.Option(
         help="auto uses OpenAI when OPENAI_API_KEY is set, else the offline placeholder "
         "[env: IMAGE_PROVIDER]."
@@ -270,7 +261,7 @@ def image_settings(ctx: typer.Context) -> dict[str, str | int | None]:
     settings: dict[str, str | int | None] = {}
     for name, setting in SETTING_OF_FLAG.items():
         value = ctx.params.get(name)
-        settings[setting] = value.value if isinstance(value, ProviderName) else value
+        settings[setting] = value
     return settings
 
 

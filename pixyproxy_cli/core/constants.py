@@ -18,6 +18,9 @@ MAX_GUID_LENGTH = 36
 MAX_USERNAME_LENGTH = 64
 MAX_CLASS_KEY_LENGTH = 64
 PLACEHOLDER_PROVIDER = "placeholder"
+ProviderChoice = Literal["auto", "openai", "placeholder"]
+"""The image providers a user may ask for (IMAGE_PROVIDER, --provider): auto means OpenAI when
+an API key is set, else the offline placeholder."""
 UsageGrouping = Literal["day", "model", "user"]
 """What ``usage`` sums over (the CLI's --by, GET /usage's ``by``)."""
 USAGE_GROUPINGS: tuple[UsageGrouping, ...] = get_args(UsageGrouping)

@@ -30,7 +30,11 @@ from pixyproxy_cli.core.config_file import (
     key_problem,
     read_config_file,
 )
-from pixyproxy_cli.core.constants import DEFAULT_IMAGE_MODEL, DEFAULT_MAX_PROMPT_LENGTH
+from pixyproxy_cli.core.constants import (
+    DEFAULT_IMAGE_MODEL,
+    DEFAULT_MAX_PROMPT_LENGTH,
+    ProviderChoice,
+)
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
 from pixyproxy_cli.core.image_options import MAX_FRAME_MS, MAX_FRAMES, MIN_FRAMES
 
@@ -100,7 +104,7 @@ class Settings(BaseModel):
     image_dir: Path
     sqlite_path: Path
     max_prompt_length: int = Field(default=DEFAULT_MAX_PROMPT_LENGTH, ge=1, le=1_000_000)
-    image_provider: Literal["auto", "openai", "placeholder"] = "auto"
+    image_provider: ProviderChoice = "auto"
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = Field(default=DEFAULT_IMAGE_MODEL, min_length=1, max_length=64)
