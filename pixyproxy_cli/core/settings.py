@@ -41,48 +41,13 @@ from pixyproxy_cli.core.image_options import MAX_FRAME_MS, MAX_FRAMES, MIN_FRAME
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
 
-ENVIRONMENT: dict[str, str] = {
-    "db_backend": "DB_BACKEND",
-    "db_host": "DB_HOST",
-    "db_port": "DB_PORT",
-    "db_user": "DB_USER",
-    "db_password": "DB_PASSWORD",
-    "db_name": "DB_NAME",
-    "db_pool_size": "DB_POOL_SIZE",
-    "db_pool_timeout": "DB_POOL_TIMEOUT",
-    "db_connect_timeout": "DB_CONNECT_TIMEOUT",
+RENAMED = {
     "data_dir": "PIXYPROXY_DATA_DIR",
     "config_dir": "PIXYPROXY_CONFIG_DIR",
-    "image_dir": "IMAGE_DIR",
-    "sqlite_path": "SQLITE_PATH",
     "max_prompt_length": "PROMPT_MAX_LENGTH",
-    "image_provider": "IMAGE_PROVIDER",
-    "openai_api_key": "OPENAI_API_KEY",
-    "openai_base_url": "OPENAI_BASE_URL",
     "openai_model": "OPENAI_IMAGE_MODEL",
-    "image_size": "IMAGE_SIZE",
-    "image_quality": "IMAGE_QUALITY",
-    "image_format": "IMAGE_FORMAT",
-    "image_compression": "IMAGE_COMPRESSION",
-    "image_background": "IMAGE_BACKGROUND",
-    "image_moderation": "IMAGE_MODERATION",
-    "image_complexity": "IMAGE_COMPLEXITY",
-    "image_input_fidelity": "IMAGE_INPUT_FIDELITY",
-    "image_frames": "IMAGE_FRAMES",
-    "image_frame_ms": "IMAGE_FRAME_MS",
-    "image_prices": "IMAGE_PRICES",
-    "openai_timeout": "OPENAI_TIMEOUT",
-    "openai_max_retries": "OPENAI_MAX_RETRIES",
-    "login_max_failures": "LOGIN_MAX_FAILURES",
-    "login_failure_window": "LOGIN_FAILURE_WINDOW",
-    "generate_rate_limit": "GENERATE_RATE_LIMIT",
-    "generate_rate_window": "GENERATE_RATE_WINDOW",
-    "forwarded_allow_ips": "FORWARDED_ALLOW_IPS",
-    "http_header_timeout": "HTTP_HEADER_TIMEOUT",
-    "http_body_timeout": "HTTP_BODY_TIMEOUT",
-    "token_lifetime_days": "TOKEN_LIFETIME_DAYS",
 }
-"""Field name -> the environment variable (and ``.env`` key) that sets it."""
+"""The settings whose environment variable is not their field's name in upper case."""
 
 
 class Settings(BaseModel):
@@ -225,6 +190,11 @@ def _dotenv_values(path: Path) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+ENVIRONMENT: dict[str, str] = {
+    field: RENAMED.get(field, field.upper()) for field in Settings.model_fields
+}
+"""Field name -> the environment variable (and ``.env`` key) that sets it, in the fields'
+order: each field of Settings is a setting, named by RENAMED or by its own name."""
 CONFIG_KEYS = set(ENVIRONMENT.values())
 """The keys of the config file: the settings' variable names (some are refused there)."""
 FLAG = "a command-line flag"
