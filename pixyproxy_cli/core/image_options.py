@@ -24,7 +24,27 @@ MAX_SIZE = (3840, 2160)
 MAX_ASPECT = 3
 """The aspect ratio must be between 1:3 and 3:1."""
 _SIDES = "|".join(str(side) for side in range(MAX_SIZE[0], 0, -SIZE_STEP))
-IMAGE_SIZE_PATTERN = re.compile(rf"auto|(?:{_SIDES})x(?:{_SIDES})")
+
+
+class LazyPattern:
+    """A regular expression compiled on first use.
+
+    Every command imports this module, and the size's 480 alternatives take milliseconds
+    to compile, which ``list`` never needs.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        """``re.fullmatch`` of the pattern, compiled the first time."""
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.fullmatch(text)
+
+
+IMAGE_SIZE_PATTERN = LazyPattern(rf"auto|(?:{_SIDES})x(?:{_SIDES})")
 """What a regular expression (and so an OpenAPI schema) can say of a size: ``auto``, or
 sides that are multiples of 16 up to 3840. ``image_size_problem`` adds the rest."""
 IMAGE_QUALITIES = ("auto", "low", "medium", "high", "xhigh", "max")

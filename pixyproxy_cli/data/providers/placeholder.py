@@ -16,7 +16,7 @@ import re
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from pixyproxy_cli.core.constants import PLACEHOLDER_PROVIDER
@@ -65,7 +65,14 @@ def _palette(digest: bytes) -> tuple[bytes, list[bytes]]:
     return background, colors
 
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+@cache
+def _not_xml() -> re.Pattern[str]:
+    """Characters XML 1.0 cannot hold.
+
+    Compiled on first use: the wide ranges take ~7 ms, which every command importing this
+    module (``list`` included) would pay.
+    """
+    return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _pattern(prompt: str) -> tuple[bytes, list[bytes], list[list[int]]]:
@@ -94,7 +101,7 @@ def render_svg(prompt: str, width: int, height: int, label: str | None = None) -
 
     def escape(text: str) -> str:
         # What XML 1.0 cannot hold at all (control characters, lone surrogates) is dropped.
-        return escape_markup(_NOT_XML.sub("", text))
+        return escape_markup(_not_xml().sub("", text))
 
     background, colors, half = _pattern(prompt)
     cell_w, cell_h = width / GRID, height / GRID
