@@ -400,13 +400,13 @@ def test_the_database_password_comes_from_the_keyring_unless_db_password_is_set(
 
 def test_no_secret_stored_means_no_keyring_at_all(tmp_path, monkeypatch):
     from pixyproxy_cli.core.settings import load_settings
-    from pixyproxy_cli.data.keyring_stores import secrets
+    from pixyproxy_cli.data.keyring_stores import entries, secrets
     from pixyproxy_cli.data.keyring_stores.secrets import database_password
 
     def no_keyring():
         raise AssertionError("the keyring was asked")
 
-    monkeypatch.setattr(secrets, "keyring_modules", no_keyring)
+    monkeypatch.setattr(entries, "keyring_modules", no_keyring)
     monkeypatch.setattr(secrets, "describe_keyring", no_keyring)
     settings = load_settings(environ={"PIXYPROXY_DATA_DIR": str(tmp_path / "d")})
 

@@ -9,16 +9,19 @@ is ever written to a file of ours.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pixyproxy_cli.core.exceptions import AuthenticationError, KeyringError
 from pixyproxy_cli.core.files import write_text_atomically
+from pixyproxy_cli.data.keyring_stores.entries import (
+    delete_entry,
+    read_entry,
+    write_entry,
+)
 
 KEYRING_SERVICE = "pixyproxy"
 USERNAME_VARIABLE = "PIXYPROXY_USERNAME"
@@ -130,12 +133,9 @@ class CredentialStore:
         username = self.logged_in_username()
         if username is None:
             return None
-        keyring, errors = keyring_modules()
-        try:
-            password = keyring.get_password(KEYRING_SERVICE, username)
-        except errors.KeyringError as error:
-            reason = str(error) or type(error).__name__
-            raise KeyringError(f"Cannot read the keyring: {reason}; {WAYS_OUT}") from error
+        password = read_entry(
+            KEYRING_SERVICE, username, "Cannot read the keyring: {reason}; " + WAYS_OUT
+        )
         if password is None:
             raise AuthenticationError(
                 f"The keyring no longer holds the password of {username}: run pixyproxy login"
@@ -150,17 +150,11 @@ class CredentialStore:
         status = describe_keyring()
         if status.problem:
             raise KeyringError(f"Cannot keep the password: {status.problem}; {status.fix}")
-        keyring, errors = keyring_modules()
         previous = self.logged_in_username()
-        try:
-            keyring.set_password(KEYRING_SERVICE, username, password)
-            if previous and previous != username:
-                with contextlib.suppress(errors.PasswordDeleteError):
-                    keyring.delete_password(KEYRING_SERVICE, previous)
-        except errors.KeyringError as error:
-            raise KeyringError(
-                f"The keyring refused the password: {error or type(error).__name__}; {WAYS_OUT}"
-            ) from error
+        refused = "The keyring refused the password: {reason}; " + WAYS_OUT
+        write_entry(KEYRING_SERVICE, username, password, refused)
+        if previous and previous != username:
+            delete_entry(KEYRING_SERVICE, previous, refused)
         self._write_session({"username": username, "keyring_backend": status.backend})
         return f"the keyring ({status.backend})"
 
@@ -169,23 +163,10 @@ class CredentialStore:
         username = self.logged_in_username()
         if username is None:
             return None
-        keyring, errors = keyring_modules()
-        try:
-            keyring.delete_password(KEYRING_SERVICE, username)
-        except errors.PasswordDeleteError:
-            pass  # already gone: still log out
-        except errors.KeyringError as error:
-            raise KeyringError(f"Cannot update the keyring: {error}; {WAYS_OUT}") from error
+        # Already gone (False) or deleted: either way, logged out.
+        delete_entry(KEYRING_SERVICE, username, "Cannot update the keyring: {reason}; " + WAYS_OUT)
         self.session_file.unlink(missing_ok=True)
         return username
 
     def _write_session(self, session: dict[str, str]) -> None:
         write_text_atomically(self.session_file, json.dumps(session), prefix=".session-")
-
-
-def keyring_modules() -> tuple[Any, Any]:
-    """The keyring module and its errors module, imported on first use."""
-    import keyring
-    from keyring import errors
-
-    return keyring, errors

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import ConfigurationError, KeyringError
 from pixyproxy_cli.core.files import write_text_atomically
-from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring, keyring_modules
+from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring
+from pixyproxy_cli.data.keyring_stores.entries import delete_entry, read_entry, write_entry
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.settings import Settings
@@ -73,12 +74,9 @@ class SecretStore:
         """
         if not self.marked(kind):
             return None
-        keyring, errors = keyring_modules()
-        try:
-            return keyring.get_password(SECRET_SERVICE, kind.name)  # type: ignore[no-any-return]
-        except errors.KeyringError as error:
-            reason = str(error) or type(error).__name__
-            raise KeyringError(f"Cannot read {kind.what} from the keyring: {reason}") from error
+        return read_entry(
+            SECRET_SERVICE, kind.name, f"Cannot read {kind.what} from the keyring: {{reason}}"
+        )
 
     def require(self, kind: SecretKind) -> str:
         """``kind``'s value from the keyring, for a secret ``marked`` as stored there.
@@ -102,15 +100,10 @@ class SecretStore:
         status = describe_keyring()
         if status.problem:
             return dict.fromkeys(SECRETS, False)
-        keyring, errors = keyring_modules()
-        try:
-            return {
-                name: keyring.get_password(SECRET_SERVICE, name) is not None for name in SECRETS
-            }
-        except errors.KeyringError as error:
-            raise KeyringError(
-                f"Cannot read the keyring: {error or type(error).__name__}"
-            ) from error
+        return {
+            name: read_entry(SECRET_SERVICE, name, "Cannot read the keyring: {reason}") is not None
+            for name in SECRETS
+        }
 
     def backend(self) -> str:
         """The keyring backend in use, by name."""
@@ -129,14 +122,8 @@ class SecretStore:
         status = describe_keyring()
         if status.problem:
             raise KeyringError(f"Cannot keep {kind.what}: {status.problem}; {ways_out(kind)}")
-        keyring, errors = keyring_modules()
-        try:
-            keyring.set_password(SECRET_SERVICE, kind.name, value)
-        except errors.KeyringError as error:
-            reason = str(error) or type(error).__name__
-            raise KeyringError(
-                f"The keyring refused {kind.what}: {reason}; {ways_out(kind)}"
-            ) from error
+        refused = f"The keyring refused {kind.what}: {{reason}}; {ways_out(kind)}"
+        write_entry(SECRET_SERVICE, kind.name, value, refused)
         self._write_marks(self._marks() | {kind.name})
         return f"the keyring ({status.backend})"
 
@@ -145,15 +132,7 @@ class SecretStore:
 
         Raises KeyringError when the keyring cannot be changed.
         """
-        keyring, errors = keyring_modules()
-        try:
-            keyring.delete_password(SECRET_SERVICE, kind.name)
-            removed = True
-        except errors.PasswordDeleteError:
-            removed = False
-        except errors.KeyringError as error:
-            reason = str(error) or type(error).__name__
-            raise KeyringError(f"Cannot change the keyring: {reason}") from error
+        removed = delete_entry(SECRET_SERVICE, kind.name, "Cannot change the keyring: {reason}")
         marks = self._marks()
         if kind.name in marks:
             self._write_marks(marks - {kind.name})

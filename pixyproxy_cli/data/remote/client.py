@@ -303,11 +303,9 @@ class ServerLogins:
         login = self.login(server)
         if login is None:
             return None, "nowhere"
-        keyring, errors = _keyring()
-        try:
-            token = keyring.get_password(_service(server), login.username)
-        except errors.KeyringError as error:
-            raise KeyringError(f"Cannot read the keyring: {error}") from error
+        from pixyproxy_cli.data.keyring_stores.entries import read_entry
+
+        token = read_entry(_service(server), login.username, "Cannot read the keyring: {reason}")
         return token, f"the keyring ({_backend()})"
 
     def save(self, server: str, username: str, token_id: str, token: str) -> str:
@@ -323,11 +321,9 @@ class ServerLogins:
                 f"Cannot keep the token: {status.problem}; install a keyring backend, or set "
                 f"{TOKEN_VARIABLE} (and {SERVER_VARIABLE}) instead"
             )
-        keyring, errors = _keyring()
-        try:
-            keyring.set_password(_service(server), username, token)
-        except errors.KeyringError as error:
-            raise KeyringError(f"The keyring refused the token: {error}") from error
+        from pixyproxy_cli.data.keyring_stores.entries import write_entry
+
+        write_entry(_service(server), username, token, "The keyring refused the token: {reason}")
         data = self._read()
         data["servers"][server] = {"username": username, "token_id": token_id}
         data["default"] = server
@@ -339,9 +335,9 @@ class ServerLogins:
         login = self.login(server)
         if login is None:
             return None
-        keyring, errors = _keyring()
-        with contextlib.suppress(errors.PasswordDeleteError):
-            keyring.delete_password(_service(server), login.username)
+        from pixyproxy_cli.data.keyring_stores.entries import delete_entry
+
+        delete_entry(_service(server), login.username, "Cannot update the keyring: {reason}")
         data = self._read()
         data["servers"].pop(server, None)
         if data.get("default") == server:
@@ -358,9 +354,3 @@ def _backend() -> str:
     from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring
 
     return describe_keyring().backend
-
-
-def _keyring() -> tuple[Any, Any]:
-    from pixyproxy_cli.data.keyring_stores.credentials import keyring_modules
-
-    return keyring_modules()
