@@ -109,7 +109,7 @@ def report_json(report: "ProvenanceReport", guid: str | None) -> dict[str, Any]:
     return {
         "guid": guid,
         "verdict": report.verdict,
-        "checked_at": report.checked_at.isoformat().replace("+00:00", "Z"),
+        "checked_at": output.iso_timestamp(report.checked_at),
         "signals": [
             {name: value for name, value in vars(signal).items() if value is not None}
             for signal in report.signals

@@ -276,8 +276,8 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         # The group expression is one of the constants above; values are parameters.
         db.execute(
             f"SELECT {group} AS k, model, COUNT(*) AS images, "  # noqa: S608
-            + "".join(f"COALESCE(SUM({column}), 0) AS {column}, " for column in _SUMMED[:-1])
-            + f"COALESCE(SUM({_SUMMED[-1]}), 0) AS {_SUMMED[-1]} FROM images WHERE "
+            + ", ".join(f"COALESCE(SUM({column}), 0) AS {column}" for column in _SUMMED)
+            + " FROM images WHERE "
             + " AND ".join(conditions)
             + f" GROUP BY {group}, model ORDER BY k, model",
             params,
