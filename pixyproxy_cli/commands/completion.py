@@ -27,14 +27,12 @@ def complete_guid(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
 
 def _guids(ctx: typer.Context, prefix: str) -> list[tuple[str, str]]:
     from pixyproxy_cli.commands.state import CliState
-    from pixyproxy_cli.core.constants import Provision
     from pixyproxy_cli.core.filters import image_filters
 
     root = ctx.find_root().params
     state = CliState(server=root.get("server"), local=bool(root.get("local")))
     try:
-        if state.remote_server() is None:
-            state.services(Provision.NOTHING)  # completing must not create a database
+        state.backend().open_quietly()  # completing must not create a database
         images = state.prompts().get_all_images(
             limit=SCAN_LIMIT, filters=image_filters(order="newest")
         )

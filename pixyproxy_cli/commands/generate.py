@@ -9,33 +9,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.state import state
-from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, ProviderChoice, Provision
+from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, ProviderChoice
 from pixyproxy_cli.core.exceptions import InputValidationError, PixyProxyException, StorageError
-from pixyproxy_cli.core.image_options import (
-    BACKGROUNDS,
-    COMPLEXITIES,
-    IMAGE_FORMATS,
-    IMAGE_QUALITIES,
-    INPUT_FIDELITIES,
-    MAX_FRAME_MS,
-    MAX_FRAMES,
-    MIN_FRAMES,
-    MODERATIONS,
-    background_problem,
-    complexity_problem,
-    image_format_problem,
-    image_quality_problem,
-    image_size_problem,
-    input_fidelity_problem,
-    moderation_problem,
-)
+from pixyproxy_cli.core.image_options import IMAGE_OPTIONS, OPTION_BY_NAME
 
 
 def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str | None]:
@@ -48,6 +31,23 @@ def _checked(problem: Callable[[str], str | None]) -> Callable[[str | None], str
         return value
 
     return check
+
+
+def image_option(name: str, extra: str = "") -> Any:
+    """The CLI option of image option ``name``, as ``IMAGE_OPTIONS`` declares it.
+
+    ``extra`` is said after the summary (what the flag does beside it, here).
+    """
+    option = OPTION_BY_NAME[name]
+    text = option.summary
+    if option.choices:
+        text += f": {', '.join(option.choices)}"
+    help_text = f"{text}{extra} [env: {option.variable}]."
+    if option.integer:
+        assert option.limits is not None
+        low, high = option.limits
+        return typer.Option(option.cli_flag, min=low, max=high, help=help_text)
+    return typer.Option(option.cli_flag, callback=_checked(option.text_problem), help=help_text)
 
 
 if TYPE_CHECKING:  # kept off the start-up path: pydantic's models load only to make images
@@ -65,20 +65,8 @@ Model = Annotated[
     str | None,
     typer.Option("--model", "-m", help="OpenAI image model [env: OPENAI_IMAGE_MODEL]."),
 ]
-Size = Annotated[
-    str | None,
-    typer.Option(
-        callback=_checked(image_size_problem),
-        help="Image size WIDTHxHEIGHT such as 1536x1024, or auto [env: IMAGE_SIZE].",
-    ),
-]
-Quality = Annotated[
-    str | None,
-    typer.Option(
-        callback=_checked(image_quality_problem),
-        help=f"{', '.join(IMAGE_QUALITIES)} [env: IMAGE_QUALITY].",
-    ),
-]
+Size = Annotated[str | None, image_option("size")]
+Quality = Annotated[str | None, image_option("quality")]
 Count = Annotated[
     int | None,
     typer.Option(
@@ -92,66 +80,15 @@ Count = Annotated[
 ]
 Format = Annotated[
     str | None,
-    typer.Option(
-        "--format",
-        callback=_checked(image_format_problem),
-        help=f"File format: {', '.join(IMAGE_FORMATS)} (gif: animated; svg: a drawing, one "
-        "image a request); with -o and no --format, the file's extension chooses "
-        "[env: IMAGE_FORMAT].",
-    ),
+    image_option("format", "; with -o and no --format, the file's extension chooses"),
 ]
-Compression = Annotated[
-    int | None,
-    typer.Option(
-        min=0,
-        max=100,
-        help="Compression 0-100, for webp and jpeg [env: IMAGE_COMPRESSION].",
-    ),
-]
-Background = Annotated[
-    str | None,
-    typer.Option(
-        callback=_checked(background_problem),
-        help=f"{', '.join(BACKGROUNDS)} (transparent: png or webp) [env: IMAGE_BACKGROUND].",
-    ),
-]
-Complexity = Annotated[
-    str | None,
-    typer.Option(
-        callback=_checked(complexity_problem),
-        help=f"How much the model plans the image: {', '.join(COMPLEXITIES)} (auto: the "
-        "model's default) [env: IMAGE_COMPLEXITY].",
-    ),
-]
-InputFidelity = Annotated[
-    str | None,
-    typer.Option(
-        callback=_checked(input_fidelity_problem),
-        help="How closely the edit keeps the sources' features, faces especially: "
-        f"{', '.join(INPUT_FIDELITIES)} (auto: the model's default; gpt-image-1.5 takes high "
-        "and low, gpt-image-1-mini low) [env: IMAGE_INPUT_FIDELITY].",
-    ),
-]
-Frames = Annotated[
-    int | None,
-    typer.Option(
-        "--frames",
-        min=MIN_FRAMES,
-        max=MAX_FRAMES,
-        help=f"Frames of an animated GIF, {MIN_FRAMES}-{MAX_FRAMES} (--format gif; default: "
-        "the API's, 9) [env: IMAGE_FRAMES].",
-    ),
-]
-FrameMs = Annotated[
-    int | None,
-    typer.Option(
-        "--frame-ms",
-        min=1,
-        max=MAX_FRAME_MS,
-        help="Milliseconds each GIF frame shows, rounded by the API to tens (--format gif; "
-        "default: the API's, 200) [env: IMAGE_FRAME_MS].",
-    ),
-]
+Compression = Annotated[int | None, image_option("compression")]
+Background = Annotated[str | None, image_option("background")]
+Moderation = Annotated[str | None, image_option("moderation")]
+Complexity = Annotated[str | None, image_option("complexity")]
+InputFidelity = Annotated[str | None, image_option("input_fidelity")]
+Frames = Annotated[int | None, image_option("frames")]
+FrameMs = Annotated[int | None, image_option("frame_ms")]
 Provider = Annotated[
     ProviderChoice | None,
     typer.Option(
@@ -190,13 +127,7 @@ def generate(
     complexity: Complexity = None,
     frames: Frames = None,
     frame_ms: FrameMs = None,
-    moderation: Annotated[
-        str | None,
-        typer.Option(
-            callback=_checked(moderation_problem),
-            help=f"The provider's moderation: {', '.join(MODERATIONS)} [env: IMAGE_MODERATION].",
-        ),
-    ] = None,
+    moderation: Moderation = None,
     provider: Provider = None,
     output_file: OutputFile = None,
     force: Force = False,
@@ -242,16 +173,7 @@ def generate(
 SETTING_OF_FLAG = {
     "provider": "image_provider",
     "model": "openai_model",
-    "size": "image_size",
-    "quality": "image_quality",
-    "image_format": "image_format",
-    "compression": "image_compression",
-    "background": "image_background",
-    "moderation": "image_moderation",
-    "complexity": "image_complexity",
-    "input_fidelity": "image_input_fidelity",
-    "frames": "image_frames",
-    "frame_ms": "image_frame_ms",
+    **{("image_format" if o.name == "format" else o.name): o.setting for o in IMAGE_OPTIONS},
 }
 """The setting each image flag of ``generate`` and ``edit`` overrides, by parameter name."""
 
@@ -265,18 +187,7 @@ def image_settings(ctx: typer.Context) -> dict[str, str | int | None]:
     return settings
 
 
-FLAGS = {
-    "IMAGE_SIZE": ("image_size", "--size"),
-    "IMAGE_QUALITY": ("image_quality", "--quality"),
-    "IMAGE_FORMAT": ("image_format", "--format"),
-    "IMAGE_COMPRESSION": ("image_compression", "--compression"),
-    "IMAGE_BACKGROUND": ("image_background", "--background"),
-    "IMAGE_MODERATION": ("image_moderation", "--moderation"),
-    "IMAGE_COMPLEXITY": ("image_complexity", "--complexity"),
-    "IMAGE_INPUT_FIDELITY": ("image_input_fidelity", "--input-fidelity"),
-    "IMAGE_FRAMES": ("image_frames", "--frames"),
-    "IMAGE_FRAME_MS": ("image_frame_ms", "--frame-ms"),
-}
+FLAGS = {option.variable: (option.setting, option.cli_flag) for option in IMAGE_OPTIONS}
 """The flag of each image setting, and the override it sets."""
 
 
@@ -341,12 +252,10 @@ def make_images(
         # Refuse before spending a provider call on an image we could not write.
         output.check_writable(output_file, force=flags.force)
     cli = state(ctx)
-    remote = cli.remote_server() is not None
-    notice = None
-    if not remote:  # a server checks its own settings, and has its own provider
-        services = cli.services(Provision.SCHEMA, **overrides)
-        _check_flags(services, overrides, edit=flags.edit)
-        notice = services.provider_notice
+    backend = cli.backend()
+    notice = backend.ready_to_generate(
+        overrides, lambda services: _check_flags(services, overrides, edit=flags.edit)
+    )
     prompts = cli.prompts(**overrides)
     label = f"{verb} image…" if (count or 1) == 1 else f"{verb} {count} images…"
     with output.progress(label) as progress:
@@ -357,7 +266,7 @@ def make_images(
     if notice and not output.verbose():
         output.notice(notice)
     # A server's files stay on the server: -o downloads one, `fetch` any.
-    files = [None if remote else prompts.get_image_file(image.guid).path for image in images]
+    files = [backend.stored_file(prompts, image.guid) for image in images]
     if output_file is not None:
         try:
             first = files[0] or prompts.get_image_file(images[0].guid).path

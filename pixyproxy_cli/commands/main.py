@@ -10,7 +10,6 @@ a command needs them.
 import importlib
 import logging
 import sys
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -23,7 +22,6 @@ from pixyproxy_cli import __version__
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.errors import PixyProxyGroup
 from pixyproxy_cli.commands.state import CliState
-from pixyproxy_cli.core.exceptions import PixyProxyException
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generate", "generate"),
@@ -155,12 +153,8 @@ def main(
     output.set_verbosity(output.QUIET if quiet else output.VERBOSE if verbose else output.NORMAL)
     ctx.obj = CliState(debug=debug, server=server, local=local)
     ctx.call_on_close(ctx.obj.close)
-    if ctx.invoked_subcommand in ADMIN_COMMANDS and (server or not local):
-        remote = _quietly(ctx.obj.remote_server)
-        if remote is not None:
-            output.notice(
-                f"{ctx.invoked_subcommand} works on this machine's database, not on {remote}"
-            )
+    if ctx.invoked_subcommand in ADMIN_COMMANDS:
+        ctx.obj.say_admin_command(ctx.invoked_subcommand)
     if debug:
         logging.basicConfig(
             level=logging.DEBUG,
@@ -187,13 +181,6 @@ def _say_settings_warnings() -> None:
     settings_logger = logging.getLogger("pixyproxy_cli.core.settings")
     if not any(isinstance(handler, _AsWarnings) for handler in settings_logger.handlers):
         settings_logger.addHandler(_AsWarnings(logging.WARNING))
-
-
-def _quietly(find: Callable[[], str | None]) -> str | None:
-    try:
-        return find()
-    except PixyProxyException:
-        return None
 
 
 def run() -> None:

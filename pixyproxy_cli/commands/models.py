@@ -21,7 +21,7 @@ def models(ctx: typer.Context, as_json: JsonOutput = False) -> None:
 
         pixyproxy models --json | jq -r '.[] | select(.available) | .id'
     """
-    listing = state(ctx).models()
+    listing = state(ctx).backend().models()
     if listing.notice:
         output.notice(listing.notice)
     if as_json:

@@ -65,13 +65,11 @@ def provenance(
     is_file = path.exists() or not looks_like_guid(source)
     if is_file and last:
         raise InputValidationError("--last takes a stored image's GUID: a file's check is not kept")
-    if not is_file and cli.remote_server() is not None:
-        raise InputValidationError(
-            "provenance checks a stored image on this machine's database: use --local, or "
-            "fetch the image from the server and check the file"
-        )
-    services = cli.services()
-    checks = services.provenance_for(cli.prompts())
+    prompts = cli.prompts()
+    if is_file:  # a file is checked here, whichever server is in use
+        checks = cli.services().provenance_for(prompts)
+    else:
+        checks = cli.backend().stored_provenance(prompts)
     if last:
         report = checks.last(source)
         if report is None:

@@ -63,28 +63,31 @@ def remove(
         pixyproxy list --mine --json | jq -r '.[].guid' | xargs pixyproxy rm --yes
     """
     cli = state(ctx)
-    if admin and cli.remote_server() is not None:
-        raise InputValidationError(
+    everyone = None
+    if admin:
+        everyone = cli.backend().admin_prompts(
             "--admin works on this machine's database: use --local (a server's images are "
             "deleted by their owners)"
         )
-    prompts = cli.prompts()
+    prompts = everyone or cli.prompts()
     refusal = "rm deletes for good: pass --yes to delete without a terminal to ask on"
     if not yes:
         if not output.can_ask():
             raise InputValidationError(refusal)
-        if admin:
+        if everyone is not None:
             count = output.print_lines(
                 f"{image.guid}\t{'private' if image.private else 'public'}\t"
                 f"{image.owner or '(no owner)'}"
-                for image in prompts.images_for_admin(guids)
+                for image in everyone.images_for_admin(guids)
             )
         else:
             images = [prompts.get_image_by_guid(guid) for guid in dict.fromkeys(guids)]
             count = output.print_lines(output.plain_line(image) for image in images)
         question = f"Delete {'this image' if count == 1 else f'these {count} images'}?"
         confirm_or_stop(question, refusal=refusal)
-    deleted = prompts.delete_any_images(guids) if admin else prompts.delete_images(guids)
+    deleted = (
+        prompts.delete_images(guids) if everyone is None else everyone.delete_any_images(guids)
+    )
     if as_json:
         output.print_json(deleted)
     else:

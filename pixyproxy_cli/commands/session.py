@@ -8,7 +8,6 @@ from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.options import JsonOutput
 from pixyproxy_cli.commands.passwords import read_password
 from pixyproxy_cli.commands.state import state
-from pixyproxy_cli.core.exceptions import AuthenticationError
 
 
 def login(
@@ -39,31 +38,16 @@ def login(
 
         printf '%s\n' "$PASSWORD" | pixyproxy login -u alice --password-stdin
     """
-    cli = state(ctx)
-    server = cli.remote_server()
+    backend = state(ctx).backend()
     if username is None:
         username = typer.prompt("Username")
     password = read_password(from_stdin=password_stdin, confirm=False)
-    if server is not None:
-        import socket
-
-        name, where = cli.remote_session(server).login(
-            username, password, f"pixyproxy CLI on {socket.gethostname()}"[:100]
-        )
-        output.out().print(
-            f"Logged in to {server} as {name}; the token is kept in {where}", markup=False
-        )
-        return
-    sessions = cli.services().sessions
-    session = sessions.login(username, password)
-    output.out().print(
-        f"Logged in as {session.user.username}; the password is kept in {session.source}",
-        markup=False,
-    )
-    if session.warning:
-        output.warning(session.warning)
-    if sessions.environment_overrides_keyring:
-        output.notice("PIXYPROXY_USERNAME and PIXYPROXY_PASSWORD are set and take precedence")
+    signed_in = backend.login(username, password)
+    output.out().print(signed_in.message, markup=False)
+    if signed_in.warning:
+        output.warning(signed_in.warning)
+    if signed_in.notice:
+        output.notice(signed_in.notice)
 
 
 def logout(ctx: typer.Context) -> None:
@@ -77,17 +61,10 @@ def logout(ctx: typer.Context) -> None:
 
         pixyproxy logout --server https://pixyproxy.example.org
     """
-    cli = state(ctx)
-    server = cli.remote_server()
-    if server is not None:
-        who, problem = cli.remote_session(server).logout()
-        message = f"Logged out {who} from {server}" if who else f"Not logged in to {server}"
-        output.out().print(message, markup=False)
-        if problem:
-            output.warning(problem)
-        return
-    who = cli.services().sessions.logout()
-    output.out().print(f"Logged out {who}" if who else "Not logged in", markup=False)
+    message, problem = state(ctx).backend().logout()
+    output.out().print(message, markup=False)
+    if problem:
+        output.warning(problem)
 
 
 def whoami(
@@ -104,29 +81,10 @@ def whoami(
 
         pixyproxy whoami --json | jq -r .username
     """
-    cli = state(ctx)
-    server = cli.remote_server()
-    if server is not None:
-        who = cli.remote_session(server).who()
-        if as_json:
-            output.print_json(who.__dict__)
-            return
-        output.out().print(
-            f"{who.username} (class {who.class_key}) on {who.server}; token {who.token_id} "
-            f"from {who.source}",
-            markup=False,
-        )
-        return
-    session = cli.services().sessions.current()
-    if session is None:
-        raise AuthenticationError("Not logged in: run pixyproxy login")
-    if session.warning:
-        output.warning(session.warning)
+    who = state(ctx).backend().who()
+    if who.warning:
+        output.warning(who.warning)
     if as_json:
-        output.print_json({**session.user.model_dump(mode="json"), "source": session.source})
+        output.print_json(who.fields)
         return
-    output.out().print(
-        f"{session.user.username} (class {session.user.class_key}); credentials from "
-        f"{session.source}",
-        markup=False,
-    )
+    output.out().print(who.text, markup=False)

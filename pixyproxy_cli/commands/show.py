@@ -27,16 +27,4 @@ def show(
     if as_json:
         output.print_json(output.image_json(image))
         return
-    extra = {}
-    if cli.remote_server() is None:  # the file and the checks are on this machine
-        from pixyproxy_cli.commands.provenance import describe_verdict
-        from pixyproxy_cli.core.exceptions import RecordNotFoundError
-
-        try:
-            extra["File"] = str(prompts.get_image_file(image.guid).path)
-        except RecordNotFoundError:
-            extra["File"] = "(missing: pixyproxy doctor says more)"
-        kept = cli.services().provenance_for(prompts).last(image.guid)
-        if kept is not None:
-            extra["Provenance"] = describe_verdict(kept)
-    output.print_details(image, extra)
+    output.print_details(image, cli.backend().image_extras(prompts, image))

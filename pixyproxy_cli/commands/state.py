@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -12,31 +11,13 @@ import typer
 from pixyproxy_cli import STARTED
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.core.constants import Provision
-from pixyproxy_cli.core.exceptions import InputValidationError
+from pixyproxy_cli.core.exceptions import PixyProxyException
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.commands.backends import Backend
     from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
-    from pixyproxy_cli.service.models import ModelListing
-    from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession
     from pixyproxy_cli.service.servers import ServerLogins
-    from pixyproxy_cli.service.usage import UsageLine
-
-REMOTE_OPTIONS = {
-    "image_size": "size",
-    "image_quality": "quality",
-    "image_format": "format",
-    "image_compression": "compression",
-    "image_background": "background",
-    "image_moderation": "moderation",
-    "image_complexity": "complexity",
-    "image_input_fidelity": "input_fidelity",
-    "image_frames": "frames",
-    "image_frame_ms": "frame_ms",
-}
-"""The image flags a server takes (POST /image's fields), by the setting each overrides."""
-SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
-"""Flags that choose the server's own settings: not available in remote mode."""
 
 
 @dataclass
@@ -49,7 +30,7 @@ class CliState:
     local: bool = False
     """``--local``: the database of this machine, whatever server is configured."""
     _services: Services | None = field(default=None, repr=False)
-    _remote: RemotePromptService | None = field(default=None, repr=False)
+    _backend: Backend | None = field(default=None, repr=False)
     _logins: ServerLogins | None = field(default=None, repr=False)
 
     def services(self, provision: Provision = Provision.OWN_FILE, **overrides: Any) -> Services:
@@ -92,11 +73,35 @@ class CliState:
             return normalize_server(self.server)
         return self.logins().default_server()
 
-    def remote_session(self, server: str) -> RemoteSession:
-        """Log in, out, or ask who is logged in to ``server``."""
-        from pixyproxy_cli.service.remote import RemoteSession
+    def say_admin_command(self, command: str) -> None:
+        """Say so when ``command``, which administers this machine, is run with a server."""
+        if self.local:
+            return
+        try:
+            server = self.remote_server()
+        except PixyProxyException:
+            return  # a malformed server URL: the command works here anyway
+        if server is not None:
+            output.notice(f"{command} works on this machine's database, not on {server}")
 
-        return RemoteSession(server, self.logins())
+    def backend(self) -> Backend:
+        """Where this invocation's images live: this machine's database, or a server.
+
+        Chosen once per invocation (see ``remote_server``). Raises InputValidationError for
+        a malformed server URL.
+        """
+        if self._backend is None:
+            from pixyproxy_cli.commands.backends import LocalBackend, RemoteBackend
+
+            server = self.remote_server()
+            if server is None:
+                self._backend = LocalBackend(self.services)
+            else:
+                from pixyproxy_cli.service.remote import RemoteSession
+
+                logins = self.logins()
+                self._backend = RemoteBackend(server, lambda: RemoteSession(server, logins))
+        return self._backend
 
     def prompts(self, **overrides: Any) -> PromptServiceInterface:
         """The prompt service for the logged-in user (or anonymous when nobody is).
@@ -105,54 +110,16 @@ class CliState:
         settings given as flags. Raises AuthenticationError when stored credentials no
         longer authenticate, and InputValidationError for a flag a server does not take.
         """
-        server = self.remote_server()
-        if server is not None:
-            return self._remote_prompts(server, overrides)
-        services = self.services(**overrides)
-        return services.prompts_for(services.sessions.current_user())
-
-    def models(self) -> ModelListing:
-        """The image models the key in use may use: this machine's, or the server's."""
-        server = self.remote_server()
-        if server is not None:
-            return self._remote_prompts(server, {}).models()
-        return self.services().models.list_models()
-
-    def usage(self, by: str, since: datetime | None) -> list[UsageLine]:
-        """Images and tokens summed by ``by`` from ``since`` (a UTC day) on.
-
-        On this machine, every image in its database; with a server, the caller's own.
-        """
-        server = self.remote_server()
-        if server is not None:
-            return self._remote_prompts(server, {}).usage(by, since.date() if since else None)
-        moment = since.replace(tzinfo=UTC) if since else None
-        return self.services().usage.summary(by=by, since=moment)
-
-    def _remote_prompts(self, server: str, overrides: dict[str, Any]) -> RemotePromptService:
-        for name, flag in SERVER_SETTINGS.items():
-            if overrides.get(name) is not None:
-                raise InputValidationError(
-                    f"{flag} chooses this machine's settings; with a server ({server}) its "
-                    "own apply (or use --local)"
-                )
-        if self._remote is None:
-            from pixyproxy_cli.service.remote import RemotePromptService
-
-            output.info(f"server: {server} (remote mode; --local for this machine's database)")
-
-            options = {REMOTE_OPTIONS[k]: v for k, v in overrides.items() if k in REMOTE_OPTIONS}
-            self._remote = RemotePromptService(self.remote_session(server).client(), options)
-        return self._remote
+        return self.backend().prompts(overrides)
 
     def close(self) -> None:
         """Close the services' database connections, and the server's, if any were opened."""
         if self._services is not None:
             self._services.close()
             self._services = None
-        if self._remote is not None:
-            self._remote.close()
-            self._remote = None
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
         output.info(f"finished {time.perf_counter() - STARTED:.3f} s after start-up")
         output.set_verbosity(output.NORMAL)  # for whatever runs next in this process
 

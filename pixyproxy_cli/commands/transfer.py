@@ -1,7 +1,7 @@
 """``pixyproxy export`` and ``pixyproxy import``: move images between installations."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,8 +10,10 @@ from pixyproxy_cli.commands.errors import ExitCode
 from pixyproxy_cli.commands.options import JsonOutput, ModelFilter, SearchText, Since, Until
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import Provision
-from pixyproxy_cli.core.exceptions import InputValidationError
 from pixyproxy_cli.core.filters import image_filters
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.service.interfaces import PromptServiceInterface
 
 Directory = Annotated[
     Path,
@@ -61,13 +63,15 @@ def export(
     """
     filters = image_filters(search=search, since=since, until=until, model=model)
     cli = state(ctx)
-    if everything and cli.remote_server() is not None:
-        raise InputValidationError("--all works on this machine's database: use --local")
-    prompts = cli.prompts()
+    backend = cli.backend()
+    prompts: PromptServiceInterface
     if everything:
-        prompts = prompts.everything_view()
+        refusal = "--all works on this machine's database: use --local"
+        prompts = backend.admin_prompts(refusal).everything_view()
+    else:
+        prompts = cli.prompts()
     # What a plain export leaves out (--mine and --private ask for one's own anyway).
-    hidden = None if mine or private else prompts.count_hidden_images(filters=filters)
+    hidden = None if mine or private else 0 if everything else backend.hidden_images(filters)
     transfer = cli.services().transfer
     with output.progress_bar("Exporting", None) as tick:
         summary = transfer.export_images(

@@ -40,7 +40,7 @@ def usage(
 
         pixyproxy usage --by user --json | jq '.[] | select(.cost != null)'
     """
-    lines = state(ctx).usage(by, since)
+    lines = state(ctx).backend().usage(by, since)
     if as_json:
         output.print_json([line.__dict__ for line in lines])
         return

@@ -224,7 +224,11 @@ def mask_problem(image_format: str) -> str | None:
 
 @dataclass(frozen=True)
 class ImageOptions:
-    """How an image is asked for: size, quality, file format and the rest (all settings)."""
+    """How an image is asked for: size, quality, file format and the rest (all settings).
+
+    Each field is declared once more, in ``IMAGE_OPTIONS``, with everything every layer
+    needs to offer and check it.
+    """
 
     size: str = "auto"
     """The API's own default for both endpoints: sent only when something else is asked."""
@@ -250,16 +254,7 @@ class ImageOptions:
         for an edit's options (the input fidelity applies to edits only).
         """
         found = (
-            ("IMAGE_SIZE", image_size_problem(self.size)),
-            ("IMAGE_QUALITY", image_quality_problem(self.quality)),
-            ("IMAGE_FORMAT", image_format_problem(self.format)),
-            ("IMAGE_COMPRESSION", compression_problem(self.compression, self.format)),
-            ("IMAGE_BACKGROUND", background_problem(self.background)),
-            ("IMAGE_MODERATION", moderation_problem(self.moderation)),
-            ("IMAGE_COMPLEXITY", complexity_problem(self.complexity)),
-            ("IMAGE_INPUT_FIDELITY", input_fidelity_problem(self.input_fidelity)),
-            ("IMAGE_FRAMES", frames_problem(self.frames, self.format)),
-            ("IMAGE_FRAME_MS", frame_ms_problem(self.frame_ms, self.format)),
+            *((option.variable, option.problem(self)) for option in IMAGE_OPTIONS),
             *model_problems(self, model, edit=edit),
         )
         return next(((variable, problem) for variable, problem in found if problem), None)
@@ -274,16 +269,11 @@ class ImageOptions:
         """
         animated = defaults or settings.image_format in ANIMATED_FORMATS
         return cls(
-            size=settings.image_size,
-            quality=settings.image_quality,
-            format=settings.image_format,
-            compression=settings.image_compression,
-            background=settings.image_background,
-            moderation=settings.image_moderation,
-            complexity=settings.image_complexity,
-            input_fidelity=settings.image_input_fidelity,
-            frames=settings.image_frames if animated else None,
-            frame_ms=settings.image_frame_ms if animated else None,
+            **{
+                option.name: getattr(settings, option.setting)
+                for option in IMAGE_OPTIONS
+                if animated or option.name not in ANIMATION_OPTIONS
+            }
         )
 
     def overridden(self, given: Mapping[str, Any]) -> ImageOptions:
@@ -310,6 +300,168 @@ class ImageOptions:
         problem = self.first_problem(model, edit=edit)
         if problem is not None:
             raise ConfigurationError(f"{problem[0]}: {problem[1]}")
+
+
+ANIMATION_OPTIONS = ("frames", "frame_ms")
+"""The options of animated formats only (see ``ANIMATED_FORMATS``)."""
+
+
+@dataclass(frozen=True)
+class ImageOption:
+    """One image option, declared once for every layer that offers or checks it.
+
+    The CLI's flag and help, the setting and its environment variable, the REST field and
+    its JSON schema, the gallery's choices and the provider's parameter all come from here.
+    """
+
+    name: str
+    """The ``ImageOptions`` field, the REST field and the CLI parameter."""
+    api_name: str
+    """The Images API's parameter."""
+    summary: str
+    """What it does, for ``--help`` and the REST schema."""
+    default: str | int | None = "auto"
+    """The setting's default: also the value never sent (the API's own default)."""
+    choices: tuple[str, ...] = ()
+    """The values a text option takes (none: a size, checked by ``image_size_problem``)."""
+    noun: str = ""
+    """What a value is called in a refusal ("... is not a moderation level")."""
+    limits: tuple[int, int] | None = None
+    """The range of an integer option."""
+    format_problem: Callable[[int | None, str], str | None] | None = None
+    """An integer option's check, which depends on the format."""
+    endpoints: tuple[str, ...] = ("generate", "edit")
+    """The API endpoints that take it."""
+    flag: str = ""
+    """The CLI flag (default: ``--`` and the name with dashes)."""
+
+    @property
+    def setting(self) -> str:
+        """The setting it overrides (``Settings``' field)."""
+        return f"image_{self.name}"
+
+    @property
+    def variable(self) -> str:
+        """The setting's environment variable."""
+        return self.setting.upper()
+
+    @property
+    def cli_flag(self) -> str:
+        """The CLI flag that gives it."""
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def integer(self) -> bool:
+        """Whether its values are integers (else text)."""
+        return self.limits is not None
+
+    def takes(self, endpoint: str) -> bool:
+        """Whether ``endpoint`` (``generate`` or ``edit``) takes this option."""
+        return endpoint in self.endpoints
+
+    def text_problem(self, value: str) -> str | None:
+        """What is wrong with a text option's value on its own, or None."""
+        if not self.choices:
+            return image_size_problem(value)
+        return choice_problem(self.noun or self.name, self.choices)(value)
+
+    def problem(self, options: ImageOptions) -> str | None:
+        """What is wrong with this option's value in ``options``, or None."""
+        value = getattr(options, self.name)
+        if self.format_problem is not None:
+            return self.format_problem(value, options.format)
+        return self.text_problem(value)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The option's JSON schema (the REST fields and forms)."""
+        if self.limits is not None:
+            return {"type": "integer", "minimum": self.limits[0], "maximum": self.limits[1]}
+        if self.choices:
+            return {"type": "string", "enum": list(self.choices)}
+        return {"type": "string", "pattern": f"^(?:{IMAGE_SIZE_PATTERN.pattern})$"}
+
+
+IMAGE_OPTIONS: tuple[ImageOption, ...] = (
+    ImageOption("size", "size", "Image size WIDTHxHEIGHT such as 1536x1024, or auto"),
+    ImageOption("quality", "quality", "How finely it is drawn", choices=IMAGE_QUALITIES),
+    ImageOption(
+        "format",
+        "output_format",
+        "File format (gif: animated; svg: a drawing, one image a request)",
+        default="png",
+        choices=IMAGE_FORMATS,
+    ),
+    ImageOption(
+        "compression",
+        "output_compression",
+        "Compression, for webp and jpeg",
+        default=None,
+        limits=(0, 100),
+        format_problem=lambda value, image_format: compression_problem(value, image_format),
+    ),
+    ImageOption(
+        "background",
+        "background",
+        "The background (transparent: png or webp)",
+        choices=BACKGROUNDS,
+    ),
+    ImageOption(
+        "moderation",
+        "moderation",
+        "The provider's moderation",
+        choices=MODERATIONS,
+        noun="moderation level",
+        endpoints=("generate",),
+    ),
+    ImageOption(
+        "complexity",
+        "complexity",
+        "How much the model plans the image (auto: the model's default)",
+        choices=COMPLEXITIES,
+    ),
+    ImageOption(
+        "input_fidelity",
+        "input_fidelity",
+        "How closely the edit keeps the sources' features, faces especially (auto: the "
+        "model's default; gpt-image-1.5 takes high and low, gpt-image-1-mini low)",
+        choices=INPUT_FIDELITIES,
+        noun="input fidelity",
+        endpoints=("edit",),
+    ),
+    ImageOption(
+        "frames",
+        "frame_count",
+        "Frames of an animated GIF (--format gif; default: the API's, 9)",
+        default=None,
+        limits=(MIN_FRAMES, MAX_FRAMES),
+        format_problem=lambda value, image_format: frames_problem(value, image_format),
+    ),
+    ImageOption(
+        "frame_ms",
+        "frame_duration_ms",
+        "Milliseconds each GIF frame shows, rounded by the API to tens (--format gif; "
+        "default: the API's, 200)",
+        default=None,
+        limits=(1, MAX_FRAME_MS),
+        format_problem=lambda value, image_format: frame_ms_problem(value, image_format),
+        flag="--frame-ms",
+    ),
+)
+"""Every image option, in the order their problems are reported."""
+OPTION_BY_NAME = {option.name: option for option in IMAGE_OPTIONS}
+
+
+def api_arguments(options: ImageOptions, endpoint: str) -> dict[str, Any]:
+    """The Images API parameters of ``options`` for ``endpoint`` (``generate``, ``edit``).
+
+    Only what the endpoint takes, and only what differs from the API's own defaults.
+    """
+    arguments = {}
+    for option in IMAGE_OPTIONS:
+        value = getattr(options, option.name)
+        if option.takes(endpoint) and value != option.default:
+            arguments[option.api_name] = value
+    return arguments
 
 
 def _in_table(model: str | None) -> bool:

@@ -36,7 +36,7 @@ from pixyproxy_cli.core.constants import (
     ProviderChoice,
 )
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
-from pixyproxy_cli.core.image_options import MAX_FRAME_MS, MAX_FRAMES, MIN_FRAMES
+from pixyproxy_cli.core.image_options import OPTION_BY_NAME
 
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
@@ -48,6 +48,14 @@ RENAMED = {
     "openai_model": "OPENAI_IMAGE_MODEL",
 }
 """The settings whose environment variable is not their field's name in upper case."""
+
+
+def _image_setting(name: str) -> Any:
+    """The field of image option ``name``'s setting: its default from ``IMAGE_OPTIONS``."""
+    option = OPTION_BY_NAME[name]
+    if option.integer:
+        return Field(default=option.default)
+    return Field(default=option.default, max_length=32)
 
 
 class Settings(BaseModel):
@@ -73,20 +81,19 @@ class Settings(BaseModel):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     openai_model: str = Field(default=DEFAULT_IMAGE_MODEL, min_length=1, max_length=64)
-    # Checked when an image is made (ImageOptions.check), not here: a bad IMAGE_SIZE must
-    # not stop `list` or `show`, which never use it.
-    image_size: str = Field(default="auto", max_length=32)
-    image_quality: str = Field(default="auto", max_length=32)
-    image_format: str = Field(default="png", max_length=32)
-    image_compression: int | None = None
-    image_background: str = Field(default="auto", max_length=32)
-    image_moderation: str = Field(default="auto", max_length=32)
-    image_complexity: str = Field(default="auto", max_length=32)
-    image_input_fidelity: str = Field(default="auto", max_length=32)
-    # A GIF's frames and delay per frame (None: the API's defaults, 9 and 200 ms); used only
-    # when the format is gif, so that a default kept for GIFs never stops a PNG.
-    image_frames: int | None = Field(default=None, ge=MIN_FRAMES, le=MAX_FRAMES)
-    image_frame_ms: int | None = Field(default=None, ge=1, le=MAX_FRAME_MS)
+    # The image options, declared in core/image_options.py::IMAGE_OPTIONS; checked when an
+    # image is made (ImageOptions.check), not here: a bad IMAGE_SIZE must not stop `list` or
+    # `show`, which never use it. A GIF's frames and delay apply only when the format is gif.
+    image_size: str = _image_setting("size")
+    image_quality: str = _image_setting("quality")
+    image_format: str = _image_setting("format")
+    image_compression: int | None = _image_setting("compression")
+    image_background: str = _image_setting("background")
+    image_moderation: str = _image_setting("moderation")
+    image_complexity: str = _image_setting("complexity")
+    image_input_fidelity: str = _image_setting("input_fidelity")
+    image_frames: int | None = _image_setting("frames")
+    image_frame_ms: int | None = _image_setting("frame_ms")
     # USD per million input and output tokens, per model: "model=in:out,..." (usage's cost).
     image_prices: str | None = None
     # The SDK's own default is 10 minutes; an image takes well under two.

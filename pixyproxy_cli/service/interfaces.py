@@ -6,8 +6,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.exceptions import InputValidationError, PermissionDeniedError
-
 if TYPE_CHECKING:
     from pixyproxy_cli.core.edits import LocalImage
     from pixyproxy_cli.core.filters import ImageFilters
@@ -139,20 +137,6 @@ class PromptServiceInterface(ABC):
         does not exist (or is not visible to the caller).
         """
 
-    def get_thumbnail(self, guid: str, size: int) -> ImageContent:
-        """A WebP thumbnail of one image, ``size`` pixels on its longer side, made on first use.
-
-        A GIF's is its first frame; an SVG is its own thumbnail (the file itself).
-
-        Raises InputValidationError (a size not offered, a malformed GUID), and
-        RecordNotFoundError as ``get_image_file``. Not every implementation has them.
-        """
-        raise InputValidationError("thumbnails are made by the server that keeps the image")
-
-    def peek_thumbnail(self, guid: str, size: int) -> ImageContent | None:
-        """A thumbnail when it is at hand without a query, else None (as ``peek_image_file``)."""
-        return None
-
     @abstractmethod
     def get_image_contents(self, guids: Sequence[str]) -> dict[str, ImageContent]:
         """The stored files of those of ``guids`` the caller may see, by GUID, in one query.
@@ -177,6 +161,53 @@ class PromptServiceInterface(ABC):
         be removed after its row was deleted.
         """
 
+
+class ServedPromptServiceInterface(PromptServiceInterface):
+    """What the REST server asks of a prompt service beyond the shared operations.
+
+    Thumbnails, and answers without I/O for its event loop (the ``peek_*`` methods): the
+    server's own service has them; the CLI's remote mode does not need them.
+    """
+
+    @abstractmethod
+    def get_thumbnail(self, guid: str, size: int) -> ImageContent:
+        """A WebP thumbnail of one image, ``size`` pixels on its longer side, made on first use.
+
+        A GIF's is its first frame; an SVG is its own thumbnail (the file itself).
+
+        Raises InputValidationError (a size not offered, a malformed GUID), and
+        RecordNotFoundError as ``get_image_file``.
+        """
+
+    @abstractmethod
+    def peek_image_by_guid(self, guid: str) -> ImagePublic | None:
+        """The details of one image when they are at hand without I/O, else None.
+
+        For callers on an event loop: on None, call ``get_image_by_guid`` in a worker
+        thread. Raises InputValidationError for a malformed GUID.
+        """
+
+    @abstractmethod
+    def peek_image_file(self, guid: str) -> ImageContent | None:
+        """The stored file of one image when its details are at hand (a stat, no query).
+
+        As ``peek_image_by_guid``, for ``get_image_file``.
+        """
+
+    @abstractmethod
+    def peek_thumbnail(self, guid: str, size: int) -> ImageContent | None:
+        """A thumbnail when the image and its thumbnail are at hand (stats), else None.
+
+        As ``peek_image_by_guid``, for ``get_thumbnail``.
+        """
+
+
+class AdminPromptServiceInterface(PromptServiceInterface):
+    """What the local admin (the CLI on the database itself) may do beyond everyone else.
+
+    Every method raises PermissionDeniedError for a caller who is not the local admin.
+    """
+
     @abstractmethod
     def delete_images_of(self, owner: str) -> int:
         """Delete every image ``owner`` owns, in chunks; return how many.
@@ -185,56 +216,41 @@ class PromptServiceInterface(ABC):
         InputValidationError for a malformed name, StorageError as ``delete_images``.
         """
 
+    @abstractmethod
     def count_hidden_images(
         self,
         *,
         mine: bool = False,
         private: bool | None = None,
         filters: ImageFilters | None = None,
-    ) -> int | None:
+    ) -> int:
         """How many images a listing with these filters leaves out as others' private ones.
 
-        None when this implementation cannot say (a server's). Raises as the listing does.
+        Raises as the listing does.
         """
-        return None
 
-    def everything_view(self) -> PromptServiceInterface:
+    @abstractmethod
+    def everything_view(self) -> AdminPromptServiceInterface:
         """The local admin's view: every image, whoever's and however private (reads only).
 
         Raises PermissionDeniedError for anyone but the local admin.
         """
-        raise PermissionDeniedError("Only the local admin may see every image")
 
+    @abstractmethod
     def images_for_admin(self, guids: Sequence[str]) -> list[ImageFile]:
         """Who owns each of ``guids`` and whether it is private, whoever asks about it.
 
         For the local admin's ``rm --admin`` confirmation. Raises PermissionDeniedError for
         anyone else, InputValidationError, and RecordNotFoundError for a missing image.
         """
-        raise PermissionDeniedError("Only the local admin may see any image")
 
+    @abstractmethod
     def delete_any_images(self, guids: Sequence[str]) -> list[str]:
         """Delete ``guids`` as ``delete_images`` does, whoever owns them (all or none).
 
         For the local admin (the CLI on the database); raises PermissionDeniedError for
         anyone else, and the errors of ``delete_images``.
         """
-        raise PermissionDeniedError("Only the local admin may delete any image")
-
-    def peek_image_by_guid(self, guid: str) -> ImagePublic | None:
-        """The details of one image when they are at hand without I/O, else None.
-
-        For callers on an event loop: on None, call ``get_image_by_guid`` in a worker
-        thread. Raises nothing; an implementation without a cache always answers None.
-        """
-        return None
-
-    def peek_image_file(self, guid: str) -> ImageContent | None:
-        """The stored file of one image when it is at hand without a query, else None.
-
-        As ``peek_image_by_guid``, for ``get_image_file``.
-        """
-        return None
 
 
 class UserServiceInterface(ABC):

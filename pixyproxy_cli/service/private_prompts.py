@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
 
 if TYPE_CHECKING:
@@ -17,17 +18,10 @@ if TYPE_CHECKING:
 
 
 class PrivatePromptService(PromptService):
-    """Image requests made by an authenticated user."""
+    """Image requests made by an authenticated user, who owns what they make."""
 
     def __init__(self, dependencies: PromptDependencies, user: User) -> None:
-        super().__init__(dependencies)
+        super().__init__(
+            dependencies, Caller(viewer=user.username, local_admin=dependencies.local_admin)
+        )
         self.user = user
-
-    @property
-    def viewer(self) -> str | None:
-        """The authenticated user's name."""
-        return self.user.username
-
-    def _owner_for(self, private: bool) -> str | None:
-        # Public or private, an image made by a logged-in user records who made it.
-        return self.user.username

@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     ConfigurationError,
-    InputValidationError,
     RecordNotFoundError,
     RemoteServerError,
 )
+from pixyproxy_cli.core.image_options import IMAGE_OPTIONS
 from pixyproxy_cli.core.iterables import batches
 from pixyproxy_cli.data.remote.client import GENERATE_TIMEOUT, RemoteClient, ServerLogins
+from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
-from pixyproxy_cli.service.public_prompts import check_may_delete
+from pixyproxy_cli.service.prompts.deleting import wanted_guids
 from pixyproxy_cli.service.validation import validate_guid
 
 if TYPE_CHECKING:
@@ -106,7 +107,9 @@ class RemotePromptService(PromptServiceInterface):
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.edit_images (POST /edits, multipart)."""
         fields_ = {**_request_fields(request), "n": n, **self._options(options)}
-        fields_.pop("moderation", None)
+        for option in IMAGE_OPTIONS:
+            if not option.takes("edit"):
+                fields_.pop(option.name, None)
         parts: list[tuple[str, tuple[str | None, bytes | str]]] = []
         for source in sources:
             if isinstance(source, str):
@@ -231,19 +234,13 @@ class RemotePromptService(PromptServiceInterface):
         Every image is looked up first, so that one the caller may not delete stops the
         command before any is deleted (the server checks again on each delete).
         """
-        wanted = list(dict.fromkeys(validate_guid(guid) for guid in guids))
-        if not wanted:
-            raise InputValidationError("Name at least one image to delete")
+        wanted = wanted_guids(guids)
+        caller = Caller(viewer=self.viewer)
         for guid in wanted:
-            owner = self.get_image_by_guid(guid).owner
-            check_may_delete(guid, owner, self.viewer, local_admin=False)
+            caller.check_may_delete(guid, self.get_image_by_guid(guid).owner)
         for guid in wanted:
             self.client.request("DELETE", f"/image/{guid}")
         return wanted
-
-    def delete_images_of(self, owner: str) -> int:
-        """Not over HTTP: removing a user is an admin command."""
-        raise ConfigurationError(f"user remove {LOCAL_ONLY}")
 
     def usage(self, by: str, since: date | None) -> list[UsageLine]:
         """The caller's own usage (GET /usage), from the day ``since`` on."""

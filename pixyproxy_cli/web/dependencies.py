@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from pixyproxy_cli.core.exceptions import AuthenticationError, InputValidationError
 from pixyproxy_cli.core.models import User
 from pixyproxy_cli.service.init import Services
-from pixyproxy_cli.service.interfaces import PromptServiceInterface
+from pixyproxy_cli.service.interfaces import ServedPromptServiceInterface
 from pixyproxy_cli.service.tokens import REFUSED as TOKEN_REFUSED
 from pixyproxy_cli.web.pages import SAFE_METHODS, session_token
 
@@ -149,7 +149,9 @@ CurrentUser = Annotated[User, Depends(current_user)]
 """The caller's user, for routes only an authenticated user may call (401 otherwise)."""
 
 
-async def prompts_for_caller(services: ServicesDep, user: OptionalUser) -> PromptServiceInterface:
+async def prompts_for_caller(
+    services: ServicesDep, user: OptionalUser
+) -> ServedPromptServiceInterface:
     """The prompt service as the caller sees it: anonymous, or the authenticated user.
 
     Rules about who may do what (a private image needs a user) live in the service.

@@ -81,7 +81,7 @@ def test_listing_walks_every_row_in_bounded_chunks(services, monkeypatch):
         return page
 
     monkeypatch.setattr(SqlImageRepository, "get_all_images", spy)
-    monkeypatch.setattr(services.prompts, "_chunk_size", 3)
+    monkeypatch.setattr(services.prompts._reader, "_chunk_size", 3)
 
     assert [image.guid for image in services.prompts.get_all_images()] == made
     assert pages == [3, 3, 1]
@@ -138,7 +138,7 @@ def test_json_listing_is_byte_for_byte_the_models_json(services, monkeypatch):
     for prompt in AWKWARD_PROMPTS:
         services.prompts.generate_image(ImageDetailCreate(prompt=prompt))
     services.prompts_for(alice).generate_image(ImageDetailCreate(prompt="mine", private=True))
-    monkeypatch.setattr(services.prompts, "_chunk_size", 2)  # several pages
+    monkeypatch.setattr(services.prompts._reader, "_chunk_size", 2)  # several pages
 
     for viewer, query in [
         (None, {}),
@@ -149,7 +149,7 @@ def test_json_listing_is_byte_for_byte_the_models_json(services, monkeypatch):
     ]:
         prompts = services.prompts_for(viewer)
         if viewer is not None:
-            monkeypatch.setattr(prompts, "_chunk_size", 2)
+            monkeypatch.setattr(prompts._reader, "_chunk_size", 2)
         models = [image.model_dump_json().encode() for image in prompts.get_all_images(**query)]
         pages = list(prompts.get_all_images_json_pages(**query))
         assert [line for page in pages for line in page] == models

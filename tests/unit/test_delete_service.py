@@ -161,7 +161,7 @@ def test_a_file_that_cannot_be_removed_is_reported_after_the_row_is_gone(world):
 
 
 def test_a_users_images_all_go_in_chunks(world, monkeypatch):
-    monkeypatch.setattr("pixyproxy_cli.service.public_prompts.DELETE_CHUNK_SIZE", 3)
+    monkeypatch.setattr("pixyproxy_cli.service.prompts.deleting.DELETE_CHUNK_SIZE", 3)
     alice = world.as_user(ALICE)
     made = [alice.generate_image(request(f"{n}", private=n % 2 == 0)) for n in range(7)]
     keep = world.as_user(BOB).generate_image(request("bob's"))

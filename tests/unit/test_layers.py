@@ -105,3 +105,41 @@ def test_the_prompt_and_password_rules_live_in_their_types():
     assert isinstance(password.validate_python("long enough"), SecretStr)
     with pytest.raises(ValidationError, match="at least 8 characters"):
         password.validate_python("short")
+
+
+MODE_NAMES = {"remote_server", "remote_session", "RemotePromptService", "RemoteSession"}
+"""What a command would name to branch on local vs remote mode."""
+
+
+def test_commands_do_not_know_the_mode():
+    # CliState chooses a backend (commands/backends.py); a command calls it the same way in
+    # both modes. Failed when six command modules asked `cli.remote_server() is None`.
+    for path in sources("commands"):
+        if path.name in {"state.py", "backends.py"}:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        named = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        named |= {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        assert not named & MODE_NAMES, f"{path.name} names {sorted(named & MODE_NAMES)}"
+        assert "pixyproxy_cli.service.remote" not in imported_modules(path), path.name
+
+
+def test_the_shared_prompt_interface_has_no_server_or_admin_only_methods():
+    from pixyproxy_cli.service.interfaces import (
+        AdminPromptServiceInterface,
+        PromptServiceInterface,
+        ServedPromptServiceInterface,
+    )
+    from pixyproxy_cli.service.remote import RemotePromptService
+
+    shared = set(dir(PromptServiceInterface))
+    for extra in (ServedPromptServiceInterface, AdminPromptServiceInterface):
+        own = set(extra.__abstractmethods__) - set(PromptServiceInterface.__abstractmethods__)
+        assert own, extra.__name__
+        assert not own & shared, extra.__name__
+    # The remote mode implements the shared operations only: no stubs that raise.
+    assert not issubclass(RemotePromptService, ServedPromptServiceInterface)
+    assert not issubclass(RemotePromptService, AdminPromptServiceInterface)
+    assert not {"peek_image_file", "delete_images_of", "everything_view"} & set(
+        dir(RemotePromptService)
+    )

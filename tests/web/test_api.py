@@ -385,7 +385,7 @@ def test_the_listing_is_sent_a_database_page_per_chunk(sqlite_api, monkeypatch):
     import anyio
 
     made = [make(sqlite_api, f"prompt {n}") for n in range(5)]
-    monkeypatch.setattr(sqlite_api.services.prompts, "_chunk_size", 2)
+    monkeypatch.setattr(sqlite_api.services.prompts._reader, "_chunk_size", 2)
     messages: list[dict] = []
 
     async def call_app() -> None:

@@ -37,7 +37,7 @@ from pixyproxy_cli.core.exceptions import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from pixyproxy_cli.core.image_options import UNSTREAMED_FORMATS, ImageOptions
+from pixyproxy_cli.core.image_options import UNSTREAMED_FORMATS, ImageOptions, api_arguments
 from pixyproxy_cli.core.provenance import ProvenanceReport, ProvenanceSignal
 from pixyproxy_cli.data.providers import (
     PARTIAL_IMAGES,
@@ -128,9 +128,6 @@ class OpenAIImageProvider(ImageProviderInterface):
         GenerationError subclass on failure.
         """
         arguments = self._arguments(prompt, n, options, edit=True)
-        fidelity = (options or self.options).input_fidelity
-        if fidelity != "auto":
-            arguments["input_fidelity"] = fidelity
         arguments["image"] = [_upload(source) for source in sources]
         if mask is not None:
             arguments["mask"] = _upload(mask)
@@ -139,26 +136,19 @@ class OpenAIImageProvider(ImageProviderInterface):
     def _arguments(
         self, prompt: str, n: int, options: ImageOptions | None, *, edit: bool
     ) -> dict[str, Any]:
-        """The request's arguments; an edit's take no moderation (the endpoint has none)."""
+        """The request's arguments, the options as the endpoint takes them.
+
+        ``api_arguments``: an edit's take no moderation, a generation's no input fidelity.
+        """
         if options is None:
             options = self.options
             options.check(self.model, edit=edit)
-        arguments: dict[str, Any] = {"model": self.model, "prompt": prompt, "n": n}
-        # Only what differs from the API's own defaults is sent.
-        for name, value, default in (
-            ("size", options.size, "auto"),
-            ("quality", options.quality, "auto"),
-            ("output_format", options.format, "png"),
-            ("output_compression", options.compression, None),
-            ("background", options.background, "auto"),
-            ("moderation", "auto" if edit else options.moderation, "auto"),
-            ("complexity", options.complexity, "auto"),
-            ("frame_count", options.frames, None),
-            ("frame_duration_ms", options.frame_ms, None),
-        ):
-            if value != default:
-                arguments[name] = value
-        return arguments
+        return {
+            "model": self.model,
+            "prompt": prompt,
+            "n": n,
+            **api_arguments(options, "edit" if edit else "generate"),
+        }
 
     def _request(
         self, method: str, arguments: dict[str, Any], progress: Progress | None

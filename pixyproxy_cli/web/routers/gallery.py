@@ -19,15 +19,14 @@ from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     InputValidationError,
-    PermissionDeniedError,
     RecordNotFoundError,
     TooManyRequestsError,
 )
 from pixyproxy_cli.core.filters import image_filters
 from pixyproxy_cli.core.image_options import IMAGE_FORMATS, qualities_for
 from pixyproxy_cli.core.models import ImagePublic, User
+from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
-from pixyproxy_cli.service.public_prompts import check_may_delete
 from pixyproxy_cli.service.validation import validate_model
 from pixyproxy_cli.web.dependencies import ServicesDep, client_address, cookie_user
 from pixyproxy_cli.web.pages import (
@@ -135,7 +134,7 @@ def image_page(request: Request, guid: str, prompts: PagePrompts, viewer: PageUs
 def confirm_delete(request: Request, guid: str, prompts: PagePrompts, viewer: PageUser) -> Response:
     """Asks the owner to confirm the delete (the form posts back here)."""
     image = prompts.get_image_by_guid(guid)
-    check_may_delete(image.guid, image.owner, prompts.viewer, local_admin=False)
+    Caller(viewer=prompts.viewer).check_may_delete(image.guid, image.owner)
     return render(request, "delete.html", image=image, viewer=viewer)
 
 
@@ -232,12 +231,7 @@ def sign_out_form(request: Request, services: ServicesDep, csrf: CsrfField = Non
 
 def _owns(viewer: User | None, image: ImagePublic) -> bool:
     """Whether the viewer may delete the image (the rule is the service's)."""
-    try:
-        viewer_name = viewer.username if viewer else None
-        check_may_delete(image.guid, image.owner, viewer_name, local_admin=False)
-    except (AuthenticationError, PermissionDeniedError):
-        return False
-    return True
+    return Caller(viewer=viewer.username if viewer else None).may_delete(image.guid, image.owner)
 
 
 def _local(target: str) -> str:

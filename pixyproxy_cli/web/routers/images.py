@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import fields as dataclass_fields
 from email.utils import format_datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
@@ -19,6 +18,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     WithJsonSchema,
+    create_model,
 )
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -37,19 +37,11 @@ from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
     ANIMATED_FORMATS,
-    BACKGROUNDS,
-    COMPLEXITIES,
     COMPRESSED_FORMATS,
-    IMAGE_FORMATS,
-    IMAGE_QUALITIES,
-    IMAGE_SIZE_PATTERN,
-    INPUT_FIDELITIES,
-    MAX_FRAME_MS,
-    MAX_FRAMES,
-    MIN_FRAMES,
-    MODERATIONS,
+    IMAGE_OPTIONS,
     SINGLE_IMAGE_FORMATS,
     TRANSPARENT_FORMATS,
+    ImageOption,
     ImageOptions,
     image_size_problem,
     looks_like_guid,
@@ -58,7 +50,10 @@ from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
 from pixyproxy_cli.core.search import MAX_SEARCH_LENGTH, SEARCH_PATTERN
 from pixyproxy_cli.service.init import Services
-from pixyproxy_cli.service.interfaces import PromptServiceInterface
+from pixyproxy_cli.service.interfaces import (
+    PromptServiceInterface,
+    ServedPromptServiceInterface,
+)
 from pixyproxy_cli.service.validation import validate_model
 from pixyproxy_cli.web.dependencies import ServicesDep, client_address, prompts_for_caller
 from pixyproxy_cli.web.errors import error_responses
@@ -77,8 +72,6 @@ def _whole_number(value: Any) -> Any:
 
 JsonInt = Annotated[StrictInt, BeforeValidator(_whole_number)]
 """A JSON integer: 9 or 9.0, never "9" or true."""
-SIZE_SCHEMA = {"type": "string", "pattern": f"^(?:{IMAGE_SIZE_PATTERN.pattern})$"}
-"""What JSON Schema can say of a size; ``image_size_problem`` is the whole rule."""
 
 
 def _checked_size(value: str) -> str:
@@ -88,8 +81,8 @@ def _checked_size(value: str) -> str:
     return value
 
 
-class ImageRequest(BaseModel):
-    """The body of POST /image."""
+class _PromptFields(BaseModel):
+    """The body of POST /image but for its image options, which ``IMAGE_OPTIONS`` adds."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -140,68 +133,58 @@ class ImageRequest(BaseModel):
         le=MAX_IMAGES_PER_REQUEST,
         description="How many images, in one provider call. With n > 1 the answer is an array.",
     )
-    size: (
-        Annotated[StrictStr, AfterValidator(_checked_size), WithJsonSchema(SIZE_SCHEMA)] | None
-    ) = Field(
-        default=None,
-        description=(
-            "WIDTHxHEIGHT or auto (default: the server's IMAGE_SIZE). Both sides multiples "
-            "of 16 (the pattern), within 3840x2160 either way round, of an aspect ratio "
-            "between 1:3 and 3:1."
-        ),
-    )
-    quality: Literal[IMAGE_QUALITIES] | None = None  # type: ignore[valid-type]
-    format: Literal[IMAGE_FORMATS] | None = Field(  # type: ignore[valid-type]
-        default=None, description="The stored file's format (default: IMAGE_FORMAT)."
-    )
-    compression: (
-        Annotated[
-            JsonInt,
-            Field(ge=0, le=100),
-            WithJsonSchema({"type": "integer", "minimum": 0, "maximum": 100}),
-        ]
-        | None
-    ) = Field(default=None, description="0-100, for webp and jpeg.")
-    background: Literal[BACKGROUNDS] | None = None  # type: ignore[valid-type]
-    moderation: Literal[MODERATIONS] | None = None  # type: ignore[valid-type]
-    complexity: Literal[COMPLEXITIES] | None = Field(  # type: ignore[valid-type]
-        default=None, description="How much the model plans the image (auto: its default)."
-    )
-    frames: (
-        Annotated[
-            JsonInt,
-            Field(ge=MIN_FRAMES, le=MAX_FRAMES),
-            WithJsonSchema({"type": "integer", "minimum": MIN_FRAMES, "maximum": MAX_FRAMES}),
-        ]
-        | None
-    ) = Field(default=None, description="A GIF's frame count (default: the API's, 9).")
-    frame_ms: (
-        Annotated[
-            JsonInt,
-            Field(ge=1, le=MAX_FRAME_MS),
-            WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_FRAME_MS}),
-        ]
-        | None
-    ) = Field(default=None, description="A GIF's delay per frame in ms (default: the API's, 200).")
 
     def options(self, defaults: ImageOptions) -> ImageOptions:
         """The server's image options with this request's own on top."""
-        fields = [name for name in type(self).model_fields if name in OPTION_FIELDS]
-        given = {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
+        given = {
+            option.name: getattr(self, option.name)
+            for option in IMAGE_OPTIONS
+            if getattr(self, option.name, None) is not None
+        }
         return defaults.overridden(given)
 
 
-OPTION_FIELDS = frozenset(field.name for field in dataclass_fields(ImageOptions))
-"""The request fields that are image options (ImageOptions' own names)."""
+def _option_field(option: ImageOption) -> tuple[Any, Any]:
+    """A request field for ``option``: its type and schema from the one declaration."""
+    annotation: Any
+    if option.limits is not None:
+        low, high = option.limits
+        annotation = Annotated[
+            JsonInt, Field(ge=low, le=high), WithJsonSchema(option.json_schema())
+        ]
+    elif option.choices:
+        annotation = Literal[option.choices]
+    else:
+        annotation = Annotated[
+            StrictStr, AfterValidator(_checked_size), WithJsonSchema(option.json_schema())
+        ]
+    default = "the API's" if option.default is None else f"the server's {option.variable}"
+    return annotation | None, Field(
+        default=None, description=f"{option.summary} (default: {default})."
+    )
 
 
-class EditRequest(ImageRequest):
+def _with_options(name: str, base: type[_PromptFields], endpoint: str) -> type[_PromptFields]:
+    """``base`` and the image options ``endpoint`` takes that it has not: a request model."""
+    fields: dict[str, Any] = {
+        option.name: _option_field(option)
+        for option in IMAGE_OPTIONS
+        if option.takes(endpoint) and option.name not in base.model_fields
+    }
+    return create_model(name, __base__=base, __doc__=f"The fields of {name}.", **fields)
+
+
+if TYPE_CHECKING:
+    ImageRequest = _PromptFields
+    EditRequest = _PromptFields
+else:
+    ImageRequest = _with_options("ImageRequest", _PromptFields, "generate")
+    """The body of POST /image."""
+    EditRequest = _with_options("EditRequest", ImageRequest, "edit")
     """The fields of POST /edits' form: POST /image's, and an input fidelity."""
 
-    input_fidelity: Literal[INPUT_FIDELITIES] | None = None  # type: ignore[valid-type]
 
-
-Prompts = Annotated[PromptServiceInterface, Depends(prompts_for_caller)]
+Prompts = Annotated[ServedPromptServiceInterface, Depends(prompts_for_caller)]
 GuidPath = Annotated[str, Path(pattern=GUID_PATTERN, description="The image's GUID")]
 # A GUID's bytes never change, but the image may be deleted: caches revalidate (a 304).
 PUBLIC_CACHE = "public, no-cache"
@@ -321,23 +304,10 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
             "default": 1,
             "description": "format svg: 1 only",
         },
-        "size": SIZE_SCHEMA,
-        "quality": {"type": "string", "enum": list(IMAGE_QUALITIES)},
-        "format": {"type": "string", "enum": list(IMAGE_FORMATS)},
-        "compression": {"type": "integer", "minimum": 0, "maximum": 100},
-        "background": {
-            "type": "string",
-            "enum": list(BACKGROUNDS),
-            "description": "transparent needs format png or webp",
-        },
-        "complexity": {"type": "string", "enum": list(COMPLEXITIES)},
-        "frames": {"type": "integer", "minimum": MIN_FRAMES, "maximum": MAX_FRAMES},
-        "frame_ms": {"type": "integer", "minimum": 1, "maximum": MAX_FRAME_MS},
-        "input_fidelity": {
-            "type": "string",
-            "enum": list(INPUT_FIDELITIES),
-            "description": "How closely the edit keeps the sources' features (auto: the "
-            "model's default; gpt-image-1.5 takes high and low, gpt-image-1-mini low).",
+        **{
+            option.name: {**option.json_schema(), "description": option.summary}
+            for option in IMAGE_OPTIONS
+            if option.takes("edit")
         },
     },
     # The compression rule only: schemathesis cannot judge an anyOf over a form holding
@@ -347,21 +317,8 @@ EDIT_FORM_SCHEMA: dict[str, Any] = {
         for name in ("compression", "frames", "frame_ms")
     },
 }
-_EDIT_FIELDS = {
-    "prompt",
-    "private",
-    "n",
-    "size",
-    "quality",
-    "format",
-    "compression",
-    "background",
-    "complexity",
-    "frames",
-    "frame_ms",
-    "input_fidelity",
-}
-_INTEGER_FIELDS = {"n", "compression", "frames", "frame_ms"}
+_EDIT_FIELDS = {"prompt", "private", "n"} | {o.name for o in IMAGE_OPTIONS if o.takes("edit")}
+_INTEGER_FIELDS = {"n"} | {option.name for option in IMAGE_OPTIONS if option.integer}
 
 
 @edits_router.post(

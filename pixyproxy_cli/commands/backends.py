@@ -1,0 +1,314 @@
+"""Where an invocation's images live: this machine's database, or a pixyproxy server.
+
+``CliState.backend()`` chooses one; commands call it the same way in both modes and never
+ask which it is. What differs (a server checks its own flags, keeps its files, and leaves
+admin work to the machine that has the database) is said here, once per mode.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pixyproxy_cli.core.constants import Provision
+from pixyproxy_cli.core.exceptions import AuthenticationError, InputValidationError
+from pixyproxy_cli.core.image_options import IMAGE_OPTIONS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pixyproxy_cli.core.filters import ImageFilters
+    from pixyproxy_cli.core.models import ImagePublic
+    from pixyproxy_cli.service.init import Services
+    from pixyproxy_cli.service.interfaces import (
+        AdminPromptServiceInterface,
+        PromptServiceInterface,
+    )
+    from pixyproxy_cli.service.models import ModelListing
+    from pixyproxy_cli.service.provenance import ProvenanceService
+    from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession
+    from pixyproxy_cli.service.usage import UsageLine
+
+REMOTE_OPTIONS = {option.setting: option.name for option in IMAGE_OPTIONS}
+"""The image flags a server takes (POST /image's fields), by the setting each overrides."""
+SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
+"""Flags that choose the server's own settings: not available in remote mode."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What ``login`` says: who, where the secret is kept, and anything to warn about."""
+
+    message: str
+    warning: str | None = None
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class Who:
+    """Who is logged in, as ``whoami`` prints it and as its ``--json``."""
+
+    text: str
+    fields: dict[str, Any]
+    warning: str | None = None
+
+
+class Backend(ABC):
+    """The images, sessions and services of one mode, as the commands use them."""
+
+    @abstractmethod
+    def prompts(self, overrides: dict[str, Any]) -> PromptServiceInterface:
+        """The prompt service of the signed-in user (anonymous when nobody is).
+
+        ``overrides`` are settings given as flags. Raises AuthenticationError when stored
+        credentials no longer authenticate, InputValidationError for a flag not taken here.
+        """
+
+    @abstractmethod
+    def admin_prompts(self, refusal: str) -> AdminPromptServiceInterface:
+        """The local admin's prompt service; InputValidationError(``refusal``) with a server."""
+
+    @abstractmethod
+    def hidden_images(self, filters: ImageFilters) -> int | None:
+        """How many images others' privacy hides from a listing; None when not known."""
+
+    @abstractmethod
+    def ready_to_generate(
+        self, overrides: dict[str, Any], check: Callable[[Services], None]
+    ) -> str | None:
+        """Check the flags with ``check`` before any money is spent; the provider's notice.
+
+        ``check`` raises InputValidationError for a flag the settings here cannot honour.
+        """
+
+    @abstractmethod
+    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> Path | None:
+        """The path of an image's stored file on this machine; None when it is elsewhere."""
+
+    @abstractmethod
+    def image_extras(self, prompts: PromptServiceInterface, image: ImagePublic) -> dict[str, str]:
+        """The lines ``show`` adds to an image's details here (its file, its provenance)."""
+
+    @abstractmethod
+    def stored_provenance(self, prompts: PromptServiceInterface) -> ProvenanceService:
+        """Provenance checks of stored images. Raises InputValidationError with a server."""
+
+    @abstractmethod
+    def models(self) -> ModelListing:
+        """The image models the key in use may use."""
+
+    @abstractmethod
+    def usage(self, by: str, since: datetime | None) -> list[UsageLine]:
+        """Images and tokens summed by ``by`` from ``since`` (a UTC day) on."""
+
+    @abstractmethod
+    def login(self, username: str, password: str) -> SignedIn:
+        """Check the credentials and keep them. Raises AuthenticationError."""
+
+    @abstractmethod
+    def logout(self) -> tuple[str, str | None]:
+        """Forget the credentials: what to say, and a warning if something was left."""
+
+    @abstractmethod
+    def who(self) -> Who:
+        """Who is logged in. Raises AuthenticationError when nobody is."""
+
+    def open_quietly(self) -> None:  # noqa: B027 - a hook: only the local mode opens anything
+        """Open what reads need without creating anything (for shell completion)."""
+
+    def close(self) -> None:  # noqa: B027 - a hook: only what was opened is closed
+        """Close what this backend opened."""
+
+
+class LocalBackend(Backend):
+    """The database of this machine, as its local admin."""
+
+    def __init__(self, services: Callable[..., Services]) -> None:
+        self._services = services
+
+    def prompts(self, overrides: dict[str, Any]) -> PromptServiceInterface:
+        """See Backend.prompts."""
+        services = self._services(**overrides)
+        return services.prompts_for(services.sessions.current_user())
+
+    def admin_prompts(self, refusal: str) -> AdminPromptServiceInterface:
+        """See Backend.admin_prompts."""
+        services = self._services()
+        return services.prompts_for(services.sessions.current_user())
+
+    def hidden_images(self, filters: ImageFilters) -> int | None:
+        """See Backend.hidden_images."""
+        services = self._services()
+        user = services.sessions.current_user()
+        return services.prompts_for(user).count_hidden_images(filters=filters)
+
+    def ready_to_generate(
+        self, overrides: dict[str, Any], check: Callable[[Services], None]
+    ) -> str | None:
+        """See Backend.ready_to_generate."""
+        services = self._services(Provision.SCHEMA, **overrides)
+        check(services)
+        return services.provider_notice
+
+    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> Path | None:
+        """See Backend.stored_file."""
+        return prompts.get_image_file(guid).path
+
+    def image_extras(self, prompts: PromptServiceInterface, image: ImagePublic) -> dict[str, str]:
+        """See Backend.image_extras."""
+        from pixyproxy_cli.commands.provenance import describe_verdict
+        from pixyproxy_cli.core.exceptions import RecordNotFoundError
+
+        extra = {}
+        try:
+            extra["File"] = str(prompts.get_image_file(image.guid).path)
+        except RecordNotFoundError:
+            extra["File"] = "(missing: pixyproxy doctor says more)"
+        kept = self.stored_provenance(prompts).last(image.guid)
+        if kept is not None:
+            extra["Provenance"] = describe_verdict(kept)
+        return extra
+
+    def stored_provenance(self, prompts: PromptServiceInterface) -> ProvenanceService:
+        """See Backend.stored_provenance."""
+        return self._services().provenance_for(prompts)
+
+    def models(self) -> ModelListing:
+        """See Backend.models."""
+        return self._services().models.list_models()
+
+    def usage(self, by: str, since: datetime | None) -> list[UsageLine]:
+        """See Backend.usage: every image in this machine's database."""
+        moment = since.replace(tzinfo=UTC) if since else None
+        return self._services().usage.summary(by=by, since=moment)
+
+    def login(self, username: str, password: str) -> SignedIn:
+        """See Backend.login: the password itself is kept, for this machine's database."""
+        sessions = self._services().sessions
+        session = sessions.login(username, password)
+        return SignedIn(
+            f"Logged in as {session.user.username}; the password is kept in {session.source}",
+            session.warning,
+            "PIXYPROXY_USERNAME and PIXYPROXY_PASSWORD are set and take precedence"
+            if sessions.environment_overrides_keyring
+            else None,
+        )
+
+    def logout(self) -> tuple[str, str | None]:
+        """See Backend.logout."""
+        who = self._services().sessions.logout()
+        return (f"Logged out {who}" if who else "Not logged in"), None
+
+    def who(self) -> Who:
+        """See Backend.who."""
+        session = self._services().sessions.current()
+        if session is None:
+            raise AuthenticationError("Not logged in: run pixyproxy login")
+        user = session.user
+        return Who(
+            f"{user.username} (class {user.class_key}); credentials from {session.source}",
+            {**user.model_dump(mode="json"), "source": session.source},
+            session.warning,
+        )
+
+    def open_quietly(self) -> None:
+        """See Backend.open_quietly: completing must not create a database."""
+        self._services(Provision.NOTHING)
+
+
+class RemoteBackend(Backend):
+    """A pixyproxy server, as the user whose token is kept for it."""
+
+    def __init__(self, server: str, session: Callable[[], RemoteSession]) -> None:
+        self.server = server
+        self._session = session
+        self._prompts: RemotePromptService | None = None
+
+    def prompts(self, overrides: dict[str, Any]) -> RemotePromptService:
+        """See Backend.prompts: the server's own settings apply, but for image flags."""
+        for name, flag in SERVER_SETTINGS.items():
+            if overrides.get(name) is not None:
+                raise InputValidationError(
+                    f"{flag} chooses this machine's settings; with a server ({self.server}) "
+                    "its own apply (or use --local)"
+                )
+        if self._prompts is None:
+            from pixyproxy_cli.commands import output
+            from pixyproxy_cli.service.remote import RemotePromptService
+
+            output.info(f"server: {self.server} (remote mode; --local for this machine's database)")
+            options = {REMOTE_OPTIONS[k]: v for k, v in overrides.items() if k in REMOTE_OPTIONS}
+            self._prompts = RemotePromptService(self._session().client(), options)
+        return self._prompts
+
+    def admin_prompts(self, refusal: str) -> AdminPromptServiceInterface:
+        """See Backend.admin_prompts: never with a server."""
+        raise InputValidationError(refusal)
+
+    def hidden_images(self, filters: ImageFilters) -> int | None:
+        """See Backend.hidden_images: a server does not say."""
+        return None
+
+    def ready_to_generate(
+        self, overrides: dict[str, Any], check: Callable[[Services], None]
+    ) -> str | None:
+        """See Backend.ready_to_generate: a server checks its own settings and provider."""
+        return None
+
+    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> Path | None:
+        """See Backend.stored_file: a server's files stay on the server."""
+        return None
+
+    def image_extras(self, prompts: PromptServiceInterface, image: ImagePublic) -> dict[str, str]:
+        """See Backend.image_extras: the file and the checks are on the server."""
+        return {}
+
+    def stored_provenance(self, prompts: PromptServiceInterface) -> ProvenanceService:
+        """See Backend.stored_provenance: refused."""
+        raise InputValidationError(
+            "provenance checks a stored image on this machine's database: use --local, or "
+            "fetch the image from the server and check the file"
+        )
+
+    def models(self) -> ModelListing:
+        """See Backend.models: the server's key's."""
+        return self.prompts({}).models()
+
+    def usage(self, by: str, since: datetime | None) -> list[UsageLine]:
+        """See Backend.usage: the caller's own, on the server."""
+        return self.prompts({}).usage(by, since.date() if since else None)
+
+    def login(self, username: str, password: str) -> SignedIn:
+        """See Backend.login: the password is exchanged for a token, kept per server."""
+        import socket
+
+        name, where = self._session().login(
+            username, password, f"pixyproxy CLI on {socket.gethostname()}"[:100]
+        )
+        return SignedIn(f"Logged in to {self.server} as {name}; the token is kept in {where}")
+
+    def logout(self) -> tuple[str, str | None]:
+        """See Backend.logout: the token is revoked on the server first."""
+        who, problem = self._session().logout()
+        message = (
+            f"Logged out {who} from {self.server}" if who else f"Not logged in to {self.server}"
+        )
+        return message, problem
+
+    def who(self) -> Who:
+        """See Backend.who: the server, the user it names, the token and its keyring."""
+        who = self._session().who()
+        return Who(
+            f"{who.username} (class {who.class_key}) on {who.server}; token {who.token_id} "
+            f"from {who.source}",
+            dict(who.__dict__),
+        )
+
+    def close(self) -> None:
+        """See Backend.close."""
+        if self._prompts is not None:
+            self._prompts.close()
+            self._prompts = None
