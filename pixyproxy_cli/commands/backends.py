@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import AuthenticationError, InputValidationError
-from pixyproxy_cli.core.image_options import IMAGE_OPTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession
     from pixyproxy_cli.service.usage import UsageLine
 
-REMOTE_OPTIONS = {option.setting: option.name for option in IMAGE_OPTIONS}
-"""The image flags a server takes (POST /image's fields), by the setting each overrides."""
 SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
 """Flags that choose the server's own settings: not available in remote mode."""
 
@@ -54,6 +51,14 @@ class Who:
     text: str
     fields: dict[str, Any]
     warning: str | None = None
+
+
+def _remote_options(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The image flags among ``overrides`` as a server takes them (POST /image's fields)."""
+    from pixyproxy_cli.core.image_options import IMAGE_OPTIONS
+
+    fields = {option.setting: option.name for option in IMAGE_OPTIONS}
+    return {fields[name]: value for name, value in overrides.items() if name in fields}
 
 
 class Backend(ABC):
@@ -240,7 +245,7 @@ class RemoteBackend(Backend):
             from pixyproxy_cli.service.remote import RemotePromptService
 
             output.info(f"server: {self.server} (remote mode; --local for this machine's database)")
-            options = {REMOTE_OPTIONS[k]: v for k, v in overrides.items() if k in REMOTE_OPTIONS}
+            options = _remote_options(overrides)
             self._prompts = RemotePromptService(self._session().client(), options)
         return self._prompts
 

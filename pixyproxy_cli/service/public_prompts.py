@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.service.access import Caller
@@ -21,9 +22,7 @@ from pixyproxy_cli.service.interfaces import (
     AdminPromptServiceInterface,
     ServedPromptServiceInterface,
 )
-from pixyproxy_cli.service.prompts.deleting import DELETE_CHUNK_SIZE, ImageDeleter
 from pixyproxy_cli.service.prompts.dependencies import DEFAULT_CHUNK_SIZE, PromptDependencies
-from pixyproxy_cli.service.prompts.making import ImageMaker
 from pixyproxy_cli.service.prompts.reading import ImageReader
 
 if TYPE_CHECKING:
@@ -37,8 +36,10 @@ if TYPE_CHECKING:
         ImagePublic,
     )
     from pixyproxy_cli.data.providers import Progress
+    from pixyproxy_cli.service.prompts.deleting import ImageDeleter
+    from pixyproxy_cli.service.prompts.making import ImageMaker
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "DELETE_CHUNK_SIZE", "PromptDependencies", "PromptService"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "PromptDependencies", "PromptService"]
 
 
 class PromptService(ServedPromptServiceInterface, AdminPromptServiceInterface):
@@ -48,8 +49,20 @@ class PromptService(ServedPromptServiceInterface, AdminPromptServiceInterface):
         self.dependencies = dependencies
         self.caller = caller or Caller(local_admin=dependencies.local_admin)
         self._reader = ImageReader(dependencies, self.caller)
-        self._maker = ImageMaker(dependencies, self.caller, self._reader)
-        self._deleter = ImageDeleter(dependencies, self.caller)
+
+    # Made on first use: a listing, the most common call, loads neither (nor their imports).
+
+    @cached_property
+    def _maker(self) -> ImageMaker:
+        from pixyproxy_cli.service.prompts.making import ImageMaker
+
+        return ImageMaker(self.dependencies, self.caller, self._reader)
+
+    @cached_property
+    def _deleter(self) -> ImageDeleter:
+        from pixyproxy_cli.service.prompts.deleting import ImageDeleter
+
+        return ImageDeleter(self.dependencies, self.caller)
 
     @property
     def viewer(self) -> str | None:

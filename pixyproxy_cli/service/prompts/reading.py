@@ -21,7 +21,6 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.filters import ImageFilters
 from pixyproxy_cli.data.db.interfaces import ImageQuery
-from pixyproxy_cli.data.files.imaging import make_thumbnail
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.prompts.dependencies import (
     PromptDependencies,
@@ -244,6 +243,8 @@ class ImageReader:
             return self._content(image)  # a drawing of any size: its own thumbnail
         cached = self._store.thumbnail(image.filename, size)
         if cached is None:
+            from pixyproxy_cli.data.files.imaging import make_thumbnail
+
             try:
                 data = self._store.read(image.filename)
             except RecordNotFoundError as error:
