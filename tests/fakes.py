@@ -568,6 +568,10 @@ class FakeLimitRepository(LimitRepositoryInterface):
         row[0] += weight
         return int(row[0]), row[1]
 
+    def peek(self, bucket: str) -> tuple[int, float] | None:
+        row = self.rows.get(bucket)
+        return None if row is None else (int(row[0]), row[1])
+
     def give_back(self, bucket: str, weight: int) -> None:
         row = self.rows.get(bucket)
         if row is not None and row[0] >= weight:

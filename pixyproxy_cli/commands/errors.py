@@ -28,6 +28,7 @@ from pixyproxy_cli.core.exceptions import (
     RecordNotFoundError,
     RemoteServerError,
     TooManyRequestsError,
+    TransactionConflictError,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ _EXIT_CODES: dict[type[PixyProxyException], ExitCode] = {
     RecordNotFoundError: ExitCode.NOT_FOUND,
     AuthenticationError: ExitCode.AUTHENTICATION,
     DBConnectionError: ExitCode.DATABASE_UNAVAILABLE,
+    TransactionConflictError: ExitCode.DATABASE_UNAVAILABLE,
     GenerationError: ExitCode.PROVIDER_FAILED,
     RateLimitedError: ExitCode.TOO_MANY_REQUESTS,  # the provider's limit: wait, as for ours
     ConstraintViolationError: ExitCode.CONFLICT,

@@ -133,6 +133,18 @@ class _RetryLater(PixyProxyException):
         self.retry_after = retry_after
 
 
+class TransactionConflictError(DatabaseError, _RetryLater):
+    """Another transaction changed the same rows first: the unit of work may run again.
+
+    A deadlock, a lock wait given up, or a multi-primary cluster's certification conflict.
+    """
+
+    code = "transaction_conflict"
+    default_message = (
+        "The database refused the change because another one changed the same rows; try again"
+    )
+
+
 class TooManyRequestsError(_RetryLater):
     """A caller went over a limit (failed logins, images per minute); try again later."""
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import PixyProxyException, TooManyRequestsError
 from pixyproxy_cli.service.interfaces import UserServiceInterface
-from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, retried
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
@@ -70,13 +70,24 @@ class Limiter:
             return
         now = self._clock()
         bucket = self.bucket(*key)
-        with transaction(self._uow) as uow:
-            hits, started = uow.limits.hit(bucket, now=now, window=self.window, weight=weight)
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                # A bucket already full is refused on a plain read, without writing its row:
+                # on a multi-primary cluster, writes to one row from several nodes conflict
+                # (and are run again), so the requests past the limit must not write at all.
+                seen = uow.limits.peek(bucket)
+                if seen is not None and seen[1] > now - self.window and seen[0] >= self.limit:
+                    hits, started = seen[0] + weight, seen[1]
+                else:
+                    hits, started = uow.limits.hit(
+                        bucket, now=now, window=self.window, weight=weight
+                    )
+                    if hits > self.limit:
+                        # Refused events use nothing up: later, smaller requests may fit.
+                        uow.limits.give_back(bucket, weight)
         if next(self._events) % PURGE_EVERY == 0:
             self._purge(now)
         if hits > self.limit:
-            # Refused events use nothing up: later, smaller requests may still fit.
-            self.give_back(*key, weight=weight)
             raise TooManyRequestsError(message, retry_after=max(started + self.window - now, 1))
 
     def give_back(self, *key: str, weight: int = 1) -> None:
@@ -86,20 +97,23 @@ class Limiter:
         """
         if self.limit <= 0:
             return
-        with transaction(self._uow) as uow:
-            uow.limits.give_back(self.bucket(*key), weight)
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.limits.give_back(self.bucket(*key), weight)
 
     def reset(self, *key: str) -> None:
         """Forget ``key``'s events. Raises the database's PixyProxyExceptions."""
         if self.limit <= 0:
             return
-        with transaction(self._uow) as uow:
-            uow.limits.clear(self.bucket(*key))
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.limits.clear(self.bucket(*key))
 
     def _purge(self, now: float) -> None:
         try:
-            with transaction(self._uow) as uow:
-                uow.limits.purge(prefix=f"{self.kind}:", before=now - self.window)
+            for attempt in retried(self._uow):
+                with attempt as uow:
+                    uow.limits.purge(prefix=f"{self.kind}:", before=now - self.window)
         except PixyProxyException:
             logger.warning("could not purge expired %s limits", self.kind, exc_info=True)
 

@@ -19,7 +19,7 @@ from pixyproxy_cli.core.provenance import ProvenanceReport
 from pixyproxy_cli.data.files.imaging import kinds, read_header
 from pixyproxy_cli.data.providers import ImageProviderInterface, SourceImage
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
-from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, retried, transaction
 from pixyproxy_cli.service.validation import validate_guid
 
 PROVENANCE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
@@ -69,8 +69,9 @@ class ProvenanceService:
         report = self._provider.check_provenance(
             SourceImage(stored.filename, data, stored.media_type)
         )
-        with transaction(self._uow) as uow:
-            kept = uow.images.add_provenance_check(guid, report)
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                kept = uow.images.add_provenance_check(guid, report)
         if not kept:
             raise RecordNotFoundError(f"Image {guid} was deleted while it was checked")
         return report

@@ -35,7 +35,7 @@ from pixyproxy_cli.data.db.interfaces import (
 )
 from pixyproxy_cli.data.db.rows import utc_now
 from pixyproxy_cli.data.files.token_marks import TokenMarks
-from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, retried, transaction
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
@@ -132,8 +132,9 @@ class TokenService:
             expires_at=now + self._lifetime,
         )
         self._marks.add(token_id)  # first: a row without its mark is refused, never used
-        with transaction(self._uow) as uow:
-            uow.tokens.create_token(record)
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.tokens.create_token(record)
         return IssuedToken(**_public(record).model_dump(), token=token)
 
     def peek(self, token: str) -> User | None:
@@ -167,16 +168,17 @@ class TokenService:
             raise AuthenticationError(REFUSED)
         token_id = match.group(1)
         now = self._clock()
-        with transaction(self._uow) as uow:
-            record = uow.tokens.get_token(token_id)
-            valid = (
-                record is not None
-                and hmac.compare_digest(record.token_hash, _digest(token))
-                and record.expires_at > now
-            )
-            owner = uow.users.authenticate_user(record.username) if valid and record else None
-            if owner is not None:
-                uow.tokens.touch_token(token_id, now=now)
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                record = uow.tokens.get_token(token_id)
+                valid = (
+                    record is not None
+                    and hmac.compare_digest(record.token_hash, _digest(token))
+                    and record.expires_at > now
+                )
+                owner = uow.users.authenticate_user(record.username) if valid and record else None
+                if owner is not None:
+                    uow.tokens.touch_token(token_id, now=now)
         if record is None or owner is None or not self._marks.has(token_id):
             self._forget(token_id)
             raise AuthenticationError(REFUSED)
@@ -199,11 +201,12 @@ class TokenService:
 
         Raises RecordNotFoundError when ``user`` has no token with this id.
         """
-        with transaction(self._uow) as uow:
-            record = uow.tokens.get_token(token_id)
-            if record is None or record.username != user.username:
-                raise RecordNotFoundError(f"No API token with id {token_id}")
-            uow.tokens.delete_token(token_id)
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                record = uow.tokens.get_token(token_id)
+                if record is None or record.username != user.username:
+                    raise RecordNotFoundError(f"No API token with id {token_id}")
+                uow.tokens.delete_token(token_id)
         self._marks.remove(token_id)
         self._forget(token_id)
 
@@ -224,10 +227,11 @@ class TokenService:
 
         Every process refuses them at once. Raises the database's PixyProxyExceptions.
         """
-        with transaction(self._uow) as uow:
-            records = uow.tokens.get_tokens(username)
-            for record in records:
-                uow.tokens.delete_token(record.token_id)
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                records = uow.tokens.get_tokens(username)
+                for record in records:
+                    uow.tokens.delete_token(record.token_id)
         self._drop(records)
         return len(records)
 

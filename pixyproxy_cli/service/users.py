@@ -21,7 +21,7 @@ from pixyproxy_cli.core.exceptions import (
 from pixyproxy_cli.data.db.rows import utc_now
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
-from pixyproxy_cli.service.transaction import UnitOfWorkFactory, keyset_pages, transaction
+from pixyproxy_cli.service.transaction import UnitOfWorkFactory, keyset_pages, retried, transaction
 from pixyproxy_cli.service.validation import validate_model, validate_password, validate_username
 
 if TYPE_CHECKING:
@@ -64,8 +64,9 @@ class UserService(UserServiceInterface):
             raise AuthenticationError()
         if self._hasher.needs_rehash(record.password_hash):
             new_hash = self._hasher.hash(password)
-            with transaction(self._uow) as uow:
-                uow.users.update_password_hash(username, new_hash, now=self._clock())
+            for attempt in retried(self._uow):
+                with attempt as uow:
+                    uow.users.update_password_hash(username, new_hash, now=self._clock())
             logger.info("rehashed the password of %s with current parameters", username)
         return record.to_user()
 
@@ -76,10 +77,11 @@ class UserService(UserServiceInterface):
         request = validate_model(UserCreate, request)
         password_hash = self._hasher.hash(request.password.get_secret_value())
         try:
-            with transaction(self._uow) as uow:
-                uow.users.create_user(
-                    request.username, password_hash, request.class_key, now=self._clock()
-                )
+            for attempt in retried(self._uow):
+                with attempt as uow:
+                    uow.users.create_user(
+                        request.username, password_hash, request.class_key, now=self._clock()
+                    )
         except ConstraintViolationError as error:
             raise ConstraintViolationError(self._taken(request.username)) from error
         return User(username=request.username, class_key=request.class_key)
@@ -117,8 +119,9 @@ class UserService(UserServiceInterface):
         username = validate_username(username)
         password = validate_password(new_password)
         password_hash = self._hasher.hash(password.get_secret_value())
-        with transaction(self._uow) as uow:
-            changed = uow.users.update_password_hash(username, password_hash, now=self._clock())
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                changed = uow.users.update_password_hash(username, password_hash, now=self._clock())
         if not changed:
             raise RecordNotFoundError(f"No user named {username}")
 
@@ -126,8 +129,9 @@ class UserService(UserServiceInterface):
         """See UserServiceInterface.remove_user."""
         username = validate_username(username)
         try:
-            with transaction(self._uow) as uow:
-                removed = uow.users.delete_user(username)
+            for attempt in retried(self._uow):
+                with attempt as uow:
+                    removed = uow.users.delete_user(username)
         except ConstraintViolationError as error:
             raise ConstraintViolationError(
                 f"User {username} still owns images; to delete them with the user: "

@@ -35,6 +35,7 @@ from pixyproxy_cli.core.exceptions import (
     StorageFullError,
     StorageUnavailableError,
     TooManyRequestsError,
+    TransactionConflictError,
 )
 from pixyproxy_cli.service.validation import describe_errors
 from pixyproxy_cli.web.context import request_id_var
@@ -56,6 +57,7 @@ STATUS_BY_CLASS: dict[type[PixyProxyException], int] = {
     StorageFullError: 507,
     StorageUnavailableError: 503,
     DBConnectionError: 503,
+    TransactionConflictError: 503,
     RateLimitedError: 429,
     GenerationError: 502,
     PixyProxyException: 500,

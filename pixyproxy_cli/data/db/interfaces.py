@@ -218,6 +218,14 @@ class LimitRepositoryInterface(ABC):
         """
 
     @abstractmethod
+    def peek(self, bucket: str) -> tuple[int, float] | None:
+        """(events counted, window start) of ``bucket`` as last committed, or None.
+
+        A plain read: it takes no lock and writes nothing, so on a multi-primary cluster it
+        cannot conflict with another node's writes.
+        """
+
+    @abstractmethod
     def give_back(self, bucket: str, weight: int) -> None:
         """Uncount ``weight`` events of ``bucket`` (ones that were refused after all)."""
 

@@ -29,6 +29,7 @@ from pixyproxy_cli.core.exceptions import (
     DatabaseMissingError,
     DBConnectionError,
     PixyProxyException,
+    TransactionConflictError,
 )
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.db import mysql_preload
@@ -55,6 +56,8 @@ _LOGIN_REFUSED_ERRNOS = frozenset(
     }
 )
 # Errors that mean "the server cannot be used right now": unreachable, refused, gone away.
+_CONFLICT_ERRNOS = frozenset({errorcode.ER_LOCK_DEADLOCK, errorcode.ER_LOCK_WAIT_TIMEOUT})
+"""1213 and 1205: the transaction lost a race for rows another one changed."""
 _CONNECTION_ERRNOS = _LOGIN_REFUSED_ERRNOS | frozenset(
     {
         errorcode.ER_BAD_DB_ERROR,
@@ -277,6 +280,13 @@ class MySQLDatabase(Database):
     def translate_error(self, error: BaseException) -> PixyProxyException:
         """Map a mysql.connector error to a PixyProxyException (no password in any message)."""
         errno = getattr(error, "errno", None)
+        if errno in _CONFLICT_ERRNOS:
+            # A deadlock, a lock wait given up, or (on Galera) a certification conflict at
+            # commit or a brute-force abort by a replicated write: the transaction is lost,
+            # and the whole unit of work may run again (service/transaction.py retries it).
+            return TransactionConflictError(
+                f"MySQL error {errno}: {getattr(error, 'msg', error)}", retry_after=1
+            )
         if errno in _CONSTRAINT_ERRNOS or isinstance(error, errors.IntegrityError):
             return ConstraintViolationError(_constraint_message(error))
         if (

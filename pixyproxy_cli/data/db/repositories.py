@@ -450,6 +450,16 @@ class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
             raise RuntimeError("the rate-limit row vanished inside its transaction")
         return int(row["hits"]), float(row["window_start"])
 
+    def peek(self, bucket: str) -> tuple[int, float] | None:
+        """See LimitRepositoryInterface.peek."""
+        db = self._db
+        db.execute(
+            "SELECT hits, window_start FROM rate_limits WHERE bucket = %(bucket)s",
+            {"bucket": bucket},
+        )
+        row = db.fetchone()
+        return None if row is None else (int(row["hits"]), float(row["window_start"]))
+
     def give_back(self, bucket: str, weight: int) -> None:
         """See LimitRepositoryInterface.give_back."""
         self._db.execute(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.prompts.dependencies import PromptDependencies, not_found
-from pixyproxy_cli.service.transaction import transaction
+from pixyproxy_cli.service.transaction import retried, transaction
 from pixyproxy_cli.service.validation import validate_guid, validate_username
 
 if TYPE_CHECKING:
@@ -60,10 +60,11 @@ class ImageDeleter:
         owner = validate_username(owner)
         deleted = 0
         while True:
-            with transaction(self._uow) as uow:
-                page = uow.images.get_owned_image_files(owner, limit=DELETE_CHUNK_SIZE)
-                for stored in page:
-                    uow.images.delete_image(stored.guid)
+            for attempt in retried(self._uow):
+                with attempt as uow:
+                    page = uow.images.get_owned_image_files(owner, limit=DELETE_CHUNK_SIZE)
+                    for stored in page:
+                        uow.images.delete_image(stored.guid)
             self._remove_deleted([f.guid for f in page], [f.filename for f in page])
             deleted += len(page)
             if len(page) < DELETE_CHUNK_SIZE:
@@ -79,15 +80,16 @@ class ImageDeleter:
     def _delete(self, wanted: list[str], *, as_admin: bool) -> list[str]:
         """Delete ``wanted``'s rows in one transaction, then their files: all, or none."""
         filenames = []
-        with transaction(self._uow) as uow:  # every row, or none
-            for guid in wanted:  # every check first: a refusal deletes nothing
-                stored = self._stored(uow, guid, as_admin=as_admin)
-                if not as_admin:
-                    self._caller.check_may_delete(guid, stored.owner)
-                filenames.append(stored.filename)
-            for guid in wanted:
-                if not uow.images.delete_image(guid):  # deleted meanwhile by someone else
-                    raise not_found(guid)
+        for attempt in retried(self._uow):
+            with attempt as uow:  # every row, or none
+                for guid in wanted:  # every check first: a refusal deletes nothing
+                    stored = self._stored(uow, guid, as_admin=as_admin)
+                    if not as_admin:
+                        self._caller.check_may_delete(guid, stored.owner)
+                    filenames.append(stored.filename)
+                for guid in wanted:
+                    if not uow.images.delete_image(guid):  # deleted meanwhile by someone else
+                        raise not_found(guid)
         self._remove_deleted(wanted, filenames)
         return wanted
 

@@ -32,7 +32,7 @@ from pixyproxy_cli.data.providers import GeneratedImage, Progress, SourceImage
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.prompts.dependencies import PromptDependencies, file_missing
 from pixyproxy_cli.service.prompts.reading import ImageReader
-from pixyproxy_cli.service.transaction import transaction
+from pixyproxy_cli.service.transaction import retried, transaction
 from pixyproxy_cli.service.validation import validate_count, validate_guid, validate_model
 
 if TYPE_CHECKING:
@@ -202,8 +202,9 @@ class ImageMaker:
                 self._store.save(detail.filename, data)
                 saved.append(detail.filename)
             now = self._clock()
-            with transaction(self._uow) as uow:  # all of them, or none
-                ids = [uow.images.create_image(detail, now=now) for detail, _ in details]
+            for attempt in retried(self._uow):
+                with attempt as uow:  # all of them, or none
+                    ids = [uow.images.create_image(detail, now=now) for detail, _ in details]
         except BaseException:
             for filename in saved:
                 self._remove_file_quietly(filename)
