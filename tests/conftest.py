@@ -85,6 +85,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 SLOW_GROUPS = (
     "tests/browser/",
+    "tests/cluster/",
     "tests/e2e/",
     "tests/faults/",
     "tests/web/test_fuzz.py",

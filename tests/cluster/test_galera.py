@@ -1,0 +1,139 @@
+"""pixyproxy as three ``serve`` replicas, one per node of a real three-node Galera cluster.
+
+What failed before, as tests: a burst of concurrent POSTs through every replica with the
+limits on (every limited request wrote one hot row, and writes to one row through several
+nodes collide at certification: half the answers were 500 and 503).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.conftest import SETTING_VARIABLES
+from tests.galera_cluster import GaleraCluster, missing
+from tests.helpers import EXECUTABLE, add_user, running_server
+
+pytestmark = [pytest.mark.mysql, pytest.mark.xdist_group("galera")]
+
+LIMIT = 10
+BURST = 300
+
+
+class Replicas:
+    """The cluster, and one ``serve`` on each node, sharing one image folder."""
+
+    def __init__(self, cluster: GaleraCluster, urls: list[str], env: dict[str, str]) -> None:
+        self.cluster = cluster
+        self.urls = urls
+        self.env = env
+
+    def env_for(self, node: int) -> dict[str, str]:
+        return {**self.env, "DB_PORT": str(self.cluster.nodes[node].port)}
+
+    def count_everywhere(self, sql: str) -> list[object]:
+        """``sql``'s single value on every node, each read after it has applied every write
+        the cluster committed before (``wsrep_sync_wait``)."""
+        return [
+            node.run("SET SESSION wsrep_sync_wait = 1", sql, database="pixyproxy")[0][0]
+            for node in self.cluster.nodes
+        ]
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
+    reason = missing()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Galera test bed cannot run under CI: {reason}")
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("galera")
+    cluster = GaleraCluster(root / "cluster")
+    with ExitStack() as stack:
+        stack.callback(cluster.stop)
+        cluster.start()
+        env = {key: value for key, value in os.environ.items() if key not in SETTING_VARIABLES}
+        env.update(
+            DB_BACKEND="mysql",
+            DB_HOST="127.0.0.1",
+            DB_USER="root",
+            DB_NAME="pixyproxy",
+            PIXYPROXY_DATA_DIR=str(root / "data"),
+            IMAGE_PROVIDER="placeholder",
+            IMAGE_SIZE="64x64",
+            GENERATE_RATE_LIMIT=str(LIMIT),
+            GENERATE_RATE_WINDOW="600",
+            PIXYPROXY_CONFIG_DIR=str(root / "config"),
+        )
+        first = {**env, "DB_PORT": str(cluster.nodes[0].port)}
+        subprocess.run([str(EXECUTABLE), "db", "init"], env=first, check=True, capture_output=True)
+        urls = []
+        for number, node in enumerate(cluster.nodes):
+            url, _ = stack.enter_context(
+                running_server({**env, "DB_PORT": str(node.port)}, root / f"serve{number}.log")
+            )
+            urls.append(url)
+        yield Replicas(cluster, urls, env)
+
+
+async def _burst(urls: list[str], count: int, auth: list[tuple[str, str] | None]) -> list[object]:
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def post(number: int) -> object:
+            try:
+                answer = await client.post(
+                    f"{urls[number % len(urls)]}/image",
+                    json={"prompt": f"burst {number}"},
+                    auth=auth[number % len(auth)],
+                )
+            except httpx.HTTPError as error:
+                return type(error).__name__
+            return answer.status_code
+
+        return list(await asyncio.gather(*(post(number) for number in range(count))))
+
+
+def test_the_cluster_has_three_synced_nodes(replicas):
+    assert replicas.cluster.size() == 3
+
+
+def test_a_burst_through_three_replicas_with_limits_on_answers_no_5xx_and_holds_the_limit(
+    replicas,
+):
+    before = replicas.count_everywhere("SELECT COUNT(*) FROM images WHERE owner IS NULL")
+
+    answers = collections.Counter(asyncio.run(_burst(replicas.urls, BURST, [None])))
+
+    # Anonymous callers from one address share one bucket: one hot row on three nodes.
+    assert answers == {201: LIMIT, 429: BURST - LIMIT}
+    after = replicas.count_everywhere("SELECT COUNT(*) FROM images WHERE owner IS NULL")
+    assert after == [before[0] + LIMIT] * 3  # every node holds the same rows
+
+
+def test_each_users_limit_holds_across_replicas(replicas):
+    users = ["ann", "bob", "cat"]
+    for user in users:
+        add_user(replicas.env_for(1), user, f"password-{user}")
+    auth: list[tuple[str, str] | None] = [(user, f"password-{user}") for user in users]
+
+    answers = collections.Counter(asyncio.run(_burst(replicas.urls, BURST, auth)))
+
+    assert not [code for code in answers if not isinstance(code, int) or code >= 500]
+    made = replicas.count_everywhere(
+        "SELECT COUNT(*) FROM images WHERE owner IN ('ann', 'bob', 'cat')"
+    )
+    assert made == [answers[201]] * 3
+    per_user = replicas.cluster.nodes[2].run(
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM images GROUP BY owner) AS counts",
+        database="pixyproxy",
+    )[0][0]
+    assert answers[201] > 0
+    assert int(per_user) <= LIMIT  # type: ignore[call-overload]
