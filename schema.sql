@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite; name_key, the
@@ -110,4 +110,16 @@ CREATE TABLE IF NOT EXISTS provenance_checks (
     CONSTRAINT fk_provenance_checks_image FOREIGN KEY (image_id) REFERENCES images (id)
         ON UPDATE RESTRICT ON DELETE CASCADE,
     CONSTRAINT ck_provenance_checks_verdict CHECK (verdict IN ('detected', 'not_detected'))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- What every replica must forget (migration 010): a revoked token, a deleted image, written
+-- in the revoke's or the delete's transaction and read by every serve worker a few times a
+-- second. Inserts only, so writers on several nodes never conflict; old rows are purged.
+CREATE TABLE IF NOT EXISTS invalidations (
+    id       BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    kind     VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    subject  VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    at       DOUBLE           NOT NULL,
+    PRIMARY KEY (id),
+    KEY ix_invalidations_at (at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -17,6 +17,7 @@ from pixyproxy_cli.core.search import matches
 from pixyproxy_cli.data.db.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
+    InvalidationRepositoryInterface,
     LimitRepositoryInterface,
     UsageRow,
     UserRepositoryInterface,
@@ -63,11 +64,19 @@ class FakeUnitOfWork:
         images: FakeImageRepository | None = None,
         users: FakeUserRepository | None = None,
         limits: FakeLimitRepository | None = None,
+        invalidations: FakeInvalidationRepository | None = None,
         fail_commit: Exception | None = None,
         commits_before_failing: list[int] | None = None,
     ) -> None:
         self.journal = journal
-        self._repositories = {"images": images, "users": users, "tokens": None, "limits": limits}
+        self._repositories = {
+            "images": images,
+            "users": users,
+            "tokens": None,
+            "limits": limits,
+            # Tests that do not look at them still write them (every delete does).
+            "invalidations": invalidations or FakeInvalidationRepository(),
+        }
         self._open = False
         self._saved: dict[str, Any] | None = None
         self.fail_commit = fail_commit
@@ -95,6 +104,10 @@ class FakeUnitOfWork:
     @property
     def limits(self) -> FakeLimitRepository:
         return self._inside("limits")
+
+    @property
+    def invalidations(self) -> FakeInvalidationRepository:
+        return self._inside("invalidations")
 
     def __enter__(self) -> FakeUnitOfWork:
         self.journal.open_contexts += 1
@@ -545,6 +558,32 @@ class FakeStore(ImageStoreInterface):
 
     def age(self, filename: str) -> float:
         return 3600.0
+
+
+class FakeInvalidationRepository(InvalidationRepositoryInterface):
+    """Invalidations in a list of (id, kind, subject, at)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str, str, float]] = []
+
+    def saved(self) -> Any:
+        """This repository's state, for a unit of work's rollback."""
+        return list(self.rows)
+
+    def restore(self, state: Any) -> None:
+        """Go back to a state ``saved`` gave."""
+        self.rows = list(state)
+
+    def record(self, kind: str, subject: str, *, now: float) -> None:
+        self.rows.append((len(self.rows) + 1, kind, subject, now))
+
+    def since(self, moment: float) -> list[tuple[int, str, str]]:
+        return [(i, kind, subject) for i, kind, subject, at in self.rows if at >= moment]
+
+    def purge(self, *, before: float) -> int:
+        kept = [row for row in self.rows if row[3] >= before]
+        purged, self.rows = len(self.rows) - len(kept), kept
+        return purged
 
 
 class FakeLimitRepository(LimitRepositoryInterface):

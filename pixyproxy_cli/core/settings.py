@@ -72,6 +72,8 @@ class Settings(BaseModel):
     db_pool_size: int = Field(default=10, ge=1, le=512)
     db_pool_timeout: float = Field(default=10.0, ge=0)
     db_connect_timeout: float = Field(default=5.0, gt=0)
+    # Galera's causal reads (wsrep_sync_wait) for every session; None: the server's own.
+    db_sync_wait: int | None = Field(default=None, ge=0, le=15)
     data_dir: Path
     config_dir: Path
     image_dir: Path

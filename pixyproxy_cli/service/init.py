@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
+    from pixyproxy_cli.service.invalidations import Invalidations
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
     from pixyproxy_cli.service.models import ModelCatalog
     from pixyproxy_cli.service.provenance import ProvenanceService
@@ -91,6 +92,19 @@ class Services:
             uow=self.prompts.dependencies.uow,
             lifetime=timedelta(days=self.settings.token_lifetime_days),
         )
+
+    @cached_property
+    def invalidations(self) -> Invalidations:
+        """What every serve worker must forget, read from the database (``serve`` polls it).
+
+        Tells this process's token memory and image cache.
+        """
+        from pixyproxy_cli.service.invalidations import IMAGE, TOKEN, Invalidations
+
+        invalidations = Invalidations(self.prompts.dependencies.uow)
+        invalidations.listen(TOKEN, self.tokens.forget_here)
+        invalidations.listen(IMAGE, self.prompts.dependencies.cache.forget)
+        return invalidations
 
     @cached_property
     def transfer(self) -> TransferService:

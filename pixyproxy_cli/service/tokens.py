@@ -2,11 +2,17 @@
 
 A token is ``pxy_`` + its public id (16 hex digits) + ``_`` + 256 random bits (URL-safe
 base64). The database keeps only its SHA-256: the bits are random, so a fast hash is as
-safe as argon2 and costs nothing per request. A checked token is remembered in memory, so a
-request with a token costs one stat (its mark, ``data/files/token_marks.py``) instead of a query;
-a revoke removes the row, then the mark, and every process refuses the token from then on.
-At most once a minute per process a token is checked against the database again, which
-also records when it was last used.
+safe as argon2 and costs nothing per request.
+
+The database decides whether a token is valid: a token issued through any replica works on
+every replica at once (an unknown token is looked up). A checked token is remembered in
+memory, so a request with it costs one stat (its mark on this machine,
+``data/files/token_marks.py``) instead of a query. A revoke deletes the row and writes an
+invalidation in the same transaction, then removes this machine's mark: every worker here
+refuses the token at its next request (the mark is gone), and every worker on another
+replica within ``service/invalidations.py``'s poll interval (it removes its own mark). At
+most once a minute per process a token is checked against the database again, which also
+records when it was last used.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from pixyproxy_cli.data.db.interfaces import (
 )
 from pixyproxy_cli.data.db.rows import utc_now
 from pixyproxy_cli.data.files.token_marks import TokenMarks
+from pixyproxy_cli.service.invalidations import TOKEN
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, retried, transaction
 
 if TYPE_CHECKING:
@@ -179,9 +186,12 @@ class TokenService:
                 owner = uow.users.authenticate_user(record.username) if valid and record else None
                 if owner is not None:
                     uow.tokens.touch_token(token_id, now=now)
-        if record is None or owner is None or not self._marks.has(token_id):
+        if record is None or owner is None:
             self._forget(token_id)
             raise AuthenticationError(REFUSED)
+        # Valid by the database: mark it on this machine (issued elsewhere, or unmarked by
+        # an invalidation that another token's revoke raced), so that its uses cost a stat.
+        self._marks.add(token_id)
         user = owner.to_user()
         with self._lock:
             self._known[token_id] = _Known(record.token_hash, user, record.expires_at, now)
@@ -207,8 +217,8 @@ class TokenService:
                 if record is None or record.username != user.username:
                     raise RecordNotFoundError(f"No API token with id {token_id}")
                 uow.tokens.delete_token(token_id)
-        self._marks.remove(token_id)
-        self._forget(token_id)
+                uow.invalidations.record(TOKEN, token_id, now=self._clock().timestamp())
+        self.forget_here(token_id)
 
     def revoke_token(self, token: str) -> bool:
         """Revoke ``token`` itself (signing out with it); whether it was valid until now."""
@@ -227,11 +237,13 @@ class TokenService:
 
         Every process refuses them at once. Raises the database's PixyProxyExceptions.
         """
+        now = self._clock().timestamp()
         for attempt in retried(self._uow):
             with attempt as uow:
                 records = uow.tokens.get_tokens(username)
                 for record in records:
                     uow.tokens.delete_token(record.token_id)
+                    uow.invalidations.record(TOKEN, record.token_id, now=now)
         self._drop(records)
         return len(records)
 
@@ -239,18 +251,33 @@ class TokenService:
     def revoking_all(self, username: str) -> Iterator[None]:
         """Around the removal of ``username``, whose row takes its tokens' rows with it.
 
-        Once the block succeeds, every process refuses those tokens at once; if it raises,
-        nothing is revoked.
+        Once the block succeeds, every process refuses those tokens (this machine's at
+        once, other replicas' within the poll interval); if it raises, nothing is revoked
+        (the invalidations written first only make the other replicas look them up again).
         """
-        with transaction(self._uow) as uow:
-            records = uow.tokens.get_tokens(username)
+        now = self._clock().timestamp()
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                records = uow.tokens.get_tokens(username)
+                for record in records:
+                    uow.invalidations.record(TOKEN, record.token_id, now=now)
         yield
         self._drop(records)
 
     def _drop(self, records: list[TokenRecord]) -> None:
         for record in records:
-            self._marks.remove(record.token_id)
-            self._forget(record.token_id)
+            self.forget_here(record.token_id)
+
+    def forget_here(self, token_id: str) -> None:
+        """Forget a token revoked anywhere: this machine's mark, and this process's memory.
+
+        What an invalidation does in every worker (``service/invalidations.py``).
+        """
+        try:
+            self._marks.remove(token_id)
+        except ValueError:  # not a token id: nothing of ours to remove
+            return
+        self._forget(token_id)
 
     def _forget(self, token_id: str) -> None:
         with self._lock:

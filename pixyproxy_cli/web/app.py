@@ -60,9 +60,12 @@ def create_app(services: Services | None = None) -> FastAPI:
         app.state.services = services or open_services()
         settings = app.state.services.settings
         _configure_protocol(settings.http_header_timeout, settings.http_body_timeout)
+        # Revokes and deletes made by any worker of any replica reach this one's caches.
+        stop_polling = app.state.services.invalidations.start()
         try:
             yield
         finally:
+            stop_polling()
             if owned:
                 app.state.services.close()
 

@@ -11,6 +11,7 @@ import asyncio
 import collections
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -28,7 +29,7 @@ BURST = 300
 
 
 class Replicas:
-    """The cluster, and one ``serve`` on each node, sharing one image folder."""
+    """The cluster, and one ``serve`` on each node, each with a data folder of its own."""
 
     def __init__(self, cluster: GaleraCluster, urls: list[str], env: dict[str, str]) -> None:
         self.cluster = cluster
@@ -70,15 +71,17 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
             IMAGE_SIZE="64x64",
             GENERATE_RATE_LIMIT=str(LIMIT),
             GENERATE_RATE_WINDOW="600",
+            DB_SYNC_WAIT="1",  # causal reads: what one replica wrote, every replica reads
             PIXYPROXY_CONFIG_DIR=str(root / "config"),
         )
         first = {**env, "DB_PORT": str(cluster.nodes[0].port)}
         subprocess.run([str(EXECUTABLE), "db", "init"], env=first, check=True, capture_output=True)
         urls = []
         for number, node in enumerate(cluster.nodes):
-            url, _ = stack.enter_context(
-                running_server({**env, "DB_PORT": str(node.port)}, root / f"serve{number}.log")
-            )
+            # A data folder each (token marks, image files, caches): three machines that
+            # share only the database.
+            own = {**env, "DB_PORT": str(node.port), "PIXYPROXY_DATA_DIR": str(root / f"m{number}")}
+            url, _ = stack.enter_context(running_server(own, root / f"serve{number}.log"))
             urls.append(url)
         yield Replicas(cluster, urls, env)
 
@@ -137,3 +140,61 @@ def test_each_users_limit_holds_across_replicas(replicas):
     )[0][0]
     assert answers[201] > 0
     assert int(per_user) <= LIMIT  # type: ignore[call-overload]
+
+
+def _until(check, timeout: float = 10.0) -> tuple[float, int]:
+    """Call ``check`` until it is true: (seconds it took, calls that were false)."""
+    started, misses = time.monotonic(), 0
+    while not check():
+        misses += 1
+        assert time.monotonic() - started < timeout, "never happened"
+    return time.monotonic() - started, misses
+
+
+def test_a_token_from_one_replica_works_on_all_and_a_revoke_through_another_reaches_all(
+    replicas,
+):
+    add_user(replicas.env_for(0), "dan", "password-dan")
+    issued = httpx.post(f"{replicas.urls[0]}/token", auth=("dan", "password-dan"), timeout=30)
+    assert issued.status_code == 201
+    token = issued.json()
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+
+    clients = {url: httpx.Client(base_url=url, timeout=30) for url in replicas.urls}
+
+    def status(url: str) -> int:
+        return clients[url].get("/image?mine=true", headers=bearer).status_code
+
+    # Issued through replica 1: valid through every replica, at the first request.
+    assert [status(url) for url in replicas.urls] == [200, 200, 200]
+
+    revoked = httpx.delete(f"{replicas.urls[1]}/token/{token['id']}", headers=bearer)
+    assert revoked.status_code == 204
+    for url in replicas.urls:  # each keeps it in memory; the news comes by the database
+        took, late = _until(lambda url=url: status(url) == 401)
+        print(f"revoke reached {url} after {took * 1000:.0f} ms ({late} request(s) still 200)")
+    for client in clients.values():
+        client.close()
+
+
+def test_a_delete_through_one_replica_reaches_every_replica(replicas):
+    auth = ("dan", "password-dan")
+    made = httpx.post(f"{replicas.urls[2]}/image", json={"prompt": "gone soon"}, auth=auth)
+    assert made.status_code == 201
+    guid = made.json()["guid"]
+    for url in replicas.urls:  # every replica reads (and caches) it
+        assert httpx.get(f"{url}/image/{guid}").status_code == 200
+
+    clients = {url: httpx.Client(base_url=url, timeout=30) for url in replicas.urls}
+    deleted = httpx.delete(f"{replicas.urls[0]}/image/{guid}", auth=auth)
+    assert deleted.status_code == 204
+    for url in replicas.urls:
+        took, late = _until(lambda url=url: clients[url].get(f"/image/{guid}").status_code == 404)
+        print(f"delete reached {url} after {took * 1000:.0f} ms ({late} request(s) still 200)")
+    for client in clients.values():
+        client.close()
+    assert replicas.count_everywhere(f"SELECT COUNT(*) FROM images WHERE guid = '{guid}'") == [
+        0,
+        0,
+        0,
+    ]

@@ -28,6 +28,7 @@ from pixyproxy_cli.data.db.database import Database, Params, RawRow, Row
 if TYPE_CHECKING:
     from pixyproxy_cli.data.db.interfaces import (
         ImageRepositoryInterface,
+        InvalidationRepositoryInterface,
         LimitRepositoryInterface,
         TokenRepositoryInterface,
         UserRepositoryInterface,
@@ -51,6 +52,7 @@ class Repositories:
     users: UserRepositoryInterface
     tokens: TokenRepositoryInterface
     limits: LimitRepositoryInterface
+    invalidations: InvalidationRepositoryInterface
 
 
 class UnitOfWork(Protocol):
@@ -74,6 +76,10 @@ class UnitOfWork(Protocol):
     @property
     def limits(self) -> LimitRepositoryInterface:
         """The rate-limit counters, inside this unit of work."""
+
+    @property
+    def invalidations(self) -> InvalidationRepositoryInterface:
+        """What every process must forget, inside this unit of work."""
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -148,6 +154,11 @@ class DatabaseContext:
     def limits(self) -> LimitRepositoryInterface:
         """The rate-limit counters, on this connection. Raises RuntimeError outside ``with``."""
         return self._bound().limits
+
+    @property
+    def invalidations(self) -> InvalidationRepositoryInterface:
+        """What every process must forget. Raises RuntimeError outside ``with``."""
+        return self._bound().invalidations
 
     def _open(self) -> None:
         self.conn = self.database.acquire()

@@ -238,6 +238,25 @@ class LimitRepositoryInterface(ABC):
         """Remove the buckets named ``prefix...`` whose window started before ``before``."""
 
 
+class InvalidationRepositoryInterface(ABC):
+    """What every process must forget (a revoked token, a deleted image), with when.
+
+    Inserts only: writers on several nodes of a cluster never touch the same row.
+    """
+
+    @abstractmethod
+    def record(self, kind: str, subject: str, *, now: float) -> None:
+        """Note that ``subject`` (a token id, a GUID) of ``kind`` is gone as of ``now``."""
+
+    @abstractmethod
+    def since(self, moment: float) -> list[tuple[int, str, str]]:
+        """(id, kind, subject) of every row noted at ``moment`` or later, by id."""
+
+    @abstractmethod
+    def purge(self, *, before: float) -> int:
+        """Remove the rows noted before ``before``; how many."""
+
+
 @dataclass(frozen=True)
 class TokenRecord:
     """An API token as stored: never the token itself, only its SHA-256."""

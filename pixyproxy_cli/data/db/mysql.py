@@ -132,7 +132,12 @@ class MySQLDatabase(Database):
             "collation": COLLATION,
             "autocommit": False,
             "connection_timeout": max(1, round(settings.db_connect_timeout)),
-            "init_command": SESSION_SETUP,
+            "init_command": SESSION_SETUP
+            + (
+                f", SESSION wsrep_sync_wait = {int(settings.db_sync_wait)}"
+                if settings.db_sync_wait is not None
+                else ""
+            ),
         }
         pool = ConnectionPool(
             self.open_connection,

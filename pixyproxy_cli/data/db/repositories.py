@@ -18,6 +18,7 @@ from pixyproxy_cli.data.db.context import DatabaseContext, Repositories
 from pixyproxy_cli.data.db.interfaces import (
     ImageQuery,
     ImageRepositoryInterface,
+    InvalidationRepositoryInterface,
     LimitRepositoryInterface,
     TokenRecord,
     TokenRepositoryInterface,
@@ -619,9 +620,39 @@ MySQLUserRepository = SqlUserRepository
 """The specification's name for the roster on MySQL; the same statements serve SQLite."""
 
 
+class SqlInvalidationRepository(_SqlRepository, InvalidationRepositoryInterface):
+    """What every process must forget, one inserted row each (never updated)."""
+
+    def record(self, kind: str, subject: str, *, now: float) -> None:
+        """See InvalidationRepositoryInterface.record."""
+        self._db.execute(
+            "INSERT INTO invalidations (kind, subject, at) VALUES (%(kind)s, %(subject)s, %(at)s)",
+            {"kind": kind, "subject": subject, "at": now},
+        )
+
+    def since(self, moment: float) -> list[tuple[int, str, str]]:
+        """See InvalidationRepositoryInterface.since."""
+        db = self._db
+        db.execute(
+            "SELECT id, kind, subject FROM invalidations WHERE at >= %(moment)s ORDER BY id",
+            {"moment": moment},
+        )
+        return [(int(row["id"]), str(row["kind"]), str(row["subject"])) for row in db.fetchall()]
+
+    def purge(self, *, before: float) -> int:
+        """See InvalidationRepositoryInterface.purge."""
+        db = self._db
+        db.execute("DELETE FROM invalidations WHERE at < %(before)s", {"before": before})
+        return db.rowcount
+
+
 def bind_repositories(db: DatabaseContext) -> Repositories:
     """The repositories of one unit of work, for its database's dialect."""
     users, tokens = SqlUserRepository(db), SqlTokenRepository(db)
+    invalidations = SqlInvalidationRepository(db)
     if db.database.dialect == "mysql":
-        return Repositories(MySQLImageRepository(db), users, tokens, MySQLLimitRepository(db))
-    return Repositories(SQLiteImageRepository(db), users, tokens, SQLiteLimitRepository(db))
+        images: SqlImageRepository = MySQLImageRepository(db)
+        limits: SqlLimitRepository = MySQLLimitRepository(db)
+    else:
+        images, limits = SQLiteImageRepository(db), SQLiteLimitRepository(db)
+    return Repositories(images, users, tokens, limits, invalidations)

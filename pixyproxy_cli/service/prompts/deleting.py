@@ -7,11 +7,13 @@ to every image before any is deleted, so a refusal deletes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.service.access import Caller
+from pixyproxy_cli.service.invalidations import IMAGE
 from pixyproxy_cli.service.prompts.dependencies import PromptDependencies, not_found
 from pixyproxy_cli.service.transaction import retried, transaction
 from pixyproxy_cli.service.validation import validate_guid, validate_username
@@ -65,6 +67,7 @@ class ImageDeleter:
                     page = uow.images.get_owned_image_files(owner, limit=DELETE_CHUNK_SIZE)
                     for stored in page:
                         uow.images.delete_image(stored.guid)
+                        uow.invalidations.record(IMAGE, stored.guid, now=time.time())
             self._remove_deleted([f.guid for f in page], [f.filename for f in page])
             deleted += len(page)
             if len(page) < DELETE_CHUNK_SIZE:
@@ -79,9 +82,9 @@ class ImageDeleter:
 
     def _delete(self, wanted: list[str], *, as_admin: bool) -> list[str]:
         """Delete ``wanted``'s rows in one transaction, then their files: all, or none."""
-        filenames = []
         for attempt in retried(self._uow):
             with attempt as uow:  # every row, or none
+                filenames = []
                 for guid in wanted:  # every check first: a refusal deletes nothing
                     stored = self._stored(uow, guid, as_admin=as_admin)
                     if not as_admin:
@@ -90,6 +93,8 @@ class ImageDeleter:
                 for guid in wanted:
                     if not uow.images.delete_image(guid):  # deleted meanwhile by someone else
                         raise not_found(guid)
+                    # Every worker of every replica forgets it (service/invalidations.py).
+                    uow.invalidations.record(IMAGE, guid, now=time.time())
         self._remove_deleted(wanted, filenames)
         return wanted
 
