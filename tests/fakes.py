@@ -508,6 +508,10 @@ class FakeStore(ImageStoreInterface):
         self.files: dict[str, bytes] = {}
         self.fail_with: BaseException | None = None
 
+    def check(self) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+
     def save(self, filename: str, data: bytes) -> None:
         self.journal.add(f"store.save(open_contexts={self.journal.open_contexts})")
         if self.fail_with is not None:

@@ -116,10 +116,30 @@ class Settings(BaseModel):
     # How long an API token from POST /token is valid.
     token_lifetime_days: float = Field(default=90.0, gt=0, le=3650)
 
+    def database_hosts(self) -> list[tuple[str, int]]:
+        """The MySQL servers DB_HOST names, in order: ``a``, or ``a,b:3307,c`` (failover).
+
+        A host without a port has DB_PORT's. Raises ConfigurationError for an empty name or
+        a port that is not a number from 1 to 65535.
+        """
+        hosts = []
+        for part in (self.db_host or "127.0.0.1").split(","):
+            name, port = part.strip(), self.db_port
+            if name.count(":") == 1:  # host:port (an IPv6 address has more colons)
+                name, _, given = name.partition(":")
+                if not given.isdecimal() or not 1 <= int(given) <= 65535:
+                    raise ConfigurationError(f"DB_HOST: {part.strip()!r} has no valid port")
+                port = int(given)
+            if not name:
+                raise ConfigurationError(f"DB_HOST: an empty host name in {self.db_host!r}")
+            hosts.append((name, port))
+        return hosts
+
     def database_location(self) -> str:
         """Where the database lives, for messages: ``host:port/name`` or the SQLite file."""
         if self.db_backend == "mysql":
-            return f"{self.db_host or '127.0.0.1'}:{self.db_port}/{self.db_name}"
+            hosts = ",".join(f"{host}:{port}" for host, port in self.database_hosts())
+            return f"{hosts}/{self.db_name}"
         return str(self.sqlite_path)
 
 

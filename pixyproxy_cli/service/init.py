@@ -184,6 +184,25 @@ class Services:
             uow=self.prompts.dependencies.uow,
         )
 
+    def readiness(self) -> dict[str, str]:
+        """``ok``, or what is wrong, for the database and the image store (GET /readyz)."""
+        from pixyproxy_cli.core.exceptions import PixyProxyException
+        from pixyproxy_cli.service.transaction import transaction
+
+        checks = {}
+        try:
+            with transaction(self.prompts.dependencies.uow):
+                pass  # a transaction begun and committed: the database answers
+            checks["database"] = "ok"
+        except PixyProxyException as error:
+            checks["database"] = error.message
+        try:
+            self.prompts.dependencies.store.check()
+            checks["store"] = "ok"
+        except PixyProxyException as error:
+            checks["store"] = error.message
+        return checks
+
     def prompts_for(self, user: User | None) -> PromptService:
         """The prompt service for ``user``: private requests when authenticated."""
         if user is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -66,6 +67,15 @@ def transaction(uow: UnitOfWorkFactory) -> Iterator[UnitOfWork]:
     except Exception as error:
         # Entering or leaving the context failed outside the transaction body.
         raise PixyProxyException() from error
+
+
+_retried = 0
+_retried_lock = threading.Lock()
+
+
+def retries() -> int:
+    """How many times this process ran a unit of work again (``GET /metrics``)."""
+    return _retried
 
 
 MAX_ATTEMPTS = 10
@@ -129,6 +139,9 @@ def retried(
         yield attempt
         if attempt.done or attempt.conflict is None:
             return  # committed, or the caller did not run it: nothing to run again
+        global _retried
+        with _retried_lock:
+            _retried += 1
         logger.info(
             "transaction conflict (attempt %d of %d), running it again: %s",
             number,

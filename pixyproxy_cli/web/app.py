@@ -17,6 +17,7 @@ from pixyproxy_cli import __version__
 from pixyproxy_cli.core.constants import MAX_EDIT_SOURCE_BYTES, MAX_EDIT_SOURCES, MAX_MASK_BYTES
 from pixyproxy_cli.service.init import Services, open_services
 from pixyproxy_cli.web.errors import install_exception_handlers
+from pixyproxy_cli.web.metrics import Metrics
 from pixyproxy_cli.web.middleware import (
     BodySizeLimitMiddleware,
     HeaderLimitMiddleware,
@@ -24,7 +25,7 @@ from pixyproxy_cli.web.middleware import (
     RequestLogMiddleware,
 )
 from pixyproxy_cli.web.pages import STATIC_DIR
-from pixyproxy_cli.web.routers import gallery, images, tokens, usage
+from pixyproxy_cli.web.routers import gallery, health, images, tokens, usage
 
 MAX_BODY_BYTES = 1024 * 1024
 """A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing else we accept as JSON
@@ -58,6 +59,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or open_services()
+        app.state.metrics = Metrics(app.state.services)
         settings = app.state.services.settings
         _configure_protocol(settings.http_header_timeout, settings.http_body_timeout)
         # Revokes and deletes made by any worker of any replica reach this one's caches.
@@ -79,7 +81,9 @@ def create_app(services: Services | None = None) -> FastAPI:
     )
     if services is not None:
         app.state.services = services
+        app.state.metrics = Metrics(services)
     install_exception_handlers(app)
+    app.include_router(health.router)
     app.include_router(images.router)
     app.include_router(images.edits_router)
     app.include_router(usage.router)

@@ -101,6 +101,7 @@ async def handle_pixyproxy_exception(request: Request, error: Exception) -> Resp
     """Map a PixyProxyException to its status and JSON body."""
     assert isinstance(error, PixyProxyException)
     status = status_for(error)
+    request.state.error = error.code  # for GET /metrics
     headers: dict[str, str] = {}
     if status == 401:
         headers.update(AUTHENTICATE_HEADER)

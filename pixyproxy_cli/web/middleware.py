@@ -104,6 +104,9 @@ class RequestLogMiddleware:
             body = {"error": "internal_error", "message": UNEXPECTED_MESSAGE}
             await send_json(send_with_id, 500, {**body, "request_id": request_id})
         finally:
+            metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
+            if metrics is not None:
+                metrics.record(scope, status, started)
             client = scope.get("client")
             state = scope.get("state") or {}
             query = scope.get("query_string", b"").decode("latin-1")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pixyproxy_cli.data.db.schema import latest_version
 from tests.conftest import settings_environment
 from tests.helpers import EXECUTABLE
 
@@ -89,7 +90,7 @@ def test_errors_from_the_installed_command(pixyproxy):
 def test_the_installed_command_uses_the_fast_driver(pixyproxy):
     status = json.loads(pixyproxy("db", "init", "--json").stdout)
 
-    assert status["schema_version"] == 9
+    assert status["schema_version"] == latest_version(pixyproxy.settings.db_backend)
     if pixyproxy.settings.db_backend == "mysql":
         assert status["driver"].endswith("(C extension)")
     else:

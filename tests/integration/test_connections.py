@@ -307,3 +307,24 @@ print(type(database.translate_error(error)).__name__)
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.stdout == "DBConnectionError\n", done.stderr
+
+
+@pytest.mark.mysql
+def test_a_host_that_does_not_answer_is_passed_over_for_the_next(mysql_settings, caplog):
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
+    alive = f"{mysql_settings.db_host}:{mysql_settings.db_port}"
+    settings = mysql_settings.model_copy(update={"db_host": f"{dead},{alive}"})
+    database = create_database(settings)
+    try:
+        for _ in range(3):
+            with DatabaseContext(database) as db:
+                db.begin_transaction()
+                db.execute("SELECT 1 AS one")
+                assert db.fetchone() == {"one": 1}
+                db.commit_transaction()
+    finally:
+        database.close()
+    # Failed over once; the host that answered is asked first from then on.
+    assert [r.getMessage() for r in caplog.records if "failed over" in r.getMessage()] == [
+        f"MySQL: failed over to {alive}"
+    ]

@@ -84,3 +84,24 @@ def test_the_password_is_secret_and_the_location_never_shows_it():
 def test_unknown_overrides_are_refused():
     with pytest.raises(ConfigurationError, match="unknown setting 'colour'"):
         load_settings({"colour": "blue"}, environ={})
+
+
+@pytest.mark.parametrize(
+    ("given", "hosts"),
+    [
+        (None, [("127.0.0.1", 3306)]),
+        ("db", [("db", 3306)]),
+        ("a,b:3307, c ", [("a", 3306), ("b", 3307), ("c", 3306)]),
+        ("::1", [("::1", 3306)]),
+    ],
+)
+def test_db_host_names_one_server_or_several_for_failover(given, hosts):
+    settings = load_settings({"db_backend": "mysql", "db_host": given}, environ={})
+    assert settings.database_hosts() == hosts
+
+
+@pytest.mark.parametrize("given", ["a,,b", "a:x", "a:70000", ":3306"])
+def test_a_malformed_db_host_is_refused_naming_the_setting(given):
+    settings = load_settings({"db_backend": "mysql", "db_host": given}, environ={})
+    with pytest.raises(ConfigurationError, match="^DB_HOST: "):
+        settings.database_hosts()

@@ -317,6 +317,9 @@ def test_the_openapi_document_is_valid_and_says_which_paths_are_private(api):
         "/token/{token_id}",
         "/user",
         "/models",
+        "/healthz",
+        "/readyz",
+        "/metrics",
     }
     assert {"HTTPBasic", "HTTPBearer"} <= set(document["components"]["securitySchemes"])
     assert '"private": true' in document["paths"]["/image"]["post"]["description"]

@@ -15,6 +15,7 @@ Two quirks of the connector on this platform are handled here:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -44,6 +45,10 @@ COLLATION = "utf8mb4_unicode_ci"
 SESSION_SETUP = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'"
 SCHEMA_LOCK_NAME = "pixyproxy_schema_migration"
 SCHEMA_LOCK_TIMEOUT_SECONDS = 60
+SCHEMA_LOCK_STALE_SECONDS = 900
+"""A cluster lock this old was left by a process that died while migrating."""
+CLUSTER_LOCK_TABLE = "schema_migration_lock"
+"""The table whose existence is the cluster-wide migration lock."""
 
 # Every way the server refuses a login: a wrong password (1045), a user it does not know
 # asked without one (1698), a user who may not use the database (1044).
@@ -56,6 +61,20 @@ _LOGIN_REFUSED_ERRNOS = frozenset(
     }
 )
 # Errors that mean "the server cannot be used right now": unreachable, refused, gone away.
+_UNREACHABLE = frozenset(
+    {
+        errorcode.CR_CONNECTION_ERROR,
+        errorcode.CR_CONN_HOST_ERROR,
+        errorcode.CR_UNKNOWN_HOST,
+        errorcode.CR_SERVER_GONE_ERROR,
+        errorcode.CR_SERVER_LOST,
+        errorcode.ER_SERVER_SHUTDOWN,
+        errorcode.ER_CON_COUNT_ERROR,
+        1047,  # ER_UNKNOWN_COM_ERROR: a Galera node that is not ready ("WSREP has not yet...")
+        -1,
+    }
+)
+"""Errors of one host that the next host of DB_HOST may not have."""
 _CONFLICT_ERRNOS = frozenset({errorcode.ER_LOCK_DEADLOCK, errorcode.ER_LOCK_WAIT_TIMEOUT})
 """1213 and 1205: the transaction lost a race for rows another one changed."""
 _CONNECTION_ERRNOS = _LOGIN_REFUSED_ERRNOS | frozenset(
@@ -71,6 +90,7 @@ _CONNECTION_ERRNOS = _LOGIN_REFUSED_ERRNOS | frozenset(
         errorcode.CR_SERVER_LOST_EXTENDED,
         1927,  # MariaDB ER_CONNECTION_KILLED
         4031,  # ER_CLIENT_INTERACTION_TIMEOUT
+        1047,  # a Galera node that left the primary component ("WSREP has not yet prepared")
     }
 )
 _CONSTRAINT_ERRNOS = frozenset(
@@ -120,11 +140,12 @@ class MySQLDatabase(Database):
     )
 
     def __init__(self, settings: Settings, provision: Provision = Provision.SCHEMA) -> None:
-        self._address = f"{settings.db_host or '127.0.0.1'}:{settings.db_port}"
+        self._hosts = settings.database_hosts()
+        self._preferred = 0
+        """The host connections are opened to first: the last one that answered."""
+        self._address = ",".join(f"{host}:{port}" for host, port in self._hosts)
         self._database_name = settings.db_name
         self._config: dict[str, Any] = {
-            "host": settings.db_host or "127.0.0.1",
-            "port": settings.db_port,
             "user": settings.db_user or "root",
             "password": database_password(settings),
             "database": settings.db_name,
@@ -159,7 +180,7 @@ class MySQLDatabase(Database):
         """
         with self.errors_translated():
             try:
-                return mysql.connector.connect(**self._config)
+                return self._connect(self._config)
             except errors.ProgrammingError as error:
                 if error.errno != errorcode.ER_BAD_DB_ERROR:
                     raise
@@ -169,11 +190,58 @@ class MySQLDatabase(Database):
                     "run pixyproxy db init"
                 )
             self._create_database()
-            return mysql.connector.connect(**self._config)
+            return self._connect(self._config)
+
+    def _connect(self, config: dict[str, Any]) -> Any:
+        """A connection to the first host that answers, the last one that did first.
+
+        With several hosts (DB_HOST=a,b,c: the nodes of a cluster, or replicas behind no
+        balancer) a host that refuses, does not answer, or is a Galera node not ready for
+        clients is passed over for the next, and the one that answers is tried first from
+        then on. Raises the last host's error when none answers.
+        """
+        count = len(self._hosts)
+        for offset in range(count):
+            index = (self._preferred + offset) % count
+            host, port = self._hosts[index]
+            try:
+                connection = mysql.connector.connect(host=host, port=port, **config)
+                if count > 1 and not self._ready(connection):
+                    connection.close()
+                    raise errors.OperationalError(
+                        msg=f"{host}:{port} is a Galera node not ready for clients", errno=1047
+                    )
+            except errors.Error as error:
+                if offset == count - 1 or getattr(error, "errno", None) not in _UNREACHABLE:
+                    raise
+                logger.warning(
+                    "MySQL at %s:%s cannot be used (%s); trying the next", host, port, error
+                )
+                continue
+            if index != self._preferred:
+                logger.warning("MySQL: failed over to %s:%s", host, port)
+                self._preferred = index
+            return connection
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    @staticmethod
+    def _ready(connection: Any) -> bool:
+        """Whether a Galera node takes clients (always, for a server that is not one)."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+            row = cursor.fetchone()
+            if row is None or str(row[1]).upper() != "ON":
+                return True  # not a Galera node (MariaDB builds have the variable, OFF)
+            cursor.execute("SHOW STATUS LIKE 'wsrep_ready'")
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row is not None and str(row[1]).upper() == "ON"
 
     def _create_database(self) -> None:
         config = {key: value for key, value in self._config.items() if key != "database"}
-        connection = mysql.connector.connect(**config)
+        connection = self._connect(config)
         try:
             cursor = connection.cursor()
             cursor.execute(
@@ -254,7 +322,17 @@ class MySQLDatabase(Database):
 
     @contextmanager
     def schema_lock(self, connection: Any) -> Iterator[None]:
-        """Hold a server-wide named lock while migrating."""
+        """Hold the migration lock of the whole cluster while migrating.
+
+        GET_LOCK serialises the processes of one server, but on a Galera cluster each node
+        has its own. The cluster-wide lock is a table, ``schema_migration_lock``: DDL runs
+        in the same order on every node (total order isolation), so of several processes
+        creating it at once exactly one succeeds, and the others wait until it is dropped.
+        A lock older than ``SCHEMA_LOCK_STALE_SECONDS`` was left by a process that died,
+        and is taken over. (A row would not do: the DDL of one process's migration aborts
+        another's open transaction on the same table.) Raises DatabaseError after
+        ``SCHEMA_LOCK_TIMEOUT_SECONDS`` of waiting.
+        """
         cursor = self.cursor(connection)
         try:
             self.execute(
@@ -268,13 +346,50 @@ class MySQLDatabase(Database):
                     f"Timed out waiting for another pixyproxy to finish migrating {self.location}"
                 )
             try:
-                yield
-                self.commit(connection)  # the DDL commits itself; the version row does not
+                self._take_cluster_lock(cursor)
+                try:
+                    yield
+                    self.commit(connection)  # the DDL commits itself; the version row does not
+                finally:
+                    self.rollback(connection)
+                    self.execute(cursor, f"DROP TABLE IF EXISTS {CLUSTER_LOCK_TABLE}")
             finally:
                 self.execute(cursor, "SELECT RELEASE_LOCK(%(name)s)", {"name": SCHEMA_LOCK_NAME})
                 self.fetchall(cursor)
         finally:
             cursor.close()
+
+    def _take_cluster_lock(self, cursor: Any) -> None:
+        """Create the lock table, waiting while another process holds it (see above)."""
+        deadline = time.monotonic() + SCHEMA_LOCK_TIMEOUT_SECONDS
+        while True:
+            try:
+                self.execute(
+                    cursor,
+                    f"CREATE TABLE {CLUSTER_LOCK_TABLE} (held_by VARCHAR(64)) ENGINE=InnoDB",
+                )
+                return
+            except PixyProxyException as error:
+                if getattr(error.__cause__, "errno", None) != errorcode.ER_TABLE_EXISTS_ERROR:
+                    raise
+            self.execute(
+                cursor,
+                "SELECT TIMESTAMPDIFF(SECOND, CREATE_TIME, NOW()) AS age "
+                "FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_name = %(table)s",
+                {"table": CLUSTER_LOCK_TABLE},
+            )
+            row = self.fetchone(cursor)
+            if row and row["age"] is not None and int(row["age"]) > SCHEMA_LOCK_STALE_SECONDS:
+                logger.warning("taking over a migration lock left %s s ago", row["age"])
+                self.execute(cursor, f"DROP TABLE IF EXISTS {CLUSTER_LOCK_TABLE}")
+                continue
+            if time.monotonic() > deadline:
+                raise DatabaseError(
+                    f"Timed out waiting for another pixyproxy to finish migrating {self.location}"
+                    " (on another node of the cluster)"
+                )
+            time.sleep(0.2)
 
     def driver_name(self) -> str:
         """Which mysql-connector implementation is in use."""

@@ -51,6 +51,10 @@ class ConnectionPool(Generic[C]):
         self._lock = threading.Lock()
         self._idle: list[tuple[C, float]] = []
         self._closed = False
+        self._borrowed = 0
+        self._generation = 0
+        """Bumped when the server went away: connections borrowed before are not kept."""
+        self._borrowed_in: dict[int, int] = {}
 
     def acquire(self) -> C:
         """Borrow a connection, waiting up to the timeout for one to be free.
@@ -63,6 +67,14 @@ class ConnectionPool(Generic[C]):
                 f"No connection to {self._location} became free within {self._timeout:g} s "
                 f"(pool size {self.size}); raise DB_POOL_SIZE or DB_POOL_TIMEOUT"
             )
+        connection = self._checkout()
+        with self._lock:
+            self._borrowed += 1
+            self._borrowed_in[id(connection)] = self._generation
+        return connection
+
+    def _checkout(self) -> C:
+        """An idle connection that is still alive, or a new one (a slot is held)."""
         try:
             while True:
                 with self._lock:
@@ -84,18 +96,29 @@ class ConnectionPool(Generic[C]):
         """Give a borrowed connection back; ``discard`` closes it instead of keeping it."""
         try:
             with self._lock:
-                keep = not discard and not self._closed
+                generation = self._borrowed_in.pop(id(connection), self._generation)
+                # One borrowed before the server went away is as suspect as the idle ones.
+                keep = not discard and not self._closed and generation == self._generation
                 if keep:
                     self._idle.append((connection, time.monotonic()))
             if not keep:
                 self._close(connection)
         finally:
+            with self._lock:
+                self._borrowed -= 1
             self._slots.release()
+
+    @property
+    def borrowed_count(self) -> int:
+        """How many connections are borrowed right now."""
+        with self._lock:
+            return self._borrowed
 
     def discard_idle(self) -> int:
         """Close every idle connection (after the server went away, they are all stale)."""
         with self._lock:
             idle, self._idle = self._idle, []
+            self._generation += 1
         for connection, _ in idle:
             self._close(connection)
         return len(idle)

@@ -73,6 +73,10 @@ class ImageStoreInterface(ABC):
     def exists(self, filename: str) -> bool:
         """Whether ``filename`` is stored."""
 
+    @abstractmethod
+    def check(self) -> None:
+        """Raise StorageUnavailableError unless the store can be written now (readiness)."""
+
     def has(self, filename: str) -> bool:
         """Whether a file of this name is there, as cheaply as the store can tell.
 
@@ -139,6 +143,15 @@ class LocalImageStore(ImageStoreInterface):
     def save(self, filename: str, data: bytes) -> None:
         """Write ``data`` to a temporary file, fsync it, and rename it into place."""
         self._write(self._resolve(filename), data, durable=True)
+
+    def check(self) -> None:
+        """The folder exists (or can be made) and may be written: StorageUnavailableError."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageUnavailableError(f"Cannot create {self.root}: {error.strerror}") from error
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageUnavailableError(f"Cannot write to {self.root}")
 
     def _write(self, target: Path, data: bytes, *, durable: bool) -> None:
         """Write ``target`` atomically; ``durable`` also fsyncs the file and the rename."""

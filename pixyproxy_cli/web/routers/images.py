@@ -231,9 +231,11 @@ def generate(
     """
     _charge_images(prompts, services, request, body.n)
     # The service validates the prompt against the configured limits, and the options.
-    return prompts.generate_images(
+    images = prompts.generate_images(
         body.model_dump(include={"prompt", "private"}), body.n, body.options(services.image_options)
     )
+    request.state.images_made = ("generate", len(images))  # for GET /metrics
+    return images
 
 
 @router.post(
@@ -359,7 +361,7 @@ async def edit_images(
     except Exception:
         await run_in_threadpool(_give_back_images, prompts, services, request, 1)
         raise
-    return await run_in_threadpool(
+    images = await run_in_threadpool(
         lambda: prompts.edit_images(
             fields.model_dump(include={"prompt", "private"}),
             sources,
@@ -368,6 +370,8 @@ async def edit_images(
             mask=mask,
         )
     )
+    request.state.images_made = ("edit", len(images))  # for GET /metrics
+    return images
 
 
 async def _edit_form(

@@ -1,0 +1,105 @@
+"""What ``GET /metrics`` tells Prometheus about one ``serve`` process.
+
+Requests by route (the path template, never the path: a GUID is not a label) and status,
+their latencies, images made, errors answered by code (the provider's among them), the
+connection pool's use, and the units of work run again after a lost race. prometheus-client
+writes the text format; each app has a registry of its own (tests build many apps).
+
+With ``serve --workers N`` each worker counts its own requests and a scrape reaches one of
+them: run one worker per replica behind the balancer, or scrape each replica's workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from pixyproxy_cli.service import transaction
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.service.init import Services
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+"""Seconds: from a cached read (milliseconds) to a generation (tens of seconds)."""
+
+
+class _PoolAndRetries(Collector):
+    """Read at each scrape: the pool's connections and the retried units of work."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def collect(self) -> Iterator[Any]:
+        pool = self._services.database.pool
+        connections = GaugeMetricFamily(
+            "pixyproxy_db_pool_connections",
+            "Database connections of this process, by state",
+            labels=["state"],
+        )
+        connections.add_metric(["borrowed"], pool.borrowed_count)
+        connections.add_metric(["idle"], pool.idle_count)
+        connections.add_metric(["size"], pool.size)
+        yield connections
+        retries = CounterMetricFamily(
+            "pixyproxy_transaction_retries",
+            "Units of work run again after a deadlock or certification conflict",
+        )
+        retries.add_metric([], transaction.retries())
+        yield retries
+
+
+class Metrics:
+    """The instruments of one app, and the text of a scrape."""
+
+    def __init__(self, services: Services) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "pixyproxy_http_requests",
+            "HTTP requests answered, by method, route and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "pixyproxy_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.images = Counter(
+            "pixyproxy_images_made",
+            "Images generated or edited and stored",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "pixyproxy_errors",
+            "Errors answered, by code (generation_failed, rate_limited...: the provider's)",
+            ["code"],
+            registry=self.registry,
+        )
+        self.registry.register(_PoolAndRetries(services))
+
+    def record(self, scope: dict[str, Any], status: int, started: float) -> None:
+        """Count one answered request (its route template, once routing has matched it)."""
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope.get("method", "-")
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(time.perf_counter() - started)
+        state = scope.get("state") or {}
+        if "images_made" in state:
+            kind, count = state["images_made"]
+            self.images.labels(kind).inc(count)
+        if "error" in state:
+            self.errors.labels(state["error"]).inc()
+
+    def text(self) -> bytes:
+        """The scrape, in Prometheus' text format."""
+        from prometheus_client import generate_latest
+
+        return generate_latest(self.registry)
