@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6)), (11, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite; name_key, the
@@ -74,9 +74,10 @@ CREATE TABLE IF NOT EXISTS images (
 -- every server on this database (migration 002).
 CREATE TABLE IF NOT EXISTS rate_limits (
     bucket        VARCHAR(80) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,  -- kind:sha256(key)
+    slot          SMALLINT UNSIGNED  NOT NULL,                                 -- migration 011
     window_start  DOUBLE        NOT NULL,                                      -- Unix seconds
     hits          INT UNSIGNED  NOT NULL,
-    PRIMARY KEY (bucket)
+    PRIMARY KEY (bucket, slot)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- API tokens (migration 006): POST /token makes one, Authorization: Bearer uses it. Only a

@@ -1053,6 +1053,94 @@ def same_cost_row(name: str, figure: float, baseline: str, base: float, digits: 
     )
 
 
+def _post_burst(urls: list[str], count: int) -> tuple[float, float]:
+    """``count`` concurrent anonymous POST /image spread over ``urls``: (2xx share, p99 ms)."""
+    import asyncio
+
+    import httpx
+
+    async def burst() -> list[tuple[int, float]]:
+        limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+            async def post(number: int) -> tuple[int, float]:
+                started = time.perf_counter()
+                try:
+                    answer = await client.post(
+                        f"{urls[number % len(urls)]}/image", json={"prompt": f"burst {number}"}
+                    )
+                    status = answer.status_code
+                except httpx.HTTPError:
+                    status = 0
+                return status, (time.perf_counter() - started) * 1000
+
+            return list(await asyncio.gather(*(post(n) for n in range(count))))
+
+    answers = asyncio.run(burst())
+    share = sum(1 for status, _ in answers if 200 <= status < 300) / len(answers)
+    latencies = sorted(ms for _, ms in answers)
+    return share, latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+
+
+def bench_cluster(bursts: int, work: Path) -> list[Row]:
+    """300 concurrent POSTs through three replicas on a three-node Galera cluster, limits on
+    (anonymous: one counter row), beside one replica on one node of the same cluster."""
+    sys.path.insert(0, str(HERE.parent))
+    from tests.galera_cluster import GaleraCluster, missing
+
+    reason = missing()
+    if reason is not None:
+        return [Row("cluster", "-", reason, None, "-", None)]
+    cluster = GaleraCluster(work / "galera")
+    env = {
+        **os.environ,
+        "DB_BACKEND": "mysql",
+        "DB_USER": "root",
+        "DB_NAME": "pixyproxy_bench",
+        "DB_SYNC_WAIT": "1",
+        "IMAGE_PROVIDER": "placeholder",
+        "IMAGE_SIZE": "64x64",
+        "GENERATE_RATE_LIMIT": "1000000",  # on, and never reached: every request writes it
+        "GENERATE_RATE_WINDOW": "3600",
+    }
+    env.pop("OPENAI_API_KEY", None)
+    try:
+        cluster.start()
+        nodes = cluster.nodes
+        first = {**env, "DB_HOST": f"127.0.0.1:{nodes[0].port}", "PIXYPROXY_DATA_DIR": str(work)}
+        subprocess.run([PIXYPROXY, "db", "init"], env=first, check=True, capture_output=True)
+        ports = [free_port() for _ in nodes]
+        with contextlib.ExitStack() as stack:
+            for number, port in enumerate(ports):
+                hosts = ",".join(f"127.0.0.1:{nodes[(number + k) % 3].port}" for k in range(3))
+                replica_env = {
+                    **env,
+                    "DB_HOST": hosts,
+                    "PIXYPROXY_DATA_DIR": str(work / f"replica{number}"),
+                }
+                command = [PIXYPROXY, "serve", "--port", str(port), "--log-level", "warning"]
+                stack.enter_context(server(command, replica_env, port))
+            urls = [f"http://127.0.0.1:{port}" for port in ports]
+            three = [_post_burst(urls, 300) for _ in range(bursts)]
+            one = [_post_burst(urls[:1], 300) for _ in range(bursts)]
+    finally:
+        cluster.stop()
+    share3 = min(share for share, _ in three)
+    p99_3 = statistics.median(p99 for _, p99 in three)
+    share1 = min(share for share, _ in one)
+    p99_1 = statistics.median(p99 for _, p99 in one)
+    return [
+        Row(
+            "300 concurrent POST /image, limits on, 3 replicas on 3 Galera nodes",
+            f"2xx {share3:.1%}, p99 {p99_3:,.0f} ms (worst of {bursts}, median p99)",
+            f"1 replica on 1 node: 2xx {share1:.1%}, p99 {p99_1:,.0f} ms",
+            p99_3 / p99_1,
+            "2xx 100%",
+            share3 == 1.0,
+        )
+    ]
+
+
 def bench_login(rounds: int, work: Path) -> Row:
     """Unknown user vs wrong password, real argon2 parameters, interleaved in one run.
 
@@ -1188,7 +1276,7 @@ def main() -> int:
         metavar="NAME",
         help=(
             "run only these (help, list-small, list-large, http, generate, login, oracle, search, "
-            "import, remote, thumbnail, against); "
+            "import, remote, thumbnail, against, cluster); "
             "repeatable"
         ),
     )
@@ -1226,6 +1314,7 @@ def main() -> int:
             ("remote", lambda: bench_remote_list(rows_large, 3 if args.quick else 5, work)),
             ("thumbnail", lambda: bench_thumbnail(seconds, work, 1 if args.quick else 3)),
             ("against", lambda: bench_startup_against(args.before, runs * 2, work)),
+            ("cluster", lambda: bench_cluster(2 if args.quick else 3, work)),
         ]:
             if args.only and label not in args.only:
                 continue

@@ -19,6 +19,7 @@ from pixyproxy_cli.data.db.interfaces import (
     ImageRepositoryInterface,
     InvalidationRepositoryInterface,
     LimitRepositoryInterface,
+    LimitSlot,
     UsageRow,
     UserRepositoryInterface,
 )
@@ -591,40 +592,55 @@ class FakeInvalidationRepository(InvalidationRepositoryInterface):
 
 
 class FakeLimitRepository(LimitRepositoryInterface):
-    """Rate-limit buckets in a dict: bucket -> [hits, window start]."""
+    """Rate-limit slots in a dict: bucket -> slot -> [hits, window start]."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, list[float]] = {}
+        self.rows: dict[str, dict[int, list[float]]] = {}
 
     def saved(self) -> Any:
         """This repository's state, for a unit of work's rollback."""
-        return {bucket: list(row) for bucket, row in self.rows.items()}
+        return {b: {n: list(row) for n, row in slots.items()} for b, slots in self.rows.items()}
 
     def restore(self, state: Any) -> None:
         """Go back to a state ``saved`` gave."""
-        self.rows = {bucket: list(row) for bucket, row in state.items()}
+        self.rows = {b: {n: list(row) for n, row in slots.items()} for b, slots in state.items()}
 
-    def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
-        row = self.rows.get(bucket)
+    def total(self, bucket: str) -> int:
+        """Every event counted in ``bucket`` (for assertions)."""
+        return int(sum(row[0] for row in self.rows.get(bucket, {}).values()))
+
+    def slots(self, bucket: str) -> list[LimitSlot]:
+        return [LimitSlot(n, int(row[0]), row[1]) for n, row in self.rows.get(bucket, {}).items()]
+
+    def take(
+        self, bucket: str, slot: int, *, weight: int, capacity: int, now: float, window: float
+    ) -> bool:
+        row = self.rows.get(bucket, {}).get(slot)
         if row is None or row[1] <= now - window:
-            row = self.rows[bucket] = [0, now]
+            row = [0, now]
+        if row[0] + weight > capacity:
+            return False
         row[0] += weight
-        return int(row[0]), row[1]
-
-    def peek(self, bucket: str) -> tuple[int, float] | None:
-        row = self.rows.get(bucket)
-        return None if row is None else (int(row[0]), row[1])
+        self.rows.setdefault(bucket, {})[slot] = row
+        return True
 
     def give_back(self, bucket: str, weight: int) -> None:
-        row = self.rows.get(bucket)
-        if row is not None and row[0] >= weight:
-            row[0] -= weight
+        remaining = weight
+        for row in sorted(self.rows.get(bucket, {}).values(), key=lambda r: -r[0]):
+            taken = min(int(row[0]), remaining)
+            row[0] -= taken
+            remaining -= taken
 
     def clear(self, bucket: str) -> None:
         self.rows.pop(bucket, None)
 
     def purge(self, *, prefix: str, before: float) -> int:
-        old = [b for b, row in self.rows.items() if b.startswith(prefix) and row[1] < before]
-        for bucket in old:
-            del self.rows[bucket]
-        return len(old)
+        purged = 0
+        for bucket in [b for b in self.rows if b.startswith(prefix)]:
+            old = [n for n, row in self.rows[bucket].items() if row[1] < before]
+            for n in old:
+                del self.rows[bucket][n]
+            purged += len(old)
+            if not self.rows[bucket]:
+                del self.rows[bucket]
+        return purged

@@ -1,13 +1,19 @@
 """Rate limits for the REST API: failed logins, and images generated.
 
 The counters live in the database (``rate_limits``), so a limit holds across every worker of
-``serve --workers N`` and across servers that share the database. Each event is counted with
-one atomic upsert *before* the work it guards, and refused when it goes over the limit:
-checking first and counting after would let concurrent requests all pass the check.
+``serve --workers N`` and across servers that share the database. Each event is counted
+*before* the work it guards, and refused when there is no room: checking first and counting
+after would let concurrent requests all pass the check.
 
-Windows are fixed, starting at a bucket's first event: at most ``limit`` events are let
-through per bucket in any window. Keys (user name, client address) are stored only as a
-SHA-256, never as the text a client sent.
+A bucket's count is spread over up to ``MAX_SLOTS`` slots, each holding its share of the
+limit; an event takes room in one slot with a guarded update. No slot ever holds more than
+its share, so the limit is exact; writers that pick different slots never touch the same
+row, so on a multi-primary cluster they do not collide (one hot row per bucket made half the
+writes fail there). A bucket without room is refused on a plain read, writing nothing.
+
+Each slot's window is fixed, starting at its first event: at most a slot's share is let
+through per slot in any of its windows. Keys (user name, client address) are stored only as
+a SHA-256, never as the text a client sent.
 """
 
 from __future__ import annotations
@@ -15,21 +21,30 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pixyproxy_cli.core.exceptions import PixyProxyException, TooManyRequestsError
+from pixyproxy_cli.core.exceptions import (
+    PixyProxyException,
+    TooManyRequestsError,
+    TransactionConflictError,
+)
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, retried
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import User
+    from pixyproxy_cli.data.db.context import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
 PURGE_EVERY = 1000
 """Every this many counted events, a limiter removes its buckets whose window has passed."""
+MAX_SLOTS = 16
+"""A limit's count is spread over at most this many slots (one per event, for a small
+limit): writers that pick different slots never collide."""
 
 
 class Limiter:
@@ -64,31 +79,57 @@ class Limiter:
         """Count ``weight`` events (images, say) for ``key``.
 
         Raises TooManyRequestsError (with ``retry_after``) when that puts its window over the
-        limit, and the database's PixyProxyExceptions.
+        limit (nothing is counted then), and the database's PixyProxyExceptions.
         """
         if self.limit <= 0:
             return
         now = self._clock()
         bucket = self.bucket(*key)
+        if weight > self.limit:  # never fits
+            raise TooManyRequestsError(message, retry_after=self.window)
+        refused_for: float | None = None
         for attempt in retried(self._uow):
             with attempt as uow:
-                # A bucket already full is refused on a plain read, without writing its row:
-                # on a multi-primary cluster, writes to one row from several nodes conflict
-                # (and are run again), so the requests past the limit must not write at all.
-                seen = uow.limits.peek(bucket)
-                if seen is not None and seen[1] > now - self.window and seen[0] >= self.limit:
-                    hits, started = seen[0] + weight, seen[1]
-                else:
-                    hits, started = uow.limits.hit(
-                        bucket, now=now, window=self.window, weight=weight
-                    )
-                    if hits > self.limit:
-                        # Refused events use nothing up: later, smaller requests may fit.
-                        uow.limits.give_back(bucket, weight)
+                refused_for = self._take(uow, bucket, now, weight)
         if next(self._events) % PURGE_EVERY == 0:
             self._purge(now)
-        if hits > self.limit:
-            raise TooManyRequestsError(message, retry_after=max(started + self.window - now, 1))
+        if refused_for is not None:
+            raise TooManyRequestsError(message, retry_after=refused_for)
+
+    def capacity(self, slot: int) -> int:
+        """The share of the limit that ``slot`` holds (the shares add up to the limit)."""
+        slots = min(self.limit, MAX_SLOTS)
+        return self.limit // slots + (1 if slot < self.limit % slots else 0)
+
+    def _take(self, uow: UnitOfWork, bucket: str, now: float, weight: int) -> float | None:
+        """Count ``weight`` events in slots with room: None, or seconds until there is room.
+
+        A bucket without room is refused on a plain read, writing nothing (on a cluster,
+        the requests past a limit cannot collide). Slots are tried in random order, so that
+        writers spread over them. Raises TransactionConflictError when others took the room
+        between the read and the write (the unit of work then runs again, read and all).
+        """
+        expired = now - self.window
+        found = {row.slot: row for row in uow.limits.slots(bucket)}
+        rooms = []
+        for slot in range(min(self.limit, MAX_SLOTS)):
+            row = found.get(slot)
+            used = 0 if row is None or row.window_start <= expired else row.hits
+            if self.capacity(slot) > used:
+                rooms.append((slot, self.capacity(slot) - used))
+        if sum(room for _, room in rooms) < weight:
+            live = [row.window_start for row in found.values() if row.window_start > expired]
+            return max(min(live) + self.window - now, 1) if live else self.window
+        remaining = weight
+        for slot, room in random.sample(rooms, len(rooms)):
+            part = min(room, remaining)
+            if uow.limits.take(
+                bucket, slot, weight=part, capacity=self.capacity(slot), now=now, window=self.window
+            ):
+                remaining -= part
+            if remaining == 0:
+                return None
+        raise TransactionConflictError("The limit's slots filled while they were counted")
 
     def give_back(self, *key: str, weight: int = 1) -> None:
         """Uncount ``weight`` events of ``key``: work ``acquire`` let through was refused.

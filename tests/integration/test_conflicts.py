@@ -21,6 +21,7 @@ from pixyproxy_cli.service.transaction import retried, transaction
 from tests.fakes import FakeProvider, Journal
 
 pytestmark = pytest.mark.mysql
+TAKE = {"weight": 1, "capacity": 10, "now": 100.0, "window": 60.0}
 
 
 @pytest.fixture
@@ -41,10 +42,10 @@ def _count(uow, first: str, second: str, meet: threading.Barrier, tries: list[in
     for attempt in retried(uow):
         with attempt as db:
             tries.append(attempt.number)
-            db.limits.hit(first, now=100.0, window=60.0)
+            db.limits.take(first, 0, **TAKE)
             if attempt.number == 1:
                 meet.wait(timeout=10)  # both hold their first row now
-            db.limits.hit(second, now=100.0, window=60.0)
+            db.limits.take(second, 0, **TAKE)
 
 
 def test_a_deadlock_loser_runs_again_and_both_count_once(database):
@@ -72,7 +73,9 @@ def test_a_deadlock_loser_runs_again_and_both_count_once(database):
     # One of them lost the deadlock and ran again; the other committed at its first try.
     assert sorted(len(attempts) for attempts in tries.values()) == [1, 2]
     with transaction(uow) as db:
-        assert db.limits.peek("a")[0] == db.limits.peek("b")[0] == 2
+        assert (
+            [s.hits for s in db.limits.slots("a")] == [s.hits for s in db.limits.slots("b")] == [2]
+        )
 
 
 def test_the_driver_error_is_translated_to_a_conflict(database):
@@ -83,9 +86,9 @@ def test_the_driver_error_is_translated_to_a_conflict(database):
     def once(first: str, second: str) -> None:
         try:
             with transaction(uow) as db:
-                db.limits.hit(first, now=100.0, window=60.0)
+                db.limits.take(first, 0, **TAKE)
                 meet.wait(timeout=10)
-                db.limits.hit(second, now=100.0, window=60.0)
+                db.limits.take(second, 0, **TAKE)
         except BaseException as error:  # noqa: BLE001 - inspected below
             seen.append(error)
 

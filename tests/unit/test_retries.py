@@ -25,6 +25,8 @@ from tests.fakes import (
     Journal,
 )
 
+TAKE = {"weight": 1, "capacity": 5, "now": 10.0, "window": 60.0}
+
 
 class Flaky:
     """Units of work whose first ``failures`` commits lose to a concurrent transaction."""
@@ -66,10 +68,10 @@ def test_a_lost_commit_runs_the_whole_unit_again_with_growing_jittered_waits():
     journal, limits, waits = Journal(), FakeLimitRepository(), Waits()
     uow = Flaky(journal, 3, limits=limits)
 
-    hits = run(uow, waits, lambda db: db.limits.hit("b", now=10.0, window=60.0)[0])
+    taken = run(uow, waits, lambda db: db.limits.take("b", 0, **TAKE))
 
-    assert hits == 1  # each lost attempt was rolled back: counted once, not four times
-    assert limits.rows["b"][0] == 1
+    assert taken
+    assert limits.total("b") == 1  # each lost attempt was rolled back: once, not four times
     assert journal.events.count("rollback") == 3
     assert journal.events.count("commit") == 1
     assert waits.bounds == sorted(waits.bounds)
@@ -96,7 +98,7 @@ def test_the_last_attempt_raises_and_leaves_nothing_behind():
     uow = Flaky(journal, 100, limits=limits)
 
     with pytest.raises(TransactionConflictError, match="1213"):
-        run(uow, waits, lambda db: db.limits.hit("b", now=10.0, window=60.0), attempts=4)
+        run(uow, waits, lambda db: db.limits.take("b", 0, **TAKE), attempts=4)
 
     assert limits.rows == {}
     assert journal.events.count("begin") == 4
@@ -129,14 +131,14 @@ def test_the_limiter_counts_exactly_through_conflicts():
     with pytest.raises(TooManyRequestsError):
         limiter.acquire("slow down", "alice")
 
-    assert [row[0] for row in limits.rows.values()] == [2]
+    assert [limits.total(bucket) for bucket in limits.rows] == [2]
 
 
 def test_a_full_bucket_is_refused_without_writing_its_row():
     journal, limits = Journal(), FakeLimitRepository()
     writes = []
-    hit = limits.hit
-    limits.hit = lambda *a, **k: writes.append(1) or hit(*a, **k)  # type: ignore[method-assign]
+    take = limits.take
+    limits.take = lambda *a, **k: writes.append(1) or take(*a, **k)  # type: ignore[method-assign]
     limiter = Limiter(
         kind="g",
         limit=1,

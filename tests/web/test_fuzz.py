@@ -35,6 +35,8 @@ from tests.openai_server import picture
 
 PASSWORD = "a password for fuzzing"
 MIN_CASES = 100
+PARAMETERLESS = {"/healthz", "/readyz", "/metrics"}
+"""Paths whose one operation takes nothing: schemathesis has a few distinct cases for them."""
 AUTHORIZATION = "Basic " + base64.b64encode(f"fuzzer:{PASSWORD}".encode()).decode()
 
 
@@ -152,7 +154,9 @@ def case_counter(request):
     counts: Counter[str] = Counter()
     yield counts
     print(f"{request.node.name}: {counts.total()} cases")  # the figure, with pytest -s
-    assert counts.total() >= MIN_CASES, f"{request.node.name}: only {counts.total()} cases"
+    paths = {key.split(" ", 1)[-1] for key in counts}
+    least = 1 if paths <= PARAMETERLESS else MIN_CASES
+    assert counts.total() >= least, f"{request.node.name}: only {counts.total()} cases"
 
 
 FUZZ_SEED = os.environ.get("PIXYPROXY_FUZZ_SEED")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -136,3 +137,42 @@ def test_serve_with_two_workers(sqlite_settings, tmp_path):
     assert {response.status_code for response in responses} == {200}
     assert all(len(response.json()) == 1 for response in responses)
     assert log_path.read_text().count("Started server process") == 2
+
+
+def test_sigterm_lets_a_generation_in_flight_finish_and_store_its_image(
+    sqlite_settings, fake_openai, tmp_path
+):
+    import signal
+    import threading
+    from dataclasses import replace
+
+    from tests.openai_server import client_environment, image_answer
+
+    env = {
+        **os.environ,
+        **settings_environment(sqlite_settings),
+        **client_environment(fake_openai, "sk-test"),
+        "OPENAI_TIMEOUT": "60",
+    }
+    fake_openai.script(replace(image_answer(), delay=2))  # the provider takes 2 s
+    answers: list[httpx.Response] = []
+    with running_server(env, tmp_path / "serve.log") as (base_url, process):
+        posting = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(f"{base_url}/image", json={"prompt": "in flight"}, timeout=60)
+            )
+        )
+        posting.start()
+        time.sleep(0.5)  # the request is with the provider now
+        process.send_signal(signal.SIGTERM)
+        posting.join(60)
+        # uvicorn exits by the signal it was sent, once it has finished (its documented way).
+        assert process.wait(60) in (0, -signal.SIGTERM)
+
+    assert answers[0].status_code == 201, answers[0].text
+    guid = answers[0].json()["guid"]
+    shown = subprocess.run(
+        [str(EXECUTABLE), "show", guid, "--json"], env=env, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["prompt"] == "in flight"  # stored before the exit

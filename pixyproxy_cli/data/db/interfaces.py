@@ -206,23 +206,35 @@ class UserRepositoryInterface(ABC):
         """
 
 
+@dataclass(frozen=True)
+class LimitSlot:
+    """One slot of a limit's count: events counted in it, and when its window started."""
+
+    slot: int
+    hits: int
+    window_start: float
+
+
 class LimitRepositoryInterface(ABC):
-    """Counters of events per bucket and window, shared by every process on the database."""
+    """Counters of events per bucket and window, shared by every process on the database.
+
+    A bucket's count is spread over slots, each holding at most its share of the limit: a
+    writer takes room in one slot, so writers collide only when they pick the same one.
+    """
 
     @abstractmethod
-    def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
-        """Count ``weight`` events in ``bucket``; return (events in its window, its start).
-
-        Atomic however many workers or servers count at once: a window whose start is
-        ``window`` seconds or more before ``now`` starts again at ``now`` with this event.
-        """
+    def slots(self, bucket: str) -> list[LimitSlot]:
+        """The bucket's slots as last committed: a plain read (no lock, no write)."""
 
     @abstractmethod
-    def peek(self, bucket: str) -> tuple[int, float] | None:
-        """(events counted, window start) of ``bucket`` as last committed, or None.
+    def take(
+        self, bucket: str, slot: int, *, weight: int, capacity: int, now: float, window: float
+    ) -> bool:
+        """Count ``weight`` events in ``slot`` if it has room; whether it did.
 
-        A plain read: it takes no lock and writes nothing, so on a multi-primary cluster it
-        cannot conflict with another node's writes.
+        Room is ``capacity``; a slot whose window started ``window`` seconds or more before
+        ``now`` starts again at ``now``. Atomic: however many take at once, no slot goes
+        over its capacity.
         """
 
     @abstractmethod
@@ -235,7 +247,7 @@ class LimitRepositoryInterface(ABC):
 
     @abstractmethod
     def purge(self, *, prefix: str, before: float) -> int:
-        """Remove the buckets named ``prefix...`` whose window started before ``before``."""
+        """Remove the slots of buckets named ``prefix...`` whose window began before ``before``."""
 
 
 class InvalidationRepositoryInterface(ABC):

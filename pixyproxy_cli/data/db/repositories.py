@@ -20,6 +20,7 @@ from pixyproxy_cli.data.db.interfaces import (
     ImageRepositoryInterface,
     InvalidationRepositoryInterface,
     LimitRepositoryInterface,
+    LimitSlot,
     TokenRecord,
     TokenRepositoryInterface,
     UsageRow,
@@ -432,42 +433,65 @@ class SqlUserRepository(_SqlRepository, UserRepositoryInterface):
 
 
 class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
-    """Rate-limit counters: one row per bucket, counted with an atomic upsert.
+    """Rate-limit counters: one row per bucket and slot, filled by guarded updates.
 
-    The upsert takes the row's write lock (InnoDB) or the database's (SQLite) until the
-    transaction ends, so the count read back after it is this event's own, never a race.
+    The guard (``hits + weight <= capacity`` in the UPDATE's WHERE) takes the row's write
+    lock (InnoDB) or the database's (SQLite), so two takers on one node never overfill a
+    slot; on a Galera cluster two nodes' takes of one slot conflict at certification, and
+    the loser's unit of work runs again.
     """
 
-    UPSERT: ClassVar[str]
+    TAKE_NEW: ClassVar[str]
+    TAKE: ClassVar[str]
 
-    def hit(self, bucket: str, *, now: float, window: float, weight: int = 1) -> tuple[int, float]:
-        """See LimitRepositoryInterface.hit."""
-        db = self._db
-        params = {"bucket": bucket, "now": now, "expired": now - window, "weight": weight}
-        db.execute(self.UPSERT, params)
-        db.execute("SELECT hits, window_start FROM rate_limits WHERE bucket = %(bucket)s", params)
-        row = db.fetchone()
-        if row is None:  # pragma: no cover - the upsert just wrote it
-            raise RuntimeError("the rate-limit row vanished inside its transaction")
-        return int(row["hits"]), float(row["window_start"])
-
-    def peek(self, bucket: str) -> tuple[int, float] | None:
-        """See LimitRepositoryInterface.peek."""
+    def slots(self, bucket: str) -> list[LimitSlot]:
+        """See LimitRepositoryInterface.slots."""
         db = self._db
         db.execute(
-            "SELECT hits, window_start FROM rate_limits WHERE bucket = %(bucket)s",
+            "SELECT slot, hits, window_start FROM rate_limits WHERE bucket = %(bucket)s",
             {"bucket": bucket},
         )
-        row = db.fetchone()
-        return None if row is None else (int(row["hits"]), float(row["window_start"]))
+        return [
+            LimitSlot(int(row["slot"]), int(row["hits"]), float(row["window_start"]))
+            for row in db.fetchall()
+        ]
+
+    def take(
+        self, bucket: str, slot: int, *, weight: int, capacity: int, now: float, window: float
+    ) -> bool:
+        """See LimitRepositoryInterface.take."""
+        if weight > capacity:
+            return False
+        db = self._db
+        params = {
+            "bucket": bucket,
+            "slot": slot,
+            "weight": weight,
+            "capacity": capacity,
+            "now": now,
+            "expired": now - window,
+        }
+        db.execute(self.TAKE_NEW, params)  # a slot not used yet: made with this event
+        if db.rowcount == 1:
+            return True
+        db.execute(self.TAKE, params)
+        return db.rowcount == 1
 
     def give_back(self, bucket: str, weight: int) -> None:
         """See LimitRepositoryInterface.give_back."""
-        self._db.execute(
-            "UPDATE rate_limits SET hits = hits - %(weight)s "
-            "WHERE bucket = %(bucket)s AND hits >= %(weight)s",
-            {"bucket": bucket, "weight": weight},
-        )
+        remaining = weight
+        for found in sorted(self.slots(bucket), key=lambda s: -s.hits):
+            if remaining <= 0:
+                return
+            taken = min(found.hits, remaining)
+            if taken <= 0:
+                continue
+            self._db.execute(
+                "UPDATE rate_limits SET hits = hits - %(taken)s "
+                "WHERE bucket = %(bucket)s AND slot = %(slot)s AND hits >= %(taken)s",
+                {"bucket": bucket, "slot": found.slot, "taken": taken},
+            )
+            remaining -= taken
 
     def clear(self, bucket: str) -> None:
         """See LimitRepositoryInterface.clear."""
@@ -486,26 +510,34 @@ class SqlLimitRepository(_SqlRepository, LimitRepositoryInterface):
 class MySQLLimitRepository(SqlLimitRepository):
     """Rate-limit counters in MySQL / MariaDB."""
 
+    TAKE_NEW = (
+        "INSERT IGNORE INTO rate_limits (bucket, slot, window_start, hits) "
+        "VALUES (%(bucket)s, %(slot)s, %(now)s, %(weight)s)"
+    )
     # MySQL assigns left to right: `hits` is computed from the old window_start first.
-    UPSERT = (
-        "INSERT INTO rate_limits (bucket, window_start, hits) "
-        "VALUES (%(bucket)s, %(now)s, %(weight)s) "
-        "ON DUPLICATE KEY UPDATE "
+    TAKE = (
+        "UPDATE rate_limits SET "
         "hits = IF(window_start <= %(expired)s, %(weight)s, hits + %(weight)s), "
-        "window_start = IF(window_start <= %(expired)s, %(now)s, window_start)"
+        "window_start = IF(window_start <= %(expired)s, %(now)s, window_start) "
+        "WHERE bucket = %(bucket)s AND slot = %(slot)s "
+        "AND (window_start <= %(expired)s OR hits + %(weight)s <= %(capacity)s)"
     )
 
 
 class SQLiteLimitRepository(SqlLimitRepository):
     """Rate-limit counters in SQLite."""
 
-    UPSERT = (
-        "INSERT INTO rate_limits (bucket, window_start, hits) "
-        "VALUES (%(bucket)s, %(now)s, %(weight)s) "
-        "ON CONFLICT (bucket) DO UPDATE SET "
+    TAKE_NEW = (
+        "INSERT OR IGNORE INTO rate_limits (bucket, slot, window_start, hits) "
+        "VALUES (%(bucket)s, %(slot)s, %(now)s, %(weight)s)"
+    )
+    TAKE = (
+        "UPDATE rate_limits SET "
         "hits = CASE WHEN window_start <= %(expired)s THEN %(weight)s "
         "ELSE hits + %(weight)s END, "
-        "window_start = CASE WHEN window_start <= %(expired)s THEN %(now)s ELSE window_start END"
+        "window_start = CASE WHEN window_start <= %(expired)s THEN %(now)s ELSE window_start END "
+        "WHERE bucket = %(bucket)s AND slot = %(slot)s "
+        "AND (window_start <= %(expired)s OR hits + %(weight)s <= %(capacity)s)"
     )
 
 
