@@ -133,3 +133,28 @@ def test_a_refused_request_uses_nothing_up(services):
     limiter.acquire("too many", "user", "carol", weight=2)  # 7: exactly the limit
     with pytest.raises(TooManyRequestsError):
         limiter.acquire("too many", "user", "carol")
+
+
+def test_a_sqlite_transaction_whose_read_went_stale_is_a_conflict_to_run_again(sqlite_settings):
+    """Two processes (two Databases on one file): one reads, the other writes and commits,
+    then the first writes. SQLite refuses at once (SQLITE_BUSY_SNAPSHOT: waiting cannot
+    help), which is a lost race like a deadlock: run again, never a 503."""
+    from pixyproxy_cli.core.exceptions import TransactionConflictError
+    from pixyproxy_cli.data.db.context import DatabaseContext
+
+    take = {"weight": 1, "capacity": 5, "now": 100.0, "window": 60.0}
+    first, second = create_database(sqlite_settings), create_database(sqlite_settings)
+    try:
+        with DatabaseContext(first) as reader:
+            reader.begin_transaction()
+            assert reader.limits.slots("b") == []  # its snapshot starts here
+            with DatabaseContext(second) as writer:
+                writer.begin_transaction()
+                assert writer.limits.take("b", 0, **take)
+                writer.commit_transaction()
+            with pytest.raises(TransactionConflictError, match="changed since"):
+                reader.limits.take("b", 1, **take)
+            reader.rollback_transaction()
+    finally:
+        first.close()
+        second.close()

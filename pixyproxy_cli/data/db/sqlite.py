@@ -29,6 +29,7 @@ from pixyproxy_cli.core.exceptions import (
     ForeignDatabaseError,
     PixyProxyException,
     StorageFullError,
+    TransactionConflictError,
 )
 from pixyproxy_cli.core.search import contains
 from pixyproxy_cli.core.settings import Settings
@@ -282,6 +283,14 @@ class SQLiteDatabase(Database):
             # SQLITE_FULL, or an I/O error creating the WAL's files on a full file system.
             return StorageFullError(
                 f"Cannot write the SQLite database {self.path}: the disk is full"
+            )
+        if getattr(error, "sqlite_errorname", None) == "SQLITE_BUSY_SNAPSHOT":
+            # A transaction that read, then tried to write after another process committed:
+            # its snapshot is stale, and waiting cannot help. The whole unit of work may
+            # run again (service/transaction.py::retried), as after a deadlock on MySQL.
+            return TransactionConflictError(
+                f"The SQLite database {self.path} changed since this transaction read it",
+                retry_after=1,
             )
         if "locked" in lowered or "busy" in lowered:
             return DBConnectionError(
