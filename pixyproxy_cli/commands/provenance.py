@@ -140,7 +140,7 @@ def describe_verdict(report: "ProvenanceReport") -> str:
         if signal.outcome == "detected"
     ]
     verdict = f"detected by {', '.join(found)}" if found else "not detected"
-    return f"{verdict} (checked {report.checked_at.isoformat()})"
+    return f"{verdict} (checked {output.iso_timestamp(report.checked_at)})"
 
 
 def _print(report: "ProvenanceReport", *, guid: str | None, as_json: bool) -> None:
@@ -150,7 +150,7 @@ def _print(report: "ProvenanceReport", *, guid: str | None, as_json: bool) -> No
     rows = {"Verdict": report.verdict.replace("_", " ")}
     for signal in report.signals:
         rows[SIGNAL_NAMES.get(signal.type, signal.type)] = describe(signal)
-    rows["Checked"] = report.checked_at.isoformat()
+    rows["Checked"] = output.iso_timestamp(report.checked_at)
     if guid is not None:
         rows["Kept with"] = guid
     if report.verdict == "not_detected":

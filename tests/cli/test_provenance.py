@@ -4,6 +4,7 @@ verdict shown and kept with the image; and the kept checks on both databases."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,7 @@ def test_a_stored_image_is_checked_through_the_sdk_and_its_verdict_kept(fake_ope
     assert upload["data"] == Path(image["file"]).stat().st_size
     assert shown.exit_code == 0
     assert "Provenance  detected by C2PA, SynthID (checked " in shown.stdout
+    assert re.search(r"\(checked \d{4}-\d\d-\d\dT[\d:.]+Z\)", shown.stdout)
     assert (again.exit_code, json.loads(again.stdout)) == (0, report)
     assert len(checks(fake_openai)) == 1  # --last asks nothing
 
@@ -75,6 +77,7 @@ def test_the_text_says_each_signal_and_the_sdks_caveat_when_nothing_is_found(
     assert lines[1].split() == ["C2PA", "not", "detected", "(manifest", "not", "present)"]
     assert lines[2].split() == ["SynthID", "not", "detected"]
     assert lines[3].startswith("Checked ")
+    assert lines[3].endswith("Z")  # UTC as --json and show write it, not +00:00
     assert lines[4].startswith("Note     not detected means no supported signal was found")
     [request] = checks(fake_openai)
     assert request["body"]["files"][0]["type"] == "image/jpeg"
