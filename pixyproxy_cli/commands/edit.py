@@ -27,7 +27,7 @@ from pixyproxy_cli.commands.generate import (
     image_settings,
     make_images,
 )
-from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.options import JsonOutput, read_local_image
 from pixyproxy_cli.core.constants import MAX_EDIT_SOURCES
 from pixyproxy_cli.core.edits import LocalImage, source_count_problem, source_size_problem
 from pixyproxy_cli.core.exceptions import InputValidationError
@@ -130,19 +130,9 @@ def _source(source: str) -> str | LocalImage:
 
 def _local_file(path: Path, flag: str, *, is_mask: bool = False) -> LocalImage:
     """Read a local source (or mask), refusing a missing, unreadable or too large file."""
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise InputValidationError(f"{flag}: {path} is not a file")
-    except OSError as error:
-        reason = "no such file, and not a GUID" if flag == "--image" else "no such file"
-        if not isinstance(error, FileNotFoundError):
-            reason = error.strerror or str(error)
-        raise InputValidationError(f"{flag}: {path}: {reason}") from error
-    problem = source_size_problem(str(path), size, mask=is_mask)
-    if problem:
-        raise InputValidationError(f"{flag}: {problem}")
-    try:
-        return LocalImage(path.name, path.read_bytes())
-    except OSError as error:
-        raise InputValidationError(f"{flag}: cannot read {path}: {error.strerror}") from error
+    return read_local_image(
+        path,
+        prefix=f"{flag}: ",
+        missing="no such file, and not a GUID" if flag == "--image" else "no such file",
+        size_problem=lambda size: source_size_problem(str(path), size, mask=is_mask),
+    )

@@ -1,9 +1,15 @@
 """Options shared by several commands, declared once (as sqlite-utils shares its own)."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from pixyproxy_cli.core.edits import LocalImage
 
 JsonOutput = Annotated[
     bool,
@@ -79,3 +85,38 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.append(arg)
         index += 1
     return hoisted + rest
+
+
+def read_local_image(
+    path: "Path",
+    *,
+    prefix: str = "",
+    missing: str = "no such file",
+    size_problem: "Callable[[int], str | None]",
+) -> "LocalImage":
+    """A local image file read whole, for an edit's source or mask or a provenance check.
+
+    Refused (InputValidationError, exit 2) when it is missing, not a file, too large for
+    ``size_problem``, or unreadable; every message starts with ``prefix`` (the flag).
+    """
+    from pixyproxy_cli.core.edits import LocalImage
+    from pixyproxy_cli.core.exceptions import InputValidationError
+
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise InputValidationError(f"{prefix}{path} is not a file")
+    except OSError as error:
+        reason = missing
+        if not isinstance(error, FileNotFoundError):
+            reason = error.strerror or str(error)
+        raise InputValidationError(f"{prefix}{path}: {reason}") from error
+    problem = size_problem(size)
+    if problem:
+        raise InputValidationError(f"{prefix}{problem}")
+    try:
+        return LocalImage(path.name, path.read_bytes())
+    except OSError as error:
+        raise InputValidationError(
+            f"{prefix}cannot read {path}: {error.strerror or error}"
+        ) from error

@@ -7,7 +7,7 @@ import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.completion import complete_guid
-from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.options import JsonOutput, read_local_image
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import MAX_IMAGE_FILE_BYTES
 from pixyproxy_cli.core.edits import LocalImage
@@ -83,23 +83,15 @@ def provenance(
 
 def _read(path: Path) -> LocalImage:
     """A local file to check, refused (exit 2) when missing, not a file, or too large."""
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise InputValidationError(f"{path} is not a file")
-    except OSError as error:
-        reason = "no such file, and not a GUID"
-        if not isinstance(error, FileNotFoundError):
-            reason = error.strerror or str(error)
-        raise InputValidationError(f"{path}: {reason}") from error
-    if size > MAX_IMAGE_FILE_BYTES:
-        raise InputValidationError(
+    return read_local_image(
+        path,
+        missing="no such file, and not a GUID",
+        size_problem=lambda size: (
             f"{path} is {size:,} bytes; pixyproxy reads images of at most {MAX_IMAGE_FILE_BYTES:,}"
-        )
-    try:
-        return LocalImage(path.name, path.read_bytes())
-    except OSError as error:
-        raise InputValidationError(f"{path}: {error.strerror or error}") from error
+            if size > MAX_IMAGE_FILE_BYTES
+            else None
+        ),
+    )
 
 
 def report_json(report: "ProvenanceReport", guid: str | None) -> dict[str, Any]:
