@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from pixyproxy_cli.service.models import ModelListing
     from pixyproxy_cli.service.provenance import ProvenanceService
+    from pixyproxy_cli.service.public_prompts import PromptService
     from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession
     from pixyproxy_cli.service.usage import UsageLine
 
@@ -136,19 +137,20 @@ class LocalBackend(Backend):
 
     def prompts(self, overrides: dict[str, Any]) -> PromptServiceInterface:
         """See Backend.prompts."""
-        services = self._services(**overrides)
-        return services.prompts_for(services.sessions.current_user())
+        return self._signed_in(self._services(**overrides))
 
     def admin_prompts(self, refusal: str) -> AdminPromptServiceInterface:
-        """See Backend.admin_prompts."""
-        services = self._services()
-        return services.prompts_for(services.sessions.current_user())
+        """See Backend.admin_prompts: the local admin's service is the signed-in user's."""
+        return self._signed_in(self._services())
 
     def hidden_images(self, filters: ImageFilters) -> int | None:
         """See Backend.hidden_images."""
-        services = self._services()
-        user = services.sessions.current_user()
-        return services.prompts_for(user).count_hidden_images(filters=filters)
+        return self._signed_in(self._services()).count_hidden_images(filters=filters)
+
+    @staticmethod
+    def _signed_in(services: Services) -> PromptService:
+        """The prompt service of the user signed in on this machine (anonymous: nobody)."""
+        return services.prompts_for(services.sessions.current_user())
 
     def ready_to_generate(
         self, overrides: dict[str, Any], check: Callable[[Services], None]

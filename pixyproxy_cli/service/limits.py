@@ -69,6 +69,11 @@ class Limiter:
         self._uow = uow
         self._clock = clock
         self._events = itertools.count(1)
+        slots = min(limit, MAX_SLOTS)
+        self._shares = tuple(
+            limit // slots + (1 if slot < limit % slots else 0) for slot in range(slots)
+        )
+        """Each slot's share of the limit (they add up to it; none when there is no limit)."""
 
     def bucket(self, *key: str) -> str:
         """The bucket name for ``key``: the kind and a SHA-256 of the key's parts."""
@@ -96,11 +101,6 @@ class Limiter:
         if refused_for is not None:
             raise TooManyRequestsError(message, retry_after=refused_for)
 
-    def capacity(self, slot: int) -> int:
-        """The share of the limit that ``slot`` holds (the shares add up to the limit)."""
-        slots = min(self.limit, MAX_SLOTS)
-        return self.limit // slots + (1 if slot < self.limit % slots else 0)
-
     def _take(self, uow: UnitOfWork, bucket: str, now: float, weight: int) -> float | None:
         """Count ``weight`` events in slots with room: None, or seconds until there is room.
 
@@ -112,11 +112,11 @@ class Limiter:
         expired = now - self.window
         found = {row.slot: row for row in uow.limits.slots(bucket)}
         rooms = []
-        for slot in range(min(self.limit, MAX_SLOTS)):
+        for slot, share in enumerate(self._shares):
             row = found.get(slot)
             used = 0 if row is None or row.window_start <= expired else row.hits
-            if self.capacity(slot) > used:
-                rooms.append((slot, self.capacity(slot) - used))
+            if share > used:
+                rooms.append((slot, share - used))
         if sum(room for _, room in rooms) < weight:
             live = [row.window_start for row in found.values() if row.window_start > expired]
             return max(min(live) + self.window - now, 1) if live else self.window
@@ -124,7 +124,7 @@ class Limiter:
         for slot, room in random.sample(rooms, len(rooms)):
             part = min(room, remaining)
             if uow.limits.take(
-                bucket, slot, weight=part, capacity=self.capacity(slot), now=now, window=self.window
+                bucket, slot, weight=part, capacity=self._shares[slot], now=now, window=self.window
             ):
                 remaining -= part
             if remaining == 0:
