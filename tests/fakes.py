@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from pixyproxy_cli.core.exceptions import ConstraintViolationError, RecordNotFoundError
+from pixyproxy_cli.core.exceptions import (
+    ConstraintViolationError,
+    RecordNotFoundError,
+    StoredFileExistsError,
+)
+from pixyproxy_cli.core.files import StoredFile
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.models import Image, ImageDetail, ImageFile, UserRecord
 from pixyproxy_cli.core.names import username_key
@@ -25,7 +29,12 @@ from pixyproxy_cli.data.db.interfaces import (
 )
 from pixyproxy_cli.data.db.public_json import PUBLIC_JSON_COLUMNS, RowPage
 from pixyproxy_cli.data.db.rows import TOKEN_KIND_COLUMNS, db_timestamp, image_to_row
-from pixyproxy_cli.data.files.storage import ImageStoreInterface, StoredFile
+from pixyproxy_cli.data.files.storage import (
+    ImageStoreInterface,
+    check_filename,
+    thumbnail_name,
+    thumbnail_owner,
+)
 from pixyproxy_cli.data.providers import (
     GeneratedImage,
     ImageProviderInterface,
@@ -502,12 +511,16 @@ class FakeProvider(ImageProviderInterface):
 
 
 class FakeStore(ImageStoreInterface):
-    """Files in a dict."""
+    """Files in a dict; create-only, as every store is."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, *, local: bool = True) -> None:
         self.journal = journal
         self.files: dict[str, bytes] = {}
         self.fail_with: BaseException | None = None
+        self.local = local
+
+    def describe(self) -> str:
+        return "/fake-store"
 
     def check(self) -> None:
         if self.fail_with is not None:
@@ -517,6 +530,8 @@ class FakeStore(ImageStoreInterface):
         self.journal.add(f"store.save(open_contexts={self.journal.open_contexts})")
         if self.fail_with is not None:
             raise self.fail_with
+        if filename in self.files:
+            raise StoredFileExistsError(f"{filename} is stored already")
         self.files[filename] = data
 
     def delete(self, filename: str) -> None:
@@ -524,33 +539,43 @@ class FakeStore(ImageStoreInterface):
         self.files.pop(filename, None)
 
     def exists(self, filename: str) -> bool:
-        return filename in self.files
+        try:
+            return check_filename(filename) in self.files
+        except RecordNotFoundError:
+            return False
+
+    def _stored(self, key: str) -> StoredFile:
+        data = self.files[key]
+        name = key.rsplit("/", 1)[-1]
+        return StoredFile(name, len(data), f"/fake-store/{key}", lambda: iter((data,)))
 
     def locate(self, filename: str) -> StoredFile:
-        if filename not in self.files:
+        if check_filename(filename) not in self.files:
             raise RecordNotFoundError(f"The image file {filename} is missing")
-        return StoredFile(path=Path("/fake-store") / filename, size=len(self.files[filename]))
-
-    def read(self, filename: str) -> bytes:
-        self.locate(filename)
-        return self.files[filename]
+        return self._stored(filename)
 
     def thumbnail(self, filename: str, size: int) -> StoredFile | None:
-        data = self.files.get(f".thumbnails/{filename}-{size}")
-        return None if data is None else StoredFile(Path("/fake-store/t") / filename, len(data))
+        key = f".thumbnails/{thumbnail_name(filename, size)}"
+        return self._stored(key) if key in self.files else None
 
     def save_thumbnail(self, filename: str, size: int, data: bytes) -> StoredFile:
-        self.files[f".thumbnails/{filename}-{size}"] = data
-        return StoredFile(Path("/fake-store/t") / filename, len(data))
+        key = f".thumbnails/{thumbnail_name(filename, size)}"
+        self.files[key] = data
+        return self._stored(key)
 
     def delete_thumbnails(self, filename: str) -> None:
-        for name in [n for n in self.files if n.startswith(f".thumbnails/{filename}-")]:
-            del self.files[name]
+        stem = filename.rsplit(".", 1)[0]
+        for key in list(self.files):
+            name = key.removeprefix(".thumbnails/")
+            if name != key and thumbnail_owner(name) == stem:
+                del self.files[key]
 
     def list_thumbnails(self) -> Iterator[tuple[str, str]]:
-        for name in sorted(self.files):
-            if name.startswith(".thumbnails/"):
-                yield name.split("/", 1)[1].rsplit("-", 1)[0], name
+        for key in sorted(self.files):
+            name = key.removeprefix(".thumbnails/")
+            owner = thumbnail_owner(name)
+            if name != key and owner is not None:
+                yield owner, name
 
     def list_filenames(self) -> Iterator[str]:
         yield from sorted(name for name in self.files if not name.startswith(".thumbnails/"))
@@ -562,7 +587,7 @@ class FakeStore(ImageStoreInterface):
         yield from ()
 
     def age(self, filename: str) -> float:
-        return 3600.0
+        return 3600.0 if filename in self.files else 0.0
 
 
 class FakeInvalidationRepository(InvalidationRepositoryInterface):

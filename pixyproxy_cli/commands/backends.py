@@ -10,7 +10,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.constants import Provision
@@ -91,8 +90,8 @@ class Backend(ABC):
         """
 
     @abstractmethod
-    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> Path | None:
-        """The path of an image's stored file on this machine; None when it is elsewhere."""
+    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
+        """Where an image's file is stored (a path, or an s3:// URL); None for a server's."""
 
     @abstractmethod
     def image_extras(self, prompts: PromptServiceInterface, image: ImagePublic) -> dict[str, str]:
@@ -160,9 +159,9 @@ class LocalBackend(Backend):
         check(services)
         return services.provider_notice
 
-    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> Path | None:
+    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
         """See Backend.stored_file."""
-        return prompts.get_image_file(guid).path
+        return prompts.get_image_file(guid).location
 
     def image_extras(self, prompts: PromptServiceInterface, image: ImagePublic) -> dict[str, str]:
         """See Backend.image_extras."""
@@ -171,7 +170,7 @@ class LocalBackend(Backend):
 
         extra = {}
         try:
-            extra["File"] = str(prompts.get_image_file(image.guid).path)
+            extra["File"] = prompts.get_image_file(image.guid).location
         except RecordNotFoundError:
             extra["File"] = "(missing: pixyproxy doctor says more)"
         kept = self.stored_provenance(prompts).last(image.guid)
@@ -265,7 +264,7 @@ class RemoteBackend(Backend):
         """See Backend.ready_to_generate: a server checks its own settings and provider."""
         return None
 
-    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> Path | None:
+    def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
         """See Backend.stored_file: a server's files stay on the server."""
         return None
 

@@ -47,7 +47,7 @@ def fetch(
             raise InputValidationError(
                 "refusing to write image bytes to a terminal; redirect it, or use --force"
             )
-        output.copy_to_stdout(stored.path)
+        output.copy_to_stdout(stored.source.chunks())
         return
     from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
 
@@ -56,5 +56,5 @@ def fetch(
         output_file = Path(name)
     elif output_file.is_dir():  # as cp does: the file goes into the directory
         output_file = output_file / name
-    output.copy_file(stored.path, output_file, force=force)
+    output.copy_file(stored.source.chunks(), output_file, force=force)
     output.status(f"Wrote {stored.size:,} bytes to {output_file}")

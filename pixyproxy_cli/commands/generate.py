@@ -269,8 +269,8 @@ def make_images(
     files = [backend.stored_file(prompts, image.guid) for image in images]
     if output_file is not None:
         try:
-            first = files[0] or prompts.get_image_file(images[0].guid).path
-            output.copy_file(first, output_file, force=flags.force)
+            first = prompts.get_image_file(images[0].guid).source
+            output.copy_file(first.chunks(), output_file, force=flags.force)
         except PixyProxyException as error:
             guid = images[0].guid
             raise StorageError(

@@ -10,7 +10,6 @@ import contextlib
 import gc
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -383,10 +382,11 @@ def check_writable(destination: Path, *, force: bool) -> None:
         )
 
 
-def copy_file(source: Path, destination: Path, *, force: bool) -> None:
-    """Copy ``source`` to ``destination`` atomically; refuse to overwrite without ``force``.
+def copy_file(source: Iterable[bytes], destination: Path, *, force: bool) -> None:
+    """Write ``source``'s chunks to ``destination`` atomically (over a file only with force).
 
-    Raises InputValidationError when the destination exists, StorageError when writing fails.
+    Raises InputValidationError when the destination exists, StorageError when reading or
+    writing fails (the destination is left as it was).
     """
     check_writable(destination, force=force)
     try:
@@ -398,9 +398,9 @@ def copy_file(source: Path, destination: Path, *, force: bool) -> None:
                 durable=False,
                 permissions=0o666 & ~_umask(),
             ) as target,
-            source.open("rb") as origin,
         ):
-            shutil.copyfileobj(origin, target, 1024 * 1024)
+            for chunk in source:
+                target.write(chunk)
     except OSError as error:
         raise StorageError(f"Cannot write {destination}: {error.strerror or error}") from error
 
@@ -411,11 +411,11 @@ def _umask() -> int:
     return mask
 
 
-def copy_to_stdout(source: Path) -> None:
-    """Write the bytes of ``source`` to stdout."""
+def copy_to_stdout(source: Iterable[bytes]) -> None:
+    """Write ``source``'s chunks to stdout. Raises StorageError when reading fails."""
     sys.stdout.flush()
-    with source.open("rb") as origin:
-        shutil.copyfileobj(origin, sys.stdout.buffer, 1024 * 1024)
+    for chunk in source:
+        sys.stdout.buffer.write(chunk)
     sys.stdout.buffer.flush()
 
 

@@ -19,7 +19,7 @@ from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.files import write_text_atomically
 
 CONFIG_FILE_NAME = "config.toml"
-SECRET_KEYS = {"OPENAI_API_KEY": "openai", "DB_PASSWORD": "db"}
+SECRET_KEYS = {"OPENAI_API_KEY": "openai", "DB_PASSWORD": "db", "AWS_SECRET_ACCESS_KEY": "s3"}
 """Settings kept in the keyring instead, by the name ``pixyproxy key set`` gives them."""
 NOT_IN_FILE = {"PIXYPROXY_CONFIG_DIR": "it says where this file is"}
 HEADER = (

@@ -118,6 +118,13 @@ class StorageUnavailableError(StorageError):
     default_message = "The image storage is not writable; try again later"
 
 
+class StoredFileExistsError(StorageError):
+    """A file of that name is stored already: writes are create-only, never overwrites."""
+
+    code = "storage_conflict"
+    default_message = "A file of that name is stored already"
+
+
 class StorageFullError(StorageError):
     """No space is left on the device that holds the image files."""
 

@@ -47,6 +47,7 @@ from pixyproxy_cli.core.constants import (
     MEDIA_TYPE_FORMATS,
     PLACEHOLDER_PROVIDER,
 )
+from pixyproxy_cli.core.files import StoredFile
 
 _GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _FILENAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
@@ -344,10 +345,38 @@ class ImageFile(BaseModel):
 
 
 class ImageContent(ImageFile):
-    """A stored image file ready to be read or sent: its local path and size in bytes."""
+    """A stored image file ready to be read or sent, from whichever store keeps it.
 
-    path: Path
+    ``source`` streams its bytes (``source.chunks()``) and may sign a URL for it;
+    ``path`` is set only for a local file, which may be sent as it is. ``location`` says
+    where it is, for people.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
     size: int
+    location: str
+    source: Annotated[StoredFile, Field(exclude=True, repr=False)]
+
+    @property
+    def path(self) -> Path | None:
+        """The local file, when the store keeps one (None for an object store)."""
+        return self.source.path
+
+    @classmethod
+    def of(cls, image: ImageFile | Image, stored: StoredFile) -> ImageContent:
+        """``image``'s details with the file ``stored`` holds."""
+        return cls(
+            guid=image.guid,
+            filename=image.filename,
+            media_type=image.media_type,
+            private=image.private,
+            owner=image.owner,
+            updated_at=image.updated_at,
+            size=stored.size,
+            location=stored.location,
+            source=stored,
+        )
 
 
 class User(BaseModel):

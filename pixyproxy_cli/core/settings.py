@@ -77,6 +77,16 @@ class Settings(BaseModel):
     data_dir: Path
     config_dir: Path
     image_dir: Path
+    # An object store instead of IMAGE_DIR: s3://bucket/prefix, signed in with the AWS
+    # variables (the secret also in the keyring: pixyproxy key set s3).
+    image_store: str | None = Field(default=None, max_length=1024)
+    aws_endpoint_url: str | None = Field(default=None, max_length=1024)
+    aws_region: str | None = Field(default=None, max_length=64)
+    aws_access_key_id: str | None = Field(default=None, max_length=256)
+    aws_secret_access_key: SecretStr | None = None
+    # Seconds a presigned URL lives when `serve` redirects GET .../content to the object
+    # store (307); 0 sends the bytes through `serve`. A local IMAGE_DIR is always sent.
+    image_redirect: int = Field(default=0, ge=0, le=7 * 24 * 3600)
     sqlite_path: Path
     max_prompt_length: int = Field(default=DEFAULT_MAX_PROMPT_LENGTH, ge=1, le=1_000_000)
     image_provider: ProviderChoice = "auto"

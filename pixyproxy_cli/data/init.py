@@ -14,13 +14,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.db.database import Database
-from pixyproxy_cli.data.files.storage import LocalImageStore
+from pixyproxy_cli.data.files.storage import ImageStoreInterface, LocalImageStore
 from pixyproxy_cli.data.providers import ImageProviderInterface
 
 _lock = threading.Lock()
@@ -120,6 +121,22 @@ def image_options(settings: Settings) -> ImageOptions:
     return ImageOptions.from_settings(settings)
 
 
-def create_image_store(settings: Settings) -> LocalImageStore:
-    """The image file store in the configured image directory."""
-    return LocalImageStore(settings.image_dir)
+def create_image_store(settings: Settings) -> ImageStoreInterface:
+    """The image file store: the bucket IMAGE_STORE names, else the IMAGE_DIR folder.
+
+    Raises ConfigurationError for an IMAGE_STORE that is not ``s3://bucket[/prefix]``.
+    """
+    if not settings.image_store:
+        return LocalImageStore(settings.image_dir)
+    from pixyproxy_cli.data.files.object_store import BucketAddress, S3ImageStore, S3Settings
+    from pixyproxy_cli.data.keyring_stores.secrets import object_store_secret
+
+    return S3ImageStore(
+        S3Settings(
+            address=BucketAddress.parse(settings.image_store),
+            endpoint_url=settings.aws_endpoint_url,
+            region=settings.aws_region,
+            access_key_id=settings.aws_access_key_id,
+            secret_access_key=partial(object_store_secret, settings),
+        )
+    )

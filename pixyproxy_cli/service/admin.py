@@ -125,10 +125,11 @@ class AdminService:
             CHUNK,
         )
         for page in pages:
-            for _, stored in page:
-                report.rows += 1
-                if not self._store.exists(stored.filename):
-                    report.rows_without_files.append(stored.guid)
+            report.rows += len(page)
+            missing = set(self._store.missing([stored.filename for _, stored in page]))
+            report.rows_without_files.extend(
+                stored.guid for _, stored in page if stored.filename in missing
+            )
         for batch in batches(self._store.list_filenames(), CHUNK):
             report.files += len(batch)
             with transaction(self._uow) as uow:
@@ -273,8 +274,7 @@ class AdminService:
         return search_index_check(shortest)
 
     def _check_images(self, database_ok: bool, *, fix: bool, min_age: float) -> list[Check]:
-        root = Path(self._settings.image_dir)
-        checks = [_directory_check(root)]
+        checks = [self._check_store()]
         if not database_ok:
             return checks
         try:
@@ -322,12 +322,33 @@ class AdminService:
         if report.rows_without_files:
             fixes.append("the images of rows without a file cannot be served: generate them again")
         if report.foreign_files:
-            fixes.append("keep other files out of IMAGE_DIR (pixyproxy never removes them)")
+            fixes.append(
+                f"keep other files out of {self._store.describe()} (pixyproxy never removes them)"
+            )
         status: Status = "warn" if (report.rows_without_files or fixes) else "ok"
         return [
             *checks,
             Check("images", status, f"{detail}; " + "; ".join(problems), "; ".join(fixes) or None),
         ]
+
+    def _check_store(self) -> Check:
+        """The image folder (created on first use), or the object store's bucket."""
+        if self._store.local:
+            return _directory_check(Path(self._settings.image_dir))
+        where = self._store.describe()
+        if self._settings.aws_endpoint_url:
+            where += f" at {self._settings.aws_endpoint_url}"
+        try:
+            self._store.check()
+        except PixyProxyException as error:
+            return Check(
+                "image store",
+                "fail",
+                error.message,
+                "check IMAGE_STORE, AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY (or pixyproxy key set s3), and that the bucket exists",
+            )
+        return Check("image store", "ok", where)
 
     def _check_provider(self) -> Check:
         model = getattr(self._provider, "model", None) or "placeholder-v1"

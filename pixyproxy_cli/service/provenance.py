@@ -13,7 +13,6 @@ from pixyproxy_cli.core.edits import LocalImage
 from pixyproxy_cli.core.exceptions import (
     InputValidationError,
     RecordNotFoundError,
-    StorageError,
 )
 from pixyproxy_cli.core.provenance import ProvenanceReport
 from pixyproxy_cli.data.files.imaging import kinds, read_header
@@ -62,10 +61,7 @@ class ProvenanceService:
                 f"Image {guid} is {what}: the provenance check takes "
                 f"{kinds(PROVENANCE_MEDIA_TYPES).removeprefix('a ')}s"
             )
-        try:
-            data = stored.path.read_bytes()
-        except OSError as error:
-            raise StorageError(f"Cannot read the file of image {guid}") from error
+        data = stored.source.read()
         report = self._provider.check_provenance(
             SourceImage(stored.filename, data, stored.media_type)
         )

@@ -197,6 +197,7 @@ class RemotePromptService(PromptServiceInterface):
 
     def get_image_file(self, guid: str) -> ImageContent:
         """See PromptServiceInterface.get_image_file: downloaded to a temporary file."""
+        from pixyproxy_cli.core.files import StoredFile
         from pixyproxy_cli.core.models import ImageContent
 
         image = self.get_image_by_guid(guid)
@@ -205,12 +206,13 @@ class RemotePromptService(PromptServiceInterface):
         target = Path(self._downloads.name) / image.guid
         size = 0
         with (
-            self.client.stream("GET", f"/image/{image.guid}/content") as response,
+            self.client.stream("GET", f"/image/{image.guid}/content", elsewhere=True) as response,
             target.open("wb") as handle,
         ):
             for chunk in response.iter_bytes():
                 handle.write(chunk)
                 size += len(chunk)
+        stored = StoredFile.local(target, size)
         return ImageContent(
             guid=image.guid,
             filename=image.guid,
@@ -218,8 +220,9 @@ class RemotePromptService(PromptServiceInterface):
             private=image.private,
             owner=image.owner,
             updated_at=image.updated_at,
-            path=target,
             size=size,
+            location=f"{self.client.server}/image/{image.guid}/content",
+            source=stored,
         )
 
     def get_image_contents(self, guids: Sequence[str]) -> dict[str, ImageContent]:

@@ -34,6 +34,7 @@ from pixyproxy_cli.core.exceptions import (
     InputValidationError,
     RecordNotFoundError,
     StorageError,
+    StoredFileExistsError,
 )
 from pixyproxy_cli.core.iterables import batches
 from pixyproxy_cli.data.db.rows import utc_now
@@ -118,7 +119,7 @@ class TransferService:
                         if len(summary.missing_files) < 20:
                             summary.missing_files.append(image.guid)
                         continue
-                    writer.add(image, content.path)
+                    writer.add(image, content.source)
                     summary.done += 1
                 if tick is not None:
                     tick(len(chunk))
@@ -200,8 +201,8 @@ class TransferService:
             for record in records:
                 data, header = reader.read_image(record)
                 detail = _detail(record, header)
-                self._store.save(detail.filename, data)
-                saved.append(detail.filename)
+                if self._save_new(detail.filename, data):
+                    saved.append(detail.filename)
                 details.append((record, detail))
             with transaction(self._uow) as uow:
                 for record, detail in details:
@@ -222,7 +223,7 @@ class TransferService:
         for record in records:
             data, header = reader.read_image(record)
             detail = _detail(record, header)
-            self._store.save(detail.filename, data)
+            self._save_new(detail.filename, data)
             try:
                 with transaction(self._uow) as uow:
                     uow.images.create_image(
@@ -234,6 +235,24 @@ class TransferService:
             except ConstraintViolationError:
                 pass  # stored meanwhile: its row names this same file, which stays
         return imported
+
+    def _save_new(self, filename: str, data: bytes) -> bool:
+        """Store an imported file; False when the same bytes were stored already.
+
+        Writes are create-only, so a file found under the name is somebody else's (an
+        earlier import, another importer right now): kept, and never removed by this one.
+        Raises StorageError when it holds other bytes than the export's.
+        """
+        try:
+            self._store.save(filename, data)
+        except StoredFileExistsError:
+            if self._store.read(filename) != data:
+                raise StorageError(
+                    f"{filename} is stored already with other bytes than the export's; "
+                    "pixyproxy doctor says whether a row names it"
+                ) from None
+            return False
+        return True
 
     def _remove_quietly(self, filenames: list[str]) -> None:
         for filename in filenames:

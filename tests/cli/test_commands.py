@@ -251,13 +251,23 @@ def test_generate_refuses_an_output_folder_it_cannot_write(tmp_path, data_dir, m
 
 
 def test_a_failed_output_copy_names_the_stored_guid(tmp_path, data_dir, monkeypatch):
+    import contextlib
     import errno
-    import shutil
 
-    def disk_full(*args):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    from pixyproxy_cli.commands import output
 
-    monkeypatch.setattr(shutil, "copyfileobj", disk_full)
+    real_atomic_file = output.atomic_file
+
+    class FullDisk:
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    @contextlib.contextmanager
+    def disk_full(target, **options):
+        with real_atomic_file(target, **options):
+            yield FullDisk()
+
+    monkeypatch.setattr(output, "atomic_file", disk_full)
     target = tmp_path / "x.png"
 
     result = run("generate", "a red fox", "-o", str(target))

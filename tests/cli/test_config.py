@@ -95,7 +95,7 @@ def test_list_shows_every_setting_with_its_value_and_source(config_file):
     text = run("config", "list")
     entries = listed()
 
-    assert len(entries) == 40
+    assert len(entries) == 46
     assert entries["OPENAI_IMAGE_MODEL"] == {
         "key": "OPENAI_IMAGE_MODEL",
         "value": "gpt-image-2",
@@ -272,7 +272,10 @@ def test_key_set_keeps_the_openai_key_in_the_keyring_and_generate_uses_it(
     assert stored.exit_code == 0, stored.stderr
     assert stored.stderr.startswith("Stored the OpenAI API key (OPENAI_API_KEY) in the keyring (")
     assert memory_keyring.get_password("pixyproxy:secrets", "openai") == SECRET
-    assert keys.stdout == "openai\tOPENAI_API_KEY\tstored\ndb\tDB_PASSWORD\tnot stored\n"
+    assert keys.stdout == (
+        "openai\tOPENAI_API_KEY\tstored\ndb\tDB_PASSWORD\tnot stored\n"
+        "s3\tAWS_SECRET_ACCESS_KEY\tnot stored\n"
+    )
     assert entries["OPENAI_API_KEY"]["source"] == "the keyring (pixyproxy key set)"
     assert made.exit_code == 0, made.stderr
     assert json.loads(made.stdout)["provider"] == "openai"
@@ -368,7 +371,10 @@ def test_without_a_keyring_backend_the_message_names_the_ways_out():
         "keyring backend (pip install keyrings.alt, or run a Secret Service such as "
         "gnome-keyring), or set OPENAI_API_KEY in the environment or a .env file\n"
     )
-    assert keys.stdout == "openai\tOPENAI_API_KEY\tnot stored\ndb\tDB_PASSWORD\tnot stored\n"
+    assert keys.stdout == (
+        "openai\tOPENAI_API_KEY\tnot stored\ndb\tDB_PASSWORD\tnot stored\n"
+        "s3\tAWS_SECRET_ACCESS_KEY\tnot stored\n"
+    )
 
 
 def test_a_key_the_keyring_lost_is_a_clear_error(memory_keyring, fake_openai):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError
+from pixyproxy_cli.core.exceptions import RecordNotFoundError, StorageError, StoredFileExistsError
 from pixyproxy_cli.data.files.storage import LocalImageStore
 
 NAME = "1b4e28ba-2fa1-11d2-883f-0016d3cca427.png"
@@ -38,11 +38,28 @@ def test_only_names_pixyproxy_makes_are_listed_as_its_images(store):
     assert sorted(store.list_foreign()) == sorted(foreign)
 
 
-def test_save_replaces_atomically_and_leaves_no_temporary_files(store):
+def test_save_is_create_only_and_leaves_no_temporary_files(store):
     store.save("a.png", b"first")
-    store.save("a.png", b"second")
+    with pytest.raises(StoredFileExistsError, match="a.png is stored already"):
+        store.save("a.png", b"second")
 
-    assert store.locate("a.png").path.read_bytes() == b"second"
+    assert store.read("a.png") == b"first"
+    assert b"".join(store.locate("a.png").chunks()) == b"first"
+    assert sorted(os.listdir(store.root)) == ["a.png"]
+
+
+def test_without_hard_links_a_taken_name_is_still_refused(store, monkeypatch):
+    import errno
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    store.save("a.png", b"first")
+    with pytest.raises(StoredFileExistsError):
+        store.save("a.png", b"second")
+
+    assert store.read("a.png") == b"first"
     assert sorted(os.listdir(store.root)) == ["a.png"]
 
 

@@ -84,6 +84,8 @@ def test_settings_have_one_field_per_option_with_its_default():
         "image_dir",
         "image_provider",
         "image_prices",
+        "image_redirect",
+        "image_store",
     }
 
 

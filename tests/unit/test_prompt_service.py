@@ -393,7 +393,8 @@ def test_get_image_file_returns_where_the_bytes_are(world):
     assert content.guid == made.guid
     assert content.media_type == "image/png"
     assert content.size == len(PNG_BYTES)
-    assert content.path.name == f"{made.guid}.png"
+    assert content.location == f"/fake-store/{made.guid}.png"
+    assert content.source.read() == PNG_BYTES
 
 
 def test_get_image_file_with_the_file_gone_is_not_found(world):

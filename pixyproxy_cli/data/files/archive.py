@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from pixyproxy_cli.core.constants import MAX_IMAGE_FILE_BYTES
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
-from pixyproxy_cli.core.files import atomic_file
+from pixyproxy_cli.core.files import StoredFile, atomic_file
 from pixyproxy_cli.core.models import (
     Filename,
     Guid,
@@ -131,15 +131,15 @@ class ExportWriter:
         except OSError as error:
             raise StorageError(f"Cannot write the export in {directory}: {error}") from error
 
-    def add(self, image: ImagePublic, source: Path) -> None:
+    def add(self, image: ImagePublic, source: StoredFile) -> None:
         """Copy ``image``'s file from ``source`` and write its line. Raises StorageError."""
         name = source.name
         target = self.directory / FILES / name
         digest = hashlib.sha256()
         size = 0
         try:
-            with source.open("rb") as reader, atomic_file(target, prefix=INCOMING) as writer:
-                while chunk := reader.read(_COPY_CHUNK):
+            with atomic_file(target, prefix=INCOMING) as writer:
+                for chunk in source.chunks():
                     digest.update(chunk)
                     writer.write(chunk)
                     size += len(chunk)

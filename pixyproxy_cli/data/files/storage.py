@@ -1,21 +1,25 @@
-"""Image file storage: the interface, and a local directory implementation.
+"""Image file storage: the interface, the names it keeps, and a local directory store.
 
-Files are addressed by a plain file name (derived from the image's GUID), never by a path,
-so that another store (an object store) can implement the same interface later. The local
-store writes atomically: a temporary file in the same directory, flushed and fsynced, then
-renamed over the final name, so a reader sees the whole file or none of it.
+Files are addressed by a plain file name (derived from the image's GUID), never by a path:
+a store hands out ``StoredFile`` values that stream their bytes, so the same calls work on a
+local directory (here) and on an object store (``object_store.py``). Writes are create-only:
+a GUID's file is never overwritten, and a second write of a name raises
+StoredFileExistsError (the caller then knows the file is not its own to remove). The local
+store writes a temporary file in the same directory, fsyncs it, then links it into place
+(a rename that cannot replace), so a reader sees the whole file or none of it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import stat
+import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
@@ -24,12 +28,13 @@ from pixyproxy_cli.core.exceptions import (
     StorageError,
     StorageFullError,
     StorageUnavailableError,
+    StoredFileExistsError,
 )
-from pixyproxy_cli.core.files import atomic_file
+from pixyproxy_cli.core.files import StoredFile, atomic_file
 
 TEMP_PREFIX = ".incoming-"
 THUMBNAILS = ".thumbnails"
-"""The directory, inside the store, where thumbnails of its images are cached."""
+"""The folder (or key prefix), inside the store, where thumbnails of its images are cached."""
 OWN_FILENAME = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:"
     + "|".join(re.escape(extension) for extension in sorted(MEDIA_TYPE_EXTENSIONS.values()))
@@ -50,28 +55,54 @@ def is_own_filename(name: str) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class StoredFile:
-    """A stored image file: where it is on disk, and how many bytes it has."""
+def check_filename(filename: str) -> str:
+    """``filename`` if it is one plain name. Raises RecordNotFoundError for a path or empty."""
+    if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
+        raise RecordNotFoundError(f"No stored file named {filename!r}")
+    return filename
 
-    path: Path
-    size: int
+
+def thumbnail_name(filename: str, size: int) -> str:
+    """The name of ``filename``'s ``size`` thumbnail in the thumbnails folder."""
+    return f"{Path(check_filename(filename)).stem}-{int(size)}.webp"
+
+
+def thumbnail_owner(name: str) -> str | None:
+    """The GUID stem a thumbnail's name belongs to, or None when it is no thumbnail's name."""
+    if not name.endswith(".webp") or "-" not in name:
+        return None
+    return name.rsplit("-", 1)[0]
 
 
 class ImageStoreInterface(ABC):
-    """Where image files are kept."""
+    """Where image files are kept: a local directory, or a bucket of an object store."""
+
+    local: bool = True
+    """Whether lookups are local system calls (cheap enough for the server's event loop)."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the store is, for people: a folder, or ``s3://bucket/prefix``."""
 
     @abstractmethod
     def save(self, filename: str, data: bytes) -> None:
-        """Store ``data`` under ``filename`` atomically. Raises StorageError."""
+        """Store ``data`` under ``filename``, whole or not at all, never over another file.
+
+        Raises StoredFileExistsError when ``filename`` is stored already (nothing is
+        written), StorageError when it cannot be stored.
+        """
 
     @abstractmethod
     def delete(self, filename: str) -> None:
         """Remove ``filename`` if it exists. Raises StorageError if it cannot be removed."""
 
-    @abstractmethod
     def exists(self, filename: str) -> bool:
-        """Whether ``filename`` is stored."""
+        """Whether ``filename`` is stored (``locate`` finds it)."""
+        try:
+            self.locate(filename)
+        except RecordNotFoundError:
+            return False
+        return True
 
     @abstractmethod
     def check(self) -> None:
@@ -85,16 +116,20 @@ class ImageStoreInterface(ABC):
         """
         return self.exists(filename)
 
+    def missing(self, filenames: Sequence[str]) -> list[str]:
+        """Those of ``filenames`` that are not stored (``exists`` each, by default)."""
+        return [filename for filename in filenames if not self.exists(filename)]
+
     @abstractmethod
     def locate(self, filename: str) -> StoredFile:
-        """The local path and size of a stored file, checked to lie inside the store.
+        """A stored file, ready to stream, with its size.
 
         Raises RecordNotFoundError when the file is missing or the name leads outside.
         """
 
-    @abstractmethod
     def read(self, filename: str) -> bytes:
         """The bytes of a stored file. Raises RecordNotFoundError, StorageError."""
+        return self.locate(filename).read()
 
     @abstractmethod
     def thumbnail(self, filename: str, size: int) -> StoredFile | None:
@@ -102,7 +137,7 @@ class ImageStoreInterface(ABC):
 
     @abstractmethod
     def save_thumbnail(self, filename: str, size: int, data: bytes) -> StoredFile:
-        """Cache a thumbnail of ``filename`` (atomically); where it is. Raises StorageError."""
+        """Cache a thumbnail of ``filename`` (whole or not at all). Raises StorageError."""
 
     @abstractmethod
     def delete_thumbnails(self, filename: str) -> None:
@@ -110,7 +145,7 @@ class ImageStoreInterface(ABC):
 
     @abstractmethod
     def list_thumbnails(self) -> Iterator[tuple[str, str]]:
-        """(image file name, thumbnail file name) of every cached thumbnail."""
+        """(image file name's stem, thumbnail name) of every cached thumbnail."""
 
     @abstractmethod
     def list_filenames(self) -> Iterator[str]:
@@ -136,13 +171,36 @@ class LocalImageStore(ImageStoreInterface):
         self.root = Path(root)
 
     def _resolve(self, filename: str) -> Path:
-        if not filename or "/" in filename or "\\" in filename or filename in (".", ".."):
-            raise RecordNotFoundError(f"No stored file named {filename!r}")
-        return self.root / filename
+        return self.root / check_filename(filename)
+
+    def describe(self) -> str:
+        """The folder."""
+        return str(self.root)
 
     def save(self, filename: str, data: bytes) -> None:
-        """Write ``data`` to a temporary file, fsync it, and rename it into place."""
-        self._write(self._resolve(filename), data, durable=True)
+        """Write ``data`` to a temporary file, fsync it, and link it into place.
+
+        A hard link, unlike a rename, fails when the name is taken: create-only. On a file
+        system without hard links, an existence check and a rename stand in for it.
+        """
+        target = self._resolve(filename)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.root)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                _link_or_rename(temporary, target)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+            self._fsync_directory()
+        except FileExistsError as error:
+            raise StoredFileExistsError(f"{target} is stored already") from error
+        except OSError as error:
+            raise _storage_error(error)(_storage_message("write", target, error)) from error
 
     def check(self) -> None:
         """The folder exists (or can be made) and may be written: StorageUnavailableError."""
@@ -153,14 +211,12 @@ class LocalImageStore(ImageStoreInterface):
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StorageUnavailableError(f"Cannot write to {self.root}")
 
-    def _write(self, target: Path, data: bytes, *, durable: bool) -> None:
-        """Write ``target`` atomically; ``durable`` also fsyncs the file and the rename."""
+    def _write_cache(self, target: Path, data: bytes) -> None:
+        """Write a cached file atomically (not fsynced: a cache is made again if lost)."""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_file(target, prefix=TEMP_PREFIX, durable=durable) as handle:
+            with atomic_file(target, prefix=TEMP_PREFIX, durable=False) as handle:
                 handle.write(data)
-            if durable:
-                self._fsync_directory()
         except OSError as error:
             raise _storage_error(error)(_storage_message("write", target, error)) from error
 
@@ -185,14 +241,6 @@ class LocalImageStore(ImageStoreInterface):
         except OSError as error:
             raise StorageError(_storage_message("remove", target, error)) from error
 
-    def exists(self, filename: str) -> bool:
-        """Whether ``filename`` is a stored regular file."""
-        try:
-            self.locate(filename)
-        except RecordNotFoundError:
-            return False
-        return True
-
     def has(self, filename: str) -> bool:
         """Whether ``filename`` is a regular file here: one stat (``exists`` resolves links)."""
         try:
@@ -211,19 +259,19 @@ class LocalImageStore(ImageStoreInterface):
             raise RecordNotFoundError(f"The image file {filename} is missing") from error
         if real.parent != root or not stat.S_ISREG(status.st_mode):
             raise RecordNotFoundError(f"The image file {filename} is missing")
-        return StoredFile(path=real, size=status.st_size)
+        return StoredFile.local(real, status.st_size)
 
     def read(self, filename: str) -> bytes:
-        """The bytes of a stored file (located as ``locate`` does)."""
+        """The bytes of a stored file (located as ``locate`` does), in one read."""
         located = self.locate(filename)
+        assert located.path is not None
         try:
             return located.path.read_bytes()
         except OSError as error:
             raise StorageError(_storage_message("read", located.path, error)) from error
 
     def _thumbnail_path(self, filename: str, size: int) -> Path:
-        stem = self._resolve(filename).stem
-        return self.root / THUMBNAILS / f"{stem}-{int(size)}.webp"
+        return self.root / THUMBNAILS / thumbnail_name(filename, size)
 
     def thumbnail(self, filename: str, size: int) -> StoredFile | None:
         """The cached thumbnail, or None (one stat)."""
@@ -232,19 +280,19 @@ class LocalImageStore(ImageStoreInterface):
             status = os.stat(path)
         except OSError:
             return None
-        return StoredFile(path=path, size=status.st_size) if stat.S_ISREG(status.st_mode) else None
+        return StoredFile.local(path, status.st_size) if stat.S_ISREG(status.st_mode) else None
 
     def save_thumbnail(self, filename: str, size: int, data: bytes) -> StoredFile:
         """Write the thumbnail atomically; not fsynced: a cache, made again if lost."""
         target = self._thumbnail_path(filename, size)
-        self._write(target, data, durable=False)
-        return StoredFile(path=target, size=len(data))
+        self._write_cache(target, data)
+        return StoredFile.local(target, len(data))
 
     def delete_thumbnails(self, filename: str) -> None:
         """Remove the thumbnails of ``filename``, every size."""
         stem = self._resolve(filename).stem
-        for _, name in self.list_thumbnails():
-            if name.rsplit("-", 1)[0] == stem:
+        for owner, name in self.list_thumbnails():
+            if owner == stem:
                 path = self.root / THUMBNAILS / name
                 try:
                     path.unlink(missing_ok=True)
@@ -256,8 +304,9 @@ class LocalImageStore(ImageStoreInterface):
         try:
             with os.scandir(self.root / THUMBNAILS) as entries:
                 for entry in entries:
-                    if entry.name.endswith(".webp") and "-" in entry.name:
-                        yield entry.name.rsplit("-", 1)[0], entry.name
+                    owner = thumbnail_owner(entry.name)
+                    if owner is not None:
+                        yield owner, entry.name
         except FileNotFoundError:
             return
         except OSError as error:
@@ -297,6 +346,19 @@ class LocalImageStore(ImageStoreInterface):
         except OSError:
             return 0.0
         return max(time.time() - modified, 0.0)
+
+
+def _link_or_rename(temporary: str, target: Path) -> None:
+    """Give ``temporary`` the name ``target`` unless it is taken (FileExistsError)."""
+    try:
+        os.link(temporary, target)
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        # No hard links here (some network and FAT file systems): check, then rename.
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "File exists", str(target)) from error
+        os.rename(temporary, target)
 
 
 def _storage_error(error: OSError) -> type[StorageError]:

@@ -1,4 +1,4 @@
-"""Secrets in the OS keyring: the OpenAI API key and the database password.
+"""Secrets in the OS keyring: the OpenAI API key, the database password, the S3 secret.
 
 ``pixyproxy key set openai`` keeps the key in the keyring (service ``pixyproxy:secrets``,
 entry ``openai``) and notes in ``secrets.json`` in the config directory that it did, so that
@@ -38,6 +38,7 @@ class SecretKind:
 SECRETS = {
     "openai": SecretKind("openai", "OPENAI_API_KEY", "the OpenAI API key"),
     "db": SecretKind("db", "DB_PASSWORD", "the database password"),
+    "s3": SecretKind("s3", "AWS_SECRET_ACCESS_KEY", "the object store's secret access key"),
 }
 
 
@@ -170,3 +171,15 @@ def database_password(settings: Settings) -> str:
         return settings.db_password.get_secret_value()
     stored = keyring_secret(settings.config_dir, "db")
     return stored() if stored else ""
+
+
+def object_store_secret(settings: Settings) -> str | None:
+    """The S3 secret key: AWS_SECRET_ACCESS_KEY (environment or .env), else the keyring's.
+
+    None when neither has one (the SDK's own chain then applies: an instance role, say).
+    Raises ConfigurationError or KeyringError as ``SecretStore.require``.
+    """
+    if settings.aws_secret_access_key is not None:
+        return settings.aws_secret_access_key.get_secret_value()
+    stored = keyring_secret(settings.config_dir, "s3")
+    return stored() if stored else None

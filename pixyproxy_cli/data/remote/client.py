@@ -189,15 +189,43 @@ class RemoteClient:
         return response
 
     @contextlib.contextmanager
-    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Any]:
-        """A streamed request: the httpx response (2xx), body not yet read."""
+    def stream(
+        self, method: str, path: str, *, elsewhere: bool = False, **kwargs: Any
+    ) -> Iterator[Any]:
+        """A streamed request: the httpx response (2xx), body not yet read.
+
+        ``elsewhere`` follows one redirect to another place (a server that hands out its
+        object store's presigned URLs): without credentials, and never from https to http.
+        """
         with (
             self._transport_errors(),
             self._http().stream(method, path, headers=self._headers(None), **kwargs) as response,
         ):
+            location = response.headers.get("location", "")
+            if elsewhere and response.status_code in (302, 303, 307) and location:
+                with self._presigned(location) as moved:
+                    yield moved
+                return
             if response.status_code >= 300:
                 response.read()
                 raise self._error(response)
+            yield response
+
+    @contextlib.contextmanager
+    def _presigned(self, url: str) -> Iterator[Any]:
+        """GET ``url`` (a presigned URL) with no credentials of ours."""
+        import httpx
+
+        scheme = httpx.URL(url).scheme
+        if scheme not in ("http", "https") or (
+            scheme == "http" and self.server.startswith("https://")
+        ):
+            raise RemoteServerError(f"{self.server} sent the file elsewhere, to {url!r}: refused")
+        with self._http().stream("GET", url) as response:
+            if response.status_code >= 300:
+                raise RemoteServerError(
+                    f"The file {self.server} sent elsewhere answered {response.status_code}"
+                )
             yield response
 
     @contextlib.contextmanager

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.constants import SVG_MEDIA_TYPE, THUMBNAIL_SIZES
@@ -31,6 +30,7 @@ from pixyproxy_cli.service.transaction import transaction
 from pixyproxy_cli.service.validation import validate_guid, validate_limit
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.core.files import StoredFile
     from pixyproxy_cli.core.models import Image, ImageContent, ImagePublic
     from pixyproxy_cli.data.db.public_json import RowPage
 
@@ -204,6 +204,8 @@ class ImageReader:
 
     def peek_image_file(self, guid: str) -> ImageContent | None:
         """See ServedPromptServiceInterface.peek_image_file."""
+        if not self._store.local:
+            return None  # a request to the object store: never on the event loop
         image = self._cache.get(validate_guid(guid))
         if image is None or not self._caller.may_see(image.private, image.owner):
             return None
@@ -228,9 +230,7 @@ class ImageReader:
                 located = self._store.locate(image.filename)
             except RecordNotFoundError:
                 continue
-            contents[image.guid] = ImageContent(
-                **image.model_dump(), path=located.path, size=located.size
-            )
+            contents[image.guid] = ImageContent.of(image, located)
         return contents
 
     def get_thumbnail(self, guid: str, size: int) -> ImageContent:
@@ -254,11 +254,11 @@ class ImageReader:
             except InputValidationError as error:  # the stored file, not the request
                 raise StorageError(error.message) from error
             cached = self._store.save_thumbnail(image.filename, size, thumbnail)
-        return _thumbnail_content(image, cached.path, cached.size)
+        return _thumbnail_content(image, cached)
 
     def peek_thumbnail(self, guid: str, size: int) -> ImageContent | None:
         """See ServedPromptServiceInterface.peek_thumbnail."""
-        if size not in THUMBNAIL_SIZES:
+        if size not in THUMBNAIL_SIZES or not self._store.local:
             return None
         image = self.cached_image(validate_guid(guid))
         if image is None:
@@ -266,7 +266,7 @@ class ImageReader:
         if image.media_type == SVG_MEDIA_TYPE:
             return self._content(image)
         cached = self._store.thumbnail(image.filename, size)
-        return None if cached is None else _thumbnail_content(image, cached.path, cached.size)
+        return None if cached is None else _thumbnail_content(image, cached)
 
     def _content(self, image: Image) -> ImageContent:
         from pixyproxy_cli.core.models import ImageContent
@@ -275,28 +275,11 @@ class ImageReader:
             located = self._store.locate(image.filename)
         except RecordNotFoundError as error:
             raise file_missing(image.guid) from error
-        return ImageContent(
-            guid=image.guid,
-            filename=image.filename,
-            media_type=image.media_type,
-            private=image.private,
-            owner=image.owner,
-            updated_at=image.updated_at,
-            path=located.path,
-            size=located.size,
-        )
+        return ImageContent.of(image, located)
 
 
-def _thumbnail_content(image: Image, path: Path, size: int) -> ImageContent:
+def _thumbnail_content(image: Image, thumbnail: StoredFile) -> ImageContent:
     from pixyproxy_cli.core.models import ImageContent
 
-    return ImageContent(
-        guid=image.guid,
-        filename=path.name,
-        media_type="image/webp",
-        private=image.private,
-        owner=image.owner,
-        updated_at=image.updated_at,
-        path=path,
-        size=size,
-    )
+    content = ImageContent.of(image, thumbnail)
+    return content.model_copy(update={"filename": thumbnail.name, "media_type": "image/webp"})

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -47,7 +47,7 @@ from pixyproxy_cli.core.image_options import (
     looks_like_guid,
 )
 from pixyproxy_cli.core.json_array import json_array
-from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImagePublic
+from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImageContent, ImagePublic
 from pixyproxy_cli.core.search import MAX_SEARCH_LENGTH, SEARCH_PATTERN
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import (
@@ -573,12 +573,15 @@ def delete_image(guid: GuidPath, prompts: Prompts) -> Response:
     },
     openapi_extra=OPTIONAL_AUTH,
 )
-async def get_image_content(guid: GuidPath, prompts: Prompts, request: Request) -> Response:
+async def get_image_content(
+    guid: GuidPath, prompts: Prompts, services: ServicesDep, request: Request
+) -> Response:
     """GET /image/{guid}/content."""
     content = prompts.peek_image_file(guid)
     if content is None:
         content = await run_in_threadpool(prompts.get_image_file, guid)
-    return _file_answer(request, content, f'"{content.guid}-{content.size}"')
+    redirect = services.settings.image_redirect
+    return await _file_answer(request, content, f'"{content.guid}-{content.size}"', redirect)
 
 
 @router.get(
@@ -618,15 +621,22 @@ async def get_thumbnail(
     content = prompts.peek_thumbnail(guid, size)
     if content is None:
         content = await run_in_threadpool(prompts.get_thumbnail, guid, size)
-    return _file_answer(request, content, f'"{content.guid}-t{size}-{content.size}"')
+    return await _file_answer(request, content, f'"{content.guid}-t{size}-{content.size}"')
 
 
 FILE_POLICY = "default-src 'none'; sandbox"
 """The Content-Security-Policy of every stored file answered (contents and thumbnails)."""
 
 
-def _file_answer(request: Request, content: Any, etag: str) -> Response:
-    """A stored file with its ETag and caching headers, or 304 for a matching If-None-Match."""
+async def _file_answer(
+    request: Request, content: ImageContent, etag: str, redirect: int = 0
+) -> Response:
+    """A stored file with its ETag and caching headers, or 304 for a matching If-None-Match.
+
+    A local file is sent as it is (sendfile); an object store's is streamed through, or,
+    when ``redirect`` seconds are set (IMAGE_REDIRECT), answered with a 307 to a URL the
+    store signs for that long, which the client fetches itself.
+    """
     headers = {
         "ETag": etag,
         "Cache-Control": PRIVATE_CACHE if content.private else PUBLIC_CACHE,
@@ -638,14 +648,27 @@ def _file_answer(request: Request, content: Any, etag: str) -> Response:
     }
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
+    path = content.path
+    if path is None:
+        url = content.source.url(redirect) if redirect else None
+        if url is not None:
+            # The URL is a credential for `redirect` seconds: no cache may keep the answer.
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+        if content.size <= SMALL_FILE_BYTES:
+            body = await run_in_threadpool(content.source.read)
+            return Response(body, media_type=content.media_type, headers=headers)
+        headers["Content-Length"] = str(content.size)
+        return StreamingResponse(
+            content.source.chunks(), media_type=content.media_type, headers=headers
+        )
     if content.size <= SMALL_FILE_BYTES:
         # A thumbnail: one read on the loop beats FileResponse's thread hops per chunk.
         try:
-            body = content.path.read_bytes()
+            body = path.read_bytes()
         except OSError as error:
             raise StorageError(f"Cannot read the file of image {content.guid}") from error
         return Response(body, media_type=content.media_type, headers=headers)
-    return ImageFileResponse(content.path, media_type=content.media_type, headers=headers)
+    return ImageFileResponse(path, media_type=content.media_type, headers=headers)
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
