@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import os
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from pixyproxy_cli.data.db.schema import latest_version
+from tests.ceph_rgw import CephGateway
+from tests.ceph_rgw import missing as missing_gateway
 from tests.conftest import SETTING_VARIABLES
 from tests.galera_cluster import GaleraCluster, missing
 from tests.helpers import EXECUTABLE, add_user, running_server
@@ -27,6 +31,7 @@ pytestmark = pytest.mark.mysql
 
 LIMIT = 10
 BURST = 300
+BUCKET = "pixyproxy-cluster"
 
 
 class Replicas:
@@ -51,16 +56,22 @@ class Replicas:
 
 @pytest.fixture
 def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
-    reason = missing()
+    reason = missing() or missing_gateway()
     if reason is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"the Galera test bed cannot run under CI: {reason}")
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("galera")
     cluster = GaleraCluster(root / "cluster")
+    gateway = CephGateway(root / "ceph")  # the image store every replica shares
     with ExitStack() as stack:
         stack.callback(cluster.stop)
-        cluster.start()
+        stack.callback(gateway.stop)
+        with ThreadPoolExecutor(1) as pool:  # the two start side by side
+            started = pool.submit(gateway.start)
+            cluster.start()
+            started.result()
+        gateway.create_bucket(BUCKET)
         env = {key: value for key, value in os.environ.items() if key not in SETTING_VARIABLES}
         env.update(
             DB_BACKEND="mysql",
@@ -74,13 +85,14 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
             GENERATE_RATE_WINDOW="600",
             DB_SYNC_WAIT="1",  # causal reads: what one replica wrote, every replica reads
             PIXYPROXY_CONFIG_DIR=str(root / "config"),
+            **gateway.env(BUCKET),
         )
         first = {**env, "DB_HOST": f"127.0.0.1:{cluster.nodes[0].port}"}
         subprocess.run([str(EXECUTABLE), "db", "init"], env=first, check=True, capture_output=True)
         urls = []
         for number in range(len(cluster.nodes)):
-            # A data folder each (token marks, image files, caches): three machines that
-            # share only the database.
+            # A data folder each: three machines that share only the database and the
+            # bucket.
             # DB_HOST names every node, its own first: if its node dies, it fails over.
             hosts = [cluster.nodes[(number + k) % len(cluster.nodes)] for k in range(3)]
             own = {
@@ -126,6 +138,35 @@ def check_a_burst_through_three_replicas_with_limits_on_answers_no_5xx_and_holds
     assert answers == {201: LIMIT, 429: BURST - LIMIT}
     after = replicas.count_everywhere("SELECT COUNT(*) FROM images WHERE owner IS NULL")
     assert after == [before[0] + LIMIT] * 3  # every node holds the same rows
+
+
+def check_every_replica_serves_every_image_and_thumbnail(replicas):
+    """Files written through one replica are read through the others (the shared bucket).
+
+    Runs after the burst: its images were written through all three replicas.
+    """
+    listed = httpx.get(f"{replicas.urls[0]}/image?limit=9", timeout=30).json()
+    guids = [image["guid"] for image in listed]
+    assert len(guids) == 9
+    answers: collections.Counter[tuple[int, int]] = collections.Counter()
+    for guid in guids:
+        bodies = set()
+        for url in replicas.urls:
+            content = httpx.get(f"{url}/image/{guid}/content", timeout=30)
+            thumbnail = httpx.get(f"{url}/image/{guid}/thumbnail?size=128", timeout=30)
+            answers[(content.status_code, thumbnail.status_code)] += 1
+            bodies.add(content.content)
+        assert len(bodies) == 1  # the same bytes through every replica
+    assert answers == {(200, 200): len(guids) * 3}
+    report = subprocess.run(
+        [str(EXECUTABLE), "doctor", "--json"],
+        env=replicas.env_for(2),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    checks = {check["name"]: check for check in json.loads(report.stdout)}
+    assert "without a file" not in checks["images"]["detail"], checks["images"]
 
 
 def check_each_users_limit_holds_across_replicas(replicas):
@@ -285,6 +326,7 @@ def check_a_node_killed_mid_burst_costs_at_most_one_percent_and_nothing_after_fa
 CHECKS = [
     check_the_cluster_has_three_synced_nodes,
     check_a_burst_through_three_replicas_with_limits_on_answers_no_5xx_and_holds_the_limit,
+    check_every_replica_serves_every_image_and_thumbnail,
     check_each_users_limit_holds_across_replicas,
     check_a_token_from_one_replica_works_on_all_and_a_revoke_through_another_reaches_all,
     check_a_delete_through_one_replica_reaches_every_replica,
