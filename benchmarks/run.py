@@ -1141,6 +1141,102 @@ def bench_cluster(bursts: int, work: Path) -> list[Row]:
     ]
 
 
+def bench_object_store(seconds: int, work: Path, rounds: int) -> list[Row]:
+    """GET .../content of a 1 MB image through ``serve``, from S3 and from a local folder,
+    each beside a bare GET of the same bytes: radosgw answering a presigned URL itself, and
+    a bare Starlette FileResponse of the same file."""
+    sys.path.insert(0, str(HERE.parent))
+    from pixyproxy_cli.data.files.object_store import BucketAddress, S3ImageStore, S3Settings
+    from tests.ceph_rgw import REGION, CephGateway, missing
+
+    reason = missing()
+    if reason is not None:
+        return [Row("object store", "-", reason, None, "-", None)]
+    gateway = CephGateway(work / "ceph")
+    base = {
+        **os.environ,
+        "IMAGE_PROVIDER": "placeholder",
+        "IMAGE_SIZE": "64x64",
+        "GENERATE_RATE_LIMIT": "0",
+    }
+    base.pop("OPENAI_API_KEY", None)
+    padding = os.urandom(1024 * 1024)
+    try:
+        gateway.start()
+        gateway.create_bucket("bench")
+        s3_env = {**base, **gateway.env("bench"), "PIXYPROXY_DATA_DIR": str(work / "s3")}
+        local_env = {**base, "PIXYPROXY_DATA_DIR": str(work / "local")}
+        guids = {}
+        for name, env in (("s3", s3_env), ("local", local_env)):
+            made = subprocess.run(
+                [PIXYPROXY, "generate", "a 1 MB image", "--json"],
+                env=env, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            guids[name] = json.loads(made.stdout)["guid"]
+        # The same 1 MB of bytes on both sides (writes are create-only: delete, then put).
+        store = S3ImageStore(
+            S3Settings(
+                BucketAddress("bench", "images"), gateway.endpoint, REGION,
+                gateway.access_key, lambda: gateway.secret_key,
+            )
+        )  # fmt: skip
+        s3_name = f"{guids['s3']}.png"
+        data = store.read(s3_name) + padding
+        store.delete(s3_name)
+        store.save(s3_name, data)
+        local_file = work / "local" / "images" / f"{guids['local']}.png"
+        local_file.unlink()
+        local_file.write_bytes(data)
+        presigned = store.locate(s3_name).url(3600)
+        assert presigned is not None
+        s3_port, local_port, file_port = free_port(), free_port(), free_port()
+        quiet = ["--log-level", "warning"]
+        with (
+            server([PIXYPROXY, "serve", "--port", str(s3_port), *quiet], s3_env, s3_port),
+            server([PIXYPROXY, "serve", "--port", str(local_port), *quiet], local_env, local_port),
+            server(
+                [sys.executable, "-m", "uvicorn", "--factory", "--log-level", "warning",
+                 "--no-access-log", "--port", str(file_port), "baselines:make_file_app"],
+                {**base, "BASELINE_FILE": str(local_file)}, file_port, HERE,
+            ),
+        ):  # fmt: skip
+            urls = {
+                "s3": f"http://127.0.0.1:{s3_port}/image/{guids['s3']}/content",
+                "rgw": presigned,
+                "local": f"http://127.0.0.1:{local_port}/image/{guids['local']}/content",
+                "file": f"http://127.0.0.1:{file_port}/image/x/content",
+            }
+            for url in urls.values():  # warm-up, and a check that every side answers
+                assert _http_get(url) == data
+            measured: dict[str, list[WrkResult]] = {name: [] for name in urls}
+            for _ in range(rounds):
+                for name, url in urls.items():
+                    measured[name].append(wrk(url, seconds, connections=8))
+    finally:
+        gateway.stop()
+    best = {
+        name: median_round(results, "megabytes_per_second") for name, results in measured.items()
+    }
+    rows = []
+    for ours, bare, label, baseline in (
+        ("s3", "rgw", "from S3 (radosgw), streamed through serve", "radosgw itself, presigned GET"),
+        ("local", "file", "from a local folder", "bare Starlette FileResponse"),
+    ):
+        ratio = best[ours].megabytes_per_second / best[bare].megabytes_per_second
+        rows.append(
+            Row(
+                f"`GET /image/{{guid}}/content`, 1 MB, {label}, 8 connections",
+                f"{best[ours].megabytes_per_second:,.0f} MB/s, p99 {best[ours].p99_ms:.0f} ms "
+                f"({best[ours].errors} errors)",
+                f"{baseline} {best[bare].megabytes_per_second:,.0f} MB/s",
+                ratio,
+                "-",
+                None,
+            )
+        )
+    return rows
+
+
 def bench_login(rounds: int, work: Path) -> Row:
     """Unknown user vs wrong password, real argon2 parameters, interleaved in one run.
 
@@ -1276,7 +1372,7 @@ def main() -> int:
         metavar="NAME",
         help=(
             "run only these (help, list-small, list-large, http, generate, login, oracle, search, "
-            "import, remote, thumbnail, against, cluster); "
+            "import, remote, thumbnail, against, cluster, object-store); "
             "repeatable"
         ),
     )
@@ -1315,6 +1411,7 @@ def main() -> int:
             ("thumbnail", lambda: bench_thumbnail(seconds, work, 1 if args.quick else 3)),
             ("against", lambda: bench_startup_against(args.before, runs * 2, work)),
             ("cluster", lambda: bench_cluster(2 if args.quick else 3, work)),
+            ("object-store", lambda: bench_object_store(seconds, work, 1 if args.quick else 3)),
         ]:
             if args.only and label not in args.only:
                 continue
