@@ -87,3 +87,30 @@ def test_a_bad_image_store_stops_generate_with_exit_1_naming_the_setting(
         "Error: IMAGE_STORE: '/srv/images' is not s3://bucket or s3://bucket/prefix "
         "(for a local folder, set IMAGE_DIR instead)\n"
     )
+
+
+def test_the_s3_secret_comes_from_the_keyring_and_the_environment_wins(
+    memory_keyring, isolated_environment, monkeypatch
+):
+    from pixyproxy_cli.data.keyring_stores.secrets import object_store_secret
+
+    stored = runner.invoke(app, ["key", "set", "s3", "--stdin"], input="keyring-secret\n")
+    from_keyring = object_store_secret(load_settings())
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
+    from_environment = object_store_secret(load_settings())
+
+    assert stored.exit_code == 0, stored.stderr
+    assert stored.stderr.startswith(
+        "Stored the object store's secret access key (AWS_SECRET_ACCESS_KEY) in the keyring ("
+    )
+    assert memory_keyring.get_password("pixyproxy:secrets", "s3") == "keyring-secret"
+    assert from_keyring == "keyring-secret"
+    assert from_environment == "environment-secret"
+    files = [p.read_bytes() for p in isolated_environment.rglob("*") if p.is_file()]
+    assert not any(b"keyring-secret" in content for content in files)
+
+
+def test_without_a_secret_anywhere_the_sdk_chain_decides(isolated_environment):
+    from pixyproxy_cli.data.keyring_stores.secrets import object_store_secret
+
+    assert object_store_secret(load_settings()) is None
