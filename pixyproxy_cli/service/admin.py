@@ -322,9 +322,8 @@ class AdminService:
         if report.rows_without_files:
             fixes.append("the images of rows without a file cannot be served: generate them again")
         if report.foreign_files:
-            fixes.append(
-                f"keep other files out of {self._store.describe()} (pixyproxy never removes them)"
-            )
+            where = "IMAGE_DIR" if self._store.local else self._store.describe()
+            fixes.append(f"keep other files out of {where} (pixyproxy never removes them)")
         status: Status = "warn" if (report.rows_without_files or fixes) else "ok"
         return [
             *checks,
