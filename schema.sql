@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6)), (11, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6)), (11, UTC_TIMESTAMP(6)), (12, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite; name_key, the
@@ -123,4 +123,34 @@ CREATE TABLE IF NOT EXISTS invalidations (
     at       DOUBLE           NOT NULL,
     PRIMARY KEY (id),
     KEY ix_invalidations_at (at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Jobs (migration 012): requests to make images, queued in the database for any worker of
+-- any replica; claimed by a guarded UPDATE under a lease, ended with their images in one
+-- transaction. `sent` counts sends to the provider whose images were not stored.
+CREATE TABLE IF NOT EXISTS jobs (
+    id            BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    guid          CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    batch         CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    line          INT UNSIGNED     NOT NULL,     -- its place in the batch, from 1
+    owner         VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    is_private    TINYINT(1)       NOT NULL DEFAULT 0,
+    request       MEDIUMTEXT       NOT NULL,     -- JSON: prompt, n, options
+    state         VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    attempts      INT UNSIGNED     NOT NULL DEFAULT 0,
+    sent          INT UNSIGNED     NOT NULL DEFAULT 0,
+    not_before    DOUBLE           NOT NULL,     -- epoch seconds: not claimed earlier
+    lease_until   DOUBLE           NULL,
+    worker        VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    error         TEXT             NULL,
+    images        VARCHAR(4096) CHARACTER SET ascii COLLATE ascii_bin NULL,  -- JSON GUIDs
+    created_at    DOUBLE           NOT NULL,
+    updated_at    DOUBLE           NOT NULL,
+    finished_at   DOUBLE           NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_jobs_guid (guid),
+    KEY ix_jobs_queue (state, not_before, id),
+    KEY ix_jobs_batch (batch, line),
+    KEY ix_jobs_owner (owner, id),
+    CONSTRAINT ck_jobs_state CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

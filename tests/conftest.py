@@ -265,7 +265,9 @@ def mysql_settings(mysql_server: MySQLTestServer, tmp_path: Path) -> Settings:
     )
     names = {row[0] for row in tables}
     statements = [
-        f"DELETE FROM `{table}`" for table in ("images", "roster", "rate_limits") if table in names
+        f"DELETE FROM `{table}`"
+        for table in ("images", "roster", "rate_limits", "jobs")
+        if table in names
     ]
     if "schema_version" in names:  # a test may have faked a newer release
         statements.append(f"DELETE FROM schema_version WHERE version > {latest_version('mysql')}")

@@ -137,7 +137,7 @@ class FakeUnitOfWork:
         self.journal.add("exit")
         self._open = False
 
-    def begin_transaction(self) -> None:
+    def begin_transaction(self, *, write: bool = False) -> None:
         self.journal.add("begin")
         self._saved = {
             name: repository.saved()

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 
     from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.models import ImagePublic
+    from pixyproxy_cli.service.access import Caller
     from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.interfaces import (
         AdminPromptServiceInterface,
         PromptServiceInterface,
     )
+    from pixyproxy_cli.service.jobs import JobService
     from pixyproxy_cli.service.models import ModelListing
     from pixyproxy_cli.service.provenance import ProvenanceService
     from pixyproxy_cli.service.public_prompts import PromptService
@@ -102,6 +104,10 @@ class Backend(ABC):
         """Provenance checks of stored images. Raises InputValidationError with a server."""
 
     @abstractmethod
+    def jobs(self, overrides: dict[str, Any]) -> tuple[JobService, Caller]:
+        """The job queue, and who asks. Raises InputValidationError with a server."""
+
+    @abstractmethod
     def models(self) -> ModelListing:
         """The image models the key in use may use."""
 
@@ -158,6 +164,15 @@ class LocalBackend(Backend):
         services = self._services(Provision.SCHEMA, **overrides)
         check(services)
         return services.provider_notice
+
+    def jobs(self, overrides: dict[str, Any]) -> tuple[JobService, Caller]:
+        """See Backend.jobs: this machine's queue, as the user signed in here."""
+        from pixyproxy_cli.service.access import Caller
+
+        services = self._services(Provision.SCHEMA, **overrides)
+        user = services.sessions.current_user()
+        caller = Caller(viewer=None if user is None else user.username, local_admin=True)
+        return services.jobs(), caller
 
     def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
         """See Backend.stored_file."""
@@ -263,6 +278,13 @@ class RemoteBackend(Backend):
     ) -> str | None:
         """See Backend.ready_to_generate: a server checks its own settings and provider."""
         return None
+
+    def jobs(self, overrides: dict[str, Any]) -> tuple[JobService, Caller]:
+        """See Backend.jobs: not over HTTP yet."""
+        raise InputValidationError(
+            f"lists of prompts and jobs work on this machine's database only, not with a "
+            f"server ({self.server}): use --local"
+        )
 
     def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
         """See Backend.stored_file: a server's files stay on the server."""

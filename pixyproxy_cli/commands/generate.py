@@ -112,11 +112,11 @@ Private = Annotated[
 def generate(
     ctx: typer.Context,
     prompt: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="PROMPT", help='What to draw. "-" reads the prompt from standard input.'
         ),
-    ],
+    ] = None,
     model: Model = None,
     size: Size = None,
     quality: Quality = None,
@@ -133,8 +133,24 @@ def generate(
     force: Force = False,
     private: Private = False,
     as_json: JsonOutput = False,
+    from_file: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="A list of prompts, one a line, or JSON lines with options of their own "
+            '("-": standard input), queued as jobs and run -j at a time; --json prints a '
+            "line per job as it ends.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, max=64, help="With --from: requests to run at once (1-64)."
+        ),
+    ] = 4,
 ) -> None:
-    """Generate an image from PROMPT and store it.
+    """Generate an image from PROMPT and store it; or one for each line of a file.
 
     The file and details are stored, then printed: GUID, prompt, provider, file path. On a
     terminal a single image is streamed, showing each partial image as it arrives.
@@ -156,7 +172,20 @@ def generate(
         echo "a quiet harbour" | pixyproxy generate - --json
 
         pixyproxy generate "my secret garden" --private
+
+        pixyproxy generate --from prompts.txt -j 8 --json > results.jsonl
+
+    With --from, the list is queued whole as a batch of jobs (a line that is not valid
+    stops it before any is queued, naming the line), then run; Ctrl-C leaves the rest
+    queued, and pixyproxy jobs resume BATCH goes on. Exits 1 when any line failed.
     """
+    if from_file is not None:
+        _generate_from(ctx, prompt, from_file, workers, count, output_file, private, as_json)
+        return
+    if prompt is None:
+        raise InputValidationError(
+            'give a PROMPT ("-" reads it from standard input), or --from FILE'
+        )
     if prompt == "-":
         prompt = sys.stdin.read().strip()
     make_images(
@@ -168,6 +197,37 @@ def generate(
         ImageFlags(count, output_file, force, as_json),
         **image_settings(ctx),
     )
+
+
+def _generate_from(
+    ctx: typer.Context,
+    prompt: str | None,
+    source: str,
+    workers: int,
+    count: int | None,
+    output_file: Path | None,
+    private: bool,
+    as_json: bool,
+) -> None:
+    """``generate --from FILE``: queue the file's prompts as one batch, then run it."""
+    from pixyproxy_cli.commands.jobs import queue_prompt_file, run_batch
+
+    if prompt is not None:
+        raise InputValidationError("give a PROMPT or --from FILE, not both")
+    if output_file is not None:
+        raise InputValidationError("--output takes one image; with --from, fetch each GUID")
+    overrides = image_settings(ctx)
+    backend = state(ctx).backend()
+    notice = backend.ready_to_generate(
+        overrides, lambda services: _check_flags(services, overrides, edit=False)
+    )
+    service, caller, batch, total = queue_prompt_file(
+        state(ctx), source, n=count, private=private, overrides=overrides
+    )
+    output.status(f"Queued {total} prompt(s) as batch {batch}")
+    if notice and not output.verbose():
+        output.notice(notice)
+    run_batch(service, caller, batch, workers=workers, as_json=as_json)
 
 
 SETTING_OF_FLAG = {

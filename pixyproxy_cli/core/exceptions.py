@@ -118,6 +118,13 @@ class StorageUnavailableError(StorageError):
     default_message = "The image storage is not writable; try again later"
 
 
+class JobLostError(PixyProxyException):
+    """A job was cancelled, or taken over by another worker, while it ran."""
+
+    code = "job_lost"
+    default_message = "The job was cancelled or taken over while it ran; nothing was stored"
+
+
 class StoredFileExistsError(StorageError):
     """A file of that name is stored already: writes are create-only, never overwrites."""
 

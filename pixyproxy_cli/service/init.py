@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
     from pixyproxy_cli.service.invalidations import Invalidations
+    from pixyproxy_cli.service.jobs import JobService
     from pixyproxy_cli.service.limits import Limiter, LoginThrottle
     from pixyproxy_cli.service.models import ModelCatalog
     from pixyproxy_cli.service.provenance import ProvenanceService
@@ -208,6 +209,18 @@ class Services:
         if user is None:
             return self.prompts
         return PrivatePromptService(self.prompts.dependencies, user)
+
+    def jobs(self) -> JobService:
+        """The job queue and its workers, making images as the configured provider does."""
+        from pixyproxy_cli.core.image_options import ImageOptions
+        from pixyproxy_cli.service.jobs import JobService
+
+        return JobService(
+            self.prompts.dependencies,
+            model=self.prompts.dependencies.provider.model or self.settings.openai_model,
+            provider_timeout=self.settings.openai_timeout,
+            default_options=ImageOptions.from_settings(self.settings),
+        )
 
     def close(self) -> None:
         """Close the database's idle connections (for one-shot callers such as the CLI)."""

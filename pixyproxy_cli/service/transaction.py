@@ -43,15 +43,16 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 @contextmanager
-def transaction(uow: UnitOfWorkFactory) -> Iterator[UnitOfWork]:
+def transaction(uow: UnitOfWorkFactory, *, write: bool = False) -> Iterator[UnitOfWork]:
     """Run the block in one transaction of a new unit of work, given to the block.
 
-    See the module docstring. Raises PixyProxyException.
+    ``write`` for a block that writes (``retried`` says so). See the module docstring.
+    Raises PixyProxyException.
     """
     try:
         with uow() as db:
             try:
-                db.begin_transaction()
+                db.begin_transaction(write=write)
                 yield db
                 db.commit_transaction()
             except PixyProxyException:
@@ -90,7 +91,7 @@ class Attempt(AbstractContextManager[UnitOfWork]):
     """One run of a unit of work in ``retried``: a ``transaction`` that may be run again."""
 
     def __init__(self, uow: UnitOfWorkFactory, number: int, last: bool) -> None:
-        self._transaction = transaction(uow)
+        self._transaction = transaction(uow, write=True)
         self.number = number
         self._last = last
         self.done = False

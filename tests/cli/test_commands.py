@@ -508,9 +508,9 @@ def test_db_init(data_dir):
     as_json = json.loads(run("db", "init", "--json").stdout)
 
     assert text.stdout == (
-        f"Database ready: sqlite at {data_dir / 'pixyproxy.db'} (schema version 11)\n"
+        f"Database ready: sqlite at {data_dir / 'pixyproxy.db'} (schema version 12)\n"
     )
-    assert as_json["schema_version"] == 11
+    assert as_json["schema_version"] == 12
     assert as_json["backend"] == "sqlite"
     assert as_json["driver"].startswith("sqlite3 (SQLite ")
 
@@ -721,7 +721,7 @@ def test_a_damaged_pixyproxy_database_is_told_from_another_programs_file(data_di
 @pytest.mark.parametrize(
     ("command", "usage"),
     [
-        (["generate"], "Usage: pixyproxy generate [OPTIONS] PROMPT"),
+        (["generate"], "Usage: pixyproxy generate [OPTIONS] [PROMPT]"),
         (["rm"], "Usage: pixyproxy rm [OPTIONS] GUID..."),
         (["user", "add"], "Usage: pixyproxy user add [OPTIONS] NAME"),
         (["provenance"], "Usage: pixyproxy provenance [OPTIONS] GUID|FILE"),

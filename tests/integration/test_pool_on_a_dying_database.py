@@ -17,7 +17,7 @@ def test_a_failed_reopen_after_a_stale_connection_returns_its_slot_once(sqlite_s
         db.begin_transaction()
         db.commit_transaction()
 
-    def stale(connection):
+    def stale(connection, **options):
         raise DBConnectionError("the server went away")
 
     database.begin = stale  # the idle connection turns out dead at BEGIN...

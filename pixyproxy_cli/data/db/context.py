@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         TokenRepositoryInterface,
         UserRepositoryInterface,
     )
+    from pixyproxy_cli.data.db.jobs import JobRepositoryInterface
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class Repositories:
     tokens: TokenRepositoryInterface
     limits: LimitRepositoryInterface
     invalidations: InvalidationRepositoryInterface
+    jobs: JobRepositoryInterface
 
 
 class UnitOfWork(Protocol):
@@ -81,6 +84,10 @@ class UnitOfWork(Protocol):
     def invalidations(self) -> InvalidationRepositoryInterface:
         """What every process must forget, inside this unit of work."""
 
+    @property
+    def jobs(self) -> JobRepositoryInterface:
+        """The job queue, inside this unit of work."""
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -90,8 +97,8 @@ class UnitOfWork(Protocol):
         traceback: TracebackType | None,
     ) -> None: ...
 
-    def begin_transaction(self) -> None:
-        """Start the transaction."""
+    def begin_transaction(self, *, write: bool = False) -> None:
+        """Start the transaction; ``write`` when it is going to write."""
 
     def commit_transaction(self) -> None:
         """Commit it; raises a PixyProxyException when the commit fails."""
@@ -160,6 +167,11 @@ class DatabaseContext:
         """What every process must forget. Raises RuntimeError outside ``with``."""
         return self._bound().invalidations
 
+    @property
+    def jobs(self) -> JobRepositoryInterface:
+        """The job queue. Raises RuntimeError outside ``with``."""
+        return self._bound().jobs
+
     def _open(self) -> None:
         self.conn = self.database.acquire()
         try:
@@ -204,10 +216,14 @@ class DatabaseContext:
 
     # -- transactions ------------------------------------------------------------------
 
-    def begin_transaction(self) -> None:
-        """Start a transaction. A connection that went stale while idle is replaced once."""
+    def begin_transaction(self, *, write: bool = False) -> None:
+        """Start a transaction; ``write``: one that will write (SQLite's lock at BEGIN).
+
+        A connection that went stale while idle is replaced once.
+        """
+        begin = partial(self.database.begin, write=write)
         try:
-            self._guarded(self.database.begin, self.conn)
+            self._guarded(begin, self.conn)
         except DBConnectionError:
             # Nothing has run on this connection yet, so trying a fresh one is safe.
             self._close_cursor()
@@ -216,7 +232,7 @@ class DatabaseContext:
             # to return (returning it twice would break the pool's cap).
             self.database.release(connection, discard=True)
             self._open()
-            self._guarded(self.database.begin, self.conn)
+            self._guarded(begin, self.conn)
         self._in_transaction = True
 
     def commit_transaction(self) -> None:

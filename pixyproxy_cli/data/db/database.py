@@ -138,8 +138,8 @@ class Database(ABC):
         """Return a cursor whose rows come back as dicts."""
 
     @abstractmethod
-    def begin(self, connection: Any) -> None:
-        """Start a transaction on ``connection``."""
+    def begin(self, connection: Any, *, write: bool = False) -> None:
+        """Start a transaction on ``connection``; ``write`` when it is going to write."""
 
     def commit(self, connection: Any) -> None:
         """Commit the transaction on ``connection``."""

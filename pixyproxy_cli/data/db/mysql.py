@@ -300,8 +300,11 @@ class MySQLDatabase(Database):
             finally:
                 cursor.close()
 
-    def begin(self, connection: Any) -> None:
-        """Start a transaction (ending a read-only implicit one a bare SELECT may have left)."""
+    def begin(self, connection: Any, *, write: bool = False) -> None:
+        """Start a transaction (ending a read-only implicit one a bare SELECT may have left).
+
+        ``write`` changes nothing here: InnoDB locks rows, not the database.
+        """
         with self.errors_translated():
             if connection.in_transaction:
                 connection.rollback()

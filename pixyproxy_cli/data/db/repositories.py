@@ -26,6 +26,7 @@ from pixyproxy_cli.data.db.interfaces import (
     UsageRow,
     UserRepositoryInterface,
 )
+from pixyproxy_cli.data.db.jobs import SqlJobRepository
 from pixyproxy_cli.data.db.public_json import PUBLIC_JSON_COLUMNS, RowPage
 from pixyproxy_cli.data.db.rows import (
     TOKEN_KIND_COLUMNS,
@@ -687,4 +688,4 @@ def bind_repositories(db: DatabaseContext) -> Repositories:
         limits: SqlLimitRepository = MySQLLimitRepository(db)
     else:
         images, limits = SQLiteImageRepository(db), SQLiteLimitRepository(db)
-    return Repositories(images, users, tokens, limits, invalidations)
+    return Repositories(images, users, tokens, limits, invalidations, SqlJobRepository(db))

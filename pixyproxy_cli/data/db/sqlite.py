@@ -184,9 +184,14 @@ class SQLiteDatabase(Database):
             finally:
                 connection.text_factory = str
 
-    def begin(self, connection: sqlite3.Connection) -> None:
-        """Start a (deferred) transaction, after this process's previous one has ended.
+    def begin(self, connection: sqlite3.Connection, *, write: bool = False) -> None:
+        """Start a transaction, after this process's previous one has ended.
 
+        A ``write`` transaction is IMMEDIATE: it takes the database's write lock at BEGIN,
+        waiting its turn behind another process's writer. A deferred one that writes asks
+        for the lock at its first write, and SQLite may then refuse at once (busy, without
+        waiting) when another connection writes: a job's images were lost so between two
+        processes' workers. Reads stay deferred, so they never wait for a writer (WAL).
         Raises DBConnectionError when no transaction slot frees up in time.
         """
         if not self._transaction_lock.acquire(timeout=self._busy_timeout):
@@ -196,7 +201,7 @@ class SQLiteDatabase(Database):
         self._lock_holders.add(id(connection))
         try:
             with self.errors_translated():
-                connection.execute("BEGIN")
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except BaseException:
             self._release(connection)
             raise

@@ -37,8 +37,12 @@ from pixyproxy_cli.service.validation import validate_count, validate_guid, vali
 
 if TYPE_CHECKING:
     from pixyproxy_cli.core.models import Image, ImageDetailCreate, ImagePublic
+    from pixyproxy_cli.data.db.context import UnitOfWork
 
 logger = logging.getLogger(__name__)
+
+StoreHook = Callable[["UnitOfWork", list[str]], None]
+"""Run in the transaction that stores a batch of images: its unit of work, their GUIDs."""
 
 
 class ImageMaker:
@@ -59,15 +63,25 @@ class ImageMaker:
         n: int,
         options: ImageOptions | None = None,
         progress: Progress | None = None,
+        *,
+        sending: Callable[[], None] | None = None,
+        then: StoreHook | None = None,
     ) -> list[ImagePublic]:
-        """See PromptServiceInterface.generate_images."""
+        """See PromptServiceInterface.generate_images.
+
+        For a job: ``sending`` runs just before the provider is called (after every check),
+        and ``then`` inside the transaction that inserts the rows, with the unit of work
+        and the new GUIDs; an error it raises stores nothing.
+        """
         request, n = self._checked_request(request, n, options, edit=False)
         owner = self._caller.owner_for(request.private)
         self._database_ready()
+        if sending is not None:
+            sending()
         generated = self._call_provider(
             lambda: self._provider.generate(request.prompt, n, options, progress)
         )
-        return self._store_batch(request.prompt, request.private, owner, generated, None)
+        return self._store_batch(request.prompt, request.private, owner, generated, None, then)
 
     def edit_images(
         self,
@@ -168,6 +182,7 @@ class ImageMaker:
         owner: str | None,
         generated: list[GeneratedImage],
         parents: list[str | None] | None,
+        then: StoreHook | None = None,
     ) -> list[ImagePublic]:
         """Write every file, then insert every row in one transaction: all, or nothing."""
         from pixyproxy_cli.core.models import Image, ImageDetail
@@ -205,6 +220,8 @@ class ImageMaker:
             for attempt in retried(self._uow):
                 with attempt as uow:  # all of them, or none
                     ids = [uow.images.create_image(detail, now=now) for detail, _ in details]
+                    if then is not None:
+                        then(uow, [detail.guid for detail, _ in details])
         except BaseException:
             for filename in saved:
                 self._remove_file_quietly(filename)

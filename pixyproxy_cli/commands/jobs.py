@@ -1,0 +1,297 @@
+"""``pixyproxy jobs``: lists of prompts queued as jobs; and the runner ``generate --from`` uses.
+
+A list of prompts is queued whole (one batch), then run by ``-j N`` workers of this process;
+Ctrl-C stops claiming and leaves the rest queued, and ``pixyproxy jobs resume BATCH`` goes on.
+"""
+
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from pixyproxy_cli.commands import output
+from pixyproxy_cli.commands.help import ExamplesCommand
+from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.state import state
+from pixyproxy_cli.core.exceptions import InputValidationError
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.commands.state import CliState
+    from pixyproxy_cli.core.jobs import Job
+    from pixyproxy_cli.service.access import Caller
+    from pixyproxy_cli.service.jobs import JobService
+
+app = typer.Typer(
+    help="Jobs: lists of prompts (generate --from FILE), queued in the database.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+MAX_WORKERS = 64
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        max=MAX_WORKERS,
+        help=f"Requests to run at once (1-{MAX_WORKERS}).",
+    ),
+]
+BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="The batch's GUID.")]
+
+
+def read_prompt_source(source: str) -> tuple[str, str]:
+    """The text of ``source`` (a file, or ``-`` for stdin), and its name for messages.
+
+    Raises InputValidationError when it cannot be read.
+    """
+    if source == "-":
+        return sys.stdin.read(), "standard input"
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputValidationError(f"cannot read {path}: {error}") from None
+
+
+def queue_prompt_file(
+    cli: "CliState",
+    source: str,
+    *,
+    n: int | None,
+    private: bool,
+    overrides: dict[str, Any],
+) -> tuple["JobService", "Caller", str, int]:
+    """Read a file of prompts and queue it as one batch: (service, caller, batch, jobs).
+
+    Each line's own fields win over the flags (the settings ``overrides`` make, ``n``,
+    ``private``). Raises
+    InputValidationError naming the line when any line is not valid: nothing is queued.
+    """
+    from pixyproxy_cli.core.jobs import JobRequest
+    from pixyproxy_cli.core.prompt_file import read_prompt_lines
+
+    text, name = read_prompt_source(source)
+    lines = read_prompt_lines(text, name)
+    service, caller = cli.backend().jobs(overrides)
+    options = service.default_options
+    requests = []
+    for line in lines:
+        requests.append(
+            JobRequest(
+                prompt=line.prompt,
+                n=line.n if line.n is not None else (n or 1),
+                private=line.private if line.private is not None else private,
+                options=asdict(options.overridden(line.options)),
+            )
+        )
+    try:
+        batch = service.submit(requests, caller, lines=[line.line for line in lines])
+    except InputValidationError as error:  # "line N: ...": say which file
+        raise InputValidationError(f"{name}, {error.message}") from None
+    return service, caller, batch, len(lines)
+
+
+def run_batch(
+    service: "JobService", caller: "Caller", batch: str, *, workers: int, as_json: bool
+) -> None:
+    """Run ``batch`` on ``workers`` threads until nothing is left, then say how it went.
+
+    ``as_json`` prints one JSON line per job as it ends; on a terminal a progress bar runs
+    on stderr (nothing extra in a pipe). Exits 1 when a job failed, 130 on Ctrl-C (the rest
+    stay queued).
+    """
+    import json
+
+    progress = service.progress(batch)
+    lock = threading.Lock()
+    stop = threading.Event()
+    failures: list[Job] = []
+    started = time.monotonic()
+    running = 0
+
+    def finished(job: "Job") -> None:
+        nonlocal running
+        with lock:
+            running -= 1
+            if job.state == "failed":
+                failures.append(job)
+            if as_json:
+                sys.stdout.write(json.dumps(job.public(), ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+            if advance is not None:
+                advance(1)
+
+    def begun(job: "Job") -> None:
+        nonlocal running
+        with lock:
+            running += 1
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            service.work(
+                batch,
+                workers=workers,
+                stop=stop,
+                finished=finished,
+                started=begun,
+                notice=output.notice,
+            )
+        except BaseException as error:  # noqa: BLE001 - raised in the main thread below
+            errors.append(error)
+
+    done_before = progress.done + progress.failed + progress.cancelled
+    with output.progress_bar(f"batch {batch[:8]}", progress.total) as advance:
+        if advance is not None and done_before:
+            advance(done_before)
+        runner = threading.Thread(target=work, name="batch", daemon=True)
+        runner.start()
+        try:
+            while runner.is_alive():
+                runner.join(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            output.notice(
+                f"Stopping: {running} request(s) still running finish first (Ctrl-C again "
+                f"leaves them to be sent again later); the rest stay queued: "
+                f"pixyproxy jobs resume {batch}"
+            )
+            runner.join()
+            _summary(service.progress(batch), batch, failures, time.monotonic() - started)
+            raise typer.Exit(130) from None
+    if errors:
+        raise errors[0]
+    _summary(service.progress(batch), batch, failures, time.monotonic() - started)
+    if failures:
+        raise typer.Exit(1)
+
+
+def _summary(progress: Any, batch: str, failures: list["Job"], seconds: float) -> None:
+    parts = [f"{progress.done} done"]
+    if progress.failed:
+        parts.append(f"{progress.failed} failed")
+    if progress.cancelled:
+        parts.append(f"{progress.cancelled} cancelled")
+    if progress.open:
+        parts.append(f"{progress.open} left (pixyproxy jobs resume {batch})")
+    output.status(f"Batch {batch}: {', '.join(parts)}, in {seconds:.1f} s")
+    for job in sorted(failures, key=lambda job: job.line)[:20]:
+        output.warning(f"line {job.line} failed: {job.error}")
+
+
+@app.command("resume", cls=ExamplesCommand)
+def resume(
+    ctx: typer.Context, batch: BatchArgument, workers: Workers = 4, as_json: JsonOutput = False
+) -> None:
+    """Run what is left of a batch: its queued jobs (and any whose worker died).
+
+    A job interrupted after it was sent may have been billed already: it is sent again,
+    and a notice says so.
+
+    Examples:
+
+        pixyproxy jobs resume 1b4e28ba-2fa1-11d2-883f-0016d3cca427 -j 8
+    """
+    service, caller = state(ctx).backend().jobs({})
+    service.batch_jobs(batch, caller, limit=1)  # refuses a malformed GUID
+    run_batch(service, caller, batch, workers=workers, as_json=as_json)
+
+
+@app.command("list", cls=ExamplesCommand)
+def list_jobs(
+    ctx: typer.Context,
+    batch: Annotated[
+        str | None, typer.Option("--batch", "-b", help="Only this batch's jobs, by line.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 100,
+    as_json: JsonOutput = False,
+) -> None:
+    """List jobs: the newest first, or one batch's by line.
+
+    Examples:
+
+        pixyproxy jobs list
+
+        pixyproxy jobs list --batch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 --json
+    """
+    service, caller = state(ctx).backend().jobs({})
+    if batch is not None:
+        jobs = service.batch_jobs(batch, caller, limit=limit)
+    else:
+        jobs = service.recent(caller, limit=limit)
+    if as_json:
+        output.print_json([job.public() for job in jobs])
+        return
+    output.print_lines(
+        f"{job.guid}  {job.batch[:8]}:{job.line:<5} {job.state:<9} {job.request.prompt[:60]}"
+        for job in jobs
+    )
+
+
+@app.command("show", cls=ExamplesCommand)
+def show(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(metavar="JOB", help="The job's GUID.")],
+    as_json: JsonOutput = False,
+) -> None:
+    """Show one job: its request, state, images or error.
+
+    Examples:
+
+        pixyproxy jobs show 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+    """
+    service, caller = state(ctx).backend().jobs({})
+    found = service.get(job, caller).public()
+    if as_json:
+        output.print_json(found)
+        return
+    output.print_fields(
+        {key.replace("_", " ").capitalize(): _text(value) for key, value in found.items()}
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(value) or "-"
+    return "-" if value is None else str(value)
+
+
+@app.command("cancel", cls=ExamplesCommand)
+def cancel(
+    ctx: typer.Context,
+    jobs: Annotated[
+        list[str] | None, typer.Argument(metavar="[JOB]...", help="Jobs' GUIDs.")
+    ] = None,
+    batch: Annotated[
+        str | None, typer.Option("--batch", "-b", help="Every open job of this batch.")
+    ] = None,
+    as_json: JsonOutput = False,
+) -> None:
+    """Cancel queued or running jobs: a running one's images are not stored.
+
+    Examples:
+
+        pixyproxy jobs cancel 1b4e28ba-2fa1-11d2-883f-0016d3cca427
+
+        pixyproxy jobs cancel --batch 0b4e28ba-2fa1-11d2-883f-0016d3cca427
+    """
+    if not jobs and batch is None:
+        raise InputValidationError("name the jobs to cancel, or --batch BATCH")
+    service, caller = state(ctx).backend().jobs({})
+    guids = list(jobs or [])
+    if batch is not None:
+        guids += [
+            job.guid for job in service.batch_jobs(batch, caller, limit=100_000) if not job.finished
+        ]
+    cancelled = service.cancel(guids, caller)
+    if as_json:
+        output.print_json({"cancelled": cancelled})
+        return
+    output.status(f"Cancelled {cancelled} job(s)")

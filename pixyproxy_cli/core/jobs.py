@@ -1,0 +1,87 @@
+"""Jobs: requests to make images, queued in the database, run by any worker.
+
+A job is one line of a list of prompts (a *batch*): its request (prompt, count, options),
+its owner and visibility, and its state. Each job's images are stored at most once, in the
+same transaction that ends it; ``sent`` counts the times it went to the provider without its
+images being stored (a crash, an interruption), so a job that may have been billed already
+is never sent again without saying so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled"]
+JOB_STATES: tuple[JobState, ...] = ("queued", "running", "done", "failed", "cancelled")
+FINISHED_STATES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
+"""States a job never leaves."""
+
+
+class JobRequest(BaseModel):
+    """What a job asks for: one prompt, ``n`` images, with these options (all of them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    prompt: str
+    n: int = Field(default=1, ge=1, le=10)
+    private: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
+    """The image options as they were when the job was queued (``ImageOptions`` fields)."""
+
+
+class Job(BaseModel):
+    """A queued request and what became of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    guid: str
+    batch: str
+    line: int
+    owner: str | None
+    request: JobRequest
+    state: JobState
+    attempts: int = 0
+    sent: int = 0
+    error: str | None = None
+    images: list[str] = Field(default_factory=list)
+    created_at: float
+    updated_at: float
+    finished_at: float | None = None
+    not_before: float = 0.0
+    lease_until: float | None = None
+    worker: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job is done, failed or cancelled (it never changes again)."""
+        return self.state in FINISHED_STATES
+
+    def public(self) -> dict[str, Any]:
+        """The job as ``--json`` and the API show it: no internal id, no worker or lease."""
+        return {
+            "job": self.guid,
+            "batch": self.batch,
+            "line": self.line,
+            "state": self.state,
+            "prompt": self.request.prompt,
+            "n": self.request.n,
+            "private": self.request.private,
+            "owner": self.owner,
+            "images": list(self.images),
+            "error": self.error,
+            "attempts": self.attempts,
+            "sent": self.sent,
+            "created_at": _moment(self.created_at),
+            "updated_at": _moment(self.updated_at),
+            "finished_at": None if self.finished_at is None else _moment(self.finished_at),
+        }
+
+
+def _moment(seconds: float) -> str:
+    """Epoch seconds as UTC ISO 8601 with a Z, as every other JSON time of pixyproxy."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

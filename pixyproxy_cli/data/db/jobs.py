@@ -1,0 +1,283 @@
+"""The job queue in the ``jobs`` table (migration 012): one SQL implementation, both dialects.
+
+A claim is a guarded UPDATE: the row changes to ``running`` only if it is still claimable
+(queued and due, or running with its lease run out), and the worker owns the job only when
+the UPDATE says one row changed; every later step names the worker in its WHERE, so a worker
+whose lease was taken over changes nothing. On MariaDB the candidates are read ``FOR UPDATE
+SKIP LOCKED`` (workers on one node never wait for each other's rows; across Galera nodes,
+the loser of a race gets a certification conflict and the claim runs again); on SQLite the
+claim is one UPDATE whose subquery picks the job, so its transaction writes from the start
+(the database's one writer, in turn).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pixyproxy_cli.core.jobs import Job, JobRequest
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.data.db.context import DatabaseContext
+
+MAX_ERROR_LENGTH = 2000
+CLAIMABLE = (
+    "((state = 'queued' AND not_before <= %(now)s)"
+    " OR (state = 'running' AND lease_until < %(now)s))"
+)
+TAKE_ONE = (
+    "UPDATE jobs SET state = 'running', worker = %(worker)s, lease_until = %(until)s, "
+    "attempts = attempts + 1, updated_at = %(now)s WHERE id ="
+)
+"""Claim a job: followed by its id, or by a subquery that finds the oldest claimable one."""
+TAKE = " ".join((TAKE_ONE, "%(id)s AND", CLAIMABLE))
+"""Claim one candidate (MariaDB): it changes only if it is still claimable when it runs."""
+COLUMNS = (
+    "id, guid, batch, line, owner, is_private, request, state, attempts, sent, not_before, "
+    "lease_until, worker, error, images, created_at, updated_at, finished_at"
+)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A job to queue: its GUID, batch and line, owner and request."""
+
+    guid: str
+    batch: str
+    line: int
+    owner: str | None
+    request: JobRequest
+
+
+class JobRepositoryInterface(ABC):
+    """The job queue."""
+
+    @abstractmethod
+    def add(self, jobs: Sequence[NewJob], *, now: float) -> None:
+        """Queue ``jobs``, due at once."""
+
+    @abstractmethod
+    def claim(
+        self, worker: str, *, now: float, lease: float, batch: str | None = None
+    ) -> Job | None:
+        """Take the oldest claimable job (of ``batch``) for ``lease`` seconds, or None."""
+
+    @abstractmethod
+    def mark_sent(self, job_id: int, worker: str) -> bool:
+        """Count one more send to the provider; False when ``worker`` no longer holds it."""
+
+    @abstractmethod
+    def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
+        """End a held job as done with ``images``, its sends counted as stored (sent = 0).
+
+        False when ``worker`` no longer holds it: the caller's transaction must then not
+        commit the images.
+        """
+
+    @abstractmethod
+    def fail(self, job_id: int, worker: str, error: str, *, now: float) -> bool:
+        """End a held job as failed with ``error``; False when ``worker`` no longer holds it."""
+
+    @abstractmethod
+    def release(self, job_id: int, worker: str, *, now: float, not_before: float) -> bool:
+        """Put a held job back in the queue, due at ``not_before`` (its sends stay counted)."""
+
+    @abstractmethod
+    def cancel(self, guids: Sequence[str], *, owner: str | None, everyone: bool, now: float) -> int:
+        """Cancel the queued or running jobs among ``guids``; how many were cancelled.
+
+        Only ``owner``'s jobs, or anyone's with ``everyone``. A running job's worker then
+        fails to end it (its images are not stored).
+        """
+
+    @abstractmethod
+    def get(self, guid: str) -> Job | None:
+        """The job with this GUID, or None."""
+
+    @abstractmethod
+    def batch_jobs(self, batch: str, *, after_line: int = 0, limit: int) -> list[Job]:
+        """A batch's jobs by line, after ``after_line``."""
+
+    @abstractmethod
+    def recent(self, *, owner: str | None, everyone: bool, limit: int) -> list[Job]:
+        """The newest jobs (``owner``'s, or anyone's with ``everyone``), newest first."""
+
+    @abstractmethod
+    def counts(self, batch: str) -> dict[str, int]:
+        """How many of a batch's jobs are in each state (states with none left out)."""
+
+
+class SqlJobRepository(JobRepositoryInterface):
+    """The queue in the ``jobs`` table; see the module docstring."""
+
+    def __init__(self, db: DatabaseContext) -> None:
+        self._db = db
+
+    def add(self, jobs: Sequence[NewJob], *, now: float) -> None:
+        """See JobRepositoryInterface.add."""
+        for job in jobs:
+            self._db.execute(
+                "INSERT INTO jobs (guid, batch, line, owner, is_private, request, state, "
+                "not_before, created_at, updated_at) VALUES (%(guid)s, %(batch)s, %(line)s, "
+                "%(owner)s, %(private)s, %(request)s, 'queued', %(now)s, %(now)s, %(now)s)",
+                {
+                    "guid": job.guid,
+                    "batch": job.batch,
+                    "line": job.line,
+                    "owner": job.owner,
+                    "private": int(job.request.private),
+                    "request": job.request.model_dump_json(),
+                    "now": now,
+                },
+            )
+
+    def claim(
+        self, worker: str, *, now: float, lease: float, batch: str | None = None
+    ) -> Job | None:
+        """See JobRepositoryInterface.claim."""
+        db = self._db
+        params: dict[str, Any] = {
+            "now": now,
+            "batch": batch,
+            "worker": worker,
+            "until": now + lease,
+        }
+        where = CLAIMABLE + (" AND batch = %(batch)s" if batch else "")
+        if db.database.dialect != "mysql":
+            # One statement that writes from its start: the transaction takes SQLite's write
+            # lock first (waiting its turn), never a read lock it would have to upgrade.
+            oldest = f"(SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT 1)"  # noqa: S608
+            db.execute(f"{TAKE_ONE} {oldest}", params)
+            if db.rowcount != 1:
+                return None
+            return self._one("worker = %(worker)s AND state = 'running'", {"worker": worker})
+        candidates = f"SELECT id FROM jobs WHERE {where} ORDER BY id LIMIT 8"  # noqa: S608
+        db.execute(f"{candidates} FOR UPDATE SKIP LOCKED", params)
+        for row in db.fetchall():
+            db.execute(TAKE, {**params, "id": row["id"]})
+            if db.rowcount == 1:
+                return self._one("id = %(id)s", {"id": row["id"]})
+        return None
+
+    def mark_sent(self, job_id: int, worker: str) -> bool:
+        """See JobRepositoryInterface.mark_sent."""
+        return self._held(job_id, worker, "sent = sent + 1", {})
+
+    def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
+        """See JobRepositoryInterface.finish."""
+        return self._held(
+            job_id,
+            worker,
+            "state = 'done', sent = 0, images = %(images)s, error = NULL, "
+            "lease_until = NULL, updated_at = %(now)s, finished_at = %(now)s",
+            {"images": json.dumps(list(images)), "now": now},
+        )
+
+    def fail(self, job_id: int, worker: str, error: str, *, now: float) -> bool:
+        """See JobRepositoryInterface.fail."""
+        return self._held(
+            job_id,
+            worker,
+            "state = 'failed', error = %(error)s, lease_until = NULL, "
+            "updated_at = %(now)s, finished_at = %(now)s",
+            {"error": error[:MAX_ERROR_LENGTH], "now": now},
+        )
+
+    def release(self, job_id: int, worker: str, *, now: float, not_before: float) -> bool:
+        """See JobRepositoryInterface.release."""
+        return self._held(
+            job_id,
+            worker,
+            "state = 'queued', worker = NULL, lease_until = NULL, not_before = %(not_before)s, "
+            "updated_at = %(now)s",
+            {"not_before": not_before, "now": now},
+        )
+
+    def _held(self, job_id: int, worker: str, changes: str, params: Mapping[str, Any]) -> bool:
+        self._db.execute(
+            f"UPDATE jobs SET {changes} WHERE id = %(id)s AND worker = %(worker)s "  # noqa: S608
+            "AND state = 'running'",
+            {**params, "id": job_id, "worker": worker},
+        )
+        return self._db.rowcount == 1
+
+    def cancel(self, guids: Sequence[str], *, owner: str | None, everyone: bool, now: float) -> int:
+        """See JobRepositoryInterface.cancel."""
+        cancelled = 0
+        statement = (
+            "UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = %(now)s, "
+            "finished_at = %(now)s WHERE guid = %(guid)s AND state IN ('queued', 'running')"
+        )
+        if not everyone:
+            statement += " AND (owner = %(owner)s OR (owner IS NULL AND %(owner)s IS NULL))"
+        for guid in guids:
+            self._db.execute(statement, {"guid": guid, "owner": owner, "now": now})
+            cancelled += self._db.rowcount
+        return cancelled
+
+    def get(self, guid: str) -> Job | None:
+        """See JobRepositoryInterface.get."""
+        return self._one("guid = %(guid)s", {"guid": guid})
+
+    def batch_jobs(self, batch: str, *, after_line: int = 0, limit: int) -> list[Job]:
+        """See JobRepositoryInterface.batch_jobs."""
+        self._db.execute(
+            f"SELECT {COLUMNS} FROM jobs WHERE batch = %(batch)s AND line > %(after)s "  # noqa: S608
+            "ORDER BY line LIMIT %(limit)s",
+            {"batch": batch, "after": after_line, "limit": limit},
+        )
+        return [_job(row) for row in self._db.fetchall()]
+
+    def recent(self, *, owner: str | None, everyone: bool, limit: int) -> list[Job]:
+        """See JobRepositoryInterface.recent."""
+        params: dict[str, Any] = {"owner": owner, "limit": limit}
+        if everyone:
+            where = ""
+        elif owner is None:
+            where = "WHERE owner IS NULL "
+        else:
+            where = "WHERE owner = %(owner)s "
+        self._db.execute(
+            f"SELECT {COLUMNS} FROM jobs {where}ORDER BY id DESC LIMIT %(limit)s",  # noqa: S608
+            params,
+        )
+        return [_job(row) for row in self._db.fetchall()]
+
+    def counts(self, batch: str) -> dict[str, int]:
+        """See JobRepositoryInterface.counts."""
+        self._db.execute(
+            "SELECT state, COUNT(*) AS n FROM jobs WHERE batch = %(batch)s GROUP BY state",
+            {"batch": batch},
+        )
+        return {str(row["state"]): int(row["n"]) for row in self._db.fetchall()}
+
+    def _one(self, where: str, params: Mapping[str, Any]) -> Job | None:
+        self._db.execute(f"SELECT {COLUMNS} FROM jobs WHERE {where}", dict(params))  # noqa: S608
+        row = self._db.fetchone()
+        return None if row is None else _job(row)
+
+
+def _job(row: Mapping[str, Any]) -> Job:
+    images = row["images"]
+    return Job(
+        id=int(row["id"]),
+        guid=str(row["guid"]),
+        batch=str(row["batch"]),
+        line=int(row["line"]),
+        owner=row["owner"],
+        request=JobRequest.model_validate_json(row["request"]),
+        state=row["state"],
+        attempts=int(row["attempts"]),
+        sent=int(row["sent"]),
+        error=row["error"],
+        images=json.loads(images) if images else [],
+        created_at=float(row["created_at"]),
+        updated_at=float(row["updated_at"]),
+        finished_at=None if row["finished_at"] is None else float(row["finished_at"]),
+        not_before=float(row["not_before"]),
+        lease_until=None if row["lease_until"] is None else float(row["lease_until"]),
+        worker=row["worker"],
+    )

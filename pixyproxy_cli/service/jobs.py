@@ -1,0 +1,338 @@
+"""Jobs: lists of prompts queued in the database and run by workers, in any process.
+
+``submit`` checks every request and queues them all (a *batch*) in one transaction, or none.
+A worker claims one job at a time (``JobRepositoryInterface.claim``: a guarded UPDATE under a
+lease), counts the send before the provider is called, and stores the images and the job's
+end in one transaction (``ImageMaker``'s ``then``): however often a job is claimed, its
+images are stored at most once, and a worker that lost its job (cancelled, or its lease
+taken over) stores nothing. A job sent before without a stored result may have been billed:
+it is sent again only with a notice that says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from pixyproxy_cli.core.exceptions import (
+    InputValidationError,
+    JobLostError,
+    PixyProxyException,
+    ProviderUnavailableError,
+    RateLimitedError,
+    RecordNotFoundError,
+)
+from pixyproxy_cli.core.image_options import ImageOptions, count_problem
+from pixyproxy_cli.core.jobs import Job, JobRequest
+from pixyproxy_cli.service.access import Caller
+from pixyproxy_cli.service.transaction import retried, transaction
+from pixyproxy_cli.service.validation import validate_guid
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.data.db.context import UnitOfWork
+    from pixyproxy_cli.service.prompts.dependencies import PromptDependencies
+
+logger = logging.getLogger(__name__)
+
+LEASE_MARGIN = 60.0
+"""Seconds a lease lasts beyond the provider's own deadline for one request."""
+MAX_ATTEMPTS = 5
+"""Claims of one job before a provider that stays unavailable fails it."""
+RATE_LIMIT_WAIT = 30.0
+"""Seconds a job waits after a 429 that says nothing of when to try again."""
+IDLE_POLL = 0.2
+"""Seconds a worker waits when nothing is claimable yet (jobs due later, or held elsewhere)."""
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """How many of a batch's jobs are in each state."""
+
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every job of the batch."""
+        return self.queued + self.running + self.done + self.failed + self.cancelled
+
+    @property
+    def open(self) -> int:
+        """Jobs still to run or running."""
+        return self.queued + self.running
+
+
+class JobService:
+    """Queues lists of prompts and runs them; see the module docstring."""
+
+    def __init__(
+        self,
+        dependencies: PromptDependencies,
+        *,
+        model: str,
+        provider_timeout: float,
+        default_options: ImageOptions | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._dependencies = dependencies
+        self._uow = dependencies.uow
+        self._model = model
+        self.default_options = default_options or ImageOptions()
+        """The options a request that names none of its own is made with (the settings')."""
+        self._lease = provider_timeout + LEASE_MARGIN
+        self._clock = clock
+        self._sleep = sleep
+
+    # -- queueing ----------------------------------------------------------------------
+
+    def submit(
+        self,
+        requests: Sequence[JobRequest],
+        caller: Caller,
+        *,
+        lines: Sequence[int] | None = None,
+    ) -> str:
+        """Queue ``requests`` as one batch, in one transaction; the batch's GUID.
+
+        ``lines`` numbers them (a file's line numbers; default 1, 2, ...). Every request is
+        checked first (its prompt, count and options, as a generation would check them);
+        the first that fails raises InputValidationError naming its line, and nothing is
+        queued. AuthenticationError for a private request made anonymously.
+        """
+        from pixyproxy_cli.data.db.jobs import NewJob
+
+        if not requests:
+            raise InputValidationError("there are no prompts to queue")
+        numbers = list(lines) if lines is not None else list(range(1, len(requests) + 1))
+        if len(numbers) != len(requests):
+            raise InputValidationError("one line number per request")
+        batch = str(uuid.uuid4())
+        jobs = []
+        for line, request in zip(numbers, requests, strict=True):
+            problem = self._problem(request)
+            if problem is not None:
+                raise InputValidationError(f"line {line}: {problem}")
+            owner = caller.owner_for(request.private)
+            jobs.append(NewJob(str(uuid.uuid4()), batch, line, owner, request))
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.jobs.add(jobs, now=self._clock())
+        return batch
+
+    def _problem(self, request: JobRequest) -> str | None:
+        """What is wrong with one request, or None."""
+        prompt = request.prompt.strip()
+        if not prompt:
+            return "the prompt is empty"
+        if "\x00" in prompt:
+            return "the prompt must not contain NUL characters"
+        if len(prompt) > self._dependencies.max_prompt_length:
+            return f"the prompt is longer than {self._dependencies.max_prompt_length} characters"
+        try:
+            options = ImageOptions(**request.options)
+        except TypeError as error:
+            return f"unknown option ({error})"
+        found = options.first_problem(self._model)
+        if found is not None:
+            return found[1]
+        return count_problem(request.n, options.format)
+
+    @staticmethod
+    def request_for(
+        prompt: str, options: ImageOptions, *, n: int = 1, private: bool = False
+    ) -> JobRequest:
+        """A job's request: ``prompt`` with every option of ``options`` recorded."""
+        return JobRequest(prompt=prompt, n=n, private=private, options=asdict(options))
+
+    # -- running -----------------------------------------------------------------------
+
+    def claim(self, worker: str, batch: str | None = None) -> Job | None:
+        """The next claimable job (of ``batch``), now held by ``worker``; None when none is."""
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                job = uow.jobs.claim(worker, now=self._clock(), lease=self._lease, batch=batch)
+        return job
+
+    def run(self, job: Job, worker: str, notice: Callable[[str], None] | None = None) -> Job:
+        """Run a job ``worker`` holds; the job as it is afterwards.
+
+        Done (its images stored), failed (the error kept), or queued again: rate limited
+        (due after the provider's ``Retry-After``) or the provider unavailable (until it
+        has been claimed ``MAX_ATTEMPTS`` times). Cancelled meanwhile: nothing stored. An
+        interruption (KeyboardInterrupt, a worker stopping) puts it back in the queue, its
+        send counted, and propagates. ``notice`` is told when a job is sent again that may
+        have been billed before.
+        """
+        from pixyproxy_cli.core.models import ImageDetailCreate
+        from pixyproxy_cli.service.prompts.making import ImageMaker
+        from pixyproxy_cli.service.prompts.reading import ImageReader
+
+        caller = Caller(viewer=job.owner)
+        reader = ImageReader(self._dependencies, caller)
+        maker = ImageMaker(self._dependencies, caller, reader)
+        request = job.request
+
+        def sending() -> None:
+            if job.sent and notice is not None:
+                notice(
+                    f"line {job.line} ({job.guid}) was sent {job.sent} time(s) before without "
+                    "a stored result, and may have been billed: sending it again"
+                )
+            for attempt in retried(self._uow):
+                with attempt as uow:
+                    held = uow.jobs.mark_sent(job.id, worker)
+            if not held:
+                raise JobLostError()
+
+        def then(uow: UnitOfWork, guids: list[str]) -> None:
+            if not uow.jobs.finish(job.id, worker, guids, now=self._clock()):
+                raise JobLostError()
+
+        try:
+            maker.generate_images(
+                ImageDetailCreate(prompt=request.prompt, private=request.private),
+                request.n,
+                ImageOptions(**request.options),
+                sending=sending,
+                then=then,
+            )
+        except JobLostError:
+            pass
+        except RateLimitedError as error:
+            wait = error.retry_after if error.retry_after is not None else RATE_LIMIT_WAIT
+            self._release(job, worker, wait)
+        except ProviderUnavailableError as error:
+            if job.attempts < MAX_ATTEMPTS:
+                self._release(job, worker, min(2.0**job.attempts, 60.0))
+            else:
+                self._fail(job, worker, error.message)
+        except PixyProxyException as error:
+            self._fail(job, worker, error.message)
+        except BaseException:
+            self._release(job, worker, 0.0)
+            raise
+        return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
+
+    def _release(self, job: Job, worker: str, wait: float) -> None:
+        now = self._clock()
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.jobs.release(job.id, worker, now=now, not_before=now + wait)
+
+    def _fail(self, job: Job, worker: str, error: str) -> None:
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.jobs.fail(job.id, worker, error, now=self._clock())
+
+    def work(
+        self,
+        batch: str | None,
+        *,
+        workers: int,
+        stop: threading.Event,
+        finished: Callable[[Job], None],
+        started: Callable[[Job], None] | None = None,
+        notice: Callable[[str], None] | None = None,
+        forever: bool = False,
+    ) -> None:
+        """Run the jobs of ``batch`` (every batch: None) on ``workers`` threads.
+
+        Returns when ``stop`` is set (after the jobs in hand end) or, unless ``forever``,
+        when the batch has nothing queued or running. ``finished`` is told of each job that
+        ends (done, failed, cancelled), ``started`` of each job claimed. An error of a
+        worker thread is raised here once the others have stopped.
+        """
+        name = f"{uuid.uuid4().hex[:12]}"
+        errors: list[BaseException] = []
+
+        def loop(number: int) -> None:
+            worker = f"{name}-{number}"
+            try:
+                while not stop.is_set():
+                    job = self.claim(worker, batch)
+                    if job is None:
+                        if not forever and batch is not None and self.progress(batch).open == 0:
+                            return
+                        stop.wait(IDLE_POLL)
+                        continue
+                    if started is not None:
+                        started(job)
+                    ended = self.run(job, worker, notice)
+                    if ended.finished:
+                        finished(ended)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller below
+                errors.append(error)
+                stop.set()
+
+        threads = [
+            threading.Thread(target=loop, args=(n,), name=f"job-worker-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    # -- reading and cancelling --------------------------------------------------------
+
+    def progress(self, batch: str) -> BatchProgress:
+        """How many of ``batch``'s jobs are in each state."""
+        with transaction(self._uow) as uow:
+            counts = uow.jobs.counts(batch)
+        return BatchProgress(**counts)
+
+    def get(self, guid: str, caller: Caller) -> Job:
+        """The job ``guid`` if ``caller`` may see it. Raises RecordNotFoundError otherwise."""
+        guid = validate_guid(guid)
+        with transaction(self._uow) as uow:
+            job = uow.jobs.get(guid)
+        if job is None or not _may_see(caller, job):
+            raise RecordNotFoundError(f"No job with GUID {guid}")
+        return job
+
+    def batch_jobs(
+        self, batch: str, caller: Caller, *, after_line: int = 0, limit: int = 1000
+    ) -> list[Job]:
+        """The jobs of ``batch`` that ``caller`` may see, by line."""
+        batch = validate_guid(batch)
+        with transaction(self._uow) as uow:
+            jobs = uow.jobs.batch_jobs(batch, after_line=after_line, limit=limit)
+        return [job for job in jobs if _may_see(caller, job)]
+
+    def recent(self, caller: Caller, *, limit: int = 100) -> list[Job]:
+        """The newest jobs ``caller`` may see, newest first."""
+        with transaction(self._uow) as uow:
+            return uow.jobs.recent(
+                owner=caller.viewer, everyone=caller.sees_everything, limit=limit
+            )
+
+    def cancel(self, guids: Sequence[str], caller: Caller) -> int:
+        """Cancel the queued or running jobs among ``guids`` that ``caller`` owns; how many.
+
+        A running job's images are then not stored (its worker finds the job gone).
+        """
+        checked = [validate_guid(guid) for guid in guids]
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                cancelled = uow.jobs.cancel(
+                    checked,
+                    owner=caller.viewer,
+                    everyone=caller.sees_everything,
+                    now=self._clock(),
+                )
+        return cancelled
+
+
+def _may_see(caller: Caller, job: Job) -> bool:
+    return caller.sees_everything or job.owner == caller.viewer
