@@ -295,3 +295,61 @@ def cancel(
         output.print_json({"cancelled": cancelled})
         return
     output.status(f"Cancelled {cancelled} job(s)")
+
+
+def worker(
+    ctx: typer.Context,
+    workers: Workers = 4,
+    as_json: JsonOutput = False,
+) -> None:
+    """Run queued jobs of every batch, until stopped (Ctrl-C, or SIGTERM).
+
+    Any number of workers, on any machine that shares the database, may run at once: each
+    job is claimed by one. A job whose worker died is claimed again when its lease runs out.
+
+    Examples:
+
+        pixyproxy worker -j 8
+
+        pixyproxy worker --json | jq -c 'select(.state == "failed")'
+    """
+    import json
+    import signal
+
+    service, _ = state(ctx).backend().jobs({})
+    stop = threading.Event()
+
+    def finished(job: "Job") -> None:
+        if as_json:
+            sys.stdout.write(json.dumps(job.public(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        else:
+            what = f"{len(job.images)} image(s)" if job.state == "done" else job.error
+            output.status(
+                f"{job.guid} (batch {job.batch[:8]}, line {job.line}): {job.state}, {what}"
+            )
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    output.status(f"Running jobs on {workers} worker(s); Ctrl-C stops")
+    runner = threading.Thread(
+        target=service.work,
+        args=(None,),
+        kwargs={
+            "workers": workers,
+            "stop": stop,
+            "finished": finished,
+            "notice": output.notice,
+            "forever": True,
+        },
+        daemon=True,
+    )
+    runner.start()
+    try:
+        while runner.is_alive():
+            runner.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        output.notice("Stopping: the jobs in hand finish first")
+        runner.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("config", "app"),
     "key": ("key", "app"),
     "jobs": ("jobs", "app"),
+    "worker": ("jobs", "worker"),
 }
 """Each command, in the order ``--help`` lists them: its module in ``pixyproxy_cli.commands``
 and the function (a command) or Typer app (a group of commands) there."""
