@@ -152,25 +152,40 @@ def run_batch(
         if advance is not None and done_before:
             advance(done_before)
         runner = threading.Thread(target=work, name="batch", daemon=True)
-        runner.start()
-        try:
-            while runner.is_alive():
-                runner.join(0.2)
-        except KeyboardInterrupt:
-            stop.set()
-            output.notice(
-                f"Stopping: {running} request(s) still running finish first (Ctrl-C again "
-                f"leaves them to be sent again later); the rest stay queued: "
+        interrupted = _until_done(
+            runner,
+            stop,
+            lambda: (
+                f"Stopping: {running} request(s) still running finish first (Ctrl-C "
+                "again leaves them to be sent again later); the rest stay queued: "
                 f"pixyproxy jobs resume {batch}"
-            )
-            runner.join()
+            ),
+        )
+        if interrupted:
             _summary(service.progress(batch), batch, failures, time.monotonic() - started)
-            raise typer.Exit(130) from None
+            raise typer.Exit(130)
     if errors:
         raise errors[0]
     _summary(service.progress(batch), batch, failures, time.monotonic() - started)
     if failures:
         raise typer.Exit(1)
+
+
+def _until_done(runner: threading.Thread, stop: threading.Event, saying: Any) -> bool:
+    """Start ``runner`` and wait for it; whether Ctrl-C interrupted it.
+
+    On Ctrl-C: set ``stop``, say ``saying()``, and wait for the work in hand.
+    """
+    runner.start()
+    try:
+        while runner.is_alive():
+            runner.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        output.notice(saying())
+        runner.join()
+        return True
+    return False
 
 
 def _summary(progress: Any, batch: str, failures: list["Job"], seconds: float) -> None:
@@ -343,13 +358,7 @@ def worker(
         },
         daemon=True,
     )
-    runner.start()
     try:
-        while runner.is_alive():
-            runner.join(0.2)
-    except KeyboardInterrupt:
-        stop.set()
-        output.notice("Stopping: the jobs in hand finish first")
-        runner.join()
+        _until_done(runner, stop, lambda: "Stopping: the jobs in hand finish first")
     finally:
         signal.signal(signal.SIGTERM, previous)
