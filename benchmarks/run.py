@@ -1237,6 +1237,81 @@ def bench_object_store(seconds: int, work: Path, rounds: int) -> list[Row]:
     return rows
 
 
+def _jobs_child(
+    count: int, latency: float, workers: int, work: Path, backend: str, mode: str = "jobs"
+) -> tuple[float, int]:
+    """One jobs_child.py run: (wall seconds, peak RSS in MiB of that process)."""
+    data = work / f"jobs-{backend}-{count}-{mode}-{uuid.uuid4().hex[:6]}"
+    env = dict(os.environ)
+    env.pop("OPENAI_API_KEY", None)
+    if backend == "mysql":
+        env.update(mysql_env(f"pixyproxy_jobs_{uuid.uuid4().hex[:8]}"))
+    command = [sys.executable, str(HERE / "jobs_child.py"), str(count), str(latency),
+               str(workers), str(data), backend, mode]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    out, err = process.stdout.read(), process.stderr.read()  # type: ignore[union-attr]
+    if status != 0:
+        raise RuntimeError(f"jobs_child failed: {err.decode()[-2000:]}")
+    result = json.loads(out)
+    if backend == "mysql":
+        connection = mysql_connection()
+        try:
+            connection.cursor().execute(f"DROP DATABASE IF EXISTS `{env['DB_NAME']}`")
+        finally:
+            connection.close()
+    assert result["done"] == count, result
+    return float(result["wall"]), usage.ru_maxrss // 1024
+
+
+def bench_jobs(quick: bool, work: Path) -> list[Row]:
+    """A list of prompts as jobs: wall time beside the ideal, memory from 1x to 10x the
+    prompts, and the queue's cost per job beside plain generate calls, on both backends."""
+    rows = []
+    count, latency, workers = (200, 1.0, 16) if quick else (1_000, 1.0, 16)
+    wall, _ = _jobs_child(count, latency, workers, work, "sqlite")
+    ideal = count * latency / workers
+    rows.append(
+        Row(
+            f"{count:,} prompts, provider latency {latency:g} s, -j {workers} (SQLite)",
+            f"{wall:,.1f} s",
+            f"ideal {count:,} x {latency:g} s / {workers} = {ideal:,.1f} s",
+            wall / ideal,
+            "<= 1.15",
+            wall / ideal <= 1.15,
+        )
+    )
+    small, large = (500, 5_000) if quick else (1_000, 10_000)
+    _, rss_small = _jobs_child(small, 0.0, workers, work, "sqlite")
+    _, rss_large = _jobs_child(large, 0.0, workers, work, "sqlite")
+    rows.append(
+        Row(
+            f"peak RSS, {large:,} prompts, zero latency, -j {workers}",
+            f"{rss_large} MiB",
+            f"{small:,} prompts: {rss_small} MiB",
+            rss_large / rss_small,
+            "<= 1.2",
+            rss_large / rss_small <= 1.2,
+        )
+    )
+    jobs_count = 200 if quick else 500
+    for backend in ("sqlite", "mysql"):
+        queued, _ = _jobs_child(jobs_count, 0.0, 1, work, backend)
+        direct, _ = _jobs_child(jobs_count, 0.0, 1, work, backend, "direct")
+        overhead_ms = (queued - direct) / jobs_count * 1000
+        rows.append(
+            Row(
+                f"queue overhead per job, zero-latency provider, 1 worker ({backend})",
+                f"{queued / jobs_count * 1000:.1f} ms a job, +{overhead_ms:.1f} ms",
+                f"plain generate_images {direct / jobs_count * 1000:.1f} ms an image",
+                queued / direct,
+                "+<= 5 ms",
+                overhead_ms <= 5,
+            )
+        )
+    return rows
+
+
 def bench_login(rounds: int, work: Path) -> Row:
     """Unknown user vs wrong password, real argon2 parameters, interleaved in one run.
 
@@ -1372,7 +1447,7 @@ def main() -> int:
         metavar="NAME",
         help=(
             "run only these (help, list-small, list-large, http, generate, login, oracle, search, "
-            "import, remote, thumbnail, against, cluster, object-store); "
+            "import, remote, thumbnail, against, cluster, object-store, jobs); "
             "repeatable"
         ),
     )
@@ -1412,6 +1487,7 @@ def main() -> int:
             ("against", lambda: bench_startup_against(args.before, runs * 2, work)),
             ("cluster", lambda: bench_cluster(2 if args.quick else 3, work)),
             ("object-store", lambda: bench_object_store(seconds, work, 1 if args.quick else 3)),
+            ("jobs", lambda: bench_jobs(args.quick, work)),
         ]:
             if args.only and label not in args.only:
                 continue

@@ -18,6 +18,8 @@ JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 """States a job never leaves."""
+MAX_ERROR_LENGTH = 2000
+"""The longest error a job keeps, in characters."""
 
 
 class JobRequest(BaseModel):

@@ -28,7 +28,7 @@ from pixyproxy_cli.core.exceptions import (
     RecordNotFoundError,
 )
 from pixyproxy_cli.core.image_options import ImageOptions, count_problem
-from pixyproxy_cli.core.jobs import Job, JobRequest
+from pixyproxy_cli.core.jobs import MAX_ERROR_LENGTH, Job, JobRequest
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.transaction import retried, transaction
 from pixyproxy_cli.service.validation import validate_guid
@@ -181,21 +181,21 @@ class JobService:
         maker = ImageMaker(self._dependencies, caller, reader)
         request = job.request
 
+        before = job.sent - 1  # the claim counted this send
+
         def sending() -> None:
-            if job.sent and notice is not None:
+            if before and notice is not None:
                 notice(
-                    f"line {job.line} ({job.guid}) was sent {job.sent} time(s) before without "
+                    f"line {job.line} ({job.guid}) was sent {before} time(s) before without "
                     "a stored result, and may have been billed: sending it again"
                 )
-            for attempt in retried(self._uow):
-                with attempt as uow:
-                    held = uow.jobs.mark_sent(job.id, worker)
-            if not held:
-                raise JobLostError()
+
+        made: list[str] = []
 
         def then(uow: UnitOfWork, guids: list[str]) -> None:
             if not uow.jobs.finish(job.id, worker, guids, now=self._clock()):
                 raise JobLostError()
+            made[:] = guids
 
         try:
             maker.generate_images(
@@ -206,32 +206,49 @@ class JobService:
                 then=then,
             )
         except JobLostError:
-            pass
-        except RateLimitedError as error:
+            return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
+        except RateLimitedError as error:  # refused before any work: not billed
             wait = error.retry_after if error.retry_after is not None else RATE_LIMIT_WAIT
-            self._release(job, worker, wait)
+            return self._release(job, worker, wait, sent=False)
         except ProviderUnavailableError as error:
             if job.attempts < MAX_ATTEMPTS:
-                self._release(job, worker, min(2.0**job.attempts, 60.0))
-            else:
-                self._fail(job, worker, error.message)
+                return self._release(job, worker, min(2.0**job.attempts, 60.0))
+            return self._fail(job, worker, error.message)
         except PixyProxyException as error:
-            self._fail(job, worker, error.message)
+            return self._fail(job, worker, error.message)
         except BaseException:
             self._release(job, worker, 0.0)
             raise
-        return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
+        now = self._clock()
+        return job.model_copy(
+            update={"state": "done", "sent": 0, "images": made, "error": None,
+                    "updated_at": now, "finished_at": now, "lease_until": None}
+        )  # fmt: skip
 
-    def _release(self, job: Job, worker: str, wait: float) -> None:
+    def _release(self, job: Job, worker: str, wait: float, *, sent: bool = True) -> Job:
         now = self._clock()
         for attempt in retried(self._uow):
             with attempt as uow:
-                uow.jobs.release(job.id, worker, now=now, not_before=now + wait)
+                held = uow.jobs.release(job.id, worker, now=now, not_before=now + wait, sent=sent)
+        if not held:
+            return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
+        return job.model_copy(
+            update={"state": "queued", "sent": job.sent if sent else job.sent - 1,
+                    "worker": None, "lease_until": None, "not_before": now + wait,
+                    "updated_at": now}
+        )  # fmt: skip
 
-    def _fail(self, job: Job, worker: str, error: str) -> None:
+    def _fail(self, job: Job, worker: str, error: str) -> Job:
+        now = self._clock()
         for attempt in retried(self._uow):
             with attempt as uow:
-                uow.jobs.fail(job.id, worker, error, now=self._clock())
+                held = uow.jobs.fail(job.id, worker, error, now=now)
+        if not held:
+            return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
+        return job.model_copy(
+            update={"state": "failed", "error": error[:MAX_ERROR_LENGTH], "updated_at": now,
+                    "finished_at": now, "lease_until": None}
+        )  # fmt: skip
 
     def work(
         self,

@@ -122,7 +122,7 @@ def test_a_job_sent_before_is_sent_again_only_with_a_notice(world):
         jobs.run(job, "worker-a")
     again = jobs.claim("worker-b", batch)  # back in the queue at once
     assert again is not None
-    assert again.sent == 1
+    assert again.sent == 2  # the interrupted send, and the one this claim is for
     provider.fail_with = None
     notices: list[str] = []
     done = jobs.run(again, "worker-b", notices.append)
@@ -143,6 +143,7 @@ def test_a_rate_limit_puts_the_job_back_until_retry_after(world):
     queued = jobs.run(jobs.claim("w", batch), "w")
 
     assert queued.state == "queued"
+    assert queued.sent == 0  # a 429 is refused before any work: nothing was billed
     assert jobs.claim("w", batch) is None  # not due yet
     clock.now += 7
     provider.fail_with = None

@@ -18,19 +18,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.jobs import Job, JobRequest
+from pixyproxy_cli.core.jobs import MAX_ERROR_LENGTH, Job, JobRequest
 
 if TYPE_CHECKING:
     from pixyproxy_cli.data.db.context import DatabaseContext
 
-MAX_ERROR_LENGTH = 2000
 CLAIMABLE = (
     "((state = 'queued' AND not_before <= %(now)s)"
     " OR (state = 'running' AND lease_until < %(now)s))"
 )
 TAKE_ONE = (
     "UPDATE jobs SET state = 'running', worker = %(worker)s, lease_until = %(until)s, "
-    "attempts = attempts + 1, updated_at = %(now)s WHERE id ="
+    "attempts = attempts + 1, sent = sent + 1, updated_at = %(now)s WHERE id ="
 )
 """Claim a job: followed by its id, or by a subquery that finds the oldest claimable one."""
 TAKE = " ".join((TAKE_ONE, "%(id)s AND", CLAIMABLE))
@@ -63,11 +62,11 @@ class JobRepositoryInterface(ABC):
     def claim(
         self, worker: str, *, now: float, lease: float, batch: str | None = None
     ) -> Job | None:
-        """Take the oldest claimable job (of ``batch``) for ``lease`` seconds, or None."""
+        """Take the oldest claimable job (of ``batch``) for ``lease`` seconds, or None.
 
-    @abstractmethod
-    def mark_sent(self, job_id: int, worker: str) -> bool:
-        """Count one more send to the provider; False when ``worker`` no longer holds it."""
+        The claim counts the send it is for (``sent``): a worker that dies after it may
+        have sent it, and the job then says so.
+        """
 
     @abstractmethod
     def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
@@ -82,8 +81,14 @@ class JobRepositoryInterface(ABC):
         """End a held job as failed with ``error``; False when ``worker`` no longer holds it."""
 
     @abstractmethod
-    def release(self, job_id: int, worker: str, *, now: float, not_before: float) -> bool:
-        """Put a held job back in the queue, due at ``not_before`` (its sends stay counted)."""
+    def release(
+        self, job_id: int, worker: str, *, now: float, not_before: float, sent: bool = True
+    ) -> bool:
+        """Put a held job back in the queue, due at ``not_before``.
+
+        ``sent``: whether this claim's send may have reached the provider (else it is not
+        counted: a 429, say, was refused before any work).
+        """
 
     @abstractmethod
     def cancel(self, guids: Sequence[str], *, owner: str | None, everyone: bool, now: float) -> int:
@@ -162,10 +167,6 @@ class SqlJobRepository(JobRepositoryInterface):
                 return self._one("id = %(id)s", {"id": row["id"]})
         return None
 
-    def mark_sent(self, job_id: int, worker: str) -> bool:
-        """See JobRepositoryInterface.mark_sent."""
-        return self._held(job_id, worker, "sent = sent + 1", {})
-
     def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
         """See JobRepositoryInterface.finish."""
         return self._held(
@@ -186,13 +187,16 @@ class SqlJobRepository(JobRepositoryInterface):
             {"error": error[:MAX_ERROR_LENGTH], "now": now},
         )
 
-    def release(self, job_id: int, worker: str, *, now: float, not_before: float) -> bool:
+    def release(
+        self, job_id: int, worker: str, *, now: float, not_before: float, sent: bool = True
+    ) -> bool:
         """See JobRepositoryInterface.release."""
+        uncount = "" if sent else ", sent = sent - 1"
         return self._held(
             job_id,
             worker,
             "state = 'queued', worker = NULL, lease_until = NULL, not_before = %(not_before)s, "
-            "updated_at = %(now)s",
+            f"updated_at = %(now)s{uncount}",
             {"not_before": not_before, "now": now},
         )
 
