@@ -148,7 +148,11 @@ def run_batch(
             errors.append(error)
 
     done_before = progress.done + progress.failed + progress.cancelled
-    with output.progress_bar(f"batch {batch[:8]}", progress.total) as advance:
+
+    def tally() -> str:
+        return f"{len(failures)} failed, {running} running"
+
+    with output.progress_bar(f"batch {batch[:8]}", progress.total, tally) as advance:
         if advance is not None and done_before:
             advance(done_before)
         runner = threading.Thread(target=work, name="batch", daemon=True)

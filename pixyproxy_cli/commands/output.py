@@ -140,10 +140,13 @@ def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None] | None]:
+def progress_bar(
+    label: str, total: int | None, tally: Callable[[], str] | None = None
+) -> Iterator[Callable[[int], None] | None]:
     """On a terminal, a bar of ``total`` steps (or a count, when None); yields its ``advance``.
 
-    Yields None when stderr is not a terminal, or under -q: then nothing is printed.
+    With ``tally`` (a batch of jobs: failed, running), its text and the time left are
+    shown too. Yields None when stderr is not a terminal, or under -q: nothing is printed.
     """
     console = err()
     if not console.is_terminal or quiet():
@@ -153,18 +156,30 @@ def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int], None
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        ProgressColumn,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
-    with Progress(
+    columns: list[str | ProgressColumn] = [
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    ]
+    if tally is not None:
+        said = tally
+
+        class Tally(ProgressColumn):
+            def render(self, task: Any) -> Any:
+                from rich.text import Text
+
+                return Text(said())
+
+        columns[3:3] = [Tally()]
+        columns += [TextColumn("left"), TimeRemainingColumn()]
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda steps: bar.advance(task, steps)
 
