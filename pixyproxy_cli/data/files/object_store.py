@@ -5,10 +5,11 @@ Keys mirror the local directory: ``PREFIX/GUID.EXT`` for images and
 objects (a PUT is whole or absent), so there are no leftovers to sweep. Every image write is
 create-only: ``If-None-Match: *``, which S3 answers with 412 when the key exists.
 
-Why obstore (the Rust ``object_store`` crate, used by Arrow and Polars) rather than boto3:
-it imports in about 5 ms where boto3 takes 150 ms or more, it was 1.5x faster for 200 puts
-of 1 MiB here, it does create-only puts and presigned URLs itself, and it ships as one wheel
-with no dependencies. It is imported only when a store is made from ``IMAGE_STORE``.
+Why obstore (the Rust ``object_store`` crate) rather than boto3: it does create-only PUTs
+(``mode="create"``) and presigned URLs itself, retries with backoff and maps S3's answers to
+typed errors, and ships as one compiled wheel that needs only typing-extensions. Importing
+it took 41 to 100 ms here (``python -X importtime -c "import obstore"``, three runs), so it
+is imported on the store's first request, never on a command's start-up path.
 """
 
 from __future__ import annotations
