@@ -67,7 +67,7 @@ def main() -> None:
         print(json.dumps({"wall": time.perf_counter() - started, "done": count}))
         services.close()
         return
-    jobs = JobService(services.prompts.dependencies, model="gpt-image-1.5", provider_timeout=60)
+    jobs = JobService(services.prompts.dependencies, provider_timeout=60)
     requests = [JobService.request_for(f"prompt {n}", ImageOptions()) for n in range(count)]
     batch = jobs.submit(requests, Caller())
     started = time.perf_counter()

@@ -217,7 +217,6 @@ class Services:
 
         return JobService(
             self.prompts.dependencies,
-            model=self.prompts.dependencies.provider.model or self.settings.openai_model,
             provider_timeout=self.settings.openai_timeout,
             default_options=ImageOptions.from_settings(self.settings),
         )

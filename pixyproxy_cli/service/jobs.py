@@ -11,7 +11,6 @@ it is sent again only with a notice that says so.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import uuid
@@ -27,7 +26,7 @@ from pixyproxy_cli.core.exceptions import (
     RateLimitedError,
     RecordNotFoundError,
 )
-from pixyproxy_cli.core.image_options import ImageOptions, count_problem
+from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.jobs import MAX_ERROR_LENGTH, Job, JobRequest
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.transaction import retried, transaction
@@ -36,8 +35,7 @@ from pixyproxy_cli.service.validation import validate_guid
 if TYPE_CHECKING:
     from pixyproxy_cli.data.db.context import UnitOfWork
     from pixyproxy_cli.service.prompts.dependencies import PromptDependencies
-
-logger = logging.getLogger(__name__)
+    from pixyproxy_cli.service.prompts.making import ImageMaker
 
 LEASE_MARGIN = 60.0
 """Seconds a lease lasts beyond the provider's own deadline for one request."""
@@ -77,20 +75,16 @@ class JobService:
         self,
         dependencies: PromptDependencies,
         *,
-        model: str,
         provider_timeout: float,
         default_options: ImageOptions | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._dependencies = dependencies
         self._uow = dependencies.uow
-        self._model = model
         self.default_options = default_options or ImageOptions()
         """The options a request that names none of its own is made with (the settings')."""
         self._lease = provider_timeout + LEASE_MARGIN
         self._clock = clock
-        self._sleep = sleep
 
     # -- queueing ----------------------------------------------------------------------
 
@@ -116,11 +110,21 @@ class JobService:
         if len(numbers) != len(requests):
             raise InputValidationError("one line number per request")
         batch = str(uuid.uuid4())
+        maker = self._maker(caller)
         jobs = []
         for line, request in zip(numbers, requests, strict=True):
-            problem = self._problem(request)
-            if problem is not None:
-                raise InputValidationError(f"line {line}: {problem}")
+            try:
+                options = ImageOptions(**request.options)
+                maker.checked_request(
+                    {"prompt": request.prompt, "private": request.private},
+                    request.n,
+                    options,
+                    edit=False,
+                )
+            except TypeError as error:  # an options dict that is not ImageOptions' fields
+                raise InputValidationError(f"line {line}: unknown option ({error})") from None
+            except InputValidationError as error:
+                raise InputValidationError(f"line {line}: {error.message}") from None
             owner = caller.owner_for(request.private)
             jobs.append(NewJob(str(uuid.uuid4()), batch, line, owner, request))
         for attempt in retried(self._uow):
@@ -128,23 +132,12 @@ class JobService:
                 uow.jobs.add(jobs, now=self._clock())
         return batch
 
-    def _problem(self, request: JobRequest) -> str | None:
-        """What is wrong with one request, or None."""
-        prompt = request.prompt.strip()
-        if not prompt:
-            return "the prompt is empty"
-        if "\x00" in prompt:
-            return "the prompt must not contain NUL characters"
-        if len(prompt) > self._dependencies.max_prompt_length:
-            return f"the prompt is longer than {self._dependencies.max_prompt_length} characters"
-        try:
-            options = ImageOptions(**request.options)
-        except TypeError as error:
-            return f"unknown option ({error})"
-        found = options.first_problem(self._model)
-        if found is not None:
-            return found[1]
-        return count_problem(request.n, options.format)
+    def _maker(self, caller: Caller) -> ImageMaker:
+        """An ImageMaker for ``caller``: the rules and the making a generation has."""
+        from pixyproxy_cli.service.prompts.making import ImageMaker
+        from pixyproxy_cli.service.prompts.reading import ImageReader
+
+        return ImageMaker(self._dependencies, caller, ImageReader(self._dependencies, caller))
 
     @staticmethod
     def request_for(
@@ -173,12 +166,8 @@ class JobService:
         have been billed before.
         """
         from pixyproxy_cli.core.models import ImageDetailCreate
-        from pixyproxy_cli.service.prompts.making import ImageMaker
-        from pixyproxy_cli.service.prompts.reading import ImageReader
 
-        caller = Caller(viewer=job.owner)
-        reader = ImageReader(self._dependencies, caller)
-        maker = ImageMaker(self._dependencies, caller, reader)
+        maker = self._maker(Caller(viewer=job.owner))
         request = job.request
 
         before = job.sent - 1  # the claim counted this send
@@ -206,7 +195,7 @@ class JobService:
                 then=then,
             )
         except JobLostError:
-            return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
+            return self._reread(job)
         except RateLimitedError as error:  # refused before any work: not billed
             wait = error.retry_after if error.retry_after is not None else RATE_LIMIT_WAIT
             return self._release(job, worker, wait, sent=False)
@@ -227,28 +216,39 @@ class JobService:
 
     def _release(self, job: Job, worker: str, wait: float, *, sent: bool = True) -> Job:
         now = self._clock()
-        for attempt in retried(self._uow):
-            with attempt as uow:
-                held = uow.jobs.release(job.id, worker, now=now, not_before=now + wait, sent=sent)
-        if not held:
-            return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
-        return job.model_copy(
-            update={"state": "queued", "sent": job.sent if sent else job.sent - 1,
-                    "worker": None, "lease_until": None, "not_before": now + wait,
-                    "updated_at": now}
+        return self._end(
+            job,
+            lambda uow: uow.jobs.release(job.id, worker, now=now, not_before=now + wait, sent=sent),
+            {"state": "queued", "sent": job.sent if sent else job.sent - 1, "worker": None,
+             "not_before": now + wait, "updated_at": now},
         )  # fmt: skip
 
     def _fail(self, job: Job, worker: str, error: str) -> Job:
         now = self._clock()
+        return self._end(
+            job,
+            lambda uow: uow.jobs.fail(job.id, worker, error, now=now),
+            {"state": "failed", "error": error[:MAX_ERROR_LENGTH], "updated_at": now,
+             "finished_at": now},
+        )  # fmt: skip
+
+    def _end(
+        self, job: Job, change: Callable[[UnitOfWork], bool], update: dict[str, object]
+    ) -> Job:
+        """Let go of a held job by ``change``; the job with ``update``.
+
+        As the database has it instead when the worker no longer held it.
+        """
         for attempt in retried(self._uow):
             with attempt as uow:
-                held = uow.jobs.fail(job.id, worker, error, now=now)
+                held = change(uow)
         if not held:
-            return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
-        return job.model_copy(
-            update={"state": "failed", "error": error[:MAX_ERROR_LENGTH], "updated_at": now,
-                    "finished_at": now, "lease_until": None}
-        )  # fmt: skip
+            return self._reread(job)
+        return job.model_copy(update={**update, "lease_until": None})
+
+    def _reread(self, job: Job) -> Job:
+        """``job`` as the database has it now (whoever owns it)."""
+        return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
 
     def work(
         self,

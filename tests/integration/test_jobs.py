@@ -39,9 +39,7 @@ def world(backend_settings) -> Iterator[tuple[Services, JobService, FakeProvider
     provider.model = "gpt-image-1.5"
     services = build_services(backend_settings, provider=provider)
     clock = Clock()
-    jobs = JobService(
-        services.prompts.dependencies, model="gpt-image-1.5", provider_timeout=60, clock=clock
-    )
+    jobs = JobService(services.prompts.dependencies, provider_timeout=60, clock=clock)
     try:
         yield services, jobs, provider, clock
     finally:
@@ -81,7 +79,7 @@ def test_a_bad_line_queues_nothing_and_names_the_line(world):
 
     with pytest.raises(InputValidationError, match=r"^line 2: "):
         jobs.submit(bad, ANYONE)
-    with pytest.raises(InputValidationError, match="line 1: the prompt is empty"):
+    with pytest.raises(InputValidationError, match="line 1: prompt must not be empty"):
         jobs.submit(requests("   "), ANYONE)
     with pytest.raises(AuthenticationError):
         jobs.submit([JobService.request_for("x", ImageOptions(), private=True)], ANYONE)
@@ -226,10 +224,8 @@ def test_two_processes_worth_of_workers_run_each_job_once(world, backend_setting
     other_provider = FakeProvider(Journal())
     other_services = build_services(backend_settings, provider=other_provider)
     try:
-        other = JobService(
-            other_services.prompts.dependencies, model="gpt-image-1.5", provider_timeout=60
-        )
-        mine = JobService(services.prompts.dependencies, model="gpt-image-1.5", provider_timeout=60)
+        other = JobService(other_services.prompts.dependencies, provider_timeout=60)
+        mine = JobService(services.prompts.dependencies, provider_timeout=60)
         batch = mine.submit(requests(*(f"prompt {n}" for n in range(40))), ANYONE)
         ended: list = []
         lock = threading.Lock()

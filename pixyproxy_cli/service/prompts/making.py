@@ -73,7 +73,7 @@ class ImageMaker:
         and ``then`` inside the transaction that inserts the rows, with the unit of work
         and the new GUIDs; an error it raises stores nothing.
         """
-        request, n = self._checked_request(request, n, options, edit=False)
+        request, n = self.checked_request(request, n, options, edit=False)
         owner = self._caller.owner_for(request.private)
         self._database_ready()
         if sending is not None:
@@ -94,7 +94,7 @@ class ImageMaker:
         progress: Progress | None = None,
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.edit_images."""
-        request, n = self._checked_request(request, n, options, edit=True)
+        request, n = self.checked_request(request, n, options, edit=True)
         problem = source_count_problem(len(sources))
         if problem:
             raise InputValidationError(problem)
@@ -124,7 +124,7 @@ class ImageMaker:
         )
         return self._store_batch(request.prompt, private, owner, generated, parents)
 
-    def _checked_request(
+    def checked_request(
         self,
         request: ImageDetailCreate | Mapping[str, Any],
         n: int,
@@ -132,7 +132,10 @@ class ImageMaker:
         *,
         edit: bool,
     ) -> tuple[ImageDetailCreate, int]:
-        """The request, count and options validated (InputValidationError)."""
+        """The request, count and options validated (InputValidationError).
+
+        The rules every image request is held to, here or when a job is queued.
+        """
         from pixyproxy_cli.core.models import ImageDetailCreate
 
         request = validate_model(
