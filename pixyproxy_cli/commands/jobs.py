@@ -106,8 +106,6 @@ def run_batch(
     on stderr (nothing extra in a pipe). Exits 1 when a job failed, 130 on Ctrl-C (the rest
     stay queued).
     """
-    import json
-
     progress = service.progress(batch)
     lock = threading.Lock()
     stop = threading.Event()
@@ -122,8 +120,7 @@ def run_batch(
             if job.state == "failed":
                 failures.append(job)
             if as_json:
-                sys.stdout.write(json.dumps(job.public(), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
+                output.print_json_line(job.public())
             if advance is not None:
                 advance(1)
 
@@ -332,7 +329,6 @@ def worker(
 
         pixyproxy worker --json | jq -c 'select(.state == "failed")'
     """
-    import json
     import signal
 
     service, _ = state(ctx).backend().jobs({})
@@ -340,8 +336,7 @@ def worker(
 
     def finished(job: "Job") -> None:
         if as_json:
-            sys.stdout.write(json.dumps(job.public(), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+            output.print_json_line(job.public())
         else:
             what = f"{len(job.images)} image(s)" if job.state == "done" else job.error
             output.status(

@@ -194,6 +194,12 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
 
 
+def print_json_line(value: Any) -> None:
+    """Write ``value`` to stdout as one line of JSON, at once (a stream of results)."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
 def stream_json_array(items: Iterable[bytes]) -> int:
     """Write a JSON array of already-encoded UTF-8 elements, one per line, as they arrive.
 

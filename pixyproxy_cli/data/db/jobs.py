@@ -34,6 +34,8 @@ TAKE_ONE = (
 """Claim a job: followed by its id, or by a subquery that finds the oldest claimable one."""
 TAKE = " ".join((TAKE_ONE, "%(id)s AND", CLAIMABLE))
 """Claim one candidate (MariaDB): it changes only if it is still claimable when it runs."""
+OWNED = "(owner = %(owner)s OR (owner IS NULL AND %(owner)s IS NULL))"
+"""The jobs of ``owner``, None meaning the anonymous ones (NULL never equals NULL)."""
 COLUMNS = (
     "id, guid, batch, line, owner, is_private, request, state, attempts, sent, not_before, "
     "lease_until, worker, error, images, created_at, updated_at, finished_at"
@@ -216,7 +218,7 @@ class SqlJobRepository(JobRepositoryInterface):
             "finished_at = %(now)s WHERE guid = %(guid)s AND state IN ('queued', 'running')"
         )
         if not everyone:
-            statement += " AND (owner = %(owner)s OR (owner IS NULL AND %(owner)s IS NULL))"
+            statement += f" AND {OWNED}"
         for guid in guids:
             self._db.execute(statement, {"guid": guid, "owner": owner, "now": now})
             cancelled += self._db.rowcount
@@ -237,16 +239,10 @@ class SqlJobRepository(JobRepositoryInterface):
 
     def recent(self, *, owner: str | None, everyone: bool, limit: int) -> list[Job]:
         """See JobRepositoryInterface.recent."""
-        params: dict[str, Any] = {"owner": owner, "limit": limit}
-        if everyone:
-            where = ""
-        elif owner is None:
-            where = "WHERE owner IS NULL "
-        else:
-            where = "WHERE owner = %(owner)s "
+        where = "" if everyone else f"WHERE {OWNED} "
         self._db.execute(
             f"SELECT {COLUMNS} FROM jobs {where}ORDER BY id DESC LIMIT %(limit)s",  # noqa: S608
-            params,
+            {"owner": owner, "limit": limit},
         )
         return [_job(row) for row in self._db.fetchall()]
 

@@ -238,11 +238,7 @@ class S3ImageStore(ImageStoreInterface):
         import obstore
 
         result = self._call("read", key, lambda: obstore.get(self._store, key))
-        stream = result.stream(min_chunk_size=READ_CHUNK)
-        while True:
-            chunk = self._call("read", key, lambda: next(stream, None))
-            if chunk is None:
-                return
+        for chunk in self._drained("read", key, result.stream(min_chunk_size=READ_CHUNK)):
             yield bytes(chunk)
 
     def read(self, filename: str) -> bytes:
@@ -295,12 +291,17 @@ class S3ImageStore(ImageStoreInterface):
     def _keys(self, prefix: str | None = None) -> Iterator[str]:
         """Every key under the store's prefix (and ``prefix`` within it), streamed."""
         pages = self._call("list", prefix or "", lambda: self._pages(prefix))
-        while True:
-            page = self._call("list", prefix or "", lambda: next(pages, None))
-            if page is None:
-                return
+        for page in self._drained("list", prefix or "", pages):
             for meta in page:
                 yield meta["path"]
+
+    def _drained(self, action: str, key: str, items: Iterator[T]) -> Iterator[T]:
+        """``items``, each fetched under ``_call``: a failure mid-way is pixyproxy's error."""
+        while True:
+            item = self._call(action, key, lambda: next(items, None))
+            if item is None:
+                return
+            yield item
 
     def _pages(self, prefix: str | None, chunk_size: int = 1000) -> Iterator[Sequence[ObjectMeta]]:
         import obstore

@@ -34,6 +34,7 @@ from pixyproxy_cli.core.constants import (
 )
 from pixyproxy_cli.core.edits import LocalImage, source_size_problem
 from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
+from pixyproxy_cli.core.files import READ_CHUNK
 from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
     ANIMATED_FORMATS,
@@ -680,9 +681,10 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 class ImageFileResponse(FileResponse):
-    """A FileResponse that reads in 512 KiB chunks rather than 64 KiB.
+    """A FileResponse that reads in ``READ_CHUNK`` (512 KiB) chunks rather than 64 KiB.
 
-    Images are around 1-3 MB, and each chunk costs a worker-thread hop and an ASGI message.
+    Images are around 1-3 MB, and each chunk costs a worker-thread hop and an ASGI message:
+    the size every stored file is streamed in (core/files.py).
     """
 
-    chunk_size = 512 * 1024
+    chunk_size = READ_CHUNK
