@@ -226,13 +226,12 @@ class S3ImageStore(ImageStoreInterface):
         import obstore
 
         meta = self._call("read", key, lambda: obstore.head(self._store, key))
-        return StoredFile(
-            name=key.rsplit("/", 1)[-1],
-            size=int(meta["size"]),
-            location=self._location(key),
-            opener=partial(self._chunks, key),
-            signer=partial(self._sign, key),
-        )
+        return self._file(key, int(meta["size"]), partial(self._chunks, key))
+
+    def _file(self, key: str, size: int, opener: Callable[[], Iterator[bytes]]) -> StoredFile:
+        """The object at ``key``: its name, size, ``s3://`` location and signer."""
+        name = key.rsplit("/", 1)[-1]
+        return StoredFile(name, size, self._location(key), opener, signer=partial(self._sign, key))
 
     def _chunks(self, key: str) -> Iterator[bytes]:
         import obstore
@@ -270,13 +269,7 @@ class S3ImageStore(ImageStoreInterface):
 
         key = f"{THUMBNAILS}/{thumbnail_name(filename, size)}"
         self._call("write", key, lambda: obstore.put(self._store, key, data))
-        return StoredFile(
-            name=key.rsplit("/", 1)[-1],
-            size=len(data),
-            location=self._location(key),
-            opener=lambda: iter((data,)),
-            signer=partial(self._sign, key),
-        )
+        return self._file(key, len(data), lambda: iter((data,)))
 
     def delete_thumbnails(self, filename: str) -> None:
         """DELETE every cached size of ``filename``'s thumbnail (a missing one is fine)."""
