@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pixyproxy_cli.commands import output
-from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.options import JsonOutput, workers_option
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, ProviderChoice
 from pixyproxy_cli.core.exceptions import InputValidationError, PixyProxyException, StorageError
@@ -143,12 +143,7 @@ def generate(
             "line per job as it ends.",
         ),
     ] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            "--jobs", "-j", min=1, max=64, help="With --from: requests to run at once (1-64)."
-        ),
-    ] = 4,
+    workers: Annotated[int, workers_option("With --from: requests to run at once")] = 4,
 ) -> None:
     """Generate an image from PROMPT and store it; or one for each line of a file.
 

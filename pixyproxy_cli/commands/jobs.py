@@ -15,7 +15,7 @@ import typer
 
 from pixyproxy_cli.commands import output
 from pixyproxy_cli.commands.help import ExamplesCommand
-from pixyproxy_cli.commands.options import JsonOutput
+from pixyproxy_cli.commands.options import JsonOutput, workers_option
 from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import InputValidationError
 
@@ -31,17 +31,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-MAX_WORKERS = 64
-Workers = Annotated[
-    int,
-    typer.Option(
-        "--jobs",
-        "-j",
-        min=1,
-        max=MAX_WORKERS,
-        help=f"Requests to run at once (1-{MAX_WORKERS}).",
-    ),
-]
+Workers = Annotated[int, workers_option("Requests to run at once")]
 BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="The batch's GUID.")]
 
 

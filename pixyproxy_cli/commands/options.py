@@ -1,7 +1,7 @@
 """Options shared by several commands, declared once (as sqlite-utils shares its own)."""
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,15 @@ JsonOutput = Annotated[
     typer.Option("--json", help="Print JSON instead of text, for scripts (UTF-8, on stdout)."),
 ]
 """``--json``: what a command prints, as JSON."""
+
+MAX_WORKERS = 64
+"""The most requests a list of prompts runs at once (``-j``)."""
+
+
+def workers_option(said: str) -> Any:
+    """``-j/--jobs``: how many requests run at once; ``said`` is its help, before the range."""
+    return typer.Option("--jobs", "-j", min=1, max=MAX_WORKERS, help=f"{said} (1-{MAX_WORKERS}).")
+
 
 SearchText = Annotated[
     str | None,
