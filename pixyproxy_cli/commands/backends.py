@@ -172,7 +172,7 @@ class LocalBackend(Backend):
         services = self._services(Provision.SCHEMA, **overrides)
         user = services.sessions.current_user()
         caller = Caller(viewer=None if user is None else user.username, local_admin=True)
-        return services.jobs(), caller
+        return services.jobs, caller
 
     def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
         """See Backend.stored_file."""

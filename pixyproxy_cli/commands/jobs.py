@@ -335,18 +335,7 @@ def worker(
 
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     output.status(f"Running jobs on {workers} worker(s); Ctrl-C stops")
-    runner = threading.Thread(
-        target=service.work,
-        args=(None,),
-        kwargs={
-            "workers": workers,
-            "stop": stop,
-            "finished": finished,
-            "notice": output.notice,
-            "forever": True,
-        },
-        daemon=True,
-    )
+    runner = service.background(workers, stop=stop, finished=finished, notice=output.notice)
     try:
         _until_done(runner, stop, lambda: "Stopping: the jobs in hand finish first")
     finally:

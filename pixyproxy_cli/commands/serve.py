@@ -1,6 +1,7 @@
 """``pixyproxy serve``: the REST API, with uvicorn (imported only here)."""
 
 import errno
+import os
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +32,16 @@ def serve(
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="The certificate's private key (PEM)."),
     ] = None,
+    job_workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Threads of each worker process that run queued jobs (POST /jobs, Prefer: "
+            "respond-async); 0 for none, when `pixyproxy worker` runs them "
+            "[env: JOB_WORKERS; default 2].",
+        ),
+    ] = None,
 ) -> None:
     """Serve the gallery at / and the REST API (POST /image, GET /image, /image/{guid}...).
 
@@ -48,6 +59,8 @@ def serve(
         pixyproxy serve --forwarded-allow-ips 10.0.0.5   # behind that reverse proxy
 
         pixyproxy serve --host 0.0.0.0 --ssl-certfile cert.pem --ssl-keyfile key.pem
+
+        pixyproxy serve --job-workers 0   # jobs run by `pixyproxy worker` processes
     """
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise InputValidationError("--ssl-certfile and --ssl-keyfile go together")
@@ -66,7 +79,12 @@ def serve(
     from pixyproxy_cli.web.middleware import MAX_HEADER_BYTES
     from pixyproxy_cli.web.protocol import GuardedH11Protocol
 
-    settings = load_settings({"forwarded_allow_ips": forwarded_allow_ips})
+    settings = load_settings(
+        {"forwarded_allow_ips": forwarded_allow_ips, "job_workers": job_workers}
+    )
+    if job_workers is not None:
+        # uvicorn's worker processes build the app from the environment.
+        os.environ["JOB_WORKERS"] = str(job_workers)
     _check_port_free(host, port)
     trusted = settings.forwarded_allow_ips
     uvicorn.run(

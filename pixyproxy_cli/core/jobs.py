@@ -64,23 +64,46 @@ class Job(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """The job as ``--json`` and the API show it: no internal id, no worker or lease."""
-        return {
-            "job": self.guid,
-            "batch": self.batch,
-            "line": self.line,
-            "state": self.state,
-            "prompt": self.request.prompt,
-            "n": self.request.n,
-            "private": self.request.private,
-            "owner": self.owner,
-            "images": list(self.images),
-            "error": self.error,
-            "attempts": self.attempts,
-            "sent": self.sent,
-            "created_at": _moment(self.created_at),
-            "updated_at": _moment(self.updated_at),
-            "finished_at": None if self.finished_at is None else _moment(self.finished_at),
-        }
+        return JobPublic(
+            job=self.guid,
+            batch=self.batch,
+            line=self.line,
+            state=self.state,
+            prompt=self.request.prompt,
+            n=self.request.n,
+            private=self.request.private,
+            owner=self.owner,
+            images=list(self.images),
+            error=self.error,
+            attempts=self.attempts,
+            sent=self.sent,
+            created_at=_moment(self.created_at),
+            updated_at=_moment(self.updated_at),
+            finished_at=None if self.finished_at is None else _moment(self.finished_at),
+        ).model_dump()
+
+
+class JobPublic(BaseModel):
+    """A job as the CLI's ``--json`` and the REST API show it."""
+
+    job: str = Field(description="The job's GUID (GET /jobs/{guid}).")
+    batch: str = Field(description="The GUID of the batch it was queued with.")
+    line: int = Field(description="Its place in the batch, from 1.")
+    state: JobState = Field(description="queued, running, done, failed or cancelled.")
+    prompt: str
+    n: int
+    private: bool
+    owner: str | None
+    images: list[str] = Field(description="The GUIDs of the images it made (when done).")
+    error: str | None = Field(description="Why it failed.")
+    attempts: int = Field(description="Times a worker claimed it.")
+    sent: int = Field(
+        description="Times it went to the provider without its images being stored: "
+        "above 0, it may have been billed already."
+    )
+    created_at: str
+    updated_at: str
+    finished_at: str | None
 
 
 def _moment(seconds: float) -> str:

@@ -125,6 +125,8 @@ class Settings(BaseModel):
     http_body_timeout: float = Field(default=30.0, gt=0, le=3600)
     # How long an API token from POST /token is valid.
     token_lifetime_days: float = Field(default=90.0, gt=0, le=3650)
+    # Job workers each `serve` process runs (0: none; jobs then wait for `pixyproxy worker`).
+    job_workers: int = Field(default=2, ge=0, le=64)
 
     def database_hosts(self) -> list[tuple[str, int]]:
         """The MySQL servers DB_HOST names, in order: ``a``, or ``a,b:3307,c`` (failover).

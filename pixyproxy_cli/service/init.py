@@ -210,6 +210,7 @@ class Services:
             return self.prompts
         return PrivatePromptService(self.prompts.dependencies, user)
 
+    @cached_property
     def jobs(self) -> JobService:
         """The job queue and its workers, making images as the configured provider does."""
         from pixyproxy_cli.core.image_options import ImageOptions

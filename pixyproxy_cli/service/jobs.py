@@ -45,6 +45,11 @@ RATE_LIMIT_WAIT = 30.0
 """Seconds a job waits after a 429 that says nothing of when to try again."""
 IDLE_POLL = 0.2
 """Seconds a worker waits when nothing is claimable yet (jobs due later, or held elsewhere)."""
+SERVE_IDLE_POLL = 1.0
+"""The same for ``serve``'s workers, which wait on every replica for jobs from any other
+(jobs queued by their own process wake them at once)."""
+ERROR_PAUSE = 5.0
+"""Seconds a long-running worker waits after an error of its own (the database gone)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class JobService:
         """The options a request that names none of its own is made with (the settings')."""
         self._lease = provider_timeout + LEASE_MARGIN
         self._clock = clock
+        # Set when this process queues jobs, so that its idle workers look at once.
+        self._queued_here = threading.Event()
 
     # -- queueing ----------------------------------------------------------------------
 
@@ -130,6 +137,7 @@ class JobService:
         for attempt in retried(self._uow):
             with attempt as uow:
                 uow.jobs.add(jobs, now=self._clock())
+        self._queued_here.set()
         return batch
 
     def _maker(self, caller: Caller) -> ImageMaker:
@@ -250,6 +258,11 @@ class JobService:
         """``job`` as the database has it now (whoever owns it)."""
         return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
 
+    def claimable(self, batch: str | None = None) -> bool:
+        """Whether a job (of ``batch``) could be claimed now (a read, for idle workers)."""
+        with transaction(self._uow) as uow:
+            return uow.jobs.claimable(now=self._clock(), batch=batch)
+
     def work(
         self,
         batch: str | None,
@@ -260,32 +273,57 @@ class JobService:
         started: Callable[[Job], None] | None = None,
         notice: Callable[[str], None] | None = None,
         forever: bool = False,
+        idle: float = IDLE_POLL,
+        failed: Callable[[Exception], None] | None = None,
     ) -> None:
         """Run the jobs of ``batch`` (every batch: None) on ``workers`` threads.
 
         Returns when ``stop`` is set (after the jobs in hand end) or, unless ``forever``,
         when the batch has nothing queued or running. ``finished`` is told of each job that
-        ends (done, failed, cancelled), ``started`` of each job claimed. An error of a
-        worker thread is raised here once the others have stopped.
+        ends (done, failed, cancelled), ``started`` of each job claimed. An idle worker
+        looks again after ``idle`` seconds (at once when this process queues jobs), with a
+        read. An error of a worker thread is raised here once the others have stopped;
+        with ``failed``, an Exception is told to it instead and the worker goes on after
+        ``ERROR_PAUSE`` seconds.
         """
         name = f"{uuid.uuid4().hex[:12]}"
         errors: list[BaseException] = []
+
+        def wait(seconds: float) -> None:
+            if self._queued_here.wait(seconds):
+                self._queued_here.clear()
+
+        def step(worker: str) -> bool:
+            """Run one job if one is claimable; False when the batch has none left."""
+            job = self.claim(worker, batch)
+            if job is None:
+                if not forever and batch is not None and self.progress(batch).open == 0:
+                    return False
+                wait(idle)
+                # A long-running worker reads until there is work rather than writing
+                # (a claim) every time it looks.
+                while forever and not stop.is_set() and not self.claimable(batch):
+                    wait(idle)
+                return True
+            if started is not None:
+                started(job)
+            ended = self.run(job, worker, notice)
+            if ended.finished:
+                finished(ended)
+            return True
 
         def loop(number: int) -> None:
             worker = f"{name}-{number}"
             try:
                 while not stop.is_set():
-                    job = self.claim(worker, batch)
-                    if job is None:
-                        if not forever and batch is not None and self.progress(batch).open == 0:
+                    try:
+                        if not step(worker):
                             return
-                        stop.wait(IDLE_POLL)
-                        continue
-                    if started is not None:
-                        started(job)
-                    ended = self.run(job, worker, notice)
-                    if ended.finished:
-                        finished(ended)
+                    except Exception as error:
+                        if failed is None:
+                            raise
+                        failed(error)
+                        stop.wait(ERROR_PAUSE)
             except BaseException as error:  # noqa: BLE001 - handed to the caller below
                 errors.append(error)
                 stop.set()
@@ -300,6 +338,61 @@ class JobService:
             thread.join()
         if errors:
             raise errors[0]
+
+    def background(
+        self,
+        workers: int,
+        *,
+        stop: threading.Event,
+        finished: Callable[[Job], None],
+        notice: Callable[[str], None] | None = None,
+        failed: Callable[[Exception], None] | None = None,
+        idle: float = IDLE_POLL,
+    ) -> threading.Thread:
+        """A thread (not started) that runs every batch's jobs on ``workers`` threads.
+
+        It ends when ``stop`` is set, after the jobs in hand end; ``work`` says the rest.
+        """
+        return threading.Thread(
+            target=self.work,
+            args=(None,),
+            kwargs={
+                "workers": workers,
+                "stop": stop,
+                "finished": finished,
+                "notice": notice,
+                "forever": True,
+                "idle": idle,
+                "failed": failed,
+            },
+            name="job-workers",
+            daemon=True,
+        )
+
+    def start(
+        self,
+        workers: int,
+        *,
+        finished: Callable[[Job], None],
+        failed: Callable[[Exception], None],
+    ) -> Callable[[], None]:
+        """Run every batch's jobs on ``workers`` threads in the background (``serve``).
+
+        An error is told to ``failed`` and the worker goes on. Returns the function that
+        stops them: it waits for the jobs in hand to end.
+        """
+        stop = threading.Event()
+        runner = self.background(
+            workers, stop=stop, finished=finished, failed=failed, idle=SERVE_IDLE_POLL
+        )
+        runner.start()
+
+        def stop_workers() -> None:
+            stop.set()
+            self._queued_here.set()  # idle workers stop waiting
+            runner.join()
+
+        return stop_workers
 
     # -- reading and cancelling --------------------------------------------------------
 

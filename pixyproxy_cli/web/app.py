@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from fastapi_offline import FastAPIOffline
 
 from pixyproxy_cli import __version__
 from pixyproxy_cli.core.constants import MAX_EDIT_SOURCE_BYTES, MAX_EDIT_SOURCES, MAX_MASK_BYTES
+from pixyproxy_cli.core.jobs import Job
 from pixyproxy_cli.service.init import Services, open_services
 from pixyproxy_cli.web.errors import install_exception_handlers
 from pixyproxy_cli.web.metrics import Metrics
@@ -25,7 +27,9 @@ from pixyproxy_cli.web.middleware import (
     RequestLogMiddleware,
 )
 from pixyproxy_cli.web.pages import STATIC_DIR
-from pixyproxy_cli.web.routers import gallery, health, images, tokens, usage
+from pixyproxy_cli.web.routers import gallery, health, images, jobs, tokens, usage
+
+logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 """A prompt is at most 32,000 characters (~128 KB of UTF-8); nothing else we accept as JSON
@@ -64,9 +68,11 @@ def create_app(services: Services | None = None) -> FastAPI:
         _configure_protocol(settings.http_header_timeout, settings.http_body_timeout)
         # Revokes and deletes made by any worker of any replica reach this one's caches.
         stop_polling = app.state.services.invalidations.start()
+        stop_jobs = _start_job_workers(app.state.services)
         try:
             yield
         finally:
+            stop_jobs()  # the jobs in hand end first: nothing billed is left unstored
             stop_polling()
             if owned:
                 app.state.services.close()
@@ -86,6 +92,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(images.router)
     app.include_router(images.edits_router)
+    app.include_router(jobs.router)
     app.include_router(usage.router)
     app.include_router(tokens.router)
     app.include_router(tokens.user_router)
@@ -102,6 +109,21 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
+
+
+def _start_job_workers(services: Services) -> Callable[[], None]:
+    """Start ``JOB_WORKERS`` job threads in this process; the function that stops them."""
+    count = services.settings.job_workers
+    if count == 0:
+        return lambda: None
+
+    def finished(job: Job) -> None:
+        logger.info("job %s %s (line %d of batch %s)", job.guid, job.state, job.line, job.batch)
+
+    def failed(error: Exception) -> None:
+        logger.warning("a job worker failed, and goes on in a moment: %r", error)
+
+    return services.jobs.start(count, finished=finished, failed=failed)
 
 
 def _configure_protocol(header_timeout: float, body_timeout: float) -> None:

@@ -27,7 +27,7 @@ def test_two_worker_processes_run_a_queued_batch_once_and_stop_on_sigterm(
     env.pop("OPENAI_API_KEY", None)
     services = build_services(backend_settings)
     try:
-        jobs = services.jobs()
+        jobs = services.jobs
         requests = [JobService.request_for(f"queued {n}", ImageOptions()) for n in range(12)]
         batch = jobs.submit(requests, Caller())
         workers = [

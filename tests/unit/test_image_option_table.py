@@ -105,7 +105,8 @@ def test_the_cli_offers_a_flag_per_option_its_endpoint_takes(command, endpoint):
 
 
 def test_the_rest_fields_and_schemas_are_the_options_of_each_endpoint():
-    from pixyproxy_cli.web.routers.images import EDIT_FORM_SCHEMA, EditRequest, ImageRequest
+    from pixyproxy_cli.web.requests import EditRequest, ImageRequest
+    from pixyproxy_cli.web.routers.images import EDIT_FORM_SCHEMA
 
     base = {"prompt", "private", "n"}
     generate = {o.name for o in IMAGE_OPTIONS if o.takes("generate")}

@@ -40,11 +40,21 @@ class Api:
         return self.request("POST", url, **kwargs)
 
 
-def make_api(settings, **client_options: Any):
-    # Generation limits are tested on their own; elsewhere they would only add noise.
-    settings = settings.model_copy(update={"generate_rate_limit": 0})
+def make_api(
+    settings,
+    provider: FakeProvider | None = None,
+    *,
+    job_workers: int = 0,
+    generate_rate_limit: int = 0,
+    **client_options: Any,
+):
+    # Generation limits are tested on their own, and so are the job workers (test_jobs_api):
+    # elsewhere they would only add noise.
+    settings = settings.model_copy(
+        update={"generate_rate_limit": generate_rate_limit, "job_workers": job_workers}
+    )
     database = create_database(settings)
-    provider = FakeProvider(Journal())
+    provider = provider or FakeProvider(Journal())
     services = build_services(settings, provider=provider, database=database)
     for name, password in PASSWORDS.items():
         services.users.add_user(UserCreate(username=name, password=password, class_key="k"))

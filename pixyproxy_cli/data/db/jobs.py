@@ -71,6 +71,10 @@ class JobRepositoryInterface(ABC):
         """
 
     @abstractmethod
+    def claimable(self, *, now: float, batch: str | None = None) -> bool:
+        """Whether a job (of ``batch``) could be claimed now: a read, for idle workers."""
+
+    @abstractmethod
     def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
         """End a held job as done with ``images``, its sends counted as stored (sent = 0).
 
@@ -168,6 +172,15 @@ class SqlJobRepository(JobRepositoryInterface):
             if db.rowcount == 1:
                 return self._one("id = %(id)s", {"id": row["id"]})
         return None
+
+    def claimable(self, *, now: float, batch: str | None = None) -> bool:
+        """See JobRepositoryInterface.claimable."""
+        where = CLAIMABLE + (" AND batch = %(batch)s" if batch else "")
+        self._db.execute(
+            f"SELECT 1 AS due FROM jobs WHERE {where} LIMIT 1",  # noqa: S608
+            {"now": now, "batch": batch},
+        )
+        return self._db.fetchone() is not None
 
     def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
         """See JobRepositoryInterface.finish."""

@@ -37,7 +37,8 @@ from pixyproxy_cli.web.pages import (
     sign_in,
     sign_out,
 )
-from pixyproxy_cli.web.routers.images import ImageRequest, generate
+from pixyproxy_cli.web.requests import ImageRequest
+from pixyproxy_cli.web.routers.images import generate
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

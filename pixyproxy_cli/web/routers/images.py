@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import itertools
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-    WithJsonSchema,
-    create_model,
-)
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -37,189 +25,41 @@ from pixyproxy_cli.core.exceptions import InputValidationError, StorageError
 from pixyproxy_cli.core.files import READ_CHUNK
 from pixyproxy_cli.core.filters import MAX_MODEL_LENGTH, MOMENT_SCHEMA, image_filters
 from pixyproxy_cli.core.image_options import (
-    ANIMATED_FORMATS,
-    COMPRESSED_FORMATS,
     IMAGE_OPTIONS,
-    SINGLE_IMAGE_FORMATS,
-    TRANSPARENT_FORMATS,
-    ImageOption,
-    ImageOptions,
-    image_size_problem,
     looks_like_guid,
 )
+from pixyproxy_cli.core.jobs import JobPublic
 from pixyproxy_cli.core.json_array import json_array
 from pixyproxy_cli.core.models import PROMPT_JSON_SCHEMA, ImageContent, ImagePublic
 from pixyproxy_cli.core.search import MAX_SEARCH_LENGTH, SEARCH_PATTERN
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import (
     PromptServiceInterface,
-    ServedPromptServiceInterface,
 )
 from pixyproxy_cli.service.validation import validate_model
-from pixyproxy_cli.web.dependencies import ServicesDep, client_address, prompts_for_caller
+from pixyproxy_cli.web.dependencies import ServicesDep
 from pixyproxy_cli.web.errors import error_responses
+from pixyproxy_cli.web.requests import (
+    OPTIONAL_AUTH,
+    EditRequest,
+    ImageRequest,
+    Prompts,
+    charge_images,
+    give_back_images,
+)
+from pixyproxy_cli.web.routers.jobs import caller_of, queue, respond_async
 
 router = APIRouter(prefix="/image", tags=["images"])
 edits_router = APIRouter(tags=["images"])
 """``POST /edits``: beside ``/image``, not under it, where ``/image/{guid}`` would shadow it."""
 
 
-def _whole_number(value: Any) -> Any:
-    """JSON Schema's integer includes 9.0; strict validation then refuses the rest."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-JsonInt = Annotated[StrictInt, BeforeValidator(_whole_number)]
-"""A JSON integer: 9 or 9.0, never "9" or true."""
-
-
-def _checked_size(value: str) -> str:
-    problem = image_size_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-class _PromptFields(BaseModel):
-    """The body of POST /image but for its image options, which ``IMAGE_OPTIONS`` adds."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        # A compression needs a format that takes one, a transparent background a format
-        # that has one: said in the schema, enforced by the service (the one place for the
-        # rules, core/image_options.py, whose constants these are).
-        json_schema_extra={
-            "dependentSchemas": {
-                "compression": {
-                    "properties": {"format": {"enum": list(COMPRESSED_FORMATS)}},
-                    "required": ["format"],
-                },
-                **{
-                    name: {
-                        "properties": {"format": {"enum": list(ANIMATED_FORMATS)}},
-                        "required": ["format"],
-                    }
-                    for name in ("frames", "frame_ms")
-                },
-                "n": {
-                    "anyOf": [
-                        {"properties": {"n": {"const": 1}}},
-                        {"properties": {"format": {"not": {"enum": list(SINGLE_IMAGE_FORMATS)}}}},
-                    ]
-                },
-                "background": {
-                    "anyOf": [
-                        {"properties": {"background": {"not": {"const": "transparent"}}}},
-                        {"properties": {"format": {"enum": list(TRANSPARENT_FORMATS)}}},
-                    ]
-                },
-            }
-        },
-    )
-
-    prompt: StrictStr = Field(
-        description=(
-            "What to draw: at least one non-blank character, no NUL, at most "
-            "PROMPT_MAX_LENGTH characters (32,000 by default)."
-        ),
-        # Documented for clients; the service enforces them, with the configured maximum.
-        json_schema_extra=PROMPT_JSON_SCHEMA,
-    )
-    private: StrictBool = Field(default=False, description="Only the authenticated owner sees it.")
-    n: JsonInt = Field(
-        default=1,
-        ge=1,
-        le=MAX_IMAGES_PER_REQUEST,
-        description="How many images, in one provider call. With n > 1 the answer is an array.",
-    )
-
-    def options(self, defaults: ImageOptions) -> ImageOptions:
-        """The server's image options with this request's own on top."""
-        given = {
-            option.name: getattr(self, option.name)
-            for option in IMAGE_OPTIONS
-            if getattr(self, option.name, None) is not None
-        }
-        return defaults.overridden(given)
-
-
-def _option_field(option: ImageOption) -> tuple[Any, Any]:
-    """A request field for ``option``: its type and schema from the one declaration."""
-    annotation: Any
-    if option.limits is not None:
-        low, high = option.limits
-        annotation = Annotated[
-            JsonInt, Field(ge=low, le=high), WithJsonSchema(option.json_schema())
-        ]
-    elif option.choices:
-        annotation = Literal[option.choices]
-    else:
-        annotation = Annotated[
-            StrictStr, AfterValidator(_checked_size), WithJsonSchema(option.json_schema())
-        ]
-    default = "the API's" if option.default is None else f"the server's {option.variable}"
-    return annotation | None, Field(
-        default=None, description=f"{option.summary} (default: {default})."
-    )
-
-
-def _with_options(name: str, base: type[_PromptFields], endpoint: str) -> type[_PromptFields]:
-    """``base`` and the image options ``endpoint`` takes that it has not: a request model."""
-    fields: dict[str, Any] = {
-        option.name: _option_field(option)
-        for option in IMAGE_OPTIONS
-        if option.takes(endpoint) and option.name not in base.model_fields
-    }
-    return create_model(name, __base__=base, __doc__=f"The fields of {name}.", **fields)
-
-
-if TYPE_CHECKING:
-    ImageRequest = _PromptFields
-    EditRequest = _PromptFields
-else:
-    ImageRequest = _with_options("ImageRequest", _PromptFields, "generate")
-    """The body of POST /image."""
-    EditRequest = _with_options("EditRequest", ImageRequest, "edit")
-    """The fields of POST /edits' form: POST /image's, and an input fidelity."""
-
-
-Prompts = Annotated[ServedPromptServiceInterface, Depends(prompts_for_caller)]
 GuidPath = Annotated[str, Path(pattern=GUID_PATTERN, description="The image's GUID")]
 # A GUID's bytes never change, but the image may be deleted: caches revalidate (a 304).
 PUBLIC_CACHE = "public, no-cache"
 PRIVATE_CACHE = "private, no-store"
 SMALL_FILE_BYTES = 256 * 1024
 """Files up to this size are sent from memory (thumbnails); larger ones are streamed."""
-# FastAPI lists HTTP Basic as required; `{}` beside it tells OpenAPI readers that anonymous
-# calls are allowed too (credentials are optional on every path).
-OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
-
-
-def _caller(prompts: PromptServiceInterface, request: Request) -> tuple[str, str]:
-    """Whom the generation limit counts: the user, or the client's address when anonymous."""
-    return ("user", prompts.viewer) if prompts.viewer else ("address", client_address(request))
-
-
-def _charge_images(
-    prompts: PromptServiceInterface, services: Services, request: Request, n: int
-) -> None:
-    """Count ``n`` images against the caller's generation limit, before the work.
-
-    Images cost money at the provider: the limit is per user, or per address when
-    anonymous. Raises TooManyRequestsError (429, with retry_after) when over it.
-    """
-    services.generation_limiter.acquire(
-        "Too many images requested; try again later", *_caller(prompts, request), weight=n
-    )
-
-
-def _give_back_images(
-    prompts: PromptServiceInterface, services: Services, request: Request, n: int
-) -> None:
-    """Uncount ``n`` images charged for a request that was refused before any work."""
-    services.generation_limiter.give_back(*_caller(prompts, request), weight=n)
 
 
 def generate(
@@ -230,7 +70,7 @@ def generate(
     Raises as ``PromptServiceInterface.generate_images``, and TooManyRequestsError over the
     caller's limit.
     """
-    _charge_images(prompts, services, request, body.n)
+    charge_images(prompts, services, request, body.n)
     # The service validates the prompt against the configured limits, and the options.
     images = prompts.generate_images(
         body.model_dump(include={"prompt", "private"}), body.n, body.options(services.image_options)
@@ -249,9 +89,16 @@ def generate(
         "visible only to its owner, and HTTP Basic credentials are required. With `n` = 1 "
         "(the default) the answer is the image's details, with `Location`; with `n` > 1 it is "
         "an array of the images' details, oldest first, all stored or none. Each image counts "
-        "against the per-user limit."
+        "against the per-user limit. With `Prefer: respond-async` the request is queued as a "
+        "job instead: 202 at once, the job in the body, `Location: /jobs/{guid}`."
     ),
-    responses=error_responses(401, 413, 422, 429, 500, 502, 503, 507),
+    responses={
+        202: {
+            "model": JobPublic,
+            "description": "Queued as a job (Prefer: respond-async); see Location",
+        },
+        **error_responses(401, 413, 422, 429, 500, 502, 503, 507),
+    },
     openapi_extra=OPTIONAL_AUTH,
 )
 def create_image(
@@ -260,8 +107,18 @@ def create_image(
     services: ServicesDep,
     response: Response,
     request: Request,
-) -> ImagePublic | list[ImagePublic]:
+    prefer: Annotated[
+        str | None,
+        Header(description="`respond-async`: queue the request as a job and answer 202 at once."),
+    ] = None,
+) -> Any:
     """POST /image."""
+    if respond_async(prefer):
+        batch = queue(prompts, services, request, [request_body])
+        job = services.jobs.batch_jobs(batch, caller_of(prompts), limit=1)[0]
+        location = request.url_for("get_job", guid=job.guid).path
+        headers = {"Location": location, "Preference-Applied": "respond-async"}
+        return JSONResponse(job.public(), status_code=202, headers=headers)
     images = generate(prompts, services, request, request_body)
     if request_body.n > 1:
         return images
@@ -353,14 +210,14 @@ async def edit_images(
     # The caller's credentials were checked (by ``Prompts``) and one image is charged before a
     # byte of the body is read: a refused upload costs neither memory nor disk. The rest of
     # ``n`` is charged once the form says it; a form refused before any work gives all back.
-    await run_in_threadpool(_charge_images, prompts, services, request, 1)
+    await run_in_threadpool(charge_images, prompts, services, request, 1)
     try:
         values, sources, mask = await _edit_form(request)
         fields = validate_model(EditRequest, values)
         if fields.n > 1:
-            await run_in_threadpool(_charge_images, prompts, services, request, fields.n - 1)
+            await run_in_threadpool(charge_images, prompts, services, request, fields.n - 1)
     except Exception:
-        await run_in_threadpool(_give_back_images, prompts, services, request, 1)
+        await run_in_threadpool(give_back_images, prompts, services, request, 1)
         raise
     images = await run_in_threadpool(
         lambda: prompts.edit_images(
