@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6)), (11, UTC_TIMESTAMP(6)), (12, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6)), (11, UTC_TIMESTAMP(6)), (12, UTC_TIMESTAMP(6)), (13, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite; name_key, the
@@ -147,10 +147,34 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at    DOUBLE           NOT NULL,
     updated_at    DOUBLE           NOT NULL,
     finished_at   DOUBLE           NULL,
+    remote        TINYINT(1)       NOT NULL DEFAULT 0,  -- sent through the Batch API (013)
     PRIMARY KEY (id),
     UNIQUE KEY uq_jobs_guid (guid),
     KEY ix_jobs_queue (state, not_before, id),
     KEY ix_jobs_batch (batch, line),
     KEY ix_jobs_owner (owner, id),
     CONSTRAINT ck_jobs_state CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled'))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Batches sent to the provider's Batch API (migration 013): their jobs are `remote`, run by
+-- the provider, and collected from its output file, each job's images exactly once.
+CREATE TABLE IF NOT EXISTS remote_batches (
+    id             BIGINT UNSIGNED  NOT NULL AUTO_INCREMENT,
+    batch          CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    provider       VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    remote_id      VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    input_file     VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    status         VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    output_file    VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    error_file     VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    total          INT UNSIGNED     NOT NULL DEFAULT 0,
+    completed      INT UNSIGNED     NOT NULL DEFAULT 0,
+    failed         INT UNSIGNED     NOT NULL DEFAULT 0,
+    error          TEXT             NULL,
+    created_at     DOUBLE           NOT NULL,
+    updated_at     DOUBLE           NOT NULL,
+    collected_at   DOUBLE           NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_remote_batches_batch (batch),
+    UNIQUE KEY uq_remote_batches_remote (remote_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

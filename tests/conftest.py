@@ -266,7 +266,7 @@ def mysql_settings(mysql_server: MySQLTestServer, tmp_path: Path) -> Settings:
     names = {row[0] for row in tables}
     statements = [
         f"DELETE FROM `{table}`"
-        for table in ("images", "roster", "rate_limits", "jobs")
+        for table in ("images", "roster", "rate_limits", "jobs", "remote_batches")
         if table in names
     ]
     if "schema_version" in names:  # a test may have faked a newer release

@@ -25,13 +25,18 @@ import re
 import threading
 import time
 import typing
+import uuid
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from openai.types import (
+    Batch,
+    BatchCreateParams,
     ContentProvenanceCheck,
+    FileObject,
+    FilePurpose,
     ImageEditStreamEvent,
     ImageGenStreamEvent,
     ImageModel,
@@ -601,6 +606,212 @@ def model_object(model: str, shutdown_date: str | None = None) -> dict[str, Any]
     }
 
 
+_batch_hints = typing.get_type_hints(BatchCreateParams)  # Required[...] is dropped
+BATCH_ENDPOINTS: tuple[str, ...] = typing.get_args(_batch_hints["endpoint"])
+"""The endpoints ``batches.create`` names (the SDK's ``Literal``)."""
+COMPLETION_WINDOWS: tuple[str, ...] = typing.get_args(_batch_hints["completion_window"])
+FILE_PURPOSES: tuple[str, ...] = typing.get_args(FilePurpose)
+BATCH_STEPS = ("validating", "in_progress", "finalizing", "completed")
+"""The states a batch passes through, one a retrieve (a fake's day in a few requests)."""
+DEPRECATED_ENDPOINTS = {"/v1/videos"}
+"""Endpoints the SDK lists and says batch creation no longer accepts."""
+
+
+class FakeBatchApi:
+    """Files and batches as the API keeps them, each checked against the SDK's own type.
+
+    A batch advances a state a retrieve (``BATCH_STEPS``); on reaching ``completed`` its
+    lines run through the same rules and answers as live requests: refused lines go to the
+    error file, made images to the output file (lines of the API's ``BatchRequestOutput``).
+    ``fate`` ends the next batches otherwise: ``expired`` makes only the first half of the
+    lines, ``failed`` fails validation.
+    """
+
+    def __init__(self, fake: FakeOpenAI) -> None:
+        self.fake = fake
+        self.files: dict[str, dict[str, Any]] = {}
+        self.contents: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.fate = "completed"
+        self.refuse: set[str] = set()
+        """Prompts whose lines the safety system refuses (as the API words a refusal)."""
+        self._lock = threading.Lock()
+
+    def upload(self, fields: dict[str, str], files: list[dict[str, Any]]) -> Answer:
+        """POST /v1/files."""
+        purpose = fields.get("purpose")
+        if purpose not in FILE_PURPOSES:
+            return error_answer(
+                400, f"Invalid value for purpose: {purpose!r}.", "invalid_value", param="purpose"
+            )
+        uploads = [item for item in files if item["field"] == "file"]
+        if len(uploads) != 1:
+            return error_answer(400, "Missing required parameter: 'file'.", param="file")
+        data = uploads[0]["data"]
+        file_id = f"file-{uuid.uuid4().hex[:24]}"
+        body = {
+            "id": file_id,
+            "bytes": len(data),
+            "created_at": int(time.time()),
+            "filename": uploads[0]["filename"] or "upload",
+            "object": "file",
+            "purpose": purpose,
+            "status": "processed",
+        }
+        FileObject.model_validate(body)
+        with self._lock:
+            self.files[file_id] = body
+            self.contents[file_id] = data
+        return Answer(200, body)
+
+    def content(self, file_id: str) -> bytes | None:
+        """GET /v1/files/{id}/content."""
+        with self._lock:
+            return self.contents.get(file_id)
+
+    def create(self, body: dict[str, Any]) -> Answer:
+        """POST /v1/batches."""
+        endpoint = body.get("endpoint")
+        if endpoint not in BATCH_ENDPOINTS or endpoint in DEPRECATED_ENDPOINTS:
+            return error_answer(
+                400, f"Invalid value for endpoint: {endpoint!r}.", "invalid_value", param="endpoint"
+            )
+        if body.get("completion_window") not in COMPLETION_WINDOWS:
+            return error_answer(
+                400,
+                f"Invalid value for completion_window: {body.get('completion_window')!r}.",
+                "invalid_value",
+                param="completion_window",
+            )
+        input_file = self.files.get(str(body.get("input_file_id")))
+        if input_file is None:
+            return error_answer(404, f"No such File object: {body.get('input_file_id')}")
+        if input_file["purpose"] != "batch":
+            return error_answer(
+                400,
+                "The input file must be uploaded with the purpose 'batch'.",
+                param="input_file_id",
+            )
+        batch_id = f"batch_{uuid.uuid4().hex[:24]}"
+        now = int(time.time())
+        batch = {
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": endpoint,
+            "input_file_id": input_file["id"],
+            "completion_window": body["completion_window"],
+            "status": "validating",
+            "created_at": now,
+            "expires_at": now + 86400,
+            "metadata": body.get("metadata"),
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        }
+        Batch.model_validate(batch)
+        with self._lock:
+            self.batches[batch_id] = {**batch, "_fate": self.fate}
+        return Answer(200, batch)
+
+    def retrieve(self, batch_id: str) -> Answer:
+        """GET /v1/batches/{id}: the batch, one state further on."""
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                return error_answer(404, f"No batch found with id '{batch_id}'.")
+            self._advance(batch)
+            return Answer(200, self._public(batch))
+
+    def cancel(self, batch_id: str) -> Answer:
+        """POST /v1/batches/{id}/cancel."""
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                return error_answer(404, f"No batch found with id '{batch_id}'.")
+            if batch["status"] in ("completed", "failed", "expired", "cancelled"):
+                return error_answer(409, f"Cannot cancel a batch with status '{batch['status']}'.")
+            batch["status"] = "cancelling"
+            batch["cancelling_at"] = int(time.time())
+            return Answer(200, self._public(batch))
+
+    def _public(self, batch: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in batch.items() if not k.startswith("_")}
+        Batch.model_validate(body)
+        return body
+
+    def _advance(self, batch: dict[str, Any]) -> None:
+        status = batch["status"]
+        now = int(time.time())
+        if status == "cancelling":
+            batch.update(status="cancelled", cancelled_at=now)
+        elif status in BATCH_STEPS[:-1]:
+            following = BATCH_STEPS[BATCH_STEPS.index(status) + 1]
+            if following == "in_progress":
+                lines = self.contents[batch["input_file_id"]].decode().splitlines()
+                batch["request_counts"]["total"] = len([line for line in lines if line.strip()])
+                if batch["_fate"] == "failed":
+                    batch.update(
+                        status="failed",
+                        failed_at=now,
+                        errors={
+                            "object": "list",
+                            "data": [
+                                {"code": "invalid_request", "message": "The batch was refused."}
+                            ],
+                        },
+                    )
+                    return
+                batch["in_progress_at"] = now
+            if following == "completed":
+                self._run(batch)
+                if batch["_fate"] == "expired":
+                    batch.update(status="expired", expired_at=now)
+                    return
+                batch["completed_at"] = now
+            batch["status"] = following
+
+    def _run(self, batch: dict[str, Any]) -> None:
+        """Answer each line of the input file, as the live endpoint would."""
+        lines = [
+            line for line in self.contents[batch["input_file_id"]].decode().splitlines() if line
+        ]
+        if batch["_fate"] == "expired":
+            lines = lines[: len(lines) // 2]
+        output, errors = [], []
+        for line in lines:
+            request = json.loads(line)
+            body = request.get("body") or {}
+            answer = None
+            if request.get("url") != batch["endpoint"]:
+                answer = error_answer(
+                    400, f"The url {request.get('url')!r} is not the batch's endpoint."
+                )
+            if body.get("prompt") in self.refuse:
+                answer = error_answer(
+                    400, "Your request was rejected by the safety system.", "moderation_blocked"
+                )
+            answer = answer or refusal(body) or self.fake._preview_refusal(body)
+            answer = answer or self.fake._made_answer(body, [])
+            self.fake._remember(answer.body, str(body.get("model", "")))
+            record = {
+                "id": f"batch_req_{uuid.uuid4().hex[:24]}",
+                "custom_id": request.get("custom_id"),
+                "response": {
+                    "status_code": answer.status,
+                    "request_id": f"req_{uuid.uuid4().hex[:24]}",
+                    "body": answer.body,
+                },
+                "error": None,
+            }
+            (output if answer.status == 200 else errors).append(record)
+        batch["request_counts"].update(completed=len(output), failed=len(errors))
+        for name, records in (("output_file_id", output), ("error_file_id", errors)):
+            if records:
+                file_id = f"file-{uuid.uuid4().hex[:24]}"
+                data = "".join(json.dumps(record) + "\n" for record in records).encode()
+                self.files[file_id] = {"id": file_id, "purpose": "batch_output"}
+                self.contents[file_id] = data
+                batch[name] = file_id
+
+
 class FakeOpenAI:
     """The server: ``base_url`` to point the SDK at, ``script`` to queue answers."""
 
@@ -616,6 +827,8 @@ class FakeOpenAI:
         """Shutdowns a test announces for its scenario (none by default: the SDK states none)."""
         self._answers: list[Answer] = []
         self._lock = threading.Lock()
+        self.batch_api = FakeBatchApi(self)
+        """Files and batches (the Batch API)."""
         self._stopping = threading.Event()
         fake = self
 
@@ -636,7 +849,17 @@ class FakeOpenAI:
 
             def do_GET(self) -> None:
                 self._record(None)
-                if self.path == "/v1/models":
+                content = re.fullmatch(r"/v1/files/([^/]+)/content", self.path)
+                batch = re.fullmatch(r"/v1/batches/([^/]+)", self.path)
+                if content:
+                    data = fake.batch_api.content(content.group(1))
+                    if data is None:
+                        self._answer(error_answer(404, f"No such File object: {content.group(1)}"))
+                    else:
+                        self._send_bytes(data)
+                elif batch:
+                    self._answer(fake.batch_api.retrieve(batch.group(1)))
+                elif self.path == "/v1/models":
                     data = [
                         model_object(m, fake.shutdown_dates.get(m))
                         for m in sorted(fake.models | OTHER_MODELS)
@@ -659,6 +882,18 @@ class FakeOpenAI:
                 raw = self.rfile.read(length)
                 files: list[dict[str, Any]] = []
                 kind = "image_generation"
+                if self.path == "/v1/files":
+                    fields, files = parse_multipart(self.headers.get("content-type", ""), raw)
+                    self._record({**fields, "files": [f["filename"] for f in files]})
+                    self._answer(fake.batch_api.upload(fields, files))
+                    return
+                cancel = re.fullmatch(r"/v1/batches/([^/]+)/cancel", self.path)
+                if self.path == "/v1/batches" or cancel:
+                    body = json.loads(raw or b"{}")
+                    self._record(body)
+                    api = fake.batch_api
+                    self._answer(api.cancel(cancel.group(1)) if cancel else api.create(body))
+                    return
                 if self.path.endswith("/content_provenance_checks"):
                     fields, files = parse_multipart(self.headers.get("content-type", ""), raw)
                     self._record({"files": [{**f, "data": len(f["data"])} for f in files]})
@@ -725,6 +960,13 @@ class FakeOpenAI:
                     self.wfile.flush()
                     if answer.event_delay and fake._stopping.wait(answer.event_delay):
                         return
+
+            def _send_bytes(self, data: bytes) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "application/octet-stream")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _answer(self, answer: Answer, model: str = "") -> None:
                 fake._remember(answer.body, model)
@@ -821,6 +1063,10 @@ class FakeOpenAI:
         scripted = self._scripted()
         if scripted is not None:
             return scripted
+        return self._made_answer(body, sources)
+
+    def _made_answer(self, body: dict[str, Any], sources: list[bytes]) -> Answer:
+        """``n`` images as ``body`` asks (a valid request's), as the API answers them."""
         output_format = body.get("output_format", "png")
         size = body.get("size", "auto")
         n = body.get("n", 1)

@@ -56,6 +56,8 @@ class Job(BaseModel):
     not_before: float = 0.0
     lease_until: float | None = None
     worker: str | None = None
+    remote: bool = False
+    """Sent through the provider's Batch API (no live worker claims it)."""
 
     @property
     def finished(self) -> bool:
@@ -104,6 +106,46 @@ class JobPublic(BaseModel):
     created_at: str
     updated_at: str
     finished_at: str | None
+
+
+class RemoteBatch(BaseModel):
+    """A batch of jobs sent to the provider's Batch API, as last seen there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    batch: str
+    provider: str
+    remote_id: str | None
+    """The provider's id for it; None until the provider has taken it."""
+    status: str
+    """``sending``, then the provider's word (validating, in_progress, finalizing,
+    completed, failed, expired, cancelling, cancelled)."""
+    input_file: str | None = None
+    output_file: str | None = None
+    error_file: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    error: str | None = None
+    created_at: float
+    updated_at: float
+    collected_at: float | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The batch as ``--json`` shows it."""
+        return {
+            "batch": self.batch,
+            "provider": self.provider,
+            "remote_id": self.remote_id,
+            "status": self.status,
+            "total": self.total,
+            "completed": self.completed,
+            "failed": self.failed,
+            "error": self.error,
+            "created_at": _moment(self.created_at),
+            "updated_at": _moment(self.updated_at),
+            "collected_at": None if self.collected_at is None else _moment(self.collected_at),
+        }
 
 
 def _moment(seconds: float) -> str:

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import (
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.data.db.context import UnitOfWork
     from pixyproxy_cli.service.prompts.dependencies import PromptDependencies
     from pixyproxy_cli.service.prompts.making import ImageMaker
+    from pixyproxy_cli.service.remote_batches import RemoteBatches
 
 LEASE_MARGIN = 60.0
 """Seconds a lease lasts beyond the provider's own deadline for one request."""
@@ -101,13 +103,16 @@ class JobService:
         caller: Caller,
         *,
         lines: Sequence[int] | None = None,
+        remote: str | None = None,
     ) -> str:
         """Queue ``requests`` as one batch, in one transaction; the batch's GUID.
 
         ``lines`` numbers them (a file's line numbers; default 1, 2, ...). Every request is
         checked first (its prompt, count and options, as a generation would check them);
         the first that fails raises InputValidationError naming its line, and nothing is
-        queued. AuthenticationError for a private request made anonymously.
+        queued. AuthenticationError for a private request made anonymously. ``remote``
+        (a provider's name): the batch is for that provider's Batch API, and no live
+        worker takes its jobs (``RemoteBatches.send``).
         """
         from pixyproxy_cli.data.db.jobs import NewJob
 
@@ -117,7 +122,7 @@ class JobService:
         if len(numbers) != len(requests):
             raise InputValidationError("one line number per request")
         batch = str(uuid.uuid4())
-        maker = self._maker(caller)
+        maker = self.maker(caller)
         jobs = []
         for line, request in zip(numbers, requests, strict=True):
             try:
@@ -136,11 +141,22 @@ class JobService:
             jobs.append(NewJob(str(uuid.uuid4()), batch, line, owner, request))
         for attempt in retried(self._uow):
             with attempt as uow:
-                uow.jobs.add(jobs, now=self._clock())
-        self._queued_here.set()
+                now = self._clock()
+                uow.jobs.add(jobs, now=now, remote=remote is not None)
+                if remote is not None:
+                    uow.jobs.add_remote_batch(batch, remote, now=now)
+        if remote is None:
+            self._queued_here.set()
         return batch
 
-    def _maker(self, caller: Caller) -> ImageMaker:
+    @cached_property
+    def remote(self) -> RemoteBatches:
+        """Batches sent to the provider's Batch API, and their collection."""
+        from pixyproxy_cli.service.remote_batches import RemoteBatches
+
+        return RemoteBatches(self, self._dependencies, clock=self._clock)
+
+    def maker(self, caller: Caller) -> ImageMaker:
         """An ImageMaker for ``caller``: the rules and the making a generation has."""
         from pixyproxy_cli.service.prompts.making import ImageMaker
         from pixyproxy_cli.service.prompts.reading import ImageReader
@@ -175,7 +191,7 @@ class JobService:
         """
         from pixyproxy_cli.core.models import ImageDetailCreate
 
-        maker = self._maker(Caller(viewer=job.owner))
+        maker = self.maker(Caller(viewer=job.owner))
         request = job.request
 
         before = job.sent - 1  # the claim counted this send

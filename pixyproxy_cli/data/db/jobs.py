@@ -18,15 +18,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.jobs import MAX_ERROR_LENGTH, Job, JobRequest
+from pixyproxy_cli.core.jobs import MAX_ERROR_LENGTH, Job, JobRequest, RemoteBatch
 
 if TYPE_CHECKING:
     from pixyproxy_cli.data.db.context import DatabaseContext
 
 CLAIMABLE = (
-    "((state = 'queued' AND not_before <= %(now)s)"
+    "remote = 0 AND ((state = 'queued' AND not_before <= %(now)s)"
     " OR (state = 'running' AND lease_until < %(now)s))"
 )
+"""Jobs a live worker may take: not the Batch API's (``remote``), due, or their lease out."""
 TAKE_ONE = (
     "UPDATE jobs SET state = 'running', worker = %(worker)s, lease_until = %(until)s, "
     "attempts = attempts + 1, sent = sent + 1, updated_at = %(now)s WHERE id ="
@@ -38,7 +39,11 @@ OWNED = "(owner = %(owner)s OR (owner IS NULL AND %(owner)s IS NULL))"
 """The jobs of ``owner``, None meaning the anonymous ones (NULL never equals NULL)."""
 COLUMNS = (
     "id, guid, batch, line, owner, is_private, request, state, attempts, sent, not_before, "
-    "lease_until, worker, error, images, created_at, updated_at, finished_at"
+    "lease_until, worker, error, images, created_at, updated_at, finished_at, remote"
+)
+BATCH_COLUMNS = (
+    "batch, provider, remote_id, input_file, status, output_file, error_file, total, "
+    "completed, failed, error, created_at, updated_at, collected_at"
 )
 
 
@@ -57,8 +62,8 @@ class JobRepositoryInterface(ABC):
     """The job queue."""
 
     @abstractmethod
-    def add(self, jobs: Sequence[NewJob], *, now: float) -> None:
-        """Queue ``jobs``, due at once."""
+    def add(self, jobs: Sequence[NewJob], *, now: float, remote: bool = False) -> None:
+        """Queue ``jobs``, due at once; ``remote``: for the provider's Batch API instead."""
 
     @abstractmethod
     def claim(
@@ -120,6 +125,38 @@ class JobRepositoryInterface(ABC):
     def counts(self, batch: str) -> dict[str, int]:
         """How many of a batch's jobs are in each state (states with none left out)."""
 
+    # -- the provider's Batch API ---------------------------------------------------------
+
+    @abstractmethod
+    def add_remote_batch(self, batch: str, provider: str, *, now: float) -> None:
+        """Record that ``batch`` (its jobs queued ``remote``) is being sent to ``provider``."""
+
+    @abstractmethod
+    def update_remote_batch(self, batch: str, changes: Mapping[str, Any], *, now: float) -> None:
+        """Set ``changes`` (RemoteBatch fields but the batch and times) on ``batch``'s row."""
+
+    @abstractmethod
+    def remote_batch(self, batch: str) -> RemoteBatch | None:
+        """The Batch API's record of ``batch``, or None."""
+
+    @abstractmethod
+    def remote_batches(self, *, uncollected: bool, limit: int) -> list[RemoteBatch]:
+        """The newest batches sent to a Batch API (only those not yet collected)."""
+
+    @abstractmethod
+    def start_remote(self, batch: str, *, now: float) -> int:
+        """Mark ``batch``'s queued remote jobs running (the provider has them); how many."""
+
+    @abstractmethod
+    def end_remote(
+        self, guid: str, *, images: Sequence[str] | None, error: str | None, now: float
+    ) -> bool:
+        """End a running remote job: done with ``images``, or failed with ``error``.
+
+        False when it is not running any more (collected already, or cancelled): the
+        caller's transaction must then not commit the images.
+        """
+
 
 class SqlJobRepository(JobRepositoryInterface):
     """The queue in the ``jobs`` table; see the module docstring."""
@@ -127,13 +164,14 @@ class SqlJobRepository(JobRepositoryInterface):
     def __init__(self, db: DatabaseContext) -> None:
         self._db = db
 
-    def add(self, jobs: Sequence[NewJob], *, now: float) -> None:
+    def add(self, jobs: Sequence[NewJob], *, now: float, remote: bool = False) -> None:
         """See JobRepositoryInterface.add."""
         for job in jobs:
             self._db.execute(
                 "INSERT INTO jobs (guid, batch, line, owner, is_private, request, state, "
-                "not_before, created_at, updated_at) VALUES (%(guid)s, %(batch)s, %(line)s, "
-                "%(owner)s, %(private)s, %(request)s, 'queued', %(now)s, %(now)s, %(now)s)",
+                "not_before, created_at, updated_at, remote) VALUES (%(guid)s, %(batch)s, "
+                "%(line)s, %(owner)s, %(private)s, %(request)s, 'queued', %(now)s, %(now)s, "
+                "%(now)s, %(remote)s)",
                 {
                     "guid": job.guid,
                     "batch": job.batch,
@@ -142,6 +180,7 @@ class SqlJobRepository(JobRepositoryInterface):
                     "private": int(job.request.private),
                     "request": job.request.model_dump_json(),
                     "now": now,
+                    "remote": int(remote),
                 },
             )
 
@@ -267,6 +306,75 @@ class SqlJobRepository(JobRepositoryInterface):
         )
         return {str(row["state"]): int(row["n"]) for row in self._db.fetchall()}
 
+    def add_remote_batch(self, batch: str, provider: str, *, now: float) -> None:
+        """See JobRepositoryInterface.add_remote_batch."""
+        self._db.execute(
+            "INSERT INTO remote_batches (batch, provider, status, created_at, updated_at) "
+            "VALUES (%(batch)s, %(provider)s, 'sending', %(now)s, %(now)s)",
+            {"batch": batch, "provider": provider, "now": now},
+        )
+
+    def update_remote_batch(self, batch: str, changes: Mapping[str, Any], *, now: float) -> None:
+        """See JobRepositoryInterface.update_remote_batch."""
+        allowed = set(BATCH_COLUMNS.split(", ")) - {"batch", "provider", "created_at"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"not a remote batch's field: {sorted(unknown)[0]}")
+        sets = ", ".join(f"{name} = %({name})s" for name in changes)
+        self._db.execute(
+            f"UPDATE remote_batches SET {sets}, updated_at = %(now)s "  # noqa: S608
+            "WHERE batch = %(batch)s",
+            {**changes, "now": now, "batch": batch},
+        )
+
+    def remote_batch(self, batch: str) -> RemoteBatch | None:
+        """See JobRepositoryInterface.remote_batch."""
+        self._db.execute(
+            f"SELECT {BATCH_COLUMNS} FROM remote_batches WHERE batch = %(batch)s",  # noqa: S608
+            {"batch": batch},
+        )
+        row = self._db.fetchone()
+        return None if row is None else RemoteBatch.model_validate(dict(row))
+
+    def remote_batches(self, *, uncollected: bool, limit: int) -> list[RemoteBatch]:
+        """See JobRepositoryInterface.remote_batches."""
+        where = "WHERE collected_at IS NULL " if uncollected else ""
+        self._db.execute(
+            f"SELECT {BATCH_COLUMNS} FROM remote_batches {where}"  # noqa: S608
+            "ORDER BY id DESC LIMIT %(limit)s",
+            {"limit": limit},
+        )
+        return [RemoteBatch.model_validate(dict(row)) for row in self._db.fetchall()]
+
+    def start_remote(self, batch: str, *, now: float) -> int:
+        """See JobRepositoryInterface.start_remote."""
+        self._db.execute(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, sent = sent + 1, "
+            "updated_at = %(now)s WHERE batch = %(batch)s AND remote = 1 AND state = 'queued'",
+            {"batch": batch, "now": now},
+        )
+        return self._db.rowcount
+
+    def end_remote(
+        self, guid: str, *, images: Sequence[str] | None, error: str | None, now: float
+    ) -> bool:
+        """See JobRepositoryInterface.end_remote."""
+        if images is not None:
+            changes = "state = 'done', sent = 0, images = %(images)s, error = NULL"
+        else:
+            changes = "state = 'failed', error = %(error)s"
+        self._db.execute(
+            f"UPDATE jobs SET {changes}, updated_at = %(now)s, finished_at = %(now)s "  # noqa: S608
+            "WHERE guid = %(guid)s AND remote = 1 AND state = 'running'",
+            {
+                "images": json.dumps(list(images or [])),
+                "error": (error or "")[:MAX_ERROR_LENGTH],
+                "now": now,
+                "guid": guid,
+            },
+        )
+        return self._db.rowcount == 1
+
     def _one(self, where: str, params: Mapping[str, Any]) -> Job | None:
         self._db.execute(f"SELECT {COLUMNS} FROM jobs WHERE {where}", dict(params))  # noqa: S608
         row = self._db.fetchone()
@@ -293,4 +401,5 @@ def _job(row: Mapping[str, Any]) -> Job:
         not_before=float(row["not_before"]),
         lease_until=None if row["lease_until"] is None else float(row["lease_until"]),
         worker=row["worker"],
+        remote=bool(row["remote"]),
     )

@@ -69,6 +69,52 @@ class SourceImage:
     height: int | None = None
 
 
+@dataclass(frozen=True)
+class BatchLine:
+    """One request of a batch for the provider's Batch API: its key and what to make."""
+
+    key: str
+    prompt: str
+    n: int
+    options: ImageOptions
+
+
+@dataclass(frozen=True)
+class RemoteBatchState:
+    """A batch as the provider reports it: its id, status, files and request counts."""
+
+    remote_id: str
+    status: str
+    """The provider's word: validating, in_progress, finalizing, completed, failed, expired,
+    cancelling or cancelled (the SDK's ``Batch.status``)."""
+    input_file: str | None = None
+    output_file: str | None = None
+    error_file: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    error: str | None = None
+    """Why the whole batch failed (its validation errors), if it did."""
+
+    @property
+    def ended(self) -> bool:
+        """Whether the batch will not change again (its files, if any, are final)."""
+        return self.status in ENDED_BATCH_STATUSES
+
+
+ENDED_BATCH_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+"""The statuses of ``Batch.status`` after which a batch does nothing more."""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one line of a batch: its images, or why it has none."""
+
+    key: str
+    images: list[GeneratedImage] | None = None
+    error: str | None = None
+
+
 Progress = Callable[[int, int], None]
 """Told ``(received, expected)`` each time a partial image of a streamed request arrives."""
 
@@ -152,6 +198,39 @@ class ImageProviderInterface(ABC):
             f"The {self.name} provider has no provenance check: it needs the OpenAI API "
             "(set OPENAI_API_KEY, and IMAGE_PROVIDER to auto or openai)"
         )
+
+    batch_api = False
+    """Whether the provider has a Batch API (``send_batch`` and the rest)."""
+
+    def no_batch_api(self) -> ConfigurationError:
+        """The error of a provider without a Batch API."""
+        return ConfigurationError(
+            f"The {self.name} provider has no Batch API: it needs the OpenAI API "
+            "(set OPENAI_API_KEY, and IMAGE_PROVIDER to auto or openai)"
+        )
+
+    def send_batch(self, lines: Sequence[BatchLine], label: str) -> RemoteBatchState:
+        """Send ``lines`` as one batch to the provider's Batch API (``label`` names it there).
+
+        Raises ConfigurationError for a provider without one, and the GenerationError
+        subclasses of ``generate`` when the provider refuses or cannot be reached.
+        """
+        raise self.no_batch_api()
+
+    def batch_state(self, remote_id: str) -> RemoteBatchState:
+        """The batch ``remote_id`` as the provider reports it now. Raises as ``send_batch``."""
+        raise self.no_batch_api()
+
+    def batch_outcomes(self, state: RemoteBatchState) -> list[BatchOutcome]:
+        """What each line of an ended batch came to, from its output and error files.
+
+        Raises as ``send_batch``.
+        """
+        raise self.no_batch_api()
+
+    def cancel_batch(self, remote_id: str) -> RemoteBatchState:
+        """Ask the provider to stop the batch ``remote_id``. Raises as ``send_batch``."""
+        raise self.no_batch_api()
 
     def list_models(self, timeout: float) -> list[ModelInfo]:
         """The image models this provider offers to its key, within ``timeout`` seconds.

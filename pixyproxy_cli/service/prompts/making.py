@@ -83,6 +83,21 @@ class ImageMaker:
         )
         return self._store_batch(request.prompt, request.private, owner, generated, None, then)
 
+    def store_made(
+        self,
+        prompt: str,
+        private: bool,
+        owner: str | None,
+        generated: list[GeneratedImage],
+        then: StoreHook | None = None,
+    ) -> list[ImagePublic]:
+        """Store images the provider made for a request checked earlier (a Batch API job's).
+
+        As a generation stores its own: every file, then every row and ``then`` in one
+        transaction; all, or nothing.
+        """
+        return self._store_batch(prompt, private, owner, generated, None, then)
+
     def edit_images(
         self,
         request: ImageDetailCreate | Mapping[str, Any],

@@ -1,0 +1,217 @@
+"""Batches for the provider's Batch API: sent whole, collected once they have ended.
+
+``send`` queues a list of requests as ``remote`` jobs (no live worker takes them) with a
+record of the batch, then uploads them to the provider as one batch (half the price of live
+calls, done within 24 hours) and marks the jobs running. ``collect`` asks the provider how
+each batch stands and, once one has ended, stores each line's images in the transaction
+that ends its job: a guarded UPDATE that only a running job passes, so collecting a batch
+twice, or two collectors at once, store every image exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+from pixyproxy_cli.core.exceptions import (
+    JobLostError,
+    PixyProxyException,
+    RecordNotFoundError,
+)
+from pixyproxy_cli.core.image_options import ImageOptions
+from pixyproxy_cli.core.jobs import Job, JobRequest, RemoteBatch
+from pixyproxy_cli.service.access import Caller
+from pixyproxy_cli.service.transaction import retried, transaction
+from pixyproxy_cli.service.validation import validate_guid
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.data.db.context import UnitOfWork
+    from pixyproxy_cli.data.providers import BatchOutcome, RemoteBatchState
+    from pixyproxy_cli.service.jobs import JobService
+    from pixyproxy_cli.service.prompts.dependencies import PromptDependencies
+
+PAGE = 1000
+"""Jobs read at a time from a batch."""
+EVERYONE = Caller(local_admin=True, sees_everything=True)
+
+
+@dataclass(frozen=True)
+class Collected:
+    """What one ``collect`` did to a batch: its record now, and the jobs it ended."""
+
+    batch: RemoteBatch
+    stored: int = 0
+    """Jobs whose images it stored."""
+    failed: int = 0
+    """Jobs it ended as failed (the line's error, or no result in an ended batch)."""
+
+
+class RemoteBatches:
+    """Sends batches to the provider's Batch API and collects them; see the module."""
+
+    def __init__(
+        self,
+        jobs: JobService,
+        dependencies: PromptDependencies,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._jobs = jobs
+        self._uow = dependencies.uow
+        self._provider = dependencies.provider
+        self._clock = clock
+
+    def send(
+        self,
+        requests: Sequence[JobRequest],
+        caller: Caller,
+        *,
+        lines: Sequence[int] | None = None,
+    ) -> RemoteBatch:
+        """Queue ``requests`` (checked as ``JobService.submit`` checks them) and send them.
+
+        Returns the batch's record. When the provider refuses or cannot be reached, the
+        jobs fail with its error and the error is raised (the GenerationError family;
+        ConfigurationError for a provider without a Batch API, before anything is queued).
+        """
+        from pixyproxy_cli.data.providers import BatchLine
+
+        if not self._provider.batch_api:
+            raise self._provider.no_batch_api()
+        batch = self._jobs.submit(requests, caller, lines=lines, remote=self._provider.name)
+        sent = [
+            BatchLine(
+                job.guid, job.request.prompt, job.request.n, ImageOptions(**job.request.options)
+            )
+            for job in self._batch_jobs(batch)
+        ]
+        try:
+            state = self._provider.send_batch(sent, batch)
+        except PixyProxyException as error:
+            self._end_unsent(batch, error.message)
+            raise
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                now = self._clock()
+                uow.jobs.update_remote_batch(batch, _fields(state), now=now)
+                uow.jobs.start_remote(batch, now=now)
+        return self.get(batch)
+
+    def get(self, batch: str) -> RemoteBatch:
+        """The record of ``batch``. Raises RecordNotFoundError when it was not sent."""
+        batch = validate_guid(batch)
+        with transaction(self._uow) as uow:
+            found = uow.jobs.remote_batch(batch)
+        if found is None:
+            raise RecordNotFoundError(f"No batch {batch} was sent to a Batch API")
+        return found
+
+    def recent(self, *, uncollected: bool = False, limit: int = 100) -> list[RemoteBatch]:
+        """The newest batches sent (only those not collected yet, with ``uncollected``)."""
+        with transaction(self._uow) as uow:
+            return uow.jobs.remote_batches(uncollected=uncollected, limit=limit)
+
+    def collect(self, batch: str | None = None) -> list[Collected]:
+        """Collect ``batch``, or every batch not collected yet; what each came to.
+
+        A batch the provider is still working on is only brought up to date. Raises
+        RecordNotFoundError for a batch that was not sent, and the GenerationError family
+        when the provider cannot be asked (nothing is stored then).
+        """
+        targets = [self.get(batch)] if batch is not None else self.recent(uncollected=True)
+        return [self._collect(target) for target in targets]
+
+    def cancel(self, batch: str, caller: Caller) -> RemoteBatch:
+        """Ask the provider to stop ``batch``, and cancel its jobs that ``caller`` owns.
+
+        What the provider finished before it stopped is still collected for jobs that were
+        not cancelled. Raises as ``collect``.
+        """
+        record = self.get(batch)
+        if record.remote_id is not None and record.status not in ("cancelling", "cancelled"):
+            state = self._provider.cancel_batch(record.remote_id)
+            self._save(batch, _fields(state))
+        self._jobs.cancel([job.guid for job in self._batch_jobs(batch)], caller)
+        return self.get(batch)
+
+    def _collect(self, record: RemoteBatch) -> Collected:
+        if record.remote_id is None:  # its send never finished: nothing at the provider
+            return Collected(record)
+        state = self._provider.batch_state(record.remote_id)
+        self._save(record.batch, _fields(state))
+        if not state.ended:
+            return Collected(self.get(record.batch))
+        outcomes = {outcome.key: outcome for outcome in self._provider.batch_outcomes(state)}
+        stored = failed = 0
+        for job in self._batch_jobs(record.batch):
+            if job.state != "running":
+                continue  # collected before, or cancelled: nothing to store
+            outcome = outcomes.get(job.guid)
+            if outcome is not None and outcome.images:
+                stored += self._store(job, outcome)
+            else:
+                failed += self._fail(job, _why(state, outcome))
+        self._save(record.batch, {"collected_at": self._clock()})
+        return Collected(self.get(record.batch), stored=stored, failed=failed)
+
+    def _store(self, job: Job, outcome: BatchOutcome) -> int:
+        """Store ``outcome``'s images as ``job``'s, with its end; 1, or 0 when it ended first."""
+        assert outcome.images is not None
+
+        def then(uow: UnitOfWork, guids: list[str]) -> None:
+            if not uow.jobs.end_remote(job.guid, images=guids, error=None, now=self._clock()):
+                raise JobLostError()
+
+        request = job.request
+        maker = self._jobs.maker(Caller(viewer=job.owner))
+        try:
+            maker.store_made(request.prompt, request.private, job.owner, outcome.images, then)
+        except JobLostError:
+            return 0
+        return 1
+
+    def _fail(self, job: Job, error: str) -> int:
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                ended = uow.jobs.end_remote(job.guid, images=None, error=error, now=self._clock())
+        return int(ended)
+
+    def _end_unsent(self, batch: str, error: str) -> None:
+        """The provider did not take ``batch``: its record and its jobs say why."""
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                now = self._clock()
+                uow.jobs.update_remote_batch(batch, {"status": "failed", "error": error}, now=now)
+                uow.jobs.start_remote(batch, now=now)
+        for job in self._batch_jobs(batch):
+            self._fail(job, f"not sent: {error}")
+        self._save(batch, {"collected_at": self._clock()})
+
+    def _save(self, batch: str, changes: dict[str, object]) -> None:
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.jobs.update_remote_batch(batch, changes, now=self._clock())
+
+    def _batch_jobs(self, batch: str) -> Iterator[Job]:
+        after = 0
+        while True:
+            page = self._jobs.batch_jobs(batch, EVERYONE, after_line=after, limit=PAGE)
+            yield from page
+            if len(page) < PAGE:
+                return
+            after = page[-1].line
+
+
+def _fields(state: RemoteBatchState) -> dict[str, object]:
+    """A provider's report of a batch as the fields of its record (the same names)."""
+    return asdict(state)
+
+
+def _why(state: RemoteBatchState, outcome: BatchOutcome | None) -> str:
+    """Why a line of an ended batch has no images."""
+    if outcome is not None and outcome.error:
+        return outcome.error
+    reason = f": {state.error}" if state.error else ""
+    return f"the batch ended ({state.status}) without a result for this line{reason}"
