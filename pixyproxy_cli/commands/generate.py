@@ -144,6 +144,14 @@ def generate(
         ),
     ] = None,
     workers: Annotated[int, workers_option("With --from: requests to run at once")] = 4,
+    batch_api: Annotated[
+        bool,
+        typer.Option(
+            "--batch",
+            help="With --from: send the list as one OpenAI batch (the Batch API: half the "
+            "price, done within 24 hours); pixyproxy jobs collect stores the images.",
+        ),
+    ] = False,
 ) -> None:
     """Generate an image from PROMPT and store it; or one for each line of a file.
 
@@ -170,13 +178,19 @@ def generate(
 
         pixyproxy generate --from prompts.txt -j 8 --json > results.jsonl
 
+        pixyproxy generate --from prompts.txt --batch   # then: pixyproxy jobs collect --wait
+
     With --from, the list is queued whole as a batch of jobs (a line that is not valid
     stops it before any is queued, naming the line), then run; Ctrl-C leaves the rest
     queued, and pixyproxy jobs resume BATCH goes on. Exits 1 when any line failed.
     """
     if from_file is not None:
-        _generate_from(ctx, prompt, from_file, workers, count, output_file, private, as_json)
+        _generate_from(
+            ctx, prompt, from_file, workers, count, output_file, private, as_json, batch_api
+        )
         return
+    if batch_api:
+        raise InputValidationError("--batch sends a list of prompts: give --from FILE")
     if prompt is None:
         raise InputValidationError(
             'give a PROMPT ("-" reads it from standard input), or --from FILE'
@@ -203,8 +217,12 @@ def _generate_from(
     output_file: Path | None,
     private: bool,
     as_json: bool,
+    batch_api: bool,
 ) -> None:
-    """``generate --from FILE``: queue the file's prompts as one batch, then run it."""
+    """``generate --from FILE``: queue the file's prompts as one batch, then run it.
+
+    With ``batch_api``, send the batch to the provider's Batch API instead.
+    """
     from pixyproxy_cli.commands.jobs import queue_prompt_file, run_batch
 
     if prompt is not None:
@@ -217,8 +235,18 @@ def _generate_from(
         overrides, lambda services: _check_flags(services, overrides, edit=False)
     )
     service, caller, batch, total = queue_prompt_file(
-        state(ctx), source, n=count, private=private, overrides=overrides
+        state(ctx), source, n=count, private=private, overrides=overrides, batch_api=batch_api
     )
+    if batch_api:
+        sent = service.remote.get(batch)
+        if as_json:
+            output.print_json(sent.public())
+        output.status(
+            f"Sent {total} prompt(s) as batch {batch} to {sent.provider} ({sent.remote_id}); "
+            f"pixyproxy jobs collect {batch} stores the images once it has ended (within "
+            "24 hours)"
+        )
+        return
     output.status(f"Queued {total} prompt(s) as batch {batch}")
     if notice and not output.verbose():
         output.notice(notice)

@@ -56,12 +56,14 @@ def queue_prompt_file(
     n: int | None,
     private: bool,
     overrides: dict[str, Any],
+    batch_api: bool = False,
 ) -> tuple["JobService", "Caller", str, int]:
     """Read a file of prompts and queue it as one batch: (service, caller, batch, jobs).
 
     Each line's own fields win over the flags (the settings ``overrides`` make, ``n``,
-    ``private``). Raises
-    InputValidationError naming the line when any line is not valid: nothing is queued.
+    ``private``). With ``batch_api`` the batch is sent to the provider's Batch API instead
+    of being left for live workers. Raises InputValidationError naming the line when any
+    line is not valid: nothing is queued.
     """
     from pixyproxy_cli.core.jobs import JobRequest
     from pixyproxy_cli.core.prompt_file import read_prompt_lines
@@ -80,8 +82,12 @@ def queue_prompt_file(
                 options=asdict(options.overridden(line.options)),
             )
         )
+    numbers = [line.line for line in lines]
     try:
-        batch = service.submit(requests, caller, lines=[line.line for line in lines])
+        if batch_api:
+            batch = service.remote.send(requests, caller, lines=numbers).batch
+        else:
+            batch = service.submit(requests, caller, lines=numbers)
     except InputValidationError as error:  # "line N: ...": say which file
         raise InputValidationError(f"{name}, {error.message}") from None
     return service, caller, batch, len(lines)
@@ -291,16 +297,100 @@ def cancel(
     if not jobs and batch is None:
         raise InputValidationError("name the jobs to cancel, or --batch BATCH")
     service, caller = state(ctx).backend().jobs({})
-    guids = list(jobs or [])
+    cancelled = service.cancel(list(jobs or []), caller)
     if batch is not None:
-        guids += [
-            job.guid for job in service.batch_jobs(batch, caller, limit=100_000) if not job.finished
+        open_jobs = [
+            job for job in service.batch_jobs(batch, caller, limit=100_000) if not job.finished
         ]
-    cancelled = service.cancel(guids, caller)
+        if any(job.remote for job in open_jobs):  # the provider is asked to stop it too
+            cancelled += service.remote.cancel(batch, caller)
+        else:
+            cancelled += service.cancel([job.guid for job in open_jobs], caller)
     if as_json:
         output.print_json({"cancelled": cancelled})
         return
     output.status(f"Cancelled {cancelled} job(s)")
+
+
+@app.command("collect", cls=ExamplesCommand)
+def collect(
+    ctx: typer.Context,
+    batch: Annotated[
+        str | None,
+        typer.Argument(metavar="[BATCH]", help="A batch sent with --batch (default: every one)."),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Ask again until every batch has ended.")
+    ] = False,
+    every: Annotated[
+        float, typer.Option(min=1, max=3600, help="With --wait: seconds between two asks.")
+    ] = 60.0,
+    as_json: JsonOutput = False,
+) -> None:
+    """Store the images of batches sent to the Batch API (generate --from FILE --batch).
+
+    Asks the provider how each batch stands; one that has ended has its output downloaded
+    and each line's images stored with its job, exactly once (collecting again stores
+    nothing twice). Lines the provider refused, or left undone, fail. Exits 1 when any
+    line failed.
+
+    Examples:
+
+        pixyproxy jobs collect
+
+        pixyproxy jobs collect 1b4e28ba-2fa1-11d2-883f-0016d3cca427 --wait --every 300
+
+        pixyproxy jobs collect --json | jq -c 'select(.failed_jobs > 0)'
+    """
+    service, _ = state(ctx).backend().jobs({})
+    failed = 0
+    while True:
+        results = service.remote.collect(batch)
+        for result in results:
+            failed += result.failed
+            record = result.batch
+            if as_json:
+                output.print_json_line(
+                    {**record.public(), "stored": result.stored, "failed_jobs": result.failed}
+                )
+            else:
+                output.status(
+                    f"Batch {record.batch}: {record.status} ({record.completed} of "
+                    f"{record.total} made); {result.stored} job(s) stored, {result.failed} failed"
+                )
+        if not wait or all(result.batch.collected_at is not None for result in results):
+            break
+        time.sleep(every)
+    if not results and not as_json:
+        output.status("No batch is waiting to be collected")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("batches", cls=ExamplesCommand)
+def batches(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many.")] = 100,
+    as_json: JsonOutput = False,
+) -> None:
+    """List the batches sent to the Batch API, the newest first, as last seen there.
+
+    Examples:
+
+        pixyproxy jobs batches
+
+        pixyproxy jobs batches --json | jq -r '.[] | select(.collected_at == null) | .batch'
+    """
+    service, _ = state(ctx).backend().jobs({})
+    records = service.remote.recent(limit=limit)
+    if as_json:
+        output.print_json([record.public() for record in records])
+        return
+    output.print_lines(
+        f"{record.batch}  {record.status:<11} {record.completed:>5}/{record.total:<5} "
+        f"{'collected' if record.collected_at else '-':<9}  {record.remote_id or '-'}"
+        for record in records
+    )
 
 
 def worker(

@@ -88,3 +88,7 @@ class Provision(IntEnum):
     """Writers: also the schema in an existing, empty MySQL database."""
     DATABASE = 3
     """``db init``: also the MySQL database itself."""
+
+
+BATCH_PROVIDERS = frozenset({"openai-batch"})
+"""The providers' names of images made through a Batch API (priced by BATCH_PRICE_FACTOR)."""

@@ -108,6 +108,8 @@ class Settings(BaseModel):
     image_frame_ms: int | None = _image_setting("frame_ms")
     # USD per million input and output tokens, per model: "model=in:out,..." (usage's cost).
     image_prices: str | None = None
+    # What an image made through the Batch API costs, as a share of IMAGE_PRICES.
+    batch_price_factor: float = Field(default=0.5, ge=0, le=1)
     # The SDK's own default is 10 minutes; an image takes well under two.
     openai_timeout: float = Field(default=120.0, gt=0, le=3600)
     openai_max_retries: int = Field(default=2, ge=0, le=10)

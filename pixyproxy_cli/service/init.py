@@ -134,6 +134,7 @@ class Services:
         return UsageService(
             uow=self.prompts.dependencies.uow,
             prices=parse_prices(self.settings.image_prices),
+            batch_price_factor=self.settings.batch_price_factor,
         )
 
     def provenance_for(self, prompts: PromptServiceInterface) -> ProvenanceService:

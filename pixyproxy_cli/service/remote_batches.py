@@ -123,18 +123,17 @@ class RemoteBatches:
         targets = [self.get(batch)] if batch is not None else self.recent(uncollected=True)
         return [self._collect(target) for target in targets]
 
-    def cancel(self, batch: str, caller: Caller) -> RemoteBatch:
-        """Ask the provider to stop ``batch``, and cancel its jobs that ``caller`` owns.
+    def cancel(self, batch: str, caller: Caller) -> int:
+        """Ask the provider to stop ``batch``; cancel the open jobs ``caller`` owns: how many.
 
         What the provider finished before it stopped is still collected for jobs that were
         not cancelled. Raises as ``collect``.
         """
         record = self.get(batch)
-        if record.remote_id is not None and record.status not in ("cancelling", "cancelled"):
+        if record.remote_id is not None and not record.collected_at:
             state = self._provider.cancel_batch(record.remote_id)
             self._save(batch, _fields(state))
-        self._jobs.cancel([job.guid for job in self._batch_jobs(batch)], caller)
-        return self.get(batch)
+        return self._jobs.cancel([job.guid for job in self._batch_jobs(batch)], caller)
 
     def _collect(self, record: RemoteBatch) -> Collected:
         if record.remote_id is None:  # its send never finished: nothing at the provider

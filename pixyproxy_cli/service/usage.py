@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
+from pixyproxy_cli.core.constants import BATCH_PROVIDERS
 from pixyproxy_cli.core.constants import USAGE_GROUPINGS as GROUPINGS
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
 from pixyproxy_cli.data.db.interfaces import UsageRow
@@ -121,9 +122,11 @@ class UsageService:
         *,
         uow: UnitOfWorkFactory,
         prices: dict[str, Price],
+        batch_price_factor: float = 1.0,
     ) -> None:
         self._uow = uow
         self._prices = prices
+        self._batch_price_factor = batch_price_factor
 
     def summary(
         self, *, by: str = "day", since: datetime | None = None, owner: str | None = None
@@ -140,6 +143,8 @@ class UsageService:
         for row in rows:
             price = self._prices.get(row.model)
             cost = price.cost(row) if price else None
+            if cost is not None and row.provider in BATCH_PROVIDERS:
+                cost *= self._batch_price_factor
             line = UsageLine(
                 row.key,
                 row.images,

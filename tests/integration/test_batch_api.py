@@ -156,8 +156,8 @@ def test_a_cancelled_batch_stores_nothing(world):
     jobs = services.jobs
     sent = jobs.remote.send(requests("stop", "this"), Caller())
 
-    cancelled = jobs.remote.cancel(sent.batch, Caller())
-    assert cancelled.status == "cancelling"
+    assert jobs.remote.cancel(sent.batch, Caller()) == 2
+    assert jobs.remote.get(sent.batch).status == "cancelling"
     assert {job.state for job in jobs.batch_jobs(sent.batch, ADMIN)} == {"cancelled"}
     (collected,) = jobs.remote.collect(sent.batch)
     assert (collected.batch.status, collected.stored, collected.failed) == ("cancelled", 0, 0)
@@ -192,3 +192,27 @@ def test_a_batch_the_provider_refuses_to_create_fails_its_jobs(world):
     (record,) = services.jobs.remote.recent()
     assert (record.status, record.remote_id) == ("failed", None)
     assert services.jobs.remote.collect() == []
+
+
+def test_images_made_through_a_batch_are_priced_at_the_batch_factor(world):
+    from pixyproxy_cli.core.models import ImageDetailCreate
+    from pixyproxy_cli.service.usage import UsageService, parse_prices
+
+    services, _fake = world
+    services.prompts.generate_image(ImageDetailCreate(prompt="live"))
+    sent = services.jobs.remote.send(requests("batched"), Caller())
+    for _ in range(3):
+        services.jobs.remote.collect(sent.batch)
+    usage = UsageService(
+        uow=services.prompts.dependencies.uow,
+        prices=parse_prices(f"{DEFAULT_IMAGE_MODEL}=1:1"),
+        batch_price_factor=0.5,
+    )
+
+    (line,) = usage.summary(by="model")
+
+    assert (line.images, line.input_tokens, line.output_tokens) == (2, 100, 2112)
+    live = (50 + 1056) / 1_000_000
+    assert line.cost == pytest.approx(live + live / 2)
+    providers = {image.provider for image in services.prompts.get_all_images()}
+    assert providers == {"openai", "openai-batch"}

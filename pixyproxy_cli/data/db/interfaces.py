@@ -160,6 +160,8 @@ class UsageRow:
     input_image_tokens: int = 0
     output_text_tokens: int = 0
     output_image_tokens: int = 0
+    provider: str = ""
+    """Who made them (one of ``BATCH_PROVIDERS``: through a Batch API)."""
 
 
 class UserRepositoryInterface(ABC):

@@ -278,19 +278,20 @@ class SqlImageRepository(_SqlRepository, ImageRepositoryInterface):
         db = self._db
         # The group expression is one of the constants above; values are parameters.
         db.execute(
-            f"SELECT {group} AS k, model, COUNT(*) AS images, "  # noqa: S608
+            f"SELECT {group} AS k, model, provider, COUNT(*) AS images, "  # noqa: S608
             + ", ".join(f"COALESCE(SUM({column}), 0) AS {column}" for column in _SUMMED)
             + " FROM images WHERE "
             + " AND ".join(conditions)
-            + f" GROUP BY {group}, model ORDER BY k, model",
+            + f" GROUP BY {group}, model, provider ORDER BY k, model, provider",
             params,
         )
         return [
             UsageRow(
-                _text(row["k"]),
-                _text(row["model"]),
-                int(row["images"]),
-                *(int(row[column]) for column in _SUMMED),
+                key=_text(row["k"]),
+                model=_text(row["model"]),
+                images=int(row["images"]),
+                provider=_text(row["provider"]),
+                **{column: int(row[column]) for column in _SUMMED},
             )
             for row in db.fetchall()
         ]

@@ -56,6 +56,8 @@ from pixyproxy_cli.data.providers import (
 logger = logging.getLogger(__name__)
 
 OPENAI_PROVIDER = "openai"
+OPENAI_BATCH_PROVIDER = "openai-batch"
+"""The provider of an image made through the Batch API (one of ``BATCH_PROVIDERS``)."""
 CONNECT_TIMEOUT = 5.0
 """Seconds to make a connection to the API (within the deadline)."""
 PREVIEW_FORMATS = {
@@ -367,7 +369,9 @@ class OpenAIImageProvider(ImageProviderInterface):
         body = response.get("body")
         if response.get("status_code") == 200 and isinstance(body, dict):
             try:
-                return BatchOutcome(key, images=self._decode(ImagesResponse.model_validate(body)))
+                images = self._decode(ImagesResponse.model_validate(body))
+                batch_made = [replace(image, provider=OPENAI_BATCH_PROVIDER) for image in images]
+                return BatchOutcome(key, images=batch_made)
             except GenerationError as error:
                 return BatchOutcome(key, error=error.message)
             except ValueError as error:  # pydantic's: a body that is not an ImagesResponse
