@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import email.policy
 import hashlib
+import hmac
 import inspect
 import io
 import json
@@ -49,6 +50,12 @@ from openai.types.image_edit_params import ImageEditParamsBase, ImageEditParamsS
 from openai.types.image_generate_params import (
     ImageGenerateParamsBase,
     ImageGenerateParamsStreaming,
+)
+from openai.types.webhooks import (
+    BatchCancelledWebhookEvent,
+    BatchCompletedWebhookEvent,
+    BatchExpiredWebhookEvent,
+    BatchFailedWebhookEvent,
 )
 from pydantic import TypeAdapter
 
@@ -810,6 +817,42 @@ class FakeBatchApi:
                 self.files[file_id] = {"id": file_id, "purpose": "batch_output"}
                 self.contents[file_id] = data
                 batch[name] = file_id
+
+
+WEBHOOK_EVENTS = {
+    "batch.completed": BatchCompletedWebhookEvent,
+    "batch.expired": BatchExpiredWebhookEvent,
+    "batch.failed": BatchFailedWebhookEvent,
+    "batch.cancelled": BatchCancelledWebhookEvent,
+}
+
+
+def webhook(
+    kind: str, batch_id: str, secret: str, *, sent_at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """A webhook's body (checked against the SDK's event type) and its signed headers,
+    as the Standard Webhooks scheme the SDK verifies: v1, HMAC-SHA256 of id.timestamp.body
+    with the secret (base64 after ``whsec_``)."""
+    event = {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "created_at": int(time.time()),
+        "type": kind,
+        "data": {"id": batch_id},
+    }
+    WEBHOOK_EVENTS[kind].model_validate(event)
+    payload = json.dumps(event).encode()
+    webhook_id = f"wh_{uuid.uuid4().hex[:24]}"
+    timestamp = str(sent_at if sent_at is not None else int(time.time()))
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + payload, hashlib.sha256)
+    headers = {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": timestamp,
+        "webhook-signature": "v1," + base64.b64encode(mac.digest()).decode(),
+        "content-type": "application/json",
+    }
+    return payload, headers
 
 
 class FakeOpenAI:

@@ -92,6 +92,12 @@ class Settings(BaseModel):
     image_provider: ProviderChoice = "auto"
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    # The signing secret of an OpenAI webhook endpoint pointed at `serve`'s POST
+    # /webhooks/openai (whsec_...); unset, that path answers 404 and the workers poll.
+    openai_webhook_secret: SecretStr | None = None
+    # Seconds between two looks at the Batch API's unfinished batches by a long-running
+    # worker (`serve`'s, `pixyproxy worker`); 0: only webhooks and `jobs collect`.
+    batch_poll_seconds: float = Field(default=300.0, ge=0, le=86400)
     openai_model: str = Field(default=DEFAULT_IMAGE_MODEL, min_length=1, max_length=64)
     # The image options, declared in core/image_options.py::IMAGE_OPTIONS; checked when an
     # image is made (ImageOptions.check), not here: a bad IMAGE_SIZE must not stop `list` or

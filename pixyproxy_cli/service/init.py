@@ -221,6 +221,7 @@ class Services:
             self.prompts.dependencies,
             provider_timeout=self.settings.openai_timeout,
             default_options=ImageOptions.from_settings(self.settings),
+            batch_poll=self.settings.batch_poll_seconds,
         )
 
     def close(self) -> None:

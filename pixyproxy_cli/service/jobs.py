@@ -85,6 +85,7 @@ class JobService:
         provider_timeout: float,
         default_options: ImageOptions | None = None,
         clock: Callable[[], float] = time.time,
+        batch_poll: float = 0.0,
     ) -> None:
         self._dependencies = dependencies
         self._uow = dependencies.uow
@@ -92,6 +93,7 @@ class JobService:
         """The options a request that names none of its own is made with (the settings')."""
         self._lease = provider_timeout + LEASE_MARGIN
         self._clock = clock
+        self._batch_poll = batch_poll
         # Set when this process queues jobs, so that its idle workers look at once.
         self._queued_here = threading.Event()
 
@@ -368,22 +370,37 @@ class JobService:
         """A thread (not started) that runs every batch's jobs on ``workers`` threads.
 
         It ends when ``stop`` is set, after the jobs in hand end; ``work`` says the rest.
+        With a ``batch_poll`` and a provider with a Batch API, it also collects the
+        unfinished batches sent there every ``batch_poll`` seconds.
         """
-        return threading.Thread(
-            target=self.work,
-            args=(None,),
-            kwargs={
-                "workers": workers,
-                "stop": stop,
-                "finished": finished,
-                "notice": notice,
-                "forever": True,
-                "idle": idle,
-                "failed": failed,
-            },
-            name="job-workers",
-            daemon=True,
-        )
+
+        def run() -> None:
+            poller = None
+            if self._batch_poll > 0 and self._dependencies.provider.batch_api:
+                poller = threading.Thread(
+                    target=self.remote.poll,
+                    args=(stop, self._batch_poll, failed or _ignore),
+                    name="batch-poller",
+                    daemon=True,
+                )
+                poller.start()
+            try:
+                self.work(
+                    None,
+                    workers=workers,
+                    stop=stop,
+                    finished=finished,
+                    notice=notice,
+                    forever=True,
+                    idle=idle,
+                    failed=failed,
+                )
+            finally:
+                stop.set()
+                if poller is not None:
+                    poller.join()
+
+        return threading.Thread(target=run, name="job-workers", daemon=True)
 
     def start(
         self,
@@ -458,6 +475,10 @@ class JobService:
                     now=self._clock(),
                 )
         return cancelled
+
+
+def _ignore(error: Exception) -> None:
+    """A worker's error nobody asked to hear of (its poll goes on regardless)."""
 
 
 def _may_see(caller: Caller, job: Job) -> bool:

@@ -10,8 +10,9 @@ twice, or two collectors at once, store every image exactly once.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -134,6 +135,49 @@ class RemoteBatches:
             state = self._provider.cancel_batch(record.remote_id)
             self._save(batch, _fields(state))
         return self._jobs.cancel([job.guid for job in self._batch_jobs(batch)], caller)
+
+    def webhook(
+        self, payload: bytes, headers: Mapping[str, str], secret: str | None
+    ) -> dict[str, object]:
+        """Collect the batch a provider's webhook says has ended; what was done.
+
+        The signature is checked (with ``secret``) before anything else. An event of a
+        batch that is not ours, or not of a batch, is acknowledged and ignored. Raises
+        RecordNotFoundError when no secret is set (webhooks are off), AuthenticationError
+        for a bad signature, and as ``collect``.
+        """
+        if not secret:
+            raise RecordNotFoundError("Webhooks are off here: OPENAI_WEBHOOK_SECRET is not set")
+        kind, remote_id = self._provider.batch_event(payload, headers, secret)
+        if not kind.startswith("batch."):
+            return {"event": kind, "collected": False}
+        ours = [r for r in self.recent(uncollected=True, limit=1000) if r.remote_id == remote_id]
+        if not ours:
+            return {"event": kind, "collected": False}
+        (collected,) = self.collect(ours[0].batch)
+        return {
+            "event": kind,
+            "collected": True,
+            "batch": collected.batch.batch,
+            "stored": collected.stored,
+            "failed": collected.failed,
+        }
+
+    def poll(
+        self, stop: threading.Event, every: float, failed: Callable[[Exception], None]
+    ) -> None:
+        """Collect every unfinished batch each ``every`` seconds until ``stop`` is set.
+
+        An error is told to ``failed`` and the next look goes on (for workers that run
+        without webhooks).
+        """
+        while not stop.wait(every):
+            if not self.recent(uncollected=True, limit=1):
+                continue
+            try:
+                self.collect()
+            except Exception as error:  # noqa: BLE001 - told, and tried again next time
+                failed(error)
 
     def _collect(self, record: RemoteBatch) -> Collected:
         if record.remote_id is None:  # its send never finished: nothing at the provider

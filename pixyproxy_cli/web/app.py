@@ -93,6 +93,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.include_router(images.router)
     app.include_router(images.edits_router)
     app.include_router(jobs.router)
+    app.include_router(jobs.webhooks_router)
     app.include_router(usage.router)
     app.include_router(tokens.router)
     app.include_router(tokens.user_router)

@@ -95,7 +95,7 @@ def test_list_shows_every_setting_with_its_value_and_source(config_file):
     text = run("config", "list")
     entries = listed()
 
-    assert len(entries) == 48
+    assert len(entries) == 50
     assert entries["OPENAI_IMAGE_MODEL"] == {
         "key": "OPENAI_IMAGE_MODEL",
         "value": "gpt-image-2",

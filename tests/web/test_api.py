@@ -315,6 +315,7 @@ def test_the_openapi_document_is_valid_and_says_which_paths_are_private(api):
         "/jobs",
         "/jobs/{guid}",
         "/jobs/{guid}/events",
+        "/webhooks/openai",
         "/usage",
         "/token",
         "/token/{token_id}",

@@ -8,7 +8,7 @@ raise as an unexpected generation failure.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS, SVG_MEDIA_TYPE
@@ -230,6 +230,16 @@ class ImageProviderInterface(ABC):
 
     def cancel_batch(self, remote_id: str) -> RemoteBatchState:
         """Ask the provider to stop the batch ``remote_id``. Raises as ``send_batch``."""
+        raise self.no_batch_api()
+
+    def batch_event(
+        self, payload: bytes, headers: Mapping[str, str], secret: str
+    ) -> tuple[str, str]:
+        """A webhook's event, its signature checked with ``secret``: (type, batch id).
+
+        Raises AuthenticationError when the signature does not match (or is too old), and
+        InputValidationError for a body that is not an event.
+        """
         raise self.no_batch_api()
 
     def list_models(self, timeout: float) -> list[ModelInfo]:

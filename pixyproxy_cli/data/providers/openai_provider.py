@@ -25,14 +25,16 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pixyproxy_cli.core.exceptions import (
+    AuthenticationError,
     ContentRejectedError,
     GenerationError,
+    InputValidationError,
     ModelUnavailableError,
     ProviderAuthenticationError,
     ProviderUnavailableError,
@@ -330,6 +332,28 @@ class OpenAIImageProvider(ImageProviderInterface):
             return _batch_state(client.batches.cancel(remote_id))
         except openai.APIError as error:
             raise self._translate(error) from error
+
+    def batch_event(
+        self, payload: bytes, headers: Mapping[str, str], secret: str
+    ) -> tuple[str, str]:
+        """``client.webhooks.unwrap``: the SDK checks the signature (and its age) first.
+
+        Raises AuthenticationError for a signature that does not match, InputValidationError
+        for a body that is not an event.
+        """
+        from openai import InvalidWebhookSignatureError
+
+        try:
+            event = self._get_client().webhooks.unwrap(payload, dict(headers), secret=secret)
+        except InvalidWebhookSignatureError as error:
+            raise AuthenticationError(f"webhook refused: {error}") from None
+        except (ValueError, KeyError) as error:  # a missing header, a body that is no JSON
+            raise InputValidationError(f"not a webhook event: {error}") from None
+        kind = getattr(event, "type", None)
+        subject = getattr(getattr(event, "data", None), "id", None)
+        if not isinstance(kind, str) or not isinstance(subject, str):
+            raise InputValidationError("not a webhook event: it has no type and data.id")
+        return kind, subject
 
     def batch_outcomes(self, state: RemoteBatchState) -> list[BatchOutcome]:
         """What each line of an ended batch's output and error files says.

@@ -41,6 +41,8 @@ from pixyproxy_cli.web.requests import (
 )
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+webhooks_router = APIRouter(tags=["jobs"])
+"""``POST /webhooks/openai``: the provider's word that a batch has ended."""
 
 MAX_BATCH_REQUESTS = 100
 """Requests one POST /jobs may queue (its body is held to 1 MB, as every JSON body is)."""
@@ -254,6 +256,44 @@ async def _events(jobs: JobService, job: Job, caller: Caller) -> AsyncIterator[s
 
 def _event(kind: str, job: Job, number: int) -> str:
     return f"id: {number}\nevent: {kind}\ndata: {json.dumps(job.public())}\n\n"
+
+
+class WebhookAnswer(BaseModel):
+    """What a webhook led to: the event, and whether (and what) it collected."""
+
+    event: str
+    collected: bool
+    batch: str | None = None
+    stored: int | None = None
+    failed: int | None = None
+
+
+@webhooks_router.post(
+    "/webhooks/openai",
+    response_model=WebhookAnswer,
+    summary="OpenAI's webhook: a batch has ended",
+    description=(
+        "Point an OpenAI webhook endpoint (batch events) here and set its signing secret "
+        "as OPENAI_WEBHOOK_SECRET: the signature (webhook-id, webhook-timestamp, "
+        "webhook-signature; at most 5 minutes old) is checked before anything else (401 "
+        "when it does not match), then the batch it names is collected as `pixyproxy jobs "
+        "collect` would. Events of other batches are acknowledged and ignored. 404 when no "
+        "secret is set."
+    ),
+    responses=error_responses(401, 404, 413, 422, 500, 502, 503),
+)
+async def openai_webhook(request: Request, services: ServicesDep) -> dict[str, object]:
+    """POST /webhooks/openai."""
+    secret = services.settings.openai_webhook_secret
+    if secret is None:  # before the body is read: nothing to check it with
+        return await run_in_threadpool(services.jobs.remote.webhook, b"", {}, None)
+    payload = await request.body()
+    return await run_in_threadpool(
+        services.jobs.remote.webhook,
+        payload,
+        dict(request.headers),
+        secret.get_secret_value(),
+    )
 
 
 def respond_async(prefer: str | None) -> bool:
