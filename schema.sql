@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
     PRIMARY KEY (version)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
-INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6)), (11, UTC_TIMESTAMP(6)), (12, UTC_TIMESTAMP(6)), (13, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP(6)), (2, UTC_TIMESTAMP(6)), (3, UTC_TIMESTAMP(6)), (4, UTC_TIMESTAMP(6)), (5, UTC_TIMESTAMP(6)), (6, UTC_TIMESTAMP(6)), (7, UTC_TIMESTAMP(6)), (8, UTC_TIMESTAMP(6)), (9, UTC_TIMESTAMP(6)), (10, UTC_TIMESTAMP(6)), (11, UTC_TIMESTAMP(6)), (12, UTC_TIMESTAMP(6)), (13, UTC_TIMESTAMP(6)), (14, UTC_TIMESTAMP(6));
 
 -- Users who may log in and own private images. password_hash is argon2id, never a password.
 -- User names are ASCII and compared exactly (ascii_bin), as on SQLite; name_key, the
@@ -148,6 +148,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at    DOUBLE           NOT NULL,
     finished_at   DOUBLE           NULL,
     remote        TINYINT(1)       NOT NULL DEFAULT 0,  -- sent through the Batch API (013)
+    partials      INT UNSIGNED     NOT NULL DEFAULT 0,  -- partial images received (014)
+    partial_image MEDIUMBLOB       NULL,                -- the latest, while it runs (014)
     PRIMARY KEY (id),
     UNIQUE KEY uq_jobs_guid (guid),
     KEY ix_jobs_queue (state, not_before, id),

@@ -1312,6 +1312,83 @@ def bench_jobs(quick: bool, work: Path) -> list[Row]:
     return rows
 
 
+def bench_async_serve(seconds: int, work: Path, rounds: int) -> list[Row]:
+    """``GET /image/{guid}`` on a server idle, then while it holds 200 open async jobs whose
+    provider takes 5 s (the OpenAI-compatible fake of the tests, on loopback)."""
+    import urllib.request
+
+    sys.path.insert(0, str(HERE.parent))
+    from tests.openai_server import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    fake.latency = 5.0
+    jobs_count, job_workers = 200, 16
+    try:
+        with mysql_database(1000) as env:
+            env = {
+                **env,
+                "PIXYPROXY_DATA_DIR": str(work / "async"),
+                "GENERATE_RATE_LIMIT": "0",
+                "DB_POOL_SIZE": "32",
+                "IMAGE_SIZE": "1024x1024",
+            }
+            made = json.loads(
+                subprocess.run(
+                    [PIXYPROXY, "generate", "benchmark", "--json"],
+                    env={k: v for k, v in env.items() if k != "OPENAI_API_KEY"},
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            )
+            env.update(
+                OPENAI_API_KEY="sk-async-bench",
+                OPENAI_BASE_URL=fake.base_url,
+                OPENAI_MAX_RETRIES="0",
+                JOB_WORKERS=str(job_workers),
+            )
+            port = free_port()
+            command = [PIXYPROXY, "serve", "--port", str(port), "--log-level", "warning"]
+            url = f"http://127.0.0.1:{port}/image/{made['guid']}"
+            with server(command, env, port):
+                wrk(url, 2)  # warm-up
+                idle = [wrk(url, seconds) for _ in range(rounds)]
+                locations = []
+                for number in range(jobs_count):
+                    request = urllib.request.Request(
+                        f"http://127.0.0.1:{port}/image",
+                        data=json.dumps({"prompt": f"async {number}"}).encode(),
+                        headers={"Content-Type": "application/json", "Prefer": "respond-async"},
+                        method="POST",
+                    )
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        assert answer.status == 202
+                        locations.append(answer.headers["Location"])
+                busy = [wrk(url, seconds) for _ in range(rounds)]
+                states = []
+                for location in locations:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{location}") as answer:
+                        states.append(json.loads(answer.read())["state"])
+    finally:
+        fake.stop()
+    still_open = sum(state in ("queued", "running") for state in states)
+    idle_round = median_round(idle, "requests_per_second")
+    busy_round = median_round(busy, "requests_per_second")
+    ratio = busy_round.requests_per_second / idle_round.requests_per_second
+    return [
+        Row(
+            f"`GET /image/{{guid}}` with {jobs_count} open async jobs, 5 s provider, "
+            f"{job_workers} job workers (MariaDB)",
+            f"{busy_round.requests_per_second:,.0f} req/s, p99 {busy_round.p99_ms:.1f} ms, "
+            f"{busy_round.errors} errors; {still_open} jobs still open after",
+            f"the same server idle {idle_round.requests_per_second:,.0f} req/s",
+            ratio,
+            ">= 0.8",
+            ratio >= 0.8 and busy_round.errors == 0 and still_open > 0,
+        )
+    ]
+
+
 def bench_login(rounds: int, work: Path) -> Row:
     """Unknown user vs wrong password, real argon2 parameters, interleaved in one run.
 
@@ -1447,7 +1524,7 @@ def main() -> int:
         metavar="NAME",
         help=(
             "run only these (help, list-small, list-large, http, generate, login, oracle, search, "
-            "import, remote, thumbnail, against, cluster, object-store, jobs); "
+            "import, remote, thumbnail, against, cluster, object-store, jobs, async-serve); "
             "repeatable"
         ),
     )
@@ -1488,6 +1565,7 @@ def main() -> int:
             ("cluster", lambda: bench_cluster(2 if args.quick else 3, work)),
             ("object-store", lambda: bench_object_store(seconds, work, 1 if args.quick else 3)),
             ("jobs", lambda: bench_jobs(args.quick, work)),
+            ("async-serve", lambda: bench_async_serve(seconds, work, 1 if args.quick else 3)),
         ]:
             if args.only and label not in args.only:
                 continue

@@ -872,6 +872,8 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self.batch_api = FakeBatchApi(self)
         """Files and batches (the Batch API)."""
+        self.latency = 0.0
+        """Seconds every unscripted live answer waits before it is sent (a benchmark's)."""
         self._stopping = threading.Event()
         fake = self
 
@@ -1109,7 +1111,8 @@ class FakeOpenAI:
         return self._made_answer(body, sources)
 
     def _made_answer(self, body: dict[str, Any], sources: list[bytes]) -> Answer:
-        """``n`` images as ``body`` asks (a valid request's), as the API answers them."""
+        """``n`` images as ``body`` asks (a valid request's), as the API answers them, after
+        ``latency`` seconds (a live answer's)."""
         output_format = body.get("output_format", "png")
         size = body.get("size", "auto")
         n = body.get("n", 1)
@@ -1135,6 +1138,7 @@ class FakeOpenAI:
         else:
             data = picture(output_format, (width, height))
         answer = image_answer(data, n, image_tokens)
+        answer.delay = self.latency
         if output_format == "svg":
             assert answer.body is not None
             answer.body["svg_usage"] = SVG_USAGE

@@ -110,7 +110,7 @@ class _Progress:
         self.received = 0
         self.expected = 0
 
-    def __call__(self, received: int, expected: int) -> None:
+    def __call__(self, received: int, expected: int, image: bytes | None = None) -> None:
         self.received, self.expected = received, expected
 
     def __str__(self) -> str:
@@ -124,7 +124,7 @@ class _Progress:
 
 
 @contextlib.contextmanager
-def progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+def progress(label: str) -> Iterator[_Progress | None]:
     """On a terminal, a spinner with the elapsed time, and a callback for partial images.
 
     Yields None when stderr is not a terminal: then nothing is printed, and callers should

@@ -32,6 +32,9 @@ class JobRequest(BaseModel):
     private: bool = False
     options: dict[str, Any] = Field(default_factory=dict)
     """The image options as they were when the job was queued (``ImageOptions`` fields)."""
+    partials: bool = False
+    """Stream the request and keep its partial images for the job's events (the API's
+    async jobs of one image)."""
 
 
 class Job(BaseModel):
@@ -58,6 +61,8 @@ class Job(BaseModel):
     worker: str | None = None
     remote: bool = False
     """Sent through the provider's Batch API (no live worker claims it)."""
+    partials: int = 0
+    """Partial images received while it runs (a streamed request's)."""
 
     @property
     def finished(self) -> bool:

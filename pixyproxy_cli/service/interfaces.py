@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
         ImageContent,
         ImageDetailCreate,
         ImageFile,
+        ImageProgress,
         ImagePublic,
         User,
         UserCreate,
@@ -48,7 +49,7 @@ class PromptServiceInterface(ABC):
         request: ImageDetailCreate | Mapping[str, Any],
         n: int,
         options: ImageOptions | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ImageProgress | None = None,
     ) -> list[ImagePublic]:
         """Generate ``n`` (1 to 10) images for one request in one provider call.
 
@@ -71,7 +72,7 @@ class PromptServiceInterface(ABC):
         options: ImageOptions | None = None,
         *,
         mask: LocalImage | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ImageProgress | None = None,
     ) -> list[ImagePublic]:
         """Make ``n`` images from ``sources`` as ``request.prompt`` describes; store them.
 

@@ -11,6 +11,7 @@ it is sent again only with a notice that says so.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.prompts.dependencies import PromptDependencies
     from pixyproxy_cli.service.prompts.making import ImageMaker
     from pixyproxy_cli.service.remote_batches import RemoteBatches
+
+logger = logging.getLogger(__name__)
 
 LEASE_MARGIN = 60.0
 """Seconds a lease lasts beyond the provider's own deadline for one request."""
@@ -73,6 +76,15 @@ class BatchProgress:
     def open(self) -> int:
         """Jobs still to run or running."""
         return self.queued + self.running
+
+
+@dataclass(frozen=True)
+class PartialImage:
+    """A running job's latest partial image: its number (from 1), bytes and media type."""
+
+    number: int
+    data: bytes
+    media_type: str
 
 
 class JobService:
@@ -167,10 +179,20 @@ class JobService:
 
     @staticmethod
     def request_for(
-        prompt: str, options: ImageOptions, *, n: int = 1, private: bool = False
+        prompt: str,
+        options: ImageOptions,
+        *,
+        n: int = 1,
+        private: bool = False,
+        partials: bool = False,
     ) -> JobRequest:
-        """A job's request: ``prompt`` with every option of ``options`` recorded."""
-        return JobRequest(prompt=prompt, n=n, private=private, options=asdict(options))
+        """A job's request: ``prompt`` with every option of ``options`` recorded.
+
+        ``partials``: its partial images are kept for its events (``partial``).
+        """
+        return JobRequest(
+            prompt=prompt, n=n, private=private, options=asdict(options), partials=partials
+        )
 
     # -- running -----------------------------------------------------------------------
 
@@ -212,11 +234,22 @@ class JobService:
                 raise JobLostError()
             made[:] = guids
 
+        def keep_partial(received: int, expected: int, image: bytes | None = None) -> None:
+            if image is None:
+                return
+            try:
+                for attempt in retried(self._uow):
+                    with attempt as uow:
+                        uow.jobs.set_partial(job.id, worker, received, image, now=self._clock())
+            except PixyProxyException as error:  # a watcher's loss: the job goes on
+                logger.warning("job %s: partial image %d not kept: %r", job.guid, received, error)
+
         try:
             maker.generate_images(
                 ImageDetailCreate(prompt=request.prompt, private=request.private),
                 request.n,
                 ImageOptions(**request.options),
+                progress=keep_partial if request.partials else None,
                 sending=sending,
                 then=then,
             )
@@ -434,6 +467,21 @@ class JobService:
         with transaction(self._uow) as uow:
             counts = uow.jobs.counts(batch)
         return BatchProgress(**counts)
+
+    def partial(self, guid: str, caller: Caller) -> PartialImage | None:
+        """The latest partial image of running job ``guid``, or None when it has none now.
+
+        Raises RecordNotFoundError as ``get``.
+        """
+        from pixyproxy_cli.data.providers import sniff_media_type
+
+        job = self.get(guid, caller)
+        with transaction(self._uow) as uow:
+            number, image = uow.jobs.partial(job.guid)
+        media_type = None if image is None else sniff_media_type(image)
+        if image is None or media_type is None:
+            return None
+        return PartialImage(number, image, media_type)
 
     def get(self, guid: str, caller: Caller) -> Job:
         """The job ``guid`` if ``caller`` may see it. Raises RecordNotFoundError otherwise."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,12 @@ if TYPE_CHECKING:
     from pixyproxy_cli.core.edits import LocalImage
     from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.image_options import ImageOptions
-    from pixyproxy_cli.core.models import ImageContent, ImageDetailCreate, ImagePublic
+    from pixyproxy_cli.core.models import (
+        ImageContent,
+        ImageDetailCreate,
+        ImageProgress,
+        ImagePublic,
+    )
     from pixyproxy_cli.service.models import ModelListing
     from pixyproxy_cli.service.usage import UsageLine
 
@@ -87,7 +92,7 @@ class RemotePromptService(PromptServiceInterface):
         request: ImageDetailCreate | Mapping[str, Any],
         n: int,
         options: ImageOptions | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ImageProgress | None = None,
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.generate_images (POST /image)."""
         body = {**_request_fields(request), "n": n, **self._options(options)}
@@ -103,7 +108,7 @@ class RemotePromptService(PromptServiceInterface):
         options: ImageOptions | None = None,
         *,
         mask: LocalImage | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: ImageProgress | None = None,
     ) -> list[ImagePublic]:
         """See PromptServiceInterface.edit_images (POST /edits, multipart)."""
         fields_ = {**_request_fields(request), "n": n, **self._options(options)}

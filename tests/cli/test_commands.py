@@ -508,9 +508,9 @@ def test_db_init(data_dir):
     as_json = json.loads(run("db", "init", "--json").stdout)
 
     assert text.stdout == (
-        f"Database ready: sqlite at {data_dir / 'pixyproxy.db'} (schema version 13)\n"
+        f"Database ready: sqlite at {data_dir / 'pixyproxy.db'} (schema version 14)\n"
     )
-    assert as_json["schema_version"] == 13
+    assert as_json["schema_version"] == 14
     assert as_json["backend"] == "sqlite"
     assert as_json["driver"].startswith("sqlite3 (SQLite ")
 

@@ -690,11 +690,14 @@ def test_usage_offers_exactly_the_groupings_the_service_knows():
 
 def test_a_watched_single_image_is_streamed_and_each_partial_image_reported(fake_openai):
     provider = provider_for(fake_openai, API_KEY)
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, bytes | None]] = []
 
-    [image] = provider.generate("a fox", 1, progress=lambda k, n: seen.append((k, n)))
+    [image] = provider.generate(
+        "a fox", 1, progress=lambda k, n, image=None: seen.append((k, n, image))
+    )
 
-    assert seen == [(1, 2), (2, 2)]
+    # Each partial image is handed on with its bytes (the fake's are the final image's).
+    assert seen == [(1, 2, PNG), (2, 2, PNG)]
     assert image.data == PNG  # only the final image is kept
     assert (image.input_tokens, image.output_tokens) == (50, 1056)
     body = fake_openai.requests[0]["body"]
@@ -705,7 +708,7 @@ def test_several_images_are_never_streamed(fake_openai):
     provider = provider_for(fake_openai, API_KEY)
     seen: list[tuple[int, int]] = []
 
-    images = provider.generate("a fox", 3, progress=lambda k, n: seen.append((k, n)))
+    images = provider.generate("a fox", 3, progress=lambda k, n, image=None: seen.append((k, n)))
 
     assert len(images) == 3
     assert seen == []
@@ -719,7 +722,9 @@ def test_a_streamed_edit_reports_progress_too(fake_openai):
     seen: list[tuple[int, int]] = []
     source = SourceImage("source-1.png", picture("png", (24, 24)), "image/png")
 
-    [image] = provider.edit("a fox", [source], progress=lambda k, n: seen.append((k, n)))
+    [image] = provider.edit(
+        "a fox", [source], progress=lambda k, n, image=None: seen.append((k, n))
+    )
 
     assert seen == [(1, 2), (2, 2)]
     assert image.data.startswith(b"\x89PNG")
@@ -732,7 +737,7 @@ def test_a_stream_that_ends_without_the_image_is_a_generation_error(fake_openai)
     fake_openai.script(Answer(200, {"created": 0, "data": [], "usage": None}))
 
     with pytest.raises(GenerationError, match="stream ended without the final image"):
-        provider.generate("a fox", 1, progress=lambda k, n: None)
+        provider.generate("a fox", 1, progress=lambda k, n, image=None: None)
 
 
 def test_a_moderation_error_inside_a_stream_is_a_rejected_prompt(fake_openai):
@@ -748,7 +753,7 @@ def test_a_moderation_error_inside_a_stream_is_a_rejected_prompt(fake_openai):
     provider = provider_for(fake_openai, API_KEY)
 
     with pytest.raises(ContentRejectedError, match="rejected by the provider's safety system"):
-        provider.generate("a fox", 1, progress=lambda k, n: None)
+        provider.generate("a fox", 1, progress=lambda k, n, image=None: None)
 
 
 def test_another_error_inside_a_stream_passes_the_apis_message_on(fake_openai):
@@ -757,7 +762,7 @@ def test_another_error_inside_a_stream_passes_the_apis_message_on(fake_openai):
     provider = provider_for(fake_openai, API_KEY)
 
     with pytest.raises(GenerationError, match="^OpenAI failed: The server had an error.$"):
-        provider.generate("a fox", 1, progress=lambda k, n: None)
+        provider.generate("a fox", 1, progress=lambda k, n, image=None: None)
 
 
 def test_an_sdk_that_refuses_a_keyword_is_a_bug_not_a_provider_failure(

@@ -3,6 +3,7 @@ reads its server-sent events as they come, and SIGTERM waits for the job in hand
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -28,7 +29,8 @@ def test_events_arrive_as_the_job_runs_and_sigterm_finishes_the_job_in_hand(
         "OPENAI_MAX_RETRIES": "0",
     }
     slow = image_answer()
-    slow.delay = 1.5
+    slow.delay = 1.0
+    slow.event_delay = 0.6  # each partial image stays the latest long enough to be seen
     fake_openai.script(slow, slow)
     log_path = tmp_path / "serve.log"
 
@@ -40,10 +42,16 @@ def test_events_arrive_as_the_job_runs_and_sigterm_finishes_the_job_in_hand(
             assert accepted.status_code == 202, accepted.text
             location = accepted.headers["location"]
             seen: list[tuple[float, str]] = []
+            partials: list[dict] = []
+            kind = ""
             with client.stream("GET", f"{location}/events") as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
                 for line in stream.iter_lines():
-                    if line.startswith("data: "):
+                    if line.startswith("event: "):
+                        kind = line[7:]
+                    elif line.startswith("data: ") and kind == "partial":
+                        partials.append(json.loads(line[6:]))
+                    elif line.startswith("data: "):
                         seen.append((time.monotonic(), json.loads(line[6:])["state"]))
             states = [state for _, state in seen]
             assert states[-1] == "done", states
@@ -51,6 +59,16 @@ def test_events_arrive_as_the_job_runs_and_sigterm_finishes_the_job_in_hand(
             # The running state arrived while the provider was still working, not at the end.
             running_at = next(at for at, state in seen if state == "running")
             assert seen[-1][0] - running_at > 0.5, seen
+            # The provider streamed the image: its partial images came as events of their own.
+            assert partials, seen
+            assert {partial["number"] for partial in partials} <= {1, 2}
+            prefix = "data:image/png;base64,"
+            assert all(partial["image"].startswith(prefix) for partial in partials)
+            assert base64.b64decode(partials[0]["image"][len(prefix) :]).startswith(b"\x89PNG")
+            streamed = next(
+                r["body"] for r in fake_openai.requests if r["path"].endswith("generations")
+            )
+            assert (streamed["stream"], streamed["partial_images"]) == (True, 2)
             done = client.get(location).json()
             assert client.get(f"/image/{done['images'][0]}/content").status_code == 200
 

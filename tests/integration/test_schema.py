@@ -351,6 +351,6 @@ def test_schema_sql_matches_what_the_code_creates(mysql_server, tmp_path):
         )
 
     assert from_code["tables"]  # the comparison is not of two empty schemas
-    assert len(from_code["columns"]) == 84
+    assert len(from_code["columns"]) == 86
     for aspect in from_code:
         assert from_file[aspect] == from_code[aspect], aspect

@@ -6,6 +6,7 @@ holds a job in the middle of its run where a test needs it to.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes import FakeProvider, Journal
+from tests.fakes import PNG_BYTES, FakeProvider, Journal
 from tests.web.conftest import Api, make_api
 
 WAIT = 30.0
@@ -30,9 +31,11 @@ class GatedProvider(FakeProvider):
 
     def generate(self, prompt, n=1, options=None, progress=None):
         if self.hold:
+            if progress is not None:  # a streamed request: one partial image, then a wait
+                progress(1, 2, PNG_BYTES)
             self.inside.set()
             assert self.release.wait(WAIT), "the test never released the provider"
-        return super().generate(prompt, n, options, progress)
+        return super().generate(prompt, n, options, None)
 
 
 @pytest.fixture
@@ -242,15 +245,19 @@ def test_events_stream_each_change_until_the_job_ends(jobs_api, gated):
         chunks = []
         for chunk in r.iter_text():
             chunks.append(chunk)
-            if len(chunks) == 2:  # retry, then the running job: let it finish
+            if "event: partial" in "".join(chunks):  # the partial image came: let it finish
                 gated.release.set()
     text = "".join(chunks)
 
     assert text.startswith("retry: 2000\n\n")
     events = parse_events(text)
-    assert [kind for kind, _ in events] == ["job"] * len(events)
-    states = [job["state"] for _, job in events]
-    assert (states[0], states[-1]) == ("running", "done"), states
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "job" and kinds[-1] == "job", kinds  # noqa: PT018
+    assert events[0][1]["state"] == "running"
+    (partial,) = [data for kind, data in events if kind == "partial"]
+    assert (partial["number"], partial["job"]) == (1, location.rsplit("/", 1)[1])
+    assert partial["image"] == "data:image/png;base64," + base64.b64encode(PNG_BYTES).decode()
+    assert events[-1][1]["state"] == "done"
     assert len(events[-1][1]["images"]) == 1
 
 

@@ -30,7 +30,7 @@ CLAIMABLE = (
 """Jobs a live worker may take: not the Batch API's (``remote``), due, or their lease out."""
 TAKE_ONE = (
     "UPDATE jobs SET state = 'running', worker = %(worker)s, lease_until = %(until)s, "
-    "attempts = attempts + 1, sent = sent + 1, updated_at = %(now)s WHERE id ="
+    "attempts = attempts + 1, sent = sent + 1, partials = 0, updated_at = %(now)s WHERE id ="
 )
 """Claim a job: followed by its id, or by a subquery that finds the oldest claimable one."""
 TAKE = " ".join((TAKE_ONE, "%(id)s AND", CLAIMABLE))
@@ -39,7 +39,7 @@ OWNED = "(owner = %(owner)s OR (owner IS NULL AND %(owner)s IS NULL))"
 """The jobs of ``owner``, None meaning the anonymous ones (NULL never equals NULL)."""
 COLUMNS = (
     "id, guid, batch, line, owner, is_private, request, state, attempts, sent, not_before, "
-    "lease_until, worker, error, images, created_at, updated_at, finished_at, remote"
+    "lease_until, worker, error, images, created_at, updated_at, finished_at, remote, partials"
 )
 BATCH_COLUMNS = (
     "batch, provider, remote_id, input_file, status, output_file, error_file, total, "
@@ -78,6 +78,19 @@ class JobRepositoryInterface(ABC):
     @abstractmethod
     def claimable(self, *, now: float, batch: str | None = None) -> bool:
         """Whether a job (of ``batch``) could be claimed now: a read, for idle workers."""
+
+    @abstractmethod
+    def set_partial(
+        self, job_id: int, worker: str, number: int, image: bytes, *, now: float
+    ) -> bool:
+        """Keep partial image ``number`` (from 1) of a held job, in place of the one before.
+
+        False when ``worker`` no longer holds it.
+        """
+
+    @abstractmethod
+    def partial(self, guid: str) -> tuple[int, bytes | None]:
+        """How many partial images job ``guid`` has had, and the latest while it runs."""
 
     @abstractmethod
     def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
@@ -221,12 +234,34 @@ class SqlJobRepository(JobRepositoryInterface):
         )
         return self._db.fetchone() is not None
 
+    def set_partial(
+        self, job_id: int, worker: str, number: int, image: bytes, *, now: float
+    ) -> bool:
+        """See JobRepositoryInterface.set_partial."""
+        return self._held(
+            job_id,
+            worker,
+            "partials = %(number)s, partial_image = %(image)s, updated_at = %(now)s",
+            {"number": number, "image": image, "now": now},
+        )
+
+    def partial(self, guid: str) -> tuple[int, bytes | None]:
+        """See JobRepositoryInterface.partial."""
+        self._db.execute(
+            "SELECT partials, partial_image FROM jobs WHERE guid = %(guid)s", {"guid": guid}
+        )
+        row = self._db.fetchone()
+        if row is None:
+            return 0, None
+        image = row["partial_image"]
+        return int(row["partials"]), None if image is None else bytes(image)
+
     def finish(self, job_id: int, worker: str, images: Sequence[str], *, now: float) -> bool:
         """See JobRepositoryInterface.finish."""
         return self._held(
             job_id,
             worker,
-            "state = 'done', sent = 0, images = %(images)s, error = NULL, "
+            "state = 'done', sent = 0, images = %(images)s, error = NULL, partial_image = NULL, "
             "lease_until = NULL, updated_at = %(now)s, finished_at = %(now)s",
             {"images": json.dumps(list(images)), "now": now},
         )
@@ -236,7 +271,7 @@ class SqlJobRepository(JobRepositoryInterface):
         return self._held(
             job_id,
             worker,
-            "state = 'failed', error = %(error)s, lease_until = NULL, "
+            "state = 'failed', error = %(error)s, lease_until = NULL, partial_image = NULL, "
             "updated_at = %(now)s, finished_at = %(now)s",
             {"error": error[:MAX_ERROR_LENGTH], "now": now},
         )
@@ -250,7 +285,7 @@ class SqlJobRepository(JobRepositoryInterface):
             job_id,
             worker,
             "state = 'queued', worker = NULL, lease_until = NULL, not_before = %(not_before)s, "
-            f"updated_at = %(now)s{uncount}",
+            f"partial_image = NULL, updated_at = %(now)s{uncount}",
             {"not_before": not_before, "now": now},
         )
 
@@ -266,8 +301,9 @@ class SqlJobRepository(JobRepositoryInterface):
         """See JobRepositoryInterface.cancel."""
         cancelled = 0
         statement = (
-            "UPDATE jobs SET state = 'cancelled', lease_until = NULL, updated_at = %(now)s, "
-            "finished_at = %(now)s WHERE guid = %(guid)s AND state IN ('queued', 'running')"
+            "UPDATE jobs SET state = 'cancelled', lease_until = NULL, partial_image = NULL, "
+            "updated_at = %(now)s, finished_at = %(now)s "
+            "WHERE guid = %(guid)s AND state IN ('queued', 'running')"
         )
         if not everyone:
             statement += f" AND {OWNED}"
@@ -402,4 +438,5 @@ def _job(row: Mapping[str, Any]) -> Job:
         lease_until=None if row["lease_until"] is None else float(row["lease_until"]),
         worker=row["worker"],
         remote=bool(row["remote"]),
+        partials=int(row["partials"]),
     )

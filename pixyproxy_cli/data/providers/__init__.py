@@ -8,12 +8,13 @@ raise as an unexpected generation failure.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS, SVG_MEDIA_TYPE
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
+from pixyproxy_cli.core.models import ImageProgress
 from pixyproxy_cli.core.provenance import ProvenanceReport
 
 
@@ -115,8 +116,8 @@ class BatchOutcome:
     error: str | None = None
 
 
-Progress = Callable[[int, int], None]
-"""Told ``(received, expected)`` each time a partial image of a streamed request arrives."""
+Progress = ImageProgress
+
 
 PARTIAL_IMAGES = 2
 """How many partial images a streamed request asks for (the API allows 0 to 3)."""

@@ -442,7 +442,8 @@ class OpenAIImageProvider(ImageProviderInterface):
                 kind = getattr(event, "type", "")
                 if kind.endswith(".partial_image"):
                     received = getattr(event, "partial_image_index", 0) + 1
-                    progress(received, max(received, PARTIAL_IMAGES))
+                    partial = _partial_image(getattr(event, "b64_json", None))
+                    progress(received, max(received, PARTIAL_IMAGES), partial)
                 elif kind.endswith(".completed"):
                     completed = event
         if completed is None:
@@ -576,6 +577,15 @@ class OpenAIImageProvider(ImageProviderInterface):
 
 BATCH_ENDPOINT = "/v1/images/generations"
 """The endpoint a batch of generations names (one of ``BatchCreateParams.endpoint``)."""
+
+
+def _partial_image(encoded: str | None) -> bytes | None:
+    """A partial image's bytes, or None when they are not base64 of an image we keep."""
+    try:
+        data = base64.b64decode(encoded or "", validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if sniff_media_type(data) is not None else None
 
 
 def _batch_state(batch: Any) -> RemoteBatchState:

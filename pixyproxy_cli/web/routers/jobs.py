@@ -11,6 +11,7 @@ for it need not be the same.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from pixyproxy_cli.core.jobs import Job, JobPublic, JobRequest
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.init import Services
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
-from pixyproxy_cli.service.jobs import JobService
+from pixyproxy_cli.service.jobs import JobService, PartialImage
 from pixyproxy_cli.web.dependencies import ServicesDep, only_query_parameters
 from pixyproxy_cli.web.errors import error_responses
 from pixyproxy_cli.web.requests import (
@@ -85,7 +86,11 @@ def caller_of(prompts: PromptServiceInterface) -> Caller:
 def job_request(body: ImageRequest, services: Services) -> JobRequest:
     """A job's request for ``body``: the server's image options with the body's on top."""
     return JobService.request_for(
-        body.prompt, body.options(services.image_options), n=body.n, private=body.private
+        body.prompt,
+        body.options(services.image_options),
+        n=body.n,
+        private=body.private,
+        partials=body.n == 1,  # a single image is streamed: its events show it coming
     )
 
 
@@ -214,7 +219,9 @@ def cancel_job(guid: JobGuid, prompts: Prompts, services: ServicesDep) -> Respon
     description=(
         "A `text/event-stream`: an event `job` (data: the job, as `GET /jobs/{guid}`) now "
         "and whenever the job changes, the last one when it ends (done, failed or "
-        "cancelled); then the stream closes. An `EventSource` should close itself on that "
+        "cancelled); then the stream closes. A job of one image is streamed from the "
+        "provider: each partial image is an event `partial` (data: `job`, `number`, "
+        "`image` as a data URL). An `EventSource` should close itself on the last `job` "
         "event, or it reconnects and is sent the ended job again."
     ),
     responses={
@@ -236,10 +243,18 @@ async def job_events(guid: JobGuid, prompts: Prompts, services: ServicesDep) -> 
 
 
 async def _events(jobs: JobService, job: Job, caller: Caller) -> AsyncIterator[str]:
-    """The stream of ``job``'s changes, until it ends; a comment now and then meanwhile."""
+    """The stream of ``job``'s changes, until it ends; a comment now and then meanwhile.
+
+    A new partial image is an event ``partial`` of its own; any other change, ``job``.
+    """
     yield f"retry: {RECONNECT_MS}\n\n"
     sent = 0
-    yield _event("job", job, sent)
+    yield _event("job", job.public(), sent)
+    if job.partials and not job.finished:  # a watcher who came late sees the latest one
+        partial = await run_in_threadpool(jobs.partial, job.guid, caller)
+        if partial is not None:
+            sent += 1
+            yield _event("partial", _partial(job, partial), sent)
     quiet = 0.0
     while not job.finished:
         await asyncio.sleep(EVENT_POLL)
@@ -250,12 +265,29 @@ async def _events(jobs: JobService, job: Job, caller: Caller) -> AsyncIterator[s
                 quiet = 0.0
                 yield ": still here\n\n"
             continue
-        job, quiet, sent = now, 0.0, sent + 1
-        yield _event("job", job, sent)
+        quiet, sent = 0.0, sent + 1
+        if now.partials > job.partials and not now.finished:
+            partial = await run_in_threadpool(jobs.partial, job.guid, caller)
+            if partial is not None:
+                yield _event("partial", _partial(now, partial), sent)
+                job = now
+                continue
+        job = now
+        yield _event("job", job.public(), sent)
 
 
-def _event(kind: str, job: Job, number: int) -> str:
-    return f"id: {number}\nevent: {kind}\ndata: {json.dumps(job.public())}\n\n"
+def _partial(job: Job, partial: PartialImage) -> dict[str, object]:
+    """A partial image as an event's data: its number and the image, base64 in a data URL."""
+    encoded = base64.b64encode(partial.data).decode()
+    return {
+        "job": job.guid,
+        "number": partial.number,
+        "image": f"data:{partial.media_type};base64,{encoded}",
+    }
+
+
+def _event(kind: str, data: dict[str, object], number: int) -> str:
+    return f"id: {number}\nevent: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
 class WebhookAnswer(BaseModel):
