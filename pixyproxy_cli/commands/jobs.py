@@ -108,11 +108,14 @@ def run_batch(
     failures: list[Job] = []
     started = time.monotonic()
     running = 0
+    spent = _Spent()
 
     def finished(job: "Job") -> None:
         nonlocal running
+        estimate = service.estimate(job.made) if job.made else 0.0
         with lock:
             running -= 1
+            spent.add(job, estimate)
             if job.state == "failed":
                 failures.append(job)
             if as_json:
@@ -143,7 +146,7 @@ def run_batch(
     done_before = progress.done + progress.failed + progress.cancelled
 
     def tally() -> str:
-        return f"{len(failures)} failed, {running} running"
+        return ", ".join([f"{len(failures)} failed", f"{running} running", *spent.words()])
 
     with output.progress_bar(f"batch {batch[:8]}", progress.total, tally) as advance:
         if advance is not None and done_before:
@@ -159,11 +162,11 @@ def run_batch(
             ),
         )
         if interrupted:
-            _summary(service.progress(batch), batch, failures, time.monotonic() - started)
+            _summary(service.progress(batch), batch, failures, time.monotonic() - started, spent)
             raise typer.Exit(130)
     if errors:
         raise errors[0]
-    _summary(service.progress(batch), batch, failures, time.monotonic() - started)
+    _summary(service.progress(batch), batch, failures, time.monotonic() - started, spent)
     if failures:
         raise typer.Exit(1)
 
@@ -185,7 +188,31 @@ def _until_done(runner: threading.Thread, stop: threading.Event, saying: Any) ->
     return False
 
 
-def _summary(progress: Any, batch: str, failures: list["Job"], seconds: float) -> None:
+class _Spent:
+    """The tokens this run's jobs used, and their estimated cost while every one has one."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.cost: float | None = 0.0
+
+    def add(self, job: "Job", estimate: float | None) -> None:
+        for image in job.made:
+            if image.usage is not None:
+                self.tokens += image.usage.input_tokens + image.usage.output_tokens
+        if self.cost is not None:
+            self.cost = None if estimate is None else self.cost + estimate
+
+    def words(self) -> list[str]:
+        """``12,345 tokens`` and ``~$0.42 by IMAGE_PRICES``, as far as they are known."""
+        if not self.tokens:
+            return []
+        cost = [] if not self.cost else [f"~${self.cost:,.4f} by IMAGE_PRICES"]
+        return [f"{self.tokens:,} tokens", *cost]
+
+
+def _summary(
+    progress: Any, batch: str, failures: list["Job"], seconds: float, spent: _Spent
+) -> None:
     parts = [f"{progress.done} done"]
     if progress.failed:
         parts.append(f"{progress.failed} failed")
@@ -193,7 +220,10 @@ def _summary(progress: Any, batch: str, failures: list["Job"], seconds: float) -
         parts.append(f"{progress.cancelled} cancelled")
     if progress.open:
         parts.append(f"{progress.open} left (pixyproxy jobs resume {batch})")
-    output.status(f"Batch {batch}: {', '.join(parts)}, in {seconds:.1f} s")
+    used = ", ".join(spent.words())
+    output.status(
+        f"Batch {batch}: {', '.join(parts)}, in {seconds:.1f} s" + (f" ({used})" if used else "")
+    )
     for job in sorted(failures, key=lambda job: job.line)[:20]:
         output.warning(f"line {job.line} failed: {job.error}")
 

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pixyproxy_cli.core.models import ImagePublic
+
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
@@ -63,6 +65,9 @@ class Job(BaseModel):
     """Sent through the provider's Batch API (no live worker claims it)."""
     partials: int = 0
     """Partial images received while it runs (a streamed request's)."""
+    made: tuple[ImagePublic, ...] = ()
+    """The images the run that just ended it made, usage included (never stored: empty
+    when the job is read from the database)."""
 
     @property
     def finished(self) -> bool:

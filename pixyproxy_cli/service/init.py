@@ -222,6 +222,7 @@ class Services:
             provider_timeout=self.settings.openai_timeout,
             default_options=ImageOptions.from_settings(self.settings),
             batch_poll=self.settings.batch_poll_seconds,
+            estimate=self.usage.estimate,
         )
 
     def close(self) -> None:

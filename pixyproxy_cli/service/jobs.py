@@ -35,6 +35,7 @@ from pixyproxy_cli.service.transaction import retried, transaction
 from pixyproxy_cli.service.validation import validate_guid
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import ImagePublic
     from pixyproxy_cli.data.db.context import UnitOfWork
     from pixyproxy_cli.service.prompts.dependencies import PromptDependencies
     from pixyproxy_cli.service.prompts.making import ImageMaker
@@ -98,6 +99,7 @@ class JobService:
         default_options: ImageOptions | None = None,
         clock: Callable[[], float] = time.time,
         batch_poll: float = 0.0,
+        estimate: Callable[[Sequence[ImagePublic]], float | None] | None = None,
     ) -> None:
         self._dependencies = dependencies
         self._uow = dependencies.uow
@@ -106,6 +108,7 @@ class JobService:
         self._lease = provider_timeout + LEASE_MARGIN
         self._clock = clock
         self._batch_poll = batch_poll
+        self._estimate = estimate
         # Set when this process queues jobs, so that its idle workers look at once.
         self._queued_here = threading.Event()
 
@@ -245,7 +248,7 @@ class JobService:
                 logger.warning("job %s: partial image %d not kept: %r", job.guid, received, error)
 
         try:
-            maker.generate_images(
+            images = maker.generate_images(
                 ImageDetailCreate(prompt=request.prompt, private=request.private),
                 request.n,
                 ImageOptions(**request.options),
@@ -270,7 +273,8 @@ class JobService:
         now = self._clock()
         return job.model_copy(
             update={"state": "done", "sent": 0, "images": made, "error": None,
-                    "updated_at": now, "finished_at": now, "lease_until": None}
+                    "updated_at": now, "finished_at": now, "lease_until": None,
+                    "made": tuple(images)}
         )  # fmt: skip
 
     def _release(self, job: Job, worker: str, wait: float, *, sent: bool = True) -> Job:
@@ -308,6 +312,10 @@ class JobService:
     def _reread(self, job: Job) -> Job:
         """``job`` as the database has it now (whoever owns it)."""
         return self.get(job.guid, Caller(local_admin=True, sees_everything=True))
+
+    def estimate(self, images: Sequence[ImagePublic]) -> float | None:
+        """What ``images`` cost in USD by the configured prices, or None (no price)."""
+        return None if self._estimate is None else self._estimate(images)
 
     def claimable(self, batch: str | None = None) -> bool:
         """Whether a job (of ``batch``) could be claimed now (a read, for idle workers)."""

@@ -9,15 +9,19 @@ cost is given only when every model in it has a price, and its tokens of no know
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pixyproxy_cli.core.constants import BATCH_PROVIDERS
 from pixyproxy_cli.core.constants import USAGE_GROUPINGS as GROUPINGS
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
 from pixyproxy_cli.data.db.interfaces import UsageRow
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, transaction
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.models import ImagePublic
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,38 @@ class UsageService:
         self._uow = uow
         self._prices = prices
         self._batch_price_factor = batch_price_factor
+
+    def estimate(self, images: Sequence[ImagePublic]) -> float | None:
+        """What ``images`` cost in USD by the prices, or None when one cannot be priced.
+
+        As ``summary`` prices them: each by its model's price, a Batch API image at
+        ``batch_price_factor``; None without a price for a model, or without tokens.
+        """
+        total = 0.0
+        for image in images:
+            price = self._prices.get(image.model)
+            if price is None or image.usage is None:
+                return None
+            usage = image.usage
+            kinds_in, kinds_out = usage.input_tokens_details, usage.output_tokens_details
+            cost = price.cost(
+                UsageRow(
+                    key="",
+                    model=image.model,
+                    images=1,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    input_text_tokens=kinds_in.text_tokens if kinds_in else 0,
+                    input_image_tokens=kinds_in.image_tokens if kinds_in else 0,
+                    output_text_tokens=kinds_out.text_tokens if kinds_out else 0,
+                    output_image_tokens=kinds_out.image_tokens if kinds_out else 0,
+                    provider=image.provider,
+                )
+            )
+            if cost is None:
+                return None
+            total += cost * (self._batch_price_factor if image.provider in BATCH_PROVIDERS else 1)
+        return total
 
     def summary(
         self, *, by: str = "day", since: datetime | None = None, owner: str | None = None

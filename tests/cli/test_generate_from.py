@@ -154,3 +154,24 @@ def test_jobs_cancel_a_batch_and_show_one(prompts, monkeypatch):
     assert again.stderr == "Cancelled 0 job(s)\n"
     assert missing.exit_code == 3
     assert missing.stderr == "Error: No job with GUID 0b4e28ba-2fa1-11d2-883f-0016d3cca427\n"
+
+
+def test_the_summary_counts_the_tokens_and_prices_them(
+    isolated_environment, fake_openai, monkeypatch
+):
+    from tests.openai_server import client_environment
+
+    for name, value in client_environment(fake_openai, "sk-summary").items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("IMAGE_PRICES", "gpt-image-2.5-sunburst=10:40")
+    path = isolated_environment / "two.txt"
+    path.write_text("one\n" + '{"prompt": "two", "n": 2}\n', encoding="utf-8")
+
+    result = run("generate", "--from", str(path))
+
+    assert result.exit_code == 0, result.stderr
+    # 50 input tokens a request, 1,056 output tokens an image (the fake's usage).
+    tokens = 2 * 50 + 3 * 1056
+    cost = (2 * 50 * 10 + 3 * 1056 * 40) / 1_000_000
+    assert ", in " in result.stderr
+    assert result.stderr.rstrip().endswith(f" s ({tokens:,} tokens, ~${cost:,.4f} by IMAGE_PRICES)")
