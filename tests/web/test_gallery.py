@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.web.pages import CONTENT_SECURITY_POLICY, CSRF_REFUSED
 
 GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -454,3 +455,44 @@ def test_the_form_offers_only_the_qualities_the_servers_model_takes(api, model, 
 
     select = page.split('<select name="quality">', 1)[1].split("</select>", 1)[0]
     assert re.findall(r"<option>([a-z]+)</option>", select) == offered
+
+
+def test_a_pasted_list_is_queued_as_jobs_and_the_grid_shows_them(api):
+    sign_in(api, "alice")
+    listed = "a fox at dawn\n\n" + '{"prompt": "two owls", "n": 2}\n' + "a heron\n"
+
+    response = post_form(
+        api, "/gallery/generate", {"prompt": listed, "list": "true", "private": "true"}
+    )
+
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    batch = location.removeprefix("/?batch=")
+    assert re.fullmatch(GUID, batch)
+    jobs = api.get(f"/jobs?batch={batch}", auth=api.auth("alice")).json()
+    assert [(job["prompt"], job["n"], job["private"]) for job in jobs] == [
+        ("a fox at dawn", 1, True),
+        ("two owls", 2, True),
+        ("a heron", 1, True),
+    ]
+    page = api.get(location).text
+    for job in jobs:  # the app of this test runs no job workers: they wait, queued
+        assert f'<li class="job" data-job="{job["job"]}" data-state="queued">' in page
+    assert '<span class="caption">two owls</span>' in page
+    assert api.get(location).headers["content-security-policy"].count("img-src 'self' data:") == 1
+
+
+@pytest.mark.parametrize(
+    ("listed", "message"),
+    [
+        ("fine\n" + '{"prompt": "x", "size": "12x12"}\n', "the list, line 2: size"),
+        ("   \n\n", "the list holds no prompt"),
+        ("\n".join(f"prompt {n}" for n in range(101)), "the list has more than 100 prompts"),
+    ],
+)
+def test_a_list_with_a_bad_line_queues_nothing_and_says_which(api, listed, message):
+    response = post_form(api, "/gallery/generate", {"prompt": listed, "list": "true"})
+
+    assert response.status_code == 422
+    assert message in response.text
+    assert api.services.jobs.recent(Caller(local_admin=True, sees_everything=True)) == []

@@ -25,6 +25,7 @@ from pixyproxy_cli.core.exceptions import (
 from pixyproxy_cli.core.filters import image_filters
 from pixyproxy_cli.core.image_options import IMAGE_FORMATS, qualities_for
 from pixyproxy_cli.core.models import ImagePublic, User
+from pixyproxy_cli.core.prompt_file import read_prompt_lines
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.validation import validate_model
@@ -39,6 +40,7 @@ from pixyproxy_cli.web.pages import (
 )
 from pixyproxy_cli.web.requests import ImageRequest
 from pixyproxy_cli.web.routers.images import generate
+from pixyproxy_cli.web.routers.jobs import MAX_BATCH_REQUESTS, caller_of, queue
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -76,8 +78,13 @@ def gallery(
     viewer: PageUser,
     services: ServicesDep,
     deleted: str | None = None,
+    batch: str | None = None,
 ) -> Response:
-    """The grid of images the viewer may see, newest first, filtered by the query."""
+    """The grid of images the viewer may see, newest first, filtered by the query.
+
+    With ``batch`` (a list of prompts queued from the form), that batch's jobs come first:
+    ``gallery.js`` follows the open ones (their events) until they turn into images.
+    """
     given = {name: request.query_params.get(name, "").strip() for name in FILTER_FIELDS}
     after = request.query_params.get("after") or None
     context: dict[str, Any] = {
@@ -89,8 +96,12 @@ def gallery(
         "formats": IMAGE_FORMATS,
         "sizes": SIZES,
         "counts": range(1, min(4, MAX_IMAGES_PER_REQUEST) + 1),
+        "batch": batch,
+        "jobs": [],
     }
     try:
+        if batch:
+            context["jobs"] = services.jobs.batch_jobs(batch, caller_of(prompts), limit=1000)
         images = _page(prompts, given, after)
     except (InputValidationError, AuthenticationError, RecordNotFoundError) as error:
         return render(request, "gallery.html", 422, images=[], error=error.message, **context)
@@ -159,9 +170,15 @@ def generate_form(
     quality: Annotated[str, Form()] = "",
     image_format: Annotated[str, Form(alias="format")] = "",
     private: Annotated[str, Form()] = "",
+    as_list: Annotated[str, Form(alias="list")] = "",
     csrf: CsrfField = None,
 ) -> Response:
-    """Generates from the form, then shows the image (or the grid, for several)."""
+    """Generates from the form, then shows the image (or the grid, for several).
+
+    With ``list``, the prompt is a list, one prompt a line (or a JSON line with options
+    of its own, as ``generate --from`` reads them): it is queued as jobs, and the grid
+    shows them as they run.
+    """
     check_csrf(request, csrf)
     if private and viewer is None:
         raise AuthenticationError("Sign in to make a private image")
@@ -177,9 +194,34 @@ def generate_form(
             if value
         }
     )
+    if as_list:
+        batch = queue(prompts, services, request, _listed(prompt, values))
+        return redirect(request, f"/?batch={batch}")
     body = validate_model(ImageRequest, values)
     images = generate(prompts, services, request, body)
     return redirect(request, f"/gallery/image/{images[0].guid}" if len(images) == 1 else "/")
+
+
+def _listed(text: str, values: dict[str, Any]) -> list[ImageRequest]:
+    """The requests of a pasted list: each line's own fields over the form's.
+
+    Raises InputValidationError naming the first line that is not valid.
+    """
+    lines = read_prompt_lines(text, "the list")
+    if len(lines) > MAX_BATCH_REQUESTS:
+        raise InputValidationError(f"the list has more than {MAX_BATCH_REQUESTS} prompts")
+    requests = []
+    for line in lines:
+        fields = {**values, "prompt": line.prompt, **line.options}
+        if line.n is not None:
+            fields["n"] = line.n
+        if line.private is not None:
+            fields["private"] = line.private
+        try:
+            requests.append(validate_model(ImageRequest, fields))
+        except InputValidationError as error:
+            raise InputValidationError(f"the list, line {line.line}: {error.message}") from None
+    return requests
 
 
 @router.get("/gallery/signin")

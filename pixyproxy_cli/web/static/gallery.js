@@ -1,4 +1,5 @@
-// pixyproxy's gallery: more images as one scrolls, and the generate form's progress.
+// pixyproxy's gallery: more images as one scrolls, the generate form's progress, and a
+// list's jobs as they run.
 // Every page works without this file; it only spares a click and shows what is going on.
 "use strict";
 
@@ -56,6 +57,47 @@
         }
       }
     });
+  }
+
+  // A list's jobs: follow each open one's events; a partial image shows as it streams,
+  // and a job that is done turns into its images.
+  const ended = new Set(["done", "failed", "cancelled"]);
+  const follow = (tile) => {
+    const badge = tile.querySelector(".state");
+    const partial = tile.querySelector("img.partial");
+    const source = new EventSource(`/jobs/${tile.dataset.job}/events`);
+    source.addEventListener("partial", (event) => {
+      const data = JSON.parse(event.data);
+      if (partial && data.image.startsWith("data:image/")) {
+        partial.src = data.image;
+        partial.hidden = false;
+      }
+      badge.textContent = `running: partial image ${data.number}`;
+    });
+    source.addEventListener("job", (event) => {
+      const job = JSON.parse(event.data);
+      tile.dataset.state = job.state;
+      badge.textContent = job.error ? `${job.state}: ${job.error}` : job.state;
+      if (!ended.has(job.state)) return;
+      source.close(); // the server closes too; an EventSource would reconnect
+      if (partial) partial.remove();
+      for (const guid of [...job.images].reverse()) {
+        const link = document.createElement("a");
+        link.href = `/gallery/image/${guid}`;
+        const image = document.createElement("img");
+        image.src = `/image/${guid}/thumbnail?size=256`;
+        image.alt = job.prompt;
+        image.width = 256;
+        image.height = 256;
+        link.append(image);
+        tile.prepend(link);
+      }
+    });
+  };
+  if ("EventSource" in window) {
+    for (const tile of document.querySelectorAll("li.job")) {
+      if (!ended.has(tile.dataset.state)) follow(tile);
+    }
   }
 
   // Generate: post the form in the background, show the time it takes, then open the
