@@ -150,6 +150,11 @@ class SQLiteDatabase(Database):
                 connection.execute("PRAGMA foreign_keys = ON")
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
+                # 256 KB of page cache a connection, not SQLite's 2 MB: a pool of 20 would
+                # otherwise hold 40 MB once the file outgrows them, and the OS caches the
+                # file anyway (jobs_child.py, 10,000 jobs: peak RSS 102 -> 69 MB, 49 -> 38 s;
+                # the SQLite search benchmark unchanged, 0.51 ms).
+                connection.execute("PRAGMA cache_size = -256")
                 # A search's literal words (core/search.py); SQLite's LIKE folds ASCII only.
                 connection.create_function("pixy_contains", 2, contains, deterministic=True)
                 _connect_search_index(connection)
