@@ -68,8 +68,10 @@ def main() -> None:
         services.close()
         return
     jobs = JobService(services.prompts.dependencies, provider_timeout=60)
+    # As `generate --from` does: the list is read, queued, and let go before the jobs run.
     requests = [JobService.request_for(f"prompt {n}", ImageOptions()) for n in range(count)]
     batch = jobs.submit(requests, Caller())
+    del requests
     started = time.perf_counter()
     jobs.work(batch, workers=workers, stop=threading.Event(), finished=lambda job: None)
     wall = time.perf_counter() - started

@@ -7,7 +7,6 @@ Ctrl-C stops claiming and leaves the rest queued, and ``pixyproxy jobs resume BA
 import sys
 import threading
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -65,23 +64,21 @@ def queue_prompt_file(
     of being left for live workers. Raises InputValidationError naming the line when any
     line is not valid: nothing is queued.
     """
-    from pixyproxy_cli.core.jobs import JobRequest
     from pixyproxy_cli.core.prompt_file import read_prompt_lines
 
     text, name = read_prompt_source(source)
     lines = read_prompt_lines(text, name)
     service, caller = cli.backend().jobs(overrides)
     options = service.default_options
-    requests = []
-    for line in lines:
-        requests.append(
-            JobRequest(
-                prompt=line.prompt,
-                n=line.n if line.n is not None else (n or 1),
-                private=line.private if line.private is not None else private,
-                options=asdict(options.overridden(line.options)),
-            )
+    requests = [
+        service.request_for(
+            line.prompt,
+            options.overridden(line.options),
+            n=line.n if line.n is not None else (n or 1),
+            private=line.private if line.private is not None else private,
         )
+        for line in lines
+    ]
     numbers = [line.line for line in lines]
     try:
         if batch_api:

@@ -11,6 +11,7 @@ it is sent again only with a notice that says so.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -140,7 +141,7 @@ class JobService:
             raise InputValidationError("one line number per request")
         batch = str(uuid.uuid4())
         maker = self.maker(caller)
-        jobs = []
+        owners = []
         for line, request in zip(numbers, requests, strict=True):
             try:
                 options = ImageOptions(**request.options)
@@ -154,11 +155,14 @@ class JobService:
                 raise InputValidationError(f"line {line}: unknown option ({error})") from None
             except InputValidationError as error:
                 raise InputValidationError(f"line {line}: {error.message}") from None
-            owner = caller.owner_for(request.private)
-            jobs.append(NewJob(str(uuid.uuid4()), batch, line, owner, request))
+            owners.append(caller.owner_for(request.private))
         for attempt in retried(self._uow):
             with attempt as uow:
                 now = self._clock()
+                jobs = (
+                    NewJob(str(uuid.uuid4()), batch, line, owner, request)
+                    for line, owner, request in zip(numbers, owners, requests, strict=True)
+                )  # made as they are inserted: a long list is not held twice
                 uow.jobs.add(jobs, now=now, remote=remote is not None)
                 if remote is not None:
                     uow.jobs.add_remote_batch(batch, remote, now=now)
@@ -193,9 +197,9 @@ class JobService:
 
         ``partials``: its partial images are kept for its events (``partial``).
         """
-        return JobRequest(
-            prompt=prompt, n=n, private=private, options=asdict(options), partials=partials
-        )
+        # Requests with the same options share one validated dict (a list of 10,000 prompts
+        # would otherwise hold 10,000 copies); prompt and n are checked by ``submit``.
+        return _template(options, private, partials).model_copy(update={"prompt": prompt, "n": n})
 
     # -- running -----------------------------------------------------------------------
 
@@ -531,6 +535,12 @@ class JobService:
                     now=self._clock(),
                 )
         return cancelled
+
+
+@functools.lru_cache(maxsize=256)
+def _template(options: ImageOptions, private: bool, partials: bool) -> JobRequest:
+    """A validated request with these options, to copy with a prompt and a count."""
+    return JobRequest(prompt="-", private=private, options=asdict(options), partials=partials)
 
 
 def _ignore(error: Exception) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +62,7 @@ class JobRepositoryInterface(ABC):
     """The job queue."""
 
     @abstractmethod
-    def add(self, jobs: Sequence[NewJob], *, now: float, remote: bool = False) -> None:
+    def add(self, jobs: Iterable[NewJob], *, now: float, remote: bool = False) -> None:
         """Queue ``jobs``, due at once; ``remote``: for the provider's Batch API instead."""
 
     @abstractmethod
@@ -177,7 +177,7 @@ class SqlJobRepository(JobRepositoryInterface):
     def __init__(self, db: DatabaseContext) -> None:
         self._db = db
 
-    def add(self, jobs: Sequence[NewJob], *, now: float, remote: bool = False) -> None:
+    def add(self, jobs: Iterable[NewJob], *, now: float, remote: bool = False) -> None:
         """See JobRepositoryInterface.add."""
         for job in jobs:
             self._db.execute(
