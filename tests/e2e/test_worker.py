@@ -60,3 +60,65 @@ def test_two_worker_processes_run_a_queued_batch_once_and_stop_on_sigterm(
     assert sorted(job["line"] for job in ended) == list(range(1, 13))  # each once, by one
     assert {job["state"] for job in ended} == {"done"}
     assert len(images) == 12
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another_after_its_lease(
+    backend_settings, fake_openai, tmp_path
+):
+    """kill -9 of a `pixyproxy worker` while its provider call is in flight: the job stays
+    held until its lease runs out, then another worker takes it, says it may have been
+    billed, and stores its image once."""
+    from tests.openai_server import client_environment, image_answer, provider_for
+
+    if not EXECUTABLE.exists():
+        pytest.fail(f"{EXECUTABLE} is missing: install the project (pip install -e '.[test]')")
+    env = {**os.environ, **settings_environment(backend_settings)}
+    env.update(client_environment(fake_openai, "sk-killed-worker"), OPENAI_TIMEOUT="30")
+    slow = image_answer()
+    slow.delay = 20.0  # the killed worker's call: still in flight when it dies
+    fake_openai.script(slow)
+    services = build_services(backend_settings)
+    try:
+        batch = services.jobs.submit([JobService.request_for("killed", ImageOptions())], Caller())
+        worker = subprocess.Popen(
+            [str(EXECUTABLE), "worker", "-j", "1"], env=env, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while len(fake_openai.requests) == 0:  # the provider has the request
+                assert time.monotonic() < deadline
+                assert worker.poll() is None
+                time.sleep(0.05)
+        finally:
+            worker.kill()
+            worker.wait(10)
+        admin = Caller(local_admin=True, sees_everything=True)
+        (held,) = services.jobs.batch_jobs(batch, admin)
+        assert (held.state, held.sent) == ("running", 1)
+        assert services.jobs.claim("too early", batch) is None  # its lease still runs
+
+        # Past the lease (OPENAI_TIMEOUT + 60 s), as another machine's clock would see it.
+        other = build_services(
+            backend_settings, provider=provider_for(fake_openai, "sk-killed-worker")
+        )
+        try:
+            later = JobService(
+                other.prompts.dependencies, provider_timeout=30, clock=lambda: time.time() + 3600
+            )
+            taken = later.claim("the next worker", batch)
+            notices: list[str] = []
+            ended = later.run(taken, "the next worker", notices.append)
+        finally:
+            other.close()
+        images = list(services.prompts.get_all_images())
+    finally:
+        services.close()
+
+    assert (taken.guid, taken.sent) == (held.guid, 2)
+    assert notices == [
+        f"line 1 ({held.guid}) was sent 1 time(s) before without a stored result, and may "
+        "have been billed: sending it again"
+    ]
+    assert (ended.state, len(ended.images)) == ("done", 1)
+    assert [image.prompt for image in images] == ["killed"]
