@@ -51,11 +51,12 @@ def image_option(name: str, extra: str = "") -> Any:
 
 
 if TYPE_CHECKING:  # kept off the start-up path: pydantic's models load only to make images
-    from pixyproxy_cli.core.models import ImageProgress, ImagePublic
+    from pixyproxy_cli.core.models import ImagePublic
+    from pixyproxy_cli.core.progress import ImageProgress
     from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
 
-    Make = Callable[[PromptServiceInterface, "ImageProgress" | None], Sequence[ImagePublic]]
+    Make = Callable[[PromptServiceInterface, ImageProgress | None], Sequence[ImagePublic]]
     """Makes the images through the prompt service, telling the progress callback (if any)."""
 
 

@@ -92,3 +92,6 @@ class Provision(IntEnum):
 
 BATCH_PROVIDERS = frozenset({"openai-batch"})
 """The providers' names of images made through a Batch API (priced by BATCH_PRICE_FACTOR)."""
+
+MAX_JOB_ERROR_LENGTH = 2000
+"""The longest error a job keeps, in characters."""

@@ -14,14 +14,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pixyproxy_cli.core.constants import MAX_JOB_ERROR_LENGTH
 from pixyproxy_cli.core.models import ImagePublic
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATES: tuple[JobState, ...] = ("queued", "running", "done", "failed", "cancelled")
 FINISHED_STATES: frozenset[str] = frozenset({"done", "failed", "cancelled"})
 """States a job never leaves."""
-MAX_ERROR_LENGTH = 2000
-"""The longest error a job keeps, in characters."""
+MAX_ERROR_LENGTH = MAX_JOB_ERROR_LENGTH
 
 
 class JobRequest(BaseModel):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -409,13 +409,3 @@ class UserCreate(BaseModel):
     username: Username
     password: Password
     class_key: ClassKey
-
-
-class ImageProgress(Protocol):
-    """Told ``(received, expected)`` each time a partial image of a streamed request arrives.
-
-    With the partial image's bytes when the provider sent one that is an image (sniffed).
-    """
-
-    def __call__(self, received: int, expected: int, image: bytes | None = None) -> None:
-        """One more partial image."""

@@ -14,11 +14,11 @@ if TYPE_CHECKING:
         ImageContent,
         ImageDetailCreate,
         ImageFile,
-        ImageProgress,
         ImagePublic,
         User,
         UserCreate,
     )
+    from pixyproxy_cli.core.progress import ImageProgress
 
 
 class PromptServiceInterface(ABC):

@@ -43,9 +43,9 @@ if TYPE_CHECKING:
     from pixyproxy_cli.core.models import (
         ImageContent,
         ImageDetailCreate,
-        ImageProgress,
         ImagePublic,
     )
+    from pixyproxy_cli.core.progress import ImageProgress
     from pixyproxy_cli.service.models import ModelListing
     from pixyproxy_cli.service.usage import UsageLine
 

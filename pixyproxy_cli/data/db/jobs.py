@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pixyproxy_cli.core.jobs import MAX_ERROR_LENGTH, Job, JobRequest, RemoteBatch
+from pixyproxy_cli.core.constants import MAX_JOB_ERROR_LENGTH
 
 if TYPE_CHECKING:
+    from pixyproxy_cli.core.jobs import Job, JobRequest, RemoteBatch
     from pixyproxy_cli.data.db.context import DatabaseContext
 
 CLAIMABLE = (
@@ -273,7 +274,7 @@ class SqlJobRepository(JobRepositoryInterface):
             worker,
             "state = 'failed', error = %(error)s, lease_until = NULL, partial_image = NULL, "
             "updated_at = %(now)s, finished_at = %(now)s",
-            {"error": error[:MAX_ERROR_LENGTH], "now": now},
+            {"error": error[:MAX_JOB_ERROR_LENGTH], "now": now},
         )
 
     def release(
@@ -370,7 +371,7 @@ class SqlJobRepository(JobRepositoryInterface):
             {"batch": batch},
         )
         row = self._db.fetchone()
-        return None if row is None else RemoteBatch.model_validate(dict(row))
+        return None if row is None else _remote_batch(row)
 
     def remote_batches(self, *, uncollected: bool, limit: int) -> list[RemoteBatch]:
         """See JobRepositoryInterface.remote_batches."""
@@ -380,7 +381,7 @@ class SqlJobRepository(JobRepositoryInterface):
             "ORDER BY id DESC LIMIT %(limit)s",
             {"limit": limit},
         )
-        return [RemoteBatch.model_validate(dict(row)) for row in self._db.fetchall()]
+        return [_remote_batch(row) for row in self._db.fetchall()]
 
     def start_remote(self, batch: str, *, now: float) -> int:
         """See JobRepositoryInterface.start_remote."""
@@ -404,7 +405,7 @@ class SqlJobRepository(JobRepositoryInterface):
             "WHERE guid = %(guid)s AND remote = 1 AND state = 'running'",
             {
                 "images": json.dumps(list(images or [])),
-                "error": (error or "")[:MAX_ERROR_LENGTH],
+                "error": (error or "")[:MAX_JOB_ERROR_LENGTH],
                 "now": now,
                 "guid": guid,
             },
@@ -418,6 +419,8 @@ class SqlJobRepository(JobRepositoryInterface):
 
 
 def _job(row: Mapping[str, Any]) -> Job:
+    from pixyproxy_cli.core.jobs import Job, JobRequest
+
     images = row["images"]
     return Job(
         id=int(row["id"]),
@@ -440,3 +443,9 @@ def _job(row: Mapping[str, Any]) -> Job:
         remote=bool(row["remote"]),
         partials=int(row["partials"]),
     )
+
+
+def _remote_batch(row: Mapping[str, Any]) -> RemoteBatch:
+    from pixyproxy_cli.core.jobs import RemoteBatch
+
+    return RemoteBatch.model_validate(dict(row))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS, SVG_MEDIA_TYPE
 from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.core.image_options import ImageOptions
-from pixyproxy_cli.core.models import ImageProgress
+from pixyproxy_cli.core.progress import ImageProgress
 from pixyproxy_cli.core.provenance import ProvenanceReport
 
 
