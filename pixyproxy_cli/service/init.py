@@ -186,6 +186,15 @@ class Services:
             uow=self.prompts.dependencies.uow,
         )
 
+    def webhook_secret(self) -> str | None:
+        """The OpenAI webhook's signing secret (the environment's, else the keyring's).
+
+        None: webhooks are off. Read at each call, so a key set later takes effect.
+        """
+        from pixyproxy_cli.data.keyring_stores.secrets import webhook_secret
+
+        return webhook_secret(self.settings)
+
     def readiness(self) -> dict[str, str]:
         """``ok``, or what is wrong, for the database and the image store (GET /readyz)."""
         from pixyproxy_cli.core.exceptions import PixyProxyException

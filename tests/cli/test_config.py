@@ -275,6 +275,7 @@ def test_key_set_keeps_the_openai_key_in_the_keyring_and_generate_uses_it(
     assert keys.stdout == (
         "openai\tOPENAI_API_KEY\tstored\ndb\tDB_PASSWORD\tnot stored\n"
         "s3\tAWS_SECRET_ACCESS_KEY\tnot stored\n"
+        "webhook\tOPENAI_WEBHOOK_SECRET\tnot stored\n"
     )
     assert entries["OPENAI_API_KEY"]["source"] == "the keyring (pixyproxy key set)"
     assert made.exit_code == 0, made.stderr
@@ -374,6 +375,7 @@ def test_without_a_keyring_backend_the_message_names_the_ways_out():
     assert keys.stdout == (
         "openai\tOPENAI_API_KEY\tnot stored\ndb\tDB_PASSWORD\tnot stored\n"
         "s3\tAWS_SECRET_ACCESS_KEY\tnot stored\n"
+        "webhook\tOPENAI_WEBHOOK_SECRET\tnot stored\n"
     )
 
 

@@ -137,3 +137,29 @@ def test_without_webhooks_the_workers_poll_and_collect(backend_settings, fake_op
         assert (job.state, len(job.images)) == ("done", 1)
     finally:
         services.close()
+
+
+def test_the_secret_may_live_in_the_keyring(memory_keyring, sqlite_settings, fake_openai):
+    from typer.testing import CliRunner
+
+    from pixyproxy_cli.commands.main import app
+    from tests.conftest import settings_environment
+
+    stored = CliRunner().invoke(
+        app,
+        ["key", "set", "webhook", "--stdin"],
+        input=SECRET + "\n",
+        env=settings_environment(sqlite_settings),
+    )
+    assert stored.exit_code == 0, stored.output
+    assert memory_keyring.get_password("pixyproxy:secrets", "webhook") == SECRET
+    built, database = make_api(sqlite_settings, provider_for(fake_openai, "sk-keyring-hook"))
+    try:
+        with built.client:
+            payload, headers = webhook("batch.completed", "batch_not_ours", SECRET)
+            good = built.post("/webhooks/openai", content=payload, headers=headers)
+            headers["webhook-signature"] = "v1," + base64.b64encode(b"y" * 32).decode()
+            forged = built.post("/webhooks/openai", content=payload, headers=headers)
+    finally:
+        database.close()
+    assert (good.status_code, forged.status_code) == (200, 401)

@@ -39,6 +39,7 @@ SECRETS = {
     "openai": SecretKind("openai", "OPENAI_API_KEY", "the OpenAI API key"),
     "db": SecretKind("db", "DB_PASSWORD", "the database password"),
     "s3": SecretKind("s3", "AWS_SECRET_ACCESS_KEY", "the object store's secret access key"),
+    "webhook": SecretKind("webhook", "OPENAI_WEBHOOK_SECRET", "the OpenAI webhook's secret"),
 }
 
 
@@ -182,4 +183,16 @@ def object_store_secret(settings: Settings) -> str | None:
     if settings.aws_secret_access_key is not None:
         return settings.aws_secret_access_key.get_secret_value()
     stored = keyring_secret(settings.config_dir, "s3")
+    return stored() if stored else None
+
+
+def webhook_secret(settings: Settings) -> str | None:
+    """The OpenAI webhook's signing secret: OPENAI_WEBHOOK_SECRET, else the keyring's.
+
+    None when neither has one (``POST /webhooks/openai`` is then off). Raises
+    ConfigurationError or KeyringError as ``SecretStore.require``.
+    """
+    if settings.openai_webhook_secret is not None:
+        return settings.openai_webhook_secret.get_secret_value()
+    stored = keyring_secret(settings.config_dir, "webhook")
     return stored() if stored else None

@@ -306,25 +306,22 @@ class WebhookAnswer(BaseModel):
     summary="OpenAI's webhook: a batch has ended",
     description=(
         "Point an OpenAI webhook endpoint (batch events) here and set its signing secret "
-        "as OPENAI_WEBHOOK_SECRET: the signature (webhook-id, webhook-timestamp, "
-        "webhook-signature; at most 5 minutes old) is checked before anything else (401 "
-        "when it does not match), then the batch it names is collected as `pixyproxy jobs "
-        "collect` would. Events of other batches are acknowledged and ignored. 404 when no "
-        "secret is set."
+        "as OPENAI_WEBHOOK_SECRET (or `pixyproxy key set webhook`): the signature "
+        "(webhook-id, webhook-timestamp, webhook-signature; at most 5 minutes old) is "
+        "checked before anything else (401 when it does not match), then the batch it "
+        "names is collected as `pixyproxy jobs collect` would. Events of other batches are "
+        "acknowledged and ignored. 404 when no secret is set."
     ),
     responses=error_responses(401, 404, 413, 422, 500, 502, 503),
 )
 async def openai_webhook(request: Request, services: ServicesDep) -> dict[str, object]:
     """POST /webhooks/openai."""
-    secret = services.settings.openai_webhook_secret
+    secret = await run_in_threadpool(services.webhook_secret)
     if secret is None:  # before the body is read: nothing to check it with
         return await run_in_threadpool(services.jobs.remote.webhook, b"", {}, None)
     payload = await request.body()
     return await run_in_threadpool(
-        services.jobs.remote.webhook,
-        payload,
-        dict(request.headers),
-        secret.get_secret_value(),
+        services.jobs.remote.webhook, payload, dict(request.headers), secret
     )
 
 
