@@ -727,6 +727,19 @@ class FakeBatchApi:
             self._advance(batch)
             return Answer(200, self._public(batch))
 
+    def listing(self) -> Answer:
+        """GET /v1/batches: every batch, newest first, in one page (as the SDK pages it)."""
+        with self._lock:
+            data = [self._public(batch) for batch in reversed(self.batches.values())]
+        body = {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": False,
+        }
+        return Answer(200, body)
+
     def cancel(self, batch_id: str) -> Answer:
         """POST /v1/batches/{id}/cancel."""
         with self._lock:
@@ -904,6 +917,8 @@ class FakeOpenAI:
                         self._send_bytes(data)
                 elif batch:
                     self._answer(fake.batch_api.retrieve(batch.group(1)))
+                elif self.path.split("?", 1)[0] == "/v1/batches":
+                    self._answer(fake.batch_api.listing())
                 elif self.path == "/v1/models":
                     data = [
                         model_object(m, fake.shutdown_dates.get(m))

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 PAGE = 1000
 """Jobs read at a time from a batch."""
+SEND_GRACE = 900.0
+"""Seconds after which a send that never recorded its batch is taken to have stopped (a
+send is two requests of at most OPENAI_TIMEOUT each)."""
 EVERYONE = Caller(local_admin=True, sees_everything=True)
 
 
@@ -180,9 +183,13 @@ class RemoteBatches:
                 failed(error)
 
     def _collect(self, record: RemoteBatch) -> Collected:
-        if record.remote_id is None:  # its send never finished: nothing at the provider
-            return Collected(record)
-        state = self._provider.batch_state(record.remote_id)
+        if record.remote_id is None:  # its sender stopped before it heard of the batch
+            found = self._recover(record)
+            if found is None:
+                return Collected(self.get(record.batch))
+            state = found
+        else:
+            state = self._provider.batch_state(record.remote_id)
         self._save(record.batch, _fields(state))
         if not state.ended:
             return Collected(self.get(record.batch))
@@ -198,6 +205,25 @@ class RemoteBatches:
                 failed += self._fail(job, _why(state, outcome))
         self._save(record.batch, {"collected_at": self._clock()})
         return Collected(self.get(record.batch), stored=stored, failed=failed)
+
+    def _recover(self, record: RemoteBatch) -> RemoteBatchState | None:
+        """The provider's batch of a send that never finished, once it may have finished.
+
+        After ``SEND_GRACE``: the batch found by its label, its jobs marked running; or, if
+        the provider has none, the jobs failed. None while the send may still be going on,
+        and when no batch was found.
+        """
+        if self._clock() - record.created_at < SEND_GRACE:
+            return None
+        found = self._provider.find_batch(record.batch)
+        if found is None:
+            self._end_unsent(record.batch, "the sender stopped before the provider took it")
+            return None
+        for attempt in retried(self._uow):
+            with attempt as uow:
+                uow.jobs.update_remote_batch(record.batch, _fields(found), now=self._clock())
+                uow.jobs.start_remote(record.batch, now=self._clock())
+        return found
 
     def _store(self, job: Job, outcome: BatchOutcome) -> int:
         """Store ``outcome``'s images as ``job``'s, with its end; 1, or 0 when it ended first."""

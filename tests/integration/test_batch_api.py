@@ -216,3 +216,50 @@ def test_images_made_through_a_batch_are_priced_at_the_batch_factor(world):
     assert line.cost == pytest.approx(live + live / 2)
     providers = {image.provider for image in services.prompts.get_all_images()}
     assert providers == {"openai", "openai-batch"}
+
+
+@pytest.mark.parametrize("died", ["after the provider took it", "before"])
+def test_a_send_whose_sender_died_is_found_by_its_label_or_its_jobs_fail(world, died):
+    import time
+
+    from pixyproxy_cli.service.remote_batches import SEND_GRACE, RemoteBatches
+
+    services, _fake = world
+    provider = services.prompts.dependencies.provider
+    real_send = provider.send_batch
+
+    def dying_send(lines, label):
+        if died != "before":
+            real_send(lines, label)  # the provider has it...
+        raise KeyboardInterrupt  # ...and the process dies before recording its id
+
+    provider.send_batch = dying_send
+    with pytest.raises(KeyboardInterrupt):
+        services.jobs.remote.send(requests("lost", "found"), Caller())
+    provider.send_batch = real_send
+    (record,) = services.jobs.remote.recent()
+    assert (record.status, record.remote_id) == ("sending", None)
+    # Soon after, the send may still be going on: nothing is decided.
+    assert services.jobs.remote.collect()[0].batch.status == "sending"
+
+    later = RemoteBatches(
+        services.jobs,
+        services.prompts.dependencies,
+        clock=lambda: time.time() + SEND_GRACE + 1,
+    )
+    results = [later.collect() for _ in range(4)]
+
+    jobs = services.jobs.batch_jobs(record.batch, ADMIN)
+    if died == "before":
+        assert results[0][0].batch.status == "failed"
+        assert {job.state for job in jobs} == {"failed"}
+        assert {job.error for job in jobs} == {
+            "not sent: the sender stopped before the provider took it"
+        }
+    else:
+        adopted = results[0][0].batch
+        assert (adopted.status, adopted.remote_id.startswith("batch_")) == ("validating", True)
+        assert results[-1][0].batch.status == "completed"
+        assert sum(result[0].stored for result in results) == 2
+        assert {job.state for job in jobs} == {"done"}
+    assert image_count(services) == (0 if died == "before" else 2)

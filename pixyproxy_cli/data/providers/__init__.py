@@ -233,6 +233,14 @@ class ImageProviderInterface(ABC):
         """Ask the provider to stop the batch ``remote_id``. Raises as ``send_batch``."""
         raise self.no_batch_api()
 
+    def find_batch(self, label: str) -> RemoteBatchState | None:
+        """The provider's batch that ``send_batch`` named ``label``, or None.
+
+        For a send whose sender stopped before it heard the batch's id. Raises as
+        ``send_batch``.
+        """
+        raise self.no_batch_api()
+
     def batch_event(
         self, payload: bytes, headers: Mapping[str, str], secret: str
     ) -> tuple[str, str]:

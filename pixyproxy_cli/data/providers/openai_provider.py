@@ -323,6 +323,24 @@ class OpenAIImageProvider(ImageProviderInterface):
         except openai.APIError as error:
             raise self._translate(error) from error
 
+    def find_batch(self, label: str) -> RemoteBatchState | None:
+        """The batch whose metadata names ``label``, among the newest ``FIND_BATCH_LIMIT``.
+
+        ``client.batches.list``, newest first. Raises as ``send_batch``.
+        """
+        import openai
+
+        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
+        try:
+            for seen, batch in enumerate(client.batches.list(limit=100)):
+                if seen >= FIND_BATCH_LIMIT:
+                    break
+                if (batch.metadata or {}).get("pixyproxy_batch") == label:
+                    return _batch_state(batch)
+        except openai.APIError as error:
+            raise self._translate(error) from error
+        return None
+
     def cancel_batch(self, remote_id: str) -> RemoteBatchState:
         """``client.batches.cancel``: one request. Raises as ``send_batch``."""
         import openai
@@ -575,6 +593,8 @@ class OpenAIImageProvider(ImageProviderInterface):
         return GenerationError(f"OpenAI refused the request (HTTP {status}): {_api_message(error)}")
 
 
+FIND_BATCH_LIMIT = 1000
+"""How many of the newest batches ``find_batch`` looks through."""
 BATCH_ENDPOINT = "/v1/images/generations"
 """The endpoint a batch of generations names (one of ``BatchCreateParams.endpoint``)."""
 
