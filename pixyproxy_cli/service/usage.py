@@ -135,17 +135,15 @@ class UsageService:
     def estimate(self, images: Sequence[ImagePublic]) -> float | None:
         """What ``images`` cost in USD by the prices, or None when one cannot be priced.
 
-        As ``summary`` prices them: each by its model's price, a Batch API image at
-        ``batch_price_factor``; None without a price for a model, or without tokens.
+        As ``summary`` prices them (``_cost``); None without tokens for an image.
         """
         total = 0.0
         for image in images:
-            price = self._prices.get(image.model)
-            if price is None or image.usage is None:
+            if image.usage is None:
                 return None
             usage = image.usage
             kinds_in, kinds_out = usage.input_tokens_details, usage.output_tokens_details
-            cost = price.cost(
+            cost = self._cost(
                 UsageRow(
                     key="",
                     model=image.model,
@@ -161,8 +159,19 @@ class UsageService:
             )
             if cost is None:
                 return None
-            total += cost * (self._batch_price_factor if image.provider in BATCH_PROVIDERS else 1)
+            total += cost
         return total
+
+    def _cost(self, row: UsageRow) -> float | None:
+        """``row``'s cost by its model's price; a Batch API row's at ``batch_price_factor``.
+
+        None without a price for the model, or one its tokens can be priced by.
+        """
+        price = self._prices.get(row.model)
+        cost = price.cost(row) if price else None
+        if cost is not None and row.provider in BATCH_PROVIDERS:
+            cost *= self._batch_price_factor
+        return cost
 
     def summary(
         self, *, by: str = "day", since: datetime | None = None, owner: str | None = None
@@ -177,10 +186,7 @@ class UsageService:
             rows = uow.images.usage(by=by, since=since, owner=owner)
         lines: dict[str, UsageLine] = {}
         for row in rows:
-            price = self._prices.get(row.model)
-            cost = price.cost(row) if price else None
-            if cost is not None and row.provider in BATCH_PROVIDERS:
-                cost *= self._batch_price_factor
+            cost = self._cost(row)
             line = UsageLine(
                 row.key,
                 row.images,
