@@ -24,7 +24,7 @@ from pixyproxy_cli.core.exceptions import (
 from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.jobs import Job, JobRequest, RemoteBatch
 from pixyproxy_cli.service.access import Caller
-from pixyproxy_cli.service.transaction import retried, transaction
+from pixyproxy_cli.service.transaction import keyset_pages, retried, transaction
 from pixyproxy_cli.service.validation import validate_guid
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ PAGE = 1000
 SEND_GRACE = 900.0
 """Seconds after which a send that never recorded its batch is taken to have stopped (a
 send is two requests of at most OPENAI_TIMEOUT each)."""
-EVERYONE = Caller(local_admin=True, sees_everything=True)
 
 
 @dataclass(frozen=True)
@@ -96,11 +95,7 @@ class RemoteBatches:
         except PixyProxyException as error:
             self._end_unsent(batch, error.message)
             raise
-        for attempt in retried(self._uow):
-            with attempt as uow:
-                now = self._clock()
-                uow.jobs.update_remote_batch(batch, _fields(state), now=now)
-                uow.jobs.start_remote(batch, now=now)
+        self._taken(batch, state)
         return self.get(batch)
 
     def get(self, batch: str) -> RemoteBatch:
@@ -190,7 +185,7 @@ class RemoteBatches:
             state = found
         else:
             state = self._provider.batch_state(record.remote_id)
-        self._save(record.batch, _fields(state))
+            self._save(record.batch, _fields(state))
         if not state.ended:
             return Collected(self.get(record.batch))
         outcomes = {outcome.key: outcome for outcome in self._provider.batch_outcomes(state)}
@@ -219,11 +214,16 @@ class RemoteBatches:
         if found is None:
             self._end_unsent(record.batch, "the sender stopped before the provider took it")
             return None
+        self._taken(record.batch, found)
+        return found
+
+    def _taken(self, batch: str, state: RemoteBatchState) -> None:
+        """The provider has ``batch``: its record says as ``state`` does, its jobs run."""
         for attempt in retried(self._uow):
             with attempt as uow:
-                uow.jobs.update_remote_batch(record.batch, _fields(found), now=self._clock())
-                uow.jobs.start_remote(record.batch, now=self._clock())
-        return found
+                now = self._clock()
+                uow.jobs.update_remote_batch(batch, _fields(state), now=now)
+                uow.jobs.start_remote(batch, now=now)
 
     def _store(self, job: Job, outcome: BatchOutcome) -> int:
         """Store ``outcome``'s images as ``job``'s, with its end; 1, or 0 when it ended first."""
@@ -264,13 +264,15 @@ class RemoteBatches:
                 uow.jobs.update_remote_batch(batch, changes, now=self._clock())
 
     def _batch_jobs(self, batch: str) -> Iterator[Job]:
-        after = 0
-        while True:
-            page = self._jobs.batch_jobs(batch, EVERYONE, after_line=after, limit=PAGE)
+        """Every job of ``batch``, by line, a page at a time."""
+        pages = keyset_pages(
+            self._uow,
+            lambda uow, after, limit: uow.jobs.batch_jobs(batch, after_line=after, limit=limit),
+            lambda job: job.line,
+            PAGE,
+        )
+        for page in pages:
             yield from page
-            if len(page) < PAGE:
-                return
-            after = page[-1].line
 
 
 def _fields(state: RemoteBatchState) -> dict[str, object]:
