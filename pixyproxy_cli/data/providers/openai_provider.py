@@ -20,6 +20,7 @@ import binascii
 import contextlib
 import email.utils
 import functools
+import itertools
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
@@ -56,6 +57,7 @@ from pixyproxy_cli.data.providers import (
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 OPENAI_PROVIDER = "openai"
 OPENAI_BATCH_PROVIDER = "openai-batch"
@@ -237,13 +239,7 @@ class OpenAIImageProvider(ImageProviderInterface):
         Raises ModelUnavailableError when the API does not offer the model to this key, and
         the other GenerationError subclasses when the API cannot be reached or refuses the key.
         """
-        import openai
-
-        client = self._get_client().with_options(timeout=timeout, max_retries=0)
-        try:
-            client.models.retrieve(self.model)
-        except openai.APIError as error:
-            raise self._translate(error, timeout=timeout) from error
+        self._once(lambda client: client.models.retrieve(self.model), timeout=timeout)
         return f"the API answers and offers {self.model}"
 
     def check_provenance(self, image: SourceImage) -> ProvenanceReport:
@@ -252,13 +248,9 @@ class OpenAIImageProvider(ImageProviderInterface):
         Raises the GenerationError subclasses of ``generate`` when the API cannot answer
         or refuses.
         """
-        import openai
-
-        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
-        try:
-            answer = client.content_provenance_checks.create(file=_upload(image))
-        except openai.APIError as error:
-            raise self._translate(error) from error
+        answer = self._once(
+            lambda client: client.content_provenance_checks.create(file=_upload(image))
+        )
         return ProvenanceReport(
             checked_at=datetime.fromtimestamp(answer.created_at, UTC),
             signals=tuple(
@@ -284,8 +276,6 @@ class OpenAIImageProvider(ImageProviderInterface):
         key. ``label`` goes in the batch's metadata. Raises the GenerationError subclasses
         of ``generate``.
         """
-        import openai
-
         body = "".join(
             json.dumps(
                 {
@@ -298,58 +288,42 @@ class OpenAIImageProvider(ImageProviderInterface):
             + "\n"
             for line in lines
         ).encode()
-        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
-        try:
+
+        def send(client: Any) -> Any:
             upload = client.files.create(
                 file=("pixyproxy-batch.jsonl", body, "application/jsonl"), purpose="batch"
             )
-            batch = client.batches.create(
+            return client.batches.create(
                 input_file_id=upload.id,
                 endpoint=BATCH_ENDPOINT,
                 completion_window="24h",
                 metadata={"pixyproxy_batch": label},
             )
-        except openai.APIError as error:
-            raise self._translate(error) from error
-        return _batch_state(batch)
+
+        return _batch_state(self._once(send))
 
     def batch_state(self, remote_id: str) -> RemoteBatchState:
         """``client.batches.retrieve``: one request. Raises as ``send_batch``."""
-        import openai
-
-        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
-        try:
-            return _batch_state(client.batches.retrieve(remote_id))
-        except openai.APIError as error:
-            raise self._translate(error) from error
+        return _batch_state(self._once(lambda client: client.batches.retrieve(remote_id)))
 
     def find_batch(self, label: str) -> RemoteBatchState | None:
         """The batch whose metadata names ``label``, among the newest ``FIND_BATCH_LIMIT``.
 
         ``client.batches.list``, newest first. Raises as ``send_batch``.
         """
-        import openai
 
-        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
-        try:
-            for seen, batch in enumerate(client.batches.list(limit=100)):
-                if seen >= FIND_BATCH_LIMIT:
-                    break
-                if (batch.metadata or {}).get("pixyproxy_batch") == label:
-                    return _batch_state(batch)
-        except openai.APIError as error:
-            raise self._translate(error) from error
-        return None
+        def find(client: Any) -> Any:
+            newest = itertools.islice(client.batches.list(limit=100), FIND_BATCH_LIMIT)
+            return next(
+                (b for b in newest if (b.metadata or {}).get("pixyproxy_batch") == label), None
+            )
+
+        found = self._once(find)
+        return None if found is None else _batch_state(found)
 
     def cancel_batch(self, remote_id: str) -> RemoteBatchState:
         """``client.batches.cancel``: one request. Raises as ``send_batch``."""
-        import openai
-
-        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
-        try:
-            return _batch_state(client.batches.cancel(remote_id))
-        except openai.APIError as error:
-            raise self._translate(error) from error
+        return _batch_state(self._once(lambda client: client.batches.cancel(remote_id)))
 
     def batch_event(
         self, payload: bytes, headers: Mapping[str, str], secret: str
@@ -382,17 +356,11 @@ class OpenAIImageProvider(ImageProviderInterface):
         decoded as ``generate`` decodes one (the bytes sniffed, the usage shared); anything
         else is the line's error. Raises as ``send_batch``.
         """
-        import openai
-
-        client = self._get_client().with_options(timeout=self.timeout, max_retries=0)
         outcomes: list[BatchOutcome] = []
         for file_id in (state.output_file, state.error_file):
             if not file_id:
                 continue
-            try:
-                text = client.files.content(file_id).text
-            except openai.APIError as error:
-                raise self._translate(error) from error
+            text = self._once(functools.partial(_file_text, file_id))
             outcomes.extend(self._outcome(line) for line in text.splitlines() if line.strip())
         return outcomes
 
@@ -436,13 +404,7 @@ class OpenAIImageProvider(ImageProviderInterface):
         Models the SDK documents as shut down are left out. Raises the GenerationError
         subclasses of ``generate`` when the API cannot answer.
         """
-        import openai
-
-        client = self._get_client().with_options(timeout=timeout, max_retries=0)
-        try:
-            models = list(client.models.list())
-        except openai.APIError as error:
-            raise self._translate(error, timeout=timeout) from error
+        models = self._once(lambda client: list(client.models.list()), timeout=timeout)
         return sorted(
             (
                 ModelInfo(model.id, getattr(model, "shutdown_date", None))
@@ -451,6 +413,21 @@ class OpenAIImageProvider(ImageProviderInterface):
             ),
             key=lambda model: model.id,
         )
+
+    def _once(self, call: Callable[[Any], T], *, timeout: float | None = None) -> T:
+        """``call(client)``, its requests made once (no retry), each within ``timeout`` s.
+
+        The timeout defaults to the provider's. Raises the GenerationError ``_translate``
+        makes of the API's error.
+        """
+        import openai
+
+        limit = self.timeout if timeout is None else timeout
+        client = self._get_client().with_options(timeout=limit, max_retries=0)
+        try:
+            return call(client)
+        except openai.APIError as error:
+            raise self._translate(error, timeout=timeout) from error
 
     def _decode_stream(self, stream: Any, progress: Progress) -> list[GeneratedImage]:
         """The final image of a stream of partial-image and completed events."""
@@ -606,6 +583,11 @@ def _partial_image(encoded: str | None) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return data if sniff_media_type(data) is not None else None
+
+
+def _file_text(file_id: str, client: Any) -> str:
+    """The text of the file ``file_id`` (a batch's output or errors)."""
+    return str(client.files.content(file_id).text)
 
 
 def _batch_state(batch: Any) -> RemoteBatchState:
