@@ -209,7 +209,7 @@ class SqlJobRepository(JobRepositoryInterface):
             "worker": worker,
             "until": now + lease,
         }
-        where = CLAIMABLE + (" AND batch = %(batch)s" if batch else "")
+        where = _claimable(batch)
         if db.database.dialect != "mysql":
             # One statement that writes from its start: the transaction takes SQLite's write
             # lock first (waiting its turn), never a read lock it would have to upgrade.
@@ -228,7 +228,7 @@ class SqlJobRepository(JobRepositoryInterface):
 
     def claimable(self, *, now: float, batch: str | None = None) -> bool:
         """See JobRepositoryInterface.claimable."""
-        where = CLAIMABLE + (" AND batch = %(batch)s" if batch else "")
+        where = _claimable(batch)
         self._db.execute(
             f"SELECT 1 AS due FROM jobs WHERE {where} LIMIT 1",  # noqa: S608
             {"now": now, "batch": batch},
@@ -449,3 +449,8 @@ def _remote_batch(row: Mapping[str, Any]) -> RemoteBatch:
     from pixyproxy_cli.core.jobs import RemoteBatch
 
     return RemoteBatch.model_validate(dict(row))
+
+
+def _claimable(batch: str | None) -> str:
+    """The WHERE of jobs a live worker may take now (``CLAIMABLE``), of ``batch`` if named."""
+    return CLAIMABLE + (" AND batch = %(batch)s" if batch else "")
