@@ -754,25 +754,34 @@ def median_round(results: list[WrkResult], key: str) -> WrkResult:
     )
 
 
+def served_image(
+    database: dict[str, str], data: Path, image_size: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The settings of a benchmark's ``serve`` over ``database`` (no generation limit, a
+    pool of 32) and one image made with them, offline (no API key), to read back."""
+    env = {
+        **database,
+        "PIXYPROXY_DATA_DIR": str(data),
+        "GENERATE_RATE_LIMIT": "0",
+        "DB_POOL_SIZE": "32",
+        "IMAGE_SIZE": image_size,
+    }
+    made = json.loads(
+        subprocess.run(
+            [PIXYPROXY, "generate", "benchmark", "--json"],
+            env={name: value for name, value in env.items() if name != "OPENAI_API_KEY"},
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    return env, made
+
+
 def bench_http(seconds: int, work: Path, rounds: int) -> list[Row]:
     rows: list[Row] = []
-    with mysql_database(1000) as env:
-        env = {
-            **env,
-            "PIXYPROXY_DATA_DIR": str(work / "http"),
-            "GENERATE_RATE_LIMIT": "0",
-            "DB_POOL_SIZE": "32",
-            "IMAGE_SIZE": "64x64",
-        }
-        made = json.loads(
-            subprocess.run(
-                [PIXYPROXY, "generate", "benchmark", "--json"],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
+    with mysql_database(1000) as database:
+        env, made = served_image(database, work / "http", "64x64")
         guid = made["guid"]
         password = "a password for the benchmark"
         subprocess.run(
@@ -1324,23 +1333,8 @@ def bench_async_serve(seconds: int, work: Path, rounds: int) -> list[Row]:
     fake.latency = 5.0
     jobs_count, job_workers = 200, 16
     try:
-        with mysql_database(1000) as env:
-            env = {
-                **env,
-                "PIXYPROXY_DATA_DIR": str(work / "async"),
-                "GENERATE_RATE_LIMIT": "0",
-                "DB_POOL_SIZE": "32",
-                "IMAGE_SIZE": "1024x1024",
-            }
-            made = json.loads(
-                subprocess.run(
-                    [PIXYPROXY, "generate", "benchmark", "--json"],
-                    env={k: v for k, v in env.items() if k != "OPENAI_API_KEY"},
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout
-            )
+        with mysql_database(1000) as database:
+            env, made = served_image(database, work / "async", "1024x1024")
             env.update(
                 OPENAI_API_KEY="sk-async-bench",
                 OPENAI_BASE_URL=fake.base_url,
