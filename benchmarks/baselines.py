@@ -1,10 +1,10 @@
 """Baseline programs the benchmarks compare pixyproxy against, measured in the same run.
 
-Run as ``python baselines.py typer --help`` (a bare five-command Typer app; ``typer list
---json`` runs its ``list`` command, which takes the options of ``pixyproxy list`` and prints
-``[]``: the least any Typer command costs), or imported by
-uvicorn as ``baselines:lookup_app`` (a minimal FastAPI endpoint doing the same GUID lookup
-through a plain pooled mysql-connector connection per request) and
+Run as ``python baselines.py typer --help`` (a bare five-command Typer app with pixyproxy's
+global options; ``typer list --json`` runs its ``list`` command, which takes the options of
+``pixyproxy list`` and prints ``[]``: the least any Typer command with those options costs),
+or imported by uvicorn as ``baselines:lookup_app`` (a minimal FastAPI endpoint doing the same
+GUID lookup through a plain pooled mysql-connector connection per request) and
 ``baselines:file_app`` (a bare Starlette FileResponse of one file).
 """
 
@@ -13,15 +13,36 @@ import sys
 
 
 def typer_app() -> None:
+    from enum import StrEnum
     from typing import Annotated
 
     import typer
 
     app = typer.Typer()
 
+    @app.callback()
+    def main(
+        debug: bool = False,
+        version: bool = False,
+        server: str | None = None,
+        local: bool = False,
+        quiet: Annotated[bool, typer.Option("-q", "--quiet")] = False,
+        verbose: Annotated[bool, typer.Option("-v", "--verbose")] = False,
+    ) -> None:
+        """pixyproxy's global options, no work."""
+
+    class Order(StrEnum):
+        OLDEST = "oldest"
+        NEWEST = "newest"
+
     @app.command("list")
     def list_(
         as_json: Annotated[bool, typer.Option("--json")] = False,
+        search: Annotated[str | None, typer.Option("--search", "-s")] = None,
+        since: str | None = None,
+        until: str | None = None,
+        model: str | None = None,
+        order: Order = Order.OLDEST,
         limit: Annotated[int | None, typer.Option(min=1)] = None,
         after: str | None = None,
         mine: bool = False,

@@ -1,4 +1,4 @@
-"""Settings: one frozen model, from flags, the environment, ``.env``, a config file, defaults.
+"""Settings: one frozen record, from flags, the environment, ``.env``, a config file, defaults.
 
 Precedence, highest first: explicit overrides (command-line flags) > environment variables >
 the ``.env`` file > the user's config file (``core/config_file.py``) > defaults. The ``.env``
@@ -6,23 +6,34 @@ file is ``$PIXYPROXY_ENV_FILE`` when that is set, otherwise ``.env`` in the curr
 python-dotenv reads it without touching ``os.environ``. ``.env.example`` documents every
 variable listed in ``ENVIRONMENT``. ``explain_settings`` also says where each value came from.
 
-Why not pydantic-settings, which reads env and ``.env`` with the same precedence: every
-command loads the settings, and it costs more than the whole of this module.
-``benchmarks/settings_loader.py`` (2026-11-27, 2 cores): importing this module and loading
-all 30 settings took 29 ms; importing pydantic-settings and building a 5-field BaseSettings
-took 50 ms (1.72x, +21 ms), both after pydantic itself. The loader here is one table of
-variable names and one function.
+Every command loads the settings, so they cost what a command's start-up can afford:
+
+- Why not pydantic-settings, which reads env and ``.env`` with the same precedence:
+  ``benchmarks/settings_loader.py`` (2026-11-27, 2 cores): importing this module and loading
+  all 30 settings took 29 ms; importing pydantic-settings and building a 5-field BaseSettings
+  took 50 ms (1.72x, +21 ms), both after pydantic itself.
+- Why not a pydantic ``BaseModel``: building a model class of 50 fields took 15 ms of every
+  command (2026-12-07, ``python -X importtime``), a third of ``list --json``'s own cost.
+  Each setting declares its type for mypy and its rule as a pydantic-core schema (the engine
+  under pydantic, which Typer loads anyway); the values given are checked by one
+  ``SchemaValidator`` built from those schemas in under a millisecond, with pydantic's own
+  messages. A default is not checked at run time: ``tests/unit/test_settings.py`` checks
+  every default against its rule.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import SecretStr
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core import core_schema as cs
 
 from pixyproxy_cli.core.config_file import (
     ConfigFile,
@@ -38,6 +49,9 @@ from pixyproxy_cli.core.constants import (
 from pixyproxy_cli.core.exceptions import ConfigurationError, InputValidationError
 from pixyproxy_cli.core.image_options import OPTION_BY_NAME
 
+if TYPE_CHECKING:
+    from pydantic_core.core_schema import CoreSchema
+
 APP_NAME = "pixyproxy"
 ENV_FILE_VARIABLE = "PIXYPROXY_ENV_FILE"
 
@@ -49,56 +63,88 @@ RENAMED = {
 }
 """The settings whose environment variable is not their field's name in upper case."""
 
+_RULE = "rule"
+"""The metadata key of a setting's pydantic-core schema."""
+
+
+def _setting(default: Any, rule: CoreSchema, *, optional: bool = False) -> Any:
+    """A setting's field: its default, and the schema a given value must pass."""
+    return dataclasses.field(
+        default=default, metadata={_RULE: cs.nullable_schema(rule) if optional else rule}
+    )
+
+
+def _text(min_length: int | None = None, max_length: int | None = None) -> CoreSchema:
+    return cs.str_schema(min_length=min_length, max_length=max_length)
+
+
+def _secret() -> CoreSchema:
+    """A secret: text kept in a SecretStr (a SecretStr is taken as it is)."""
+    return cs.no_info_before_validator_function(
+        lambda value: value.get_secret_value() if isinstance(value, SecretStr) else value,
+        cs.no_info_after_validator_function(SecretStr, cs.str_schema()),
+    )
+
+
+_PATH = cs.no_info_plain_validator_function(Path)
+"""A path: ``Path(value)``, which takes text or a path."""
+
 
 def _image_setting(name: str) -> Any:
-    """The field of image option ``name``'s setting: its default from ``IMAGE_OPTIONS``."""
+    """The field of image option ``name``'s setting: its default from ``IMAGE_OPTIONS``.
+
+    Its value is checked when an image is made (``ImageOptions.check``), not here.
+    """
     option = OPTION_BY_NAME[name]
     if option.integer:
-        return Field(default=option.default)
-    return Field(default=option.default, max_length=32)
+        return _setting(option.default, cs.int_schema(), optional=True)
+    return _setting(option.default, _text(max_length=32))
 
 
-class Settings(BaseModel):
-    """Every setting pixyproxy reads, resolved and validated."""
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every setting pixyproxy reads, resolved and validated (``load_settings``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    db_backend: Literal["sqlite", "mysql"] = "sqlite"
-    db_host: str | None = None
-    db_port: int = Field(default=3306, ge=1, le=65535)
-    db_user: str | None = None
-    db_password: SecretStr | None = None
-    db_name: str = Field(default="pixyproxy", min_length=1, max_length=64)
-    db_pool_size: int = Field(default=10, ge=1, le=512)
-    db_pool_timeout: float = Field(default=10.0, ge=0)
-    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_backend: Literal["sqlite", "mysql"] = _setting(
+        "sqlite", cs.literal_schema(["sqlite", "mysql"])
+    )
+    db_host: str | None = _setting(None, _text(), optional=True)
+    db_port: int = _setting(3306, cs.int_schema(ge=1, le=65535))
+    db_user: str | None = _setting(None, _text(), optional=True)
+    db_password: SecretStr | None = _setting(None, _secret(), optional=True)
+    db_name: str = _setting("pixyproxy", _text(min_length=1, max_length=64))
+    db_pool_size: int = _setting(10, cs.int_schema(ge=1, le=512))
+    db_pool_timeout: float = _setting(10.0, cs.float_schema(ge=0))
+    db_connect_timeout: float = _setting(5.0, cs.float_schema(gt=0))
     # Galera's causal reads (wsrep_sync_wait) for every session; None: the server's own.
-    db_sync_wait: int | None = Field(default=None, ge=0, le=15)
-    data_dir: Path
-    config_dir: Path
-    image_dir: Path
+    db_sync_wait: int | None = _setting(None, cs.int_schema(ge=0, le=15), optional=True)
+    data_dir: Path = dataclasses.field(metadata={_RULE: _PATH})
+    config_dir: Path = dataclasses.field(metadata={_RULE: _PATH})
+    image_dir: Path = dataclasses.field(metadata={_RULE: _PATH})
     # An object store instead of IMAGE_DIR: s3://bucket/prefix, signed in with the AWS
     # variables (the secret also in the keyring: pixyproxy key set s3).
-    image_store: str | None = Field(default=None, max_length=1024)
-    aws_endpoint_url: str | None = Field(default=None, max_length=1024)
-    aws_region: str | None = Field(default=None, max_length=64)
-    aws_access_key_id: str | None = Field(default=None, max_length=256)
-    aws_secret_access_key: SecretStr | None = None
+    image_store: str | None = _setting(None, _text(max_length=1024), optional=True)
+    aws_endpoint_url: str | None = _setting(None, _text(max_length=1024), optional=True)
+    aws_region: str | None = _setting(None, _text(max_length=64), optional=True)
+    aws_access_key_id: str | None = _setting(None, _text(max_length=256), optional=True)
+    aws_secret_access_key: SecretStr | None = _setting(None, _secret(), optional=True)
     # Seconds a presigned URL lives when `serve` redirects GET .../content to the object
     # store (307); 0 sends the bytes through `serve`. A local IMAGE_DIR is always sent.
-    image_redirect: int = Field(default=0, ge=0, le=7 * 24 * 3600)
-    sqlite_path: Path
-    max_prompt_length: int = Field(default=DEFAULT_MAX_PROMPT_LENGTH, ge=1, le=1_000_000)
-    image_provider: ProviderChoice = "auto"
-    openai_api_key: SecretStr | None = None
-    openai_base_url: str | None = None
+    image_redirect: int = _setting(0, cs.int_schema(ge=0, le=7 * 24 * 3600))
+    sqlite_path: Path = dataclasses.field(metadata={_RULE: _PATH})
+    max_prompt_length: int = _setting(DEFAULT_MAX_PROMPT_LENGTH, cs.int_schema(ge=1, le=1_000_000))
+    image_provider: ProviderChoice = _setting(
+        "auto", cs.literal_schema(["auto", "openai", "placeholder"])
+    )
+    openai_api_key: SecretStr | None = _setting(None, _secret(), optional=True)
+    openai_base_url: str | None = _setting(None, _text(), optional=True)
     # The signing secret of an OpenAI webhook endpoint pointed at `serve`'s POST
     # /webhooks/openai (whsec_...); unset, that path answers 404 and the workers poll.
-    openai_webhook_secret: SecretStr | None = None
+    openai_webhook_secret: SecretStr | None = _setting(None, _secret(), optional=True)
     # Seconds between two looks at the Batch API's unfinished batches by a long-running
     # worker (`serve`'s, `pixyproxy worker`); 0: only webhooks and `jobs collect`.
-    batch_poll_seconds: float = Field(default=300.0, ge=0, le=86400)
-    openai_model: str = Field(default=DEFAULT_IMAGE_MODEL, min_length=1, max_length=64)
+    batch_poll_seconds: float = _setting(300.0, cs.float_schema(ge=0, le=86400))
+    openai_model: str = _setting(DEFAULT_IMAGE_MODEL, _text(min_length=1, max_length=64))
     # The image options, declared in core/image_options.py::IMAGE_OPTIONS; checked when an
     # image is made (ImageOptions.check), not here: a bad IMAGE_SIZE must not stop `list` or
     # `show`, which never use it. A GIF's frames and delay apply only when the format is gif.
@@ -113,28 +159,28 @@ class Settings(BaseModel):
     image_frames: int | None = _image_setting("frames")
     image_frame_ms: int | None = _image_setting("frame_ms")
     # USD per million input and output tokens, per model: "model=in:out,..." (usage's cost).
-    image_prices: str | None = None
+    image_prices: str | None = _setting(None, _text(), optional=True)
     # What an image made through the Batch API costs, as a share of IMAGE_PRICES.
-    batch_price_factor: float = Field(default=0.5, ge=0, le=1)
+    batch_price_factor: float = _setting(0.5, cs.float_schema(ge=0, le=1))
     # The SDK's own default is 10 minutes; an image takes well under two.
-    openai_timeout: float = Field(default=120.0, gt=0, le=3600)
-    openai_max_retries: int = Field(default=2, ge=0, le=10)
+    openai_timeout: float = _setting(120.0, cs.float_schema(gt=0, le=3600))
+    openai_max_retries: int = _setting(2, cs.int_schema(ge=0, le=10))
     # The REST API's limits (0 turns one off): failed logins per user and client, and
     # images generated per user (or per client address when anonymous), per window.
-    login_max_failures: int = Field(default=5, ge=0)
-    login_failure_window: float = Field(default=300.0, gt=0)
-    generate_rate_limit: int = Field(default=10, ge=0)
-    generate_rate_window: float = Field(default=60.0, gt=0)
+    login_max_failures: int = _setting(5, cs.int_schema(ge=0))
+    login_failure_window: float = _setting(300.0, cs.float_schema(gt=0))
+    generate_rate_limit: int = _setting(10, cs.int_schema(ge=0))
+    generate_rate_window: float = _setting(60.0, cs.float_schema(gt=0))
     # Proxies whose X-Forwarded-For / -Proto `serve` believes (comma-separated addresses or
     # networks, or *). None: proxy headers are ignored and the peer's address counts.
-    forwarded_allow_ips: str | None = None
+    forwarded_allow_ips: str | None = _setting(None, _text(), optional=True)
     # Seconds a client has to send a request's headers before `serve` closes the connection.
-    http_header_timeout: float = Field(default=10.0, gt=0, le=600)
-    http_body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    http_header_timeout: float = _setting(10.0, cs.float_schema(gt=0, le=600))
+    http_body_timeout: float = _setting(30.0, cs.float_schema(gt=0, le=3600))
     # How long an API token from POST /token is valid.
-    token_lifetime_days: float = Field(default=90.0, gt=0, le=3650)
+    token_lifetime_days: float = _setting(90.0, cs.float_schema(gt=0, le=3650))
     # Job workers each `serve` process runs (0: none; jobs then wait for `pixyproxy worker`).
-    job_workers: int = Field(default=2, ge=0, le=64)
+    job_workers: int = _setting(2, cs.int_schema(ge=0, le=64))
 
     def database_hosts(self) -> list[tuple[str, int]]:
         """The MySQL servers DB_HOST names, in order: ``a``, or ``a,b:3307,c`` (failover).
@@ -240,7 +286,8 @@ def _dotenv_values(path: Path) -> dict[str, str]:
 
 
 ENVIRONMENT: dict[str, str] = {
-    field: RENAMED.get(field, field.upper()) for field in Settings.model_fields
+    setting.name: RENAMED.get(setting.name, setting.name.upper())
+    for setting in dataclasses.fields(Settings)
 }
 """Field name -> the environment variable (and ``.env`` key) that sets it, in the fields'
 order: each field of Settings is a setting, named by RENAMED or by its own name."""
@@ -287,7 +334,7 @@ def explain_settings(
     env_values = _dotenv_values(env_file) if env_file else {}
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     for field in given:
-        if field not in Settings.model_fields:
+        if field not in ENVIRONMENT:
             raise ConfigurationError(f"unknown setting {field!r}")
     config_dir = given.get("config_dir") or _config_dir(environ, env_values)
     config = read_config_file(config_file_path(Path(config_dir).expanduser()), CONFIG_KEYS)
@@ -350,7 +397,7 @@ def _build(values: dict[str, Any], sources: SettingSources | None = None) -> Set
     values["sqlite_path"] = Path(sqlite_path).expanduser()
 
     try:
-        return Settings(**values)
+        return Settings(**_validator().validate_python(values))
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -362,6 +409,20 @@ def _build(values: dict[str, Any], sources: SettingSources | None = None) -> Set
                 name = f"{name} ({sources.config.where(name)})"
             problems.append(f"{name}: {error['msg']}")
         raise ConfigurationError("invalid settings: " + "; ".join(problems)) from exc
+
+
+@cache
+def _validator() -> SchemaValidator:
+    """One validator of every setting's rule; a setting not given keeps its default."""
+    return SchemaValidator(
+        cs.typed_dict_schema(
+            {
+                setting.name: cs.typed_dict_field(setting.metadata[_RULE], required=False)
+                for setting in dataclasses.fields(Settings)
+            },
+            extra_behavior="forbid",
+        )
+    )
 
 
 def check_setting(key: str, value: str) -> str:

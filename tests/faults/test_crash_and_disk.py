@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -211,7 +212,7 @@ def tiny_disk(tmp_path):
 
 
 def test_a_really_full_disk_for_the_cli_and_the_api(sqlite_settings, tiny_disk):
-    settings = sqlite_settings.model_copy(update={"image_dir": tiny_disk})
+    settings = replace(sqlite_settings, image_dir=tiny_disk)
     env = {**settings_environment(settings), "IMAGE_DIR": str(tiny_disk)}
 
     # The placeholder's 1024x1024 PNG is about 10 KB: more than the 4 KiB the disk has left.
@@ -264,7 +265,7 @@ def test_a_full_disk_under_the_sqlite_database_is_507_and_exit_1(sqlite_settings
     from pixyproxy_cli.service.init import build_services
     from pixyproxy_cli.web.app import create_app
 
-    settings = sqlite_settings.model_copy(update={"sqlite_path": tiny_mount / "pixyproxy.db"})
+    settings = replace(sqlite_settings, sqlite_path=tiny_mount / "pixyproxy.db")
     env = {**settings_environment(settings), "SQLITE_PATH": str(settings.sqlite_path)}
     long_prompt = "a fox " * 5000  # a row that needs new pages
     database = create_database(settings)

@@ -11,6 +11,7 @@ import os
 import subprocess
 import threading
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -153,7 +154,7 @@ def test_a_retired_model_is_a_502_that_says_how_to_choose_another(sqlite_setting
 
 
 def test_a_burst_beyond_the_pool_waits_then_gets_503_never_500(sqlite_settings, monkeypatch):
-    settings = sqlite_settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.3})
+    settings = replace(sqlite_settings, db_pool_size=1, db_pool_timeout=0.3)
     database = create_database(settings)
     services = build_services(settings, provider=FakeProvider(Journal()), database=database)
     images = SqlImageRepository  # the class: each unit of work builds its own repository

@@ -9,6 +9,7 @@ commit: every count is exact.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from functools import partial
 
 import pytest
@@ -26,7 +27,7 @@ TAKE = {"weight": 1, "capacity": 10, "now": 100.0, "window": 60.0}
 
 @pytest.fixture
 def database(mysql_settings):
-    database = create_database(mysql_settings.model_copy(update={"db_pool_size": 4}))
+    database = create_database(replace(mysql_settings, db_pool_size=4))
     build_services(mysql_settings, provider=FakeProvider(Journal()), database=database)
     with DatabaseContext(database) as db:
         db.begin_transaction()

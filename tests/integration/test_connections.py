@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -30,7 +31,7 @@ def run_transaction(database, hold: float = 0.0) -> None:
 
 
 def test_a_burst_of_three_times_the_pool_waits_and_all_succeed(backend_settings):
-    settings = backend_settings.model_copy(update={"db_pool_size": 4, "db_pool_timeout": 30})
+    settings = replace(backend_settings, db_pool_size=4, db_pool_timeout=30)
     database = create_database(settings)
     run_transaction(database)  # create the schema first
     errors: list[BaseException] = []
@@ -74,7 +75,7 @@ def test_a_burst_of_three_times_the_pool_waits_and_all_succeed(backend_settings)
 
 
 def test_pool_wait_is_bounded_then_a_clear_error(backend_settings):
-    settings = backend_settings.model_copy(update={"db_pool_size": 1, "db_pool_timeout": 0.2})
+    settings = replace(backend_settings, db_pool_size=1, db_pool_timeout=0.2)
     database = create_database(settings)
     run_transaction(database)
     holder = threading.Thread(target=run_transaction, args=(database, 1.0))
@@ -93,7 +94,7 @@ def test_pool_wait_is_bounded_then_a_clear_error(backend_settings):
 def test_sqlite_in_an_unwritable_place_is_a_connection_error(sqlite_settings, tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("x")
-    settings = sqlite_settings.model_copy(update={"sqlite_path": blocker / "db.sqlite"})
+    settings = replace(sqlite_settings, sqlite_path=blocker / "db.sqlite")
     database = create_database(settings)
 
     with pytest.raises(DBConnectionError, match="not-a-directory"):
@@ -313,7 +314,7 @@ print(type(database.translate_error(error)).__name__)
 def test_a_host_that_does_not_answer_is_passed_over_for_the_next(mysql_settings, caplog):
     dead = f"127.0.0.1:{free_port()}"  # nothing listens there: connections are refused
     alive = f"{mysql_settings.db_host}:{mysql_settings.db_port}"
-    settings = mysql_settings.model_copy(update={"db_host": f"{dead},{alive}"})
+    settings = replace(mysql_settings, db_host=f"{dead},{alive}")
     database = create_database(settings)
     try:
         for _ in range(3):

@@ -9,6 +9,7 @@ delete through one reaches the other at its next poll of ``invalidations``.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import pytest
 
@@ -26,12 +27,11 @@ def replicas(backend_settings, tmp_path):
     built = []
     shared = backend_settings.sqlite_path  # the one database file, for SQLite
     for name in ("one", "two"):
-        settings = backend_settings.model_copy(
-            update={
-                "data_dir": tmp_path / name,
-                "image_dir": tmp_path / name / "images",
-                "sqlite_path": shared,
-            }
+        settings = replace(
+            backend_settings,
+            data_dir=tmp_path / name,
+            image_dir=tmp_path / name / "images",
+            sqlite_path=shared,
         )
         database = create_database(settings)
         built.append(build_services(settings, provider=FakeProvider(Journal()), database=database))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pixyproxy_cli.core.exceptions import DBConnectionError
@@ -10,7 +12,7 @@ from pixyproxy_cli.data.init import create_database
 
 
 def test_a_failed_reopen_after_a_stale_connection_returns_its_slot_once(sqlite_settings):
-    settings = sqlite_settings.model_copy(update={"db_pool_size": 2, "db_pool_timeout": 0.2})
+    settings = replace(sqlite_settings, db_pool_size=2, db_pool_timeout=0.2)
     database = create_database(settings)
     real_begin, real_connect = database.begin, database.pool._connect
     with DatabaseContext(database) as db:  # create the schema, and one idle connection

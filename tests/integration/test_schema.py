@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,7 @@ def database_at_version(backend_settings, request, made_at: int, *rows: str):
         server = request.getfixturevalue("mysql_server")
         server.run(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
         request.addfinalizer(lambda: server.run(f"DROP DATABASE IF EXISTS `{name}`"))
-        backend_settings = backend_settings.model_copy(update={"db_name": name})
+        backend_settings = replace(backend_settings, db_name=name)
     database = create_database(backend_settings)
     connection = database.pool.acquire()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -110,7 +111,7 @@ def test_private_images_and_users_on_the_real_roster(services):
 
 
 def test_prompt_length_limit_comes_from_settings(backend_settings):
-    settings = backend_settings.model_copy(update={"max_prompt_length": 10})
+    settings = replace(backend_settings, max_prompt_length=10)
     database = create_database(settings)
     provider = FakeProvider(Journal())
     try:

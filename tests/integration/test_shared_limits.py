@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
@@ -36,8 +37,8 @@ class CountingHasher(PasswordHasher):
 
 @pytest.fixture
 def services(backend_settings):
-    settings = backend_settings.model_copy(
-        update={"login_max_failures": 5, "generate_rate_limit": 7, "db_pool_size": 8}
+    settings = replace(
+        backend_settings, login_max_failures=5, generate_rate_limit=7, db_pool_size=8
     )
     database = create_database(settings)
     hasher = CountingHasher()

@@ -76,10 +76,11 @@ def test_the_choices_are_the_installed_sdk_literals_where_it_has_them():
 
 
 def test_settings_have_one_field_per_option_with_its_default():
+    by_name = {field.name: field for field in dataclasses.fields(Settings)}
     for option in IMAGE_OPTIONS:
-        field = Settings.model_fields[option.setting]
+        field = by_name[option.setting]
         assert field.default == option.default, option.setting
-    image_settings = {name for name in Settings.model_fields if name.startswith("image_")}
+    image_settings = {name for name in by_name if name.startswith("image_")}
     assert image_settings - {option.setting for option in IMAGE_OPTIONS} == {
         "image_dir",
         "image_provider",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from pixyproxy_cli.core.exceptions import ConfigurationError
-from pixyproxy_cli.core.settings import load_settings
+from pixyproxy_cli.core.settings import Settings, _validator, load_settings
 
 
 def test_defaults_are_sqlite_in_the_data_directory(tmp_path):
@@ -105,3 +106,36 @@ def test_a_malformed_db_host_is_refused_naming_the_setting(given):
     settings = load_settings({"db_backend": "mysql", "db_host": given}, environ={})
     with pytest.raises(ConfigurationError, match="^DB_HOST: "):
         settings.database_hosts()
+
+
+def test_every_default_passes_its_own_rule():
+    # Only given values are validated at run time; the defaults are held to the rules here.
+    defaults = {
+        field.name: field.default
+        for field in dataclasses.fields(Settings)
+        if field.default is not dataclasses.MISSING
+    }
+    assert len(defaults) == len(dataclasses.fields(Settings)) - 4  # the four paths
+    assert _validator().validate_python(defaults) == defaults
+
+
+def test_a_given_value_is_held_to_its_rule_and_typed():
+    settings = load_settings(
+        environ={
+            "DB_PORT": "3307",
+            "OPENAI_TIMEOUT": "30",
+            "IMAGE_FRAMES": "5",
+            "DB_PASSWORD": "hunter2",
+            "PIXYPROXY_DATA_DIR": "~/x",
+        }
+    )
+
+    assert (settings.db_port, settings.openai_timeout, settings.image_frames) == (3307, 30.0, 5)
+    assert isinstance(settings.openai_timeout, float)
+    assert settings.db_password is not None
+    assert settings.db_password.get_secret_value() == "hunter2"
+    assert settings.data_dir == Path("~/x").expanduser()
+    with pytest.raises(ConfigurationError, match="DB_NAME: String should have at most 64"):
+        load_settings(environ={"DB_NAME": "n" * 65})
+    with pytest.raises(ConfigurationError, match="OPENAI_TIMEOUT: Input should be greater than 0"):
+        load_settings(environ={"OPENAI_TIMEOUT": "0"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -50,9 +50,7 @@ def make_api(
 ):
     # Generation limits are tested on their own, and so are the job workers (test_jobs_api):
     # elsewhere they would only add noise.
-    settings = settings.model_copy(
-        update={"generate_rate_limit": generate_rate_limit, "job_workers": job_workers}
-    )
+    settings = replace(settings, generate_rate_limit=generate_rate_limit, job_workers=job_workers)
     database = create_database(settings)
     provider = provider or FakeProvider(Journal())
     services = build_services(settings, provider=provider, database=database)

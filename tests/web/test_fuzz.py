@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 from collections import Counter
+from dataclasses import replace
 
 import jsonschema
 import pytest
@@ -151,9 +152,7 @@ def _dependent_schemas(case) -> dict:
 @pytest.fixture(autouse=True)
 def fuzz_app(backend_settings):
     # The limits are tested on their own; here they would answer 429 to repeated bad auth.
-    settings = backend_settings.model_copy(
-        update={"generate_rate_limit": 0, "login_max_failures": 0}
-    )
+    settings = replace(backend_settings, generate_rate_limit=0, login_max_failures=0)
     database = create_database(settings)
     # Real image bytes: thumbnails are made from them.
     provider = FakeProvider(Journal(), data=render_png("fuzzed", 64, 48))

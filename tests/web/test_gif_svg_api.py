@@ -3,6 +3,8 @@ as every stored file is: sandboxed, never sniffed, an SVG its own thumbnail."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pixyproxy_cli.data.providers.placeholder import render_svg
@@ -54,7 +56,7 @@ def test_a_frame_count_out_of_range_or_of_another_type_is_422(api, frames):
 
 
 def test_the_servers_gif_settings_apply_to_gifs_only(sqlite_settings):
-    settings = sqlite_settings.model_copy(update={"image_frames": 5, "image_frame_ms": 300})
+    settings = replace(sqlite_settings, image_frames=5, image_frame_ms=300)
     built, database = make_api(settings)
     with built.client:
         png = built.post("/image", json={"prompt": "a fox"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -52,7 +53,7 @@ def test_bad_prompts_are_422_and_never_reach_the_provider(api, body):
 def test_a_prompt_over_the_configured_maximum_is_422(backend_settings):
     from tests.web.conftest import make_api
 
-    api, database = make_api(backend_settings.model_copy(update={"max_prompt_length": 50}))
+    api, database = make_api(replace(backend_settings, max_prompt_length=50))
     try:
         with api.client:
             response = api.post("/image", json={"prompt": "x" * 51})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import httpx
 from fastapi.testclient import TestClient
@@ -33,9 +34,7 @@ def app_with(settings, hasher=None):
 
 
 def test_failed_logins_are_throttled_per_user_and_client(sqlite_settings):
-    settings = sqlite_settings.model_copy(
-        update={"login_max_failures": 3, "login_failure_window": 60}
-    )
+    settings = replace(sqlite_settings, login_max_failures=3, login_failure_window=60)
     app, database = app_with(settings)
     try:
         here = TestClient(app, client=("10.0.0.1", 1000))
@@ -56,9 +55,7 @@ def test_failed_logins_are_throttled_per_user_and_client(sqlite_settings):
 
 
 def test_the_throttle_lifts_after_the_window(sqlite_settings):
-    settings = sqlite_settings.model_copy(
-        update={"login_max_failures": 1, "login_failure_window": 0.3}
-    )
+    settings = replace(sqlite_settings, login_max_failures=1, login_failure_window=0.3)
     app, database = app_with(settings)
     try:
         client = TestClient(app)
@@ -71,9 +68,7 @@ def test_the_throttle_lifts_after_the_window(sqlite_settings):
 
 
 def test_generating_is_limited_per_user(sqlite_settings):
-    settings = sqlite_settings.model_copy(
-        update={"generate_rate_limit": 2, "generate_rate_window": 60}
-    )
+    settings = replace(sqlite_settings, generate_rate_limit=2, generate_rate_window=60)
     app, database = app_with(settings)
     try:
         client = TestClient(app)
@@ -96,9 +91,7 @@ def test_generating_is_limited_per_user(sqlite_settings):
 
 
 def test_each_image_of_a_request_counts_against_the_limit(sqlite_settings):
-    settings = sqlite_settings.model_copy(
-        update={"generate_rate_limit": 4, "generate_rate_window": 60}
-    )
+    settings = replace(sqlite_settings, generate_rate_limit=4, generate_rate_window=60)
     app, database = app_with(settings)
     try:
         client = TestClient(app)
@@ -112,9 +105,7 @@ def test_each_image_of_a_request_counts_against_the_limit(sqlite_settings):
 
 
 def test_an_edit_over_the_limit_is_refused_before_a_byte_of_its_body_is_read(sqlite_settings):
-    settings = sqlite_settings.model_copy(
-        update={"generate_rate_limit": 1, "generate_rate_window": 60}
-    )
+    settings = replace(sqlite_settings, generate_rate_limit=1, generate_rate_window=60)
     app, database = app_with(settings)
     pulled: list[int] = []
 
@@ -149,9 +140,7 @@ def test_an_edit_over_the_limit_is_refused_before_a_byte_of_its_body_is_read(sql
 
 
 def test_each_image_of_an_edit_counts_and_a_refused_edit_uses_nothing_up(sqlite_settings):
-    settings = sqlite_settings.model_copy(
-        update={"generate_rate_limit": 4, "generate_rate_window": 60}
-    )
+    settings = replace(sqlite_settings, generate_rate_limit=4, generate_rate_window=60)
     app, database = app_with(settings)
     source = ("fox.webp", picture("webp", (20, 20)), "image/webp")
     try:

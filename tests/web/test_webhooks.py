@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
@@ -23,7 +24,7 @@ ADMIN = Caller(local_admin=True, sees_everything=True)
 
 @pytest.fixture
 def hooked(backend_settings, fake_openai):
-    settings = backend_settings.model_copy(update={"openai_webhook_secret": SecretStr(SECRET)})
+    settings = replace(backend_settings, openai_webhook_secret=SecretStr(SECRET))
     built, database = make_api(settings, provider_for(fake_openai, "sk-webhooks"))
     with built.client:
         yield built, fake_openai
@@ -115,7 +116,7 @@ def test_without_a_secret_the_path_is_not_there(sqlite_api):
 
 
 def test_without_webhooks_the_workers_poll_and_collect(backend_settings, fake_openai):
-    settings = backend_settings.model_copy(update={"batch_poll_seconds": 0.05})
+    settings = replace(backend_settings, batch_poll_seconds=0.05)
     services = build_services(settings, provider=provider_for(fake_openai, "sk-poll"))
     try:
         jobs = services.jobs
