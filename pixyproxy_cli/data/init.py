@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.exceptions import ConfigurationError
-from pixyproxy_cli.core.image_options import ImageOptions
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.db.database import Database
 from pixyproxy_cli.data.files.storage import ImageStoreInterface, LocalImageStore
-from pixyproxy_cli.data.providers import ImageProviderInterface
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.image_options import ImageOptions
+    from pixyproxy_cli.data.providers import ImageProviderInterface
 
 _lock = threading.Lock()
 _database: Database | None = None
@@ -63,12 +65,29 @@ def close_default_database() -> None:
         database.close()
 
 
-@dataclass(frozen=True)
-class ProviderChoice:
-    """The image provider the settings select, and a notice when it was a fallback."""
+class ChosenProvider:
+    """The image provider the settings select, built when first used; a notice if a fallback.
 
-    provider: ImageProviderInterface
-    notice: str | None = None
+    Choosing is cheap and happens at once, so a provider that cannot be had is refused before
+    any work; building it (the OpenAI SDK's import alone takes a third of a second) waits
+    until something asks for it, once, under a lock: ``list`` and ``show`` never do.
+    """
+
+    def __init__(
+        self, build: Callable[[], ImageProviderInterface], notice: str | None = None
+    ) -> None:
+        self.notice = notice
+        """Why this is not the provider asked for (no API key), to tell the user."""
+        self._build = build
+        self._built: ImageProviderInterface | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> ImageProviderInterface:
+        """The provider, built by the first call."""
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
 
 
 PLACEHOLDER_NOTICE = (
@@ -77,15 +96,12 @@ PLACEHOLDER_NOTICE = (
 )
 
 
-def create_provider(settings: Settings) -> ProviderChoice:
+def choose_provider(settings: Settings) -> ChosenProvider:
     """The provider for ``settings.image_provider``; ``auto`` means OpenAI when a key is set.
 
     Raises ConfigurationError when OpenAI is asked for without an API key.
     """
-    from pixyproxy_cli.data.providers.placeholder import PlaceholderProvider
-
     choice = settings.image_provider
-    options = image_options(settings)
     api_key: str | Callable[[], str] = (
         settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     )
@@ -94,30 +110,40 @@ def create_provider(settings: Settings) -> ProviderChoice:
 
         api_key = keyring_secret(settings.config_dir, "openai") or ""
     if choice == "placeholder":
-        return ProviderChoice(PlaceholderProvider(options))
+        return ChosenProvider(partial(_placeholder, settings))
     if not api_key:
         if choice == "openai":
             raise ConfigurationError(
                 "The openai provider needs OPENAI_API_KEY; set it (or pixyproxy key set "
                 "openai), or use the placeholder provider (--provider placeholder)"
             )
-        return ProviderChoice(PlaceholderProvider(options), PLACEHOLDER_NOTICE)
+        return ChosenProvider(partial(_placeholder, settings), PLACEHOLDER_NOTICE)
+    return ChosenProvider(partial(_openai, settings, api_key))
+
+
+def _placeholder(settings: Settings) -> ImageProviderInterface:
+    from pixyproxy_cli.data.providers.placeholder import PlaceholderProvider
+
+    return PlaceholderProvider(image_options(settings))
+
+
+def _openai(settings: Settings, api_key: str | Callable[[], str]) -> ImageProviderInterface:
     from pixyproxy_cli.data.providers.openai_provider import OpenAIImageProvider
 
-    return ProviderChoice(
-        OpenAIImageProvider(
-            api_key=api_key,
-            model=settings.openai_model,
-            options=options,
-            timeout=settings.openai_timeout,
-            max_retries=settings.openai_max_retries,
-            base_url=settings.openai_base_url,
-        )
+    return OpenAIImageProvider(
+        api_key=api_key,
+        model=settings.openai_model,
+        options=image_options(settings),
+        timeout=settings.openai_timeout,
+        max_retries=settings.openai_max_retries,
+        base_url=settings.openai_base_url,
     )
 
 
 def image_options(settings: Settings) -> ImageOptions:
     """The image options the settings (and the flags among them) ask for; checked when used."""
+    from pixyproxy_cli.core.image_options import ImageOptions
+
     return ImageOptions.from_settings(settings)
 
 

@@ -16,9 +16,13 @@ from pixyproxy_cli.core.constants import Provision
 from pixyproxy_cli.core.settings import Settings, load_settings
 from pixyproxy_cli.data.db.context import DatabaseContext
 from pixyproxy_cli.data.db.database import Database
-from pixyproxy_cli.data.init import create_database, create_image_store, create_provider
+from pixyproxy_cli.data.init import (
+    ChosenProvider,
+    choose_provider,
+    create_database,
+    create_image_store,
+)
 from pixyproxy_cli.data.keyring_stores.credentials import CredentialStore
-from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.service.passwords import PasswordHasher
 from pixyproxy_cli.service.private_prompts import PrivatePromptService
 from pixyproxy_cli.service.public_prompts import PromptDependencies, PromptService
@@ -28,6 +32,7 @@ from pixyproxy_cli.service.users import UserService
 if TYPE_CHECKING:
     from pixyproxy_cli.core.image_options import ImageOptions
     from pixyproxy_cli.core.models import User
+    from pixyproxy_cli.data.providers import ImageProviderInterface
     from pixyproxy_cli.service.admin import AdminService
     from pixyproxy_cli.service.interfaces import PromptServiceInterface
     from pixyproxy_cli.service.invalidations import Invalidations
@@ -250,7 +255,8 @@ def build_services(
 ) -> Services:
     """Build the services for ``settings`` (loaded from the environment when omitted).
 
-    ``provider`` defaults to the one the settings select (``data.init.create_provider``);
+    ``provider`` defaults to the one the settings select (``data.init.choose_provider``:
+    refused now when it cannot be had, built when first used);
     ``database`` to a new one (``data.init.create_database``) that the caller closes with
     ``Services.close()``. Raises
     ConfigurationError for invalid settings. ``environ`` (default ``os.environ``) is where
@@ -258,17 +264,18 @@ def build_services(
     CLI, which has the database itself: it may delete ownerless images (never the server).
     """
     settings = settings or load_settings()
-    notice = None
     if provider is None:
-        choice = create_provider(settings)
-        provider, notice = choice.provider, choice.notice
+        chosen = choose_provider(settings)
+    else:
+        given = provider
+        chosen = ChosenProvider(lambda: given)
     database = database or create_database(settings)
     uow = partial(DatabaseContext, database)
     store = create_image_store(settings)
     prompts = PromptService(
         PromptDependencies(
             uow=uow,
-            provider=provider,
+            make_provider=chosen,
             store=store,
             max_prompt_length=settings.max_prompt_length,
             local_admin=local_admin,
@@ -283,7 +290,7 @@ def build_services(
         sessions=SessionService(
             users=user_service, store=CredentialStore(settings.config_dir, environ)
         ),
-        provider_notice=notice,
+        provider_notice=chosen.notice,
     )
 
 

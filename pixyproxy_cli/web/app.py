@@ -63,6 +63,7 @@ def create_app(services: Services | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
         app.state.services = services or open_services()
+        app.state.services.prompts.dependencies.make_provider()  # now, not in a request
         app.state.metrics = Metrics(app.state.services)
         settings = app.state.services.settings
         _configure_protocol(settings.http_header_timeout, settings.http_body_timeout)

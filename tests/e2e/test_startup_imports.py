@@ -92,6 +92,22 @@ def test_list_json_builds_no_pydantic_models():
     assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
 
 
+@pytest.mark.parametrize("args", [["list", "--json"], ["show", MISSING]], ids=" ".join)
+def test_reading_commands_never_build_a_provider(args):
+    # The provider is chosen at once (a missing API key is refused before any work) and built
+    # when first used (data/init.py::ChosenProvider): reading never uses it.
+    lean = ("pixyproxy_cli.data.providers", "pixyproxy_cli.data.providers.placeholder")
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(heavy=lean), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+    )
+
+    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
+
+
 def test_command_modules_keep_real_annotations():
     # Typer evaluates string annotations with compile + eval at every start (see
     # pixyproxy_cli/commands/__init__.py): modules defining commands must not defer them.

@@ -77,7 +77,7 @@ def make_world() -> World:
     store = FakeStore(journal)
     dependencies = PromptDependencies(
         uow=partial(FakeUnitOfWork, journal, images=images),
-        provider=provider,
+        make_provider=lambda: provider,
         store=store,
         max_prompt_length=100,
         chunk_size=2,

@@ -170,7 +170,9 @@ def test_a_generation_whose_insert_loses_is_stored_once_and_paid_for_once():
             uow.failures = 1
         return uow()
 
-    service = PromptService(PromptDependencies(uow=units, provider=provider, store=store))
+    service = PromptService(
+        PromptDependencies(uow=units, make_provider=lambda: provider, store=store)
+    )
     made = service.generate_images({"prompt": "a lighthouse"}, 2)
 
     assert len(provider.prompts) == 1
