@@ -23,6 +23,21 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.std
 """
 
 
+def probe(
+    args: list[str], modules: tuple[str, ...], env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """Run the CLI with ``args`` in a fresh interpreter: the result, and which of ``modules``
+    it imported."""
+    completed = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(heavy=modules), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ) if env is None else env,
+        timeout=60,
+    )
+    return completed, json.loads(completed.stderr.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -36,15 +51,8 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.std
     ids=" ".join,
 )
 def test_commands_that_do_not_generate_never_import_heavy_libraries(args):
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(heavy=HEAVY), *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+    _, imported = probe(args, HEAVY)
 
-    imported = json.loads(completed.stderr.strip().splitlines()[-1])
     assert imported == []
 
 
@@ -52,44 +60,26 @@ def test_the_check_itself_sees_a_heavy_import():
     # Generating with a (fake) key builds the OpenAI client: the probe must notice it.
     env = {**os.environ, "OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
     env["OPENAI_MAX_RETRIES"] = "0"
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(heavy=HEAVY), "generate", "a fox"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    _, imported = probe(["generate", "a fox"], HEAVY, env)
 
-    assert "openai" in json.loads(completed.stderr.strip().splitlines()[-1])
+    assert "openai" in imported
 
 
 def test_help_loads_neither_pydantic_models_nor_rich():
     lean = ("pixyproxy_cli.core.models", "rich", "sqlite3", "mysql.connector")
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(heavy=lean), "--help"],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+    _, imported = probe(["--help"], lean)
 
-    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
+    assert imported == []
 
 
 def test_list_json_builds_no_pydantic_models():
     # Rows become JSON straight from the driver (data/db/public_json.py); the models module,
     # about 11 ms of class building, stays unloaded, as do rich and the admin service.
     lean = ("pixyproxy_cli.core.models", "rich", "pixyproxy_cli.service.admin")
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(heavy=lean), "list", "--json"],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+    completed, imported = probe(["list", "--json"], lean)
 
     assert completed.stdout == "[]\n"
-    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
+    assert imported == []
 
 
 @pytest.mark.parametrize("args", [["list", "--json"], ["show", MISSING]], ids=" ".join)
@@ -97,15 +87,9 @@ def test_reading_commands_never_build_a_provider(args):
     # The provider is chosen at once (a missing API key is refused before any work) and built
     # when first used (data/init.py::ChosenProvider): reading never uses it.
     lean = ("pixyproxy_cli.data.providers", "pixyproxy_cli.data.providers.placeholder")
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(heavy=lean), *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+    _, imported = probe(args, lean)
 
-    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
+    assert imported == []
 
 
 def test_command_modules_keep_real_annotations():
@@ -127,12 +111,6 @@ def test_command_modules_keep_real_annotations():
 
 def test_help_does_not_load_pydantic():
     """Our modules do not; Typer 0.29 itself imports pydantic to parse a sub-command's options."""
-    completed = subprocess.run(
-        [sys.executable, "-c", SCRIPT.format(heavy=("pydantic",)), "--help"],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-    )
+    _, imported = probe(["--help"], ("pydantic",))
 
-    assert json.loads(completed.stderr.strip().splitlines()[-1]) == []
+    assert imported == []
