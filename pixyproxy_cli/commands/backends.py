@@ -8,7 +8,6 @@ admin work to the machine that has the database) is said here, once per mode.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from pixyproxy_cli.core.exceptions import AuthenticationError, InputValidationEr
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from pixyproxy_cli.commands.signin import SignedIn, Who
     from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.models import ImagePublic
     from pixyproxy_cli.service.access import Caller
@@ -35,24 +35,6 @@ if TYPE_CHECKING:
 
 SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
 """Flags that choose the server's own settings: not available in remote mode."""
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """What ``login`` says: who, where the secret is kept, and anything to warn about."""
-
-    message: str
-    warning: str | None = None
-    notice: str | None = None
-
-
-@dataclass(frozen=True)
-class Who:
-    """Who is logged in, as ``whoami`` prints it and as its ``--json``."""
-
-    text: str
-    fields: dict[str, Any]
-    warning: str | None = None
 
 
 def _remote_options(overrides: dict[str, Any]) -> dict[str, Any]:
@@ -208,6 +190,8 @@ class LocalBackend(Backend):
 
     def login(self, username: str, password: str) -> SignedIn:
         """See Backend.login: the password itself is kept, for this machine's database."""
+        from pixyproxy_cli.commands.signin import SignedIn
+
         sessions = self._services().sessions
         session = sessions.login(username, password)
         return SignedIn(
@@ -225,6 +209,8 @@ class LocalBackend(Backend):
 
     def who(self) -> Who:
         """See Backend.who."""
+        from pixyproxy_cli.commands.signin import Who
+
         session = self._services().sessions.current()
         if session is None:
             raise AuthenticationError("Not logged in: run pixyproxy login")
@@ -313,6 +299,8 @@ class RemoteBackend(Backend):
         """See Backend.login: the password is exchanged for a token, kept per server."""
         import socket
 
+        from pixyproxy_cli.commands.signin import SignedIn
+
         name, where = self._session().login(
             username, password, f"pixyproxy CLI on {socket.gethostname()}"[:100]
         )
@@ -328,6 +316,8 @@ class RemoteBackend(Backend):
 
     def who(self) -> Who:
         """See Backend.who: the server, the user it names, the token and its keyring."""
+        from pixyproxy_cli.commands.signin import Who
+
         who = self._session().who()
         return Who(
             f"{who.username} (class {who.class_key}) on {who.server}; token {who.token_id} "
