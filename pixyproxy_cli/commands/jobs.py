@@ -452,7 +452,13 @@ def worker(
 
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     output.status(f"Running jobs on {workers} worker(s); Ctrl-C stops")
-    runner = service.background(workers, stop=stop, finished=finished, notice=output.notice)
+    def poll_failed(error: Exception) -> None:
+        # The worker goes on; the batches wait for the next look (or `jobs collect`).
+        output.warning(f"collecting the Batch API's batches failed, trying again later: {error}")
+
+    runner = service.background(
+        workers, stop=stop, finished=finished, notice=output.notice, poll_failed=poll_failed
+    )
     try:
         _until_done(runner, stop, lambda: "Stopping: the jobs in hand finish first")
     finally:

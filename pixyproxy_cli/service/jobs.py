@@ -410,13 +410,15 @@ class JobService:
         finished: Callable[[Job], None],
         notice: Callable[[str], None] | None = None,
         failed: Callable[[Exception], None] | None = None,
+        poll_failed: Callable[[Exception], None] | None = None,
         idle: float = IDLE_POLL,
     ) -> threading.Thread:
         """A thread (not started) that runs every batch's jobs on ``workers`` threads.
 
         It ends when ``stop`` is set, after the jobs in hand end; ``work`` says the rest.
         With a ``batch_poll`` and a provider with a Batch API, it also collects the
-        unfinished batches sent there every ``batch_poll`` seconds.
+        unfinished batches sent there every ``batch_poll`` seconds; a look that fails is
+        told to ``poll_failed`` (default: ``failed``) and the next goes on.
         """
 
         def run() -> None:
@@ -424,7 +426,7 @@ class JobService:
             if self._batch_poll > 0 and self._dependencies.provider.batch_api:
                 poller = threading.Thread(
                     target=self.remote.poll,
-                    args=(stop, self._batch_poll, failed or _ignore),
+                    args=(stop, self._batch_poll, poll_failed or failed or _ignore),
                     name="batch-poller",
                     daemon=True,
                 )

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -122,3 +123,56 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_after_its_lease(
     ]
     assert (ended.state, len(ended.images)) == ("done", 1)
     assert [image.prompt for image in images] == ["killed"]
+
+
+def test_a_worker_says_when_collecting_batches_fails_and_goes_on(
+    sqlite_settings, fake_openai, tmp_path
+):
+    """A `pixyproxy worker` whose look at the Batch API fails (OpenAI unreachable) says so on
+    stderr each time, goes on, and stops cleanly; the batch waits, uncollected."""
+    from tests.openai_server import client_environment
+
+    if not EXECUTABLE.exists():
+        pytest.fail(f"{EXECUTABLE} is missing: install the project (pip install -e '.[test]')")
+    env = {**os.environ, **settings_environment(sqlite_settings)}
+    env.update(client_environment(fake_openai, "sk-unreachable"))
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("a lighthouse at dawn\na quiet harbour\n", encoding="utf-8")
+    sent = subprocess.run(
+        [str(EXECUTABLE), "generate", "--from", str(prompts), "--batch", "--json"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    batch = json.loads(sent.stdout)["batch"]
+    env.update(OPENAI_BASE_URL="http://127.0.0.1:9/v1", BATCH_POLL_SECONDS="0.2")
+    worker = subprocess.Popen(
+        [str(EXECUTABLE), "worker", "-j", "1"], env=env, cwd=tmp_path,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    watchdog = threading.Timer(60, worker.kill)  # a worker that never says it: fail, not hang
+    watchdog.start()
+    said = []
+    try:
+        assert worker.stderr is not None
+        while len([line for line in said if line.startswith("Warning:")]) < 2:
+            line = worker.stderr.readline()
+            assert line, f"the worker ended without saying so: {said}"
+            said.append(line)
+        worker.send_signal(signal.SIGTERM)
+        rest, _ = worker.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        worker.kill()
+
+    warnings = [line for line in said if line.startswith("Warning:")]
+    assert warnings[0].startswith(
+        "Warning: collecting the Batch API's batches failed, trying again later: "
+    )
+    assert warnings[0] == warnings[1]  # each look tried again, and said so again
+    assert worker.returncode == 0, rest
+    services = build_services(sqlite_settings)
+    try:
+        (record,) = services.jobs.remote.recent(uncollected=True, limit=5)
+    finally:
+        services.close()
+    assert (record.batch, record.collected_at) == (batch, None)
