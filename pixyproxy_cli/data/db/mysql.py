@@ -60,8 +60,7 @@ _LOGIN_REFUSED_ERRNOS = frozenset(
         errorcode.ER_ACCESS_DENIED_CHANGE_USER_ERROR,
     }
 )
-# Errors that mean "the server cannot be used right now": unreachable, refused, gone away.
-_UNREACHABLE = frozenset(
+_SERVER_DOWN = frozenset(
     {
         errorcode.CR_CONNECTION_ERROR,
         errorcode.CR_CONN_HOST_ERROR,
@@ -70,29 +69,26 @@ _UNREACHABLE = frozenset(
         errorcode.CR_SERVER_LOST,
         errorcode.ER_SERVER_SHUTDOWN,
         errorcode.ER_CON_COUNT_ERROR,
-        1047,  # ER_UNKNOWN_COM_ERROR: a Galera node that is not ready ("WSREP has not yet...")
-        -1,
+        1047,  # ER_UNKNOWN_COM_ERROR: a Galera node not ready ("WSREP has not yet prepared")
     }
 )
-"""Errors of one host that the next host of DB_HOST may not have."""
+"""Errors that mean "this server cannot be used right now": unreachable, refused, gone away."""
+_UNREACHABLE = _SERVER_DOWN | {-1}
+"""Errors of one host that the next host of DB_HOST may not have (-1: the connector's own
+failure to connect, which carries no server errno)."""
 _CONFLICT_ERRNOS = frozenset({errorcode.ER_LOCK_DEADLOCK, errorcode.ER_LOCK_WAIT_TIMEOUT})
 """1213 and 1205: the transaction lost a race for rows another one changed."""
-_CONNECTION_ERRNOS = _LOGIN_REFUSED_ERRNOS | frozenset(
-    {
+_CONNECTION_ERRNOS = (
+    _LOGIN_REFUSED_ERRNOS
+    | _SERVER_DOWN
+    | {
         errorcode.ER_BAD_DB_ERROR,
-        errorcode.ER_SERVER_SHUTDOWN,
-        errorcode.ER_CON_COUNT_ERROR,
-        errorcode.CR_CONNECTION_ERROR,
-        errorcode.CR_CONN_HOST_ERROR,
-        errorcode.CR_UNKNOWN_HOST,
-        errorcode.CR_SERVER_GONE_ERROR,
-        errorcode.CR_SERVER_LOST,
         errorcode.CR_SERVER_LOST_EXTENDED,
         1927,  # MariaDB ER_CONNECTION_KILLED
         4031,  # ER_CLIENT_INTERACTION_TIMEOUT
-        1047,  # a Galera node that left the primary component ("WSREP has not yet prepared")
     }
 )
+"""Errors that end the use of a connection (DBConnectionError), whatever the host."""
 _CONSTRAINT_ERRNOS = frozenset(
     {
         errorcode.ER_DUP_ENTRY,
