@@ -452,6 +452,7 @@ def worker(
 
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     output.status(f"Running jobs on {workers} worker(s); Ctrl-C stops")
+
     def poll_failed(error: Exception) -> None:
         # The worker goes on; the batches wait for the next look (or `jobs collect`).
         output.warning(f"collecting the Batch API's batches failed, trying again later: {error}")
