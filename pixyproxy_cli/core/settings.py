@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import SecretStr
 from pydantic_core import SchemaValidator, ValidationError
@@ -86,6 +86,14 @@ def _secret() -> CoreSchema:
     )
 
 
+def _one_of(choices: Any) -> CoreSchema:
+    """One of a ``Literal``'s values: the type mypy checks is the rule the values pass."""
+    return cs.literal_schema(list(get_args(choices)))
+
+
+DatabaseBackend = Literal["sqlite", "mysql"]
+"""The databases pixyproxy keeps its details in (DB_BACKEND)."""
+
 _PATH = cs.no_info_plain_validator_function(Path)
 """A path: ``Path(value)``, which takes text or a path."""
 
@@ -105,9 +113,7 @@ def _image_setting(name: str) -> Any:
 class Settings:
     """Every setting pixyproxy reads, resolved and validated (``load_settings``)."""
 
-    db_backend: Literal["sqlite", "mysql"] = _setting(
-        "sqlite", cs.literal_schema(["sqlite", "mysql"])
-    )
+    db_backend: DatabaseBackend = _setting("sqlite", _one_of(DatabaseBackend))
     db_host: str | None = _setting(None, _text(), optional=True)
     db_port: int = _setting(3306, cs.int_schema(ge=1, le=65535))
     db_user: str | None = _setting(None, _text(), optional=True)
@@ -133,9 +139,7 @@ class Settings:
     image_redirect: int = _setting(0, cs.int_schema(ge=0, le=7 * 24 * 3600))
     sqlite_path: Path = dataclasses.field(metadata={_RULE: _PATH})
     max_prompt_length: int = _setting(DEFAULT_MAX_PROMPT_LENGTH, cs.int_schema(ge=1, le=1_000_000))
-    image_provider: ProviderChoice = _setting(
-        "auto", cs.literal_schema(["auto", "openai", "placeholder"])
-    )
+    image_provider: ProviderChoice = _setting("auto", _one_of(ProviderChoice))
     openai_api_key: SecretStr | None = _setting(None, _secret(), optional=True)
     openai_base_url: str | None = _setting(None, _text(), optional=True)
     # The signing secret of an OpenAI webhook endpoint pointed at `serve`'s POST
