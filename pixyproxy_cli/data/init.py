@@ -84,6 +84,9 @@ class ChosenProvider:
 
     def __call__(self) -> ImageProviderInterface:
         """The provider, built by the first call."""
+        built = self._built
+        if built is not None:  # every later call: no lock (a job worker asks per job)
+            return built
         with self._lock:
             if self._built is None:
                 self._built = self._build()
