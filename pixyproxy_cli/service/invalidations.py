@@ -35,6 +35,10 @@ KEEP_SECONDS = 3600.0
 """Rows older than this are purged (by whichever worker's poll comes to it)."""
 PURGE_EVERY = 2000
 """Polls between two purges, in one worker."""
+REPEAT_LOG_SECONDS = 60.0
+"""While polls keep failing (the database is down, no file can be opened), how often that is
+said again after the first failure's traceback: at 20 polls a second, one traceback each
+would flood the log."""
 
 TOKEN = "token"  # noqa: S105 - a kind of row, not a secret
 """A revoked API token; the subject is its id."""
@@ -80,12 +84,39 @@ class Invalidations:
         return told
 
     def run(self, stop: threading.Event, every: float = POLL_SECONDS) -> None:
-        """Poll every ``every`` seconds until ``stop`` is set; errors are logged, not raised."""
+        """Poll every ``every`` seconds until ``stop`` is set; errors are logged, not raised.
+
+        An outage is logged once with its traceback, then in one line every
+        ``REPEAT_LOG_SECONDS``, and its end once.
+        """
+        failing_since: float | None = None
+        failures = 0
+        said = 0.0
         while not stop.is_set():
             try:
                 self.poll()
-            except PixyProxyException:
-                logger.warning("could not read the invalidations", exc_info=True)
+            except PixyProxyException as error:
+                now = time.monotonic()
+                failures += 1
+                if failing_since is None:
+                    failing_since = said = now
+                    logger.warning("could not read the invalidations", exc_info=True)
+                elif now - said >= REPEAT_LOG_SECONDS:
+                    said = now
+                    logger.warning(
+                        "still cannot read the invalidations (%d failures in %.0f s): %s",
+                        failures,
+                        now - failing_since,
+                        error,
+                    )
+            else:
+                if failing_since is not None:
+                    logger.warning(
+                        "the invalidations are read again, after %d failures in %.0f s",
+                        failures,
+                        time.monotonic() - failing_since,
+                    )
+                    failing_since, failures = None, 0
             stop.wait(every)
 
     def start(self, every: float = POLL_SECONDS) -> Callable[[], None]:
