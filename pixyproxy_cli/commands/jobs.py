@@ -450,16 +450,15 @@ def worker(
                 f"{job.guid} (batch {job.batch[:8]}, line {job.line}): {job.state}, {what}"
             )
 
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    output.status(f"Running jobs on {workers} worker(s); Ctrl-C stops")
-
     def poll_failed(error: Exception) -> None:
         # The worker goes on; the batches wait for the next look (or `jobs collect`).
         output.warning(f"collecting the Batch API's batches failed, trying again later: {error}")
 
-    runner = service.background(
+    runner = service.background(  # refuses a provider that cannot be had, before any job
         workers, stop=stop, finished=finished, notice=output.notice, poll_failed=poll_failed
     )
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    output.status(f"Running jobs on {workers} worker(s); Ctrl-C stops")
     try:
         _until_done(runner, stop, lambda: "Stopping: the jobs in hand finish first")
     finally:

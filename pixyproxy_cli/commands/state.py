@@ -139,7 +139,11 @@ def _describe(services: Services, seconds: float) -> None:
         f"database: {settings.db_backend} {settings.database_location()} "
         f"(opened in {seconds * 1000:.0f} ms)"
     )
-    name = services.provider_name
+    try:
+        name = services.provider_name
+    except PixyProxyException as error:  # only a command that makes images needs one
+        output.info(f"provider: none ({error.message})")
+        return
     output.info(
         f"provider: {name}"
         + (f" ({services.provider_notice})" if services.provider_notice else "")

@@ -65,31 +65,54 @@ def close_default_database() -> None:
         database.close()
 
 
-class ChosenProvider:
-    """The image provider the settings select, built when first used; a notice if a fallback.
+Choice = tuple[Callable[[], "ImageProviderInterface"], str | None]
+"""A provider chosen: how to build it, and why it is not the one asked for (or None)."""
 
-    Choosing is cheap and happens at once, so a provider that cannot be had is refused before
-    any work; building it (the OpenAI SDK's import alone takes a third of a second) waits
-    until something asks for it, once, under a lock: ``list`` and ``show`` never do.
+
+class ChosenProvider:
+    """The image provider the settings select, chosen and built when first used, once.
+
+    Reading commands (``list``, ``show``, ``fetch``, ``rm``...) never use it, so they neither
+    pay for it nor fail for it: ``IMAGE_PROVIDER=openai`` without a key does not stop a
+    listing. What makes images asks for it (or for its ``notice``) before any work, so a
+    provider that cannot be had is refused first. Building (the OpenAI SDK's import alone
+    takes a third of a second) happens once, under a lock.
     """
 
-    def __init__(
-        self, build: Callable[[], ImageProviderInterface], notice: str | None = None
-    ) -> None:
-        self.notice = notice
-        """Why this is not the provider asked for (no API key), to tell the user."""
-        self._build = build
+    def __init__(self, choose: Callable[[], Choice]) -> None:
+        self._choose = choose
+        self._choice: Choice | None = None
         self._built: ImageProviderInterface | None = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def given(cls, provider: ImageProviderInterface) -> ChosenProvider:
+        """A provider already built (a server's or a test's own)."""
+        return cls(lambda: ((lambda: provider), None))
+
+    def _chosen(self) -> Choice:
+        """The choice, made by the first call; raises ConfigurationError (each time asked)."""
+        choice = self._choice
+        if choice is None:
+            choice = self._choice = self._choose()
+        return choice
+
+    @property
+    def notice(self) -> str | None:
+        """Why this is not the provider asked for (no API key), to tell the user.
+
+        Raises ConfigurationError when the provider asked for cannot be had.
+        """
+        return self._chosen()[1]
+
     def __call__(self) -> ImageProviderInterface:
-        """The provider, built by the first call."""
+        """The provider, built by the first call. Raises ConfigurationError (see notice)."""
         built = self._built
         if built is not None:  # every later call: no lock (a job worker asks per job)
             return built
         with self._lock:
             if self._built is None:
-                self._built = self._build()
+                self._built = self._chosen()[0]()
             return self._built
 
 
@@ -102,9 +125,17 @@ PLACEHOLDER_NOTICE = (
 def choose_provider(settings: Settings) -> ChosenProvider:
     """The provider for ``settings.image_provider``; ``auto`` means OpenAI when a key is set.
 
-    Raises ConfigurationError when OpenAI is asked for without an API key.
+    Nothing is read until the provider (or its notice) is first asked for: then the key is
+    looked up (the environment's, else the keyring's), and ConfigurationError raised when
+    OpenAI is asked for without one.
     """
+    return ChosenProvider(partial(_choose, settings))
+
+
+def _choose(settings: Settings) -> Choice:
     choice = settings.image_provider
+    if choice == "placeholder":
+        return partial(_placeholder, settings), None
     api_key: str | Callable[[], str] = (
         settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
     )
@@ -112,16 +143,14 @@ def choose_provider(settings: Settings) -> ChosenProvider:
         from pixyproxy_cli.data.keyring_stores.secrets import keyring_secret
 
         api_key = keyring_secret(settings.config_dir, "openai") or ""
-    if choice == "placeholder":
-        return ChosenProvider(partial(_placeholder, settings))
     if not api_key:
         if choice == "openai":
             raise ConfigurationError(
                 "The openai provider needs OPENAI_API_KEY; set it (or pixyproxy key set "
                 "openai), or use the placeholder provider (--provider placeholder)"
             )
-        return ChosenProvider(partial(_placeholder, settings), PLACEHOLDER_NOTICE)
-    return ChosenProvider(partial(_openai, settings, api_key))
+        return partial(_placeholder, settings), PLACEHOLDER_NOTICE
+    return partial(_openai, settings, api_key), None
 
 
 def _placeholder(settings: Settings) -> ImageProviderInterface:

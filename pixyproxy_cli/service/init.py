@@ -54,8 +54,16 @@ class Services:
     prompts: PromptService
     users: UserService
     sessions: SessionService
-    provider_notice: str | None = None
-    """Why the provider in use is not the one asked for (no API key), to tell the user."""
+    provider: ChosenProvider
+    """The image provider, chosen and built when first used (reading never uses it)."""
+
+    @property
+    def provider_notice(self) -> str | None:
+        """Why the provider in use is not the one asked for (no API key), to tell the user.
+
+        Raises ConfigurationError when the provider asked for cannot be had.
+        """
+        return self.provider.notice
 
     @property
     def provider_name(self) -> str:
@@ -256,7 +264,7 @@ def build_services(
     """Build the services for ``settings`` (loaded from the environment when omitted).
 
     ``provider`` defaults to the one the settings select (``data.init.choose_provider``:
-    refused now when it cannot be had, built when first used);
+    chosen and built when first used, refused then when it cannot be had);
     ``database`` to a new one (``data.init.create_database``) that the caller closes with
     ``Services.close()``. Raises
     ConfigurationError for invalid settings. ``environ`` (default ``os.environ``) is where
@@ -264,11 +272,7 @@ def build_services(
     CLI, which has the database itself: it may delete ownerless images (never the server).
     """
     settings = settings or load_settings()
-    if provider is None:
-        chosen = choose_provider(settings)
-    else:
-        given = provider
-        chosen = ChosenProvider(lambda: given)
+    chosen = choose_provider(settings) if provider is None else ChosenProvider.given(provider)
     database = database or create_database(settings)
     uow = partial(DatabaseContext, database)
     store = create_image_store(settings)
@@ -290,7 +294,7 @@ def build_services(
         sessions=SessionService(
             users=user_service, store=CredentialStore(settings.config_dir, environ)
         ),
-        provider_notice=chosen.notice,
+        provider=chosen,
     )
 
 

@@ -347,8 +347,10 @@ class JobService:
         looks again after ``idle`` seconds (at once when this process queues jobs), with a
         read. An error of a worker thread is raised here once the others have stopped;
         with ``failed``, an Exception is told to it instead and the worker goes on after
-        ``ERROR_PAUSE`` seconds.
+        ``ERROR_PAUSE`` seconds. Raises ConfigurationError, before any job is claimed, when
+        the provider cannot be had.
         """
+        self._dependencies.provider  # noqa: B018 - chosen and built now, not in a job
         name = f"{uuid.uuid4().hex[:12]}"
         errors: list[BaseException] = []
 
@@ -418,8 +420,10 @@ class JobService:
         It ends when ``stop`` is set, after the jobs in hand end; ``work`` says the rest.
         With a ``batch_poll`` and a provider with a Batch API, it also collects the
         unfinished batches sent there every ``batch_poll`` seconds; a look that fails is
-        told to ``poll_failed`` (default: ``failed``) and the next goes on.
+        told to ``poll_failed`` (default: ``failed``) and the next goes on. Raises
+        ConfigurationError here, not in the thread, when the provider cannot be had.
         """
+        self._dependencies.provider  # noqa: B018 - chosen and built now, not in the thread
 
         def run() -> None:
             poller = None

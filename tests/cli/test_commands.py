@@ -315,6 +315,43 @@ def test_asking_for_openai_without_a_key_is_a_configuration_error():
     )
 
 
+NO_OPENAI_KEY = (
+    "Error: The openai provider needs OPENAI_API_KEY; set it (or pixyproxy key set "
+    "openai), or use the placeholder provider (--provider placeholder)\n"
+)
+
+
+def test_without_a_key_for_the_provider_asked_for_reading_still_works(data_dir):
+    made = generate_json()
+    openai = {"IMAGE_PROVIDER": "openai"}
+
+    listed = run("list", "--json", env=openai)
+    shown = run("show", made["guid"], "--json", env=openai)
+    verbose = run("-v", "list", env=openai)
+
+    assert listed.exit_code == 0, listed.stderr
+    assert [image["guid"] for image in json.loads(listed.stdout)] == [made["guid"]]
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["guid"] == made["guid"]
+    assert verbose.exit_code == 0, verbose.stderr
+    assert f"Info: provider: none ({NO_OPENAI_KEY[len('Error: ') : -1]})\n" in verbose.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["worker"], ["generate", "--from", "-"]],
+    ids=["worker", "generate --from"],
+)
+def test_without_a_key_for_the_provider_asked_for_no_job_runs_or_is_queued(data_dir, args):
+    result = run(
+        *args, env={"IMAGE_PROVIDER": "openai", "BATCH_POLL_SECONDS": "0"}, input="a fox\n"
+    )
+
+    assert result.exit_code == 1
+    assert result.stderr == NO_OPENAI_KEY
+    assert run("jobs", "list", "--json").stdout == "[]\n"
+
+
 def test_invalid_settings_name_the_variable():
     result = run("list", env={"DB_PORT": "many"})
 

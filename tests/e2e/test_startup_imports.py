@@ -83,10 +83,14 @@ def test_list_json_builds_no_pydantic_models():
 
 
 @pytest.mark.parametrize("args", [["list", "--json"], ["show", MISSING]], ids=" ".join)
-def test_reading_commands_never_build_a_provider(args):
-    # The provider is chosen at once (a missing API key is refused before any work) and built
-    # when first used (data/init.py::ChosenProvider): reading never uses it.
-    lean = ("pixyproxy_cli.data.providers", "pixyproxy_cli.data.providers.placeholder")
+def test_reading_commands_never_choose_or_build_a_provider(args):
+    # The provider is chosen (its API key looked up) and built when first used
+    # (data/init.py::ChosenProvider): reading never uses it.
+    lean = (
+        "pixyproxy_cli.data.providers",
+        "pixyproxy_cli.data.providers.placeholder",
+        "pixyproxy_cli.data.keyring_stores.secrets",
+    )
     _, imported = probe(args, lean)
 
     assert imported == []
