@@ -74,7 +74,10 @@ def _load(name: str) -> click.Command:
         group = typer.main.get_group(target)
         group.name = name
         return group
-    single = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
+    # Completion is installed for the whole program, from its own --install-completion.
+    single = typer.Typer(
+        add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False
+    )
     single.command(name, cls=ExamplesCommand)(target)
     return typer.main.get_command(single)
 

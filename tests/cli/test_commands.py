@@ -62,6 +62,16 @@ def all_commands():
         yield [name]
 
 
+def test_completion_is_offered_by_the_program_not_by_each_command():
+    offered = {
+        " ".join(path)
+        for path in [[], *all_commands()]
+        if "--install-completion" in run(*path, "--help").stdout
+    }
+
+    assert offered == {""}
+
+
 @pytest.mark.parametrize("path", list(all_commands()), ids=" ".join)
 def test_help_examples_are_never_rewrapped_at_80_columns(path):
     import inspect
