@@ -121,7 +121,8 @@ async def handle_pixyproxy_exception(request: Request, error: Exception) -> Resp
 async def handle_validation_error(request: Request, error: Exception) -> Response:
     """FastAPI's request validation errors, in our shape."""
     assert isinstance(error, RequestValidationError)
-    items = [_friendlier(item) for item in error.errors()]
+    content_type = request.headers.get("content-type", "")
+    items = [_friendlier(item, content_type) for item in error.errors()]
     message = describe_errors(items, skip=("body", "path", "query")) or "invalid request"
     return _answer(request, 422, InputValidationError.code, message)
 
@@ -166,8 +167,20 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(allowed)
 
 
-def _friendlier(item: dict[str, Any]) -> dict[str, Any]:
-    """Say "GUID must look like ..." rather than quoting the GUID regular expression."""
+_NOT_AN_OBJECT = ("model_attributes_type", "model_type", "dict_type")
+"""Pydantic's error types for a body that is not a JSON object."""
+
+
+def _friendlier(item: dict[str, Any], content_type: str) -> dict[str, Any]:
+    """One validation error in words a caller can act on.
+
+    "GUID must look like ..." rather than the GUID regular expression; what is wrong with a
+    body that is not a JSON object (``content_type``: the request's) rather than pydantic's
+    words for it.
+    """
+    loc = tuple(item.get("loc") or ())
+    if loc[:1] == ("body",) and (message := _body_problem(item, loc, content_type)):
+        return {**item, "loc": (), "type": "value_error", "msg": message}
     if (
         item.get("type") == "string_pattern_mismatch"
         and (item.get("ctx") or {}).get("pattern") == GUID_PATTERN
@@ -183,6 +196,28 @@ def _friendlier(item: dict[str, Any]) -> dict[str, Any]:
             }
         return {**item, "msg": f"must be a GUID like {example}"}
     return item
+
+
+def _body_problem(item: dict[str, Any], loc: tuple[Any, ...], content_type: str) -> str | None:
+    """What is wrong with the whole body of a JSON endpoint, or None for a field's problem."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    is_json = media_type == "application/json" or media_type.endswith("+json")
+    if item.get("type") == "json_invalid":
+        detail = (item.get("ctx") or {}).get("error") or "JSON decode error"
+        where = f" (at character {loc[1]})" if len(loc) > 1 else ""
+        return f"The request body is not valid JSON: {detail}{where}"
+    if len(loc) != 1:
+        return None
+    if item.get("type") == "missing":
+        return (
+            "The request body is missing: send a JSON object, with Content-Type: application/json"
+        )
+    if item.get("type") not in _NOT_AN_OBJECT:
+        return None
+    if is_json:
+        return "The request body must be a JSON object"
+    sent = f"it was sent as {media_type}" if media_type else "it was sent without a Content-Type"
+    return f"The request body must be JSON, with Content-Type: application/json ({sent})"
 
 
 def install_exception_handlers(app: FastAPI) -> None:

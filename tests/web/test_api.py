@@ -166,12 +166,50 @@ def test_invalid_bodies_are_422_and_never_reach_the_provider(api, body, message)
     assert api.provider.prompts == []
 
 
-def test_malformed_json_is_422(api):
-    response = api.post(
-        "/image", content=b"{not json", headers={"content-type": "application/json"}
-    )
+JSON_TYPE = {"content-type": "application/json"}
 
-    assert_error(response, 422, "validation_error")
+
+@pytest.mark.parametrize(
+    ("content", "headers", "message"),
+    [
+        (
+            b"{not json",
+            JSON_TYPE,
+            "The request body is not valid JSON: Expecting property name enclosed in double "
+            "quotes (at character 1)",
+        ),
+        (b'["a fox"]', JSON_TYPE, "The request body must be a JSON object"),
+        (
+            b'"a fox"',
+            {"content-type": "application/merge-patch+json"},
+            "The request body must be a JSON object",
+        ),
+        (
+            b"",
+            JSON_TYPE,
+            "The request body is missing: send a JSON object, with Content-Type: application/json",
+        ),
+        # curl -d sends a form's type: the commonest mistake, named.
+        (
+            b'{"prompt": "a fox"}',
+            {"content-type": "application/x-www-form-urlencoded"},
+            "The request body must be JSON, with Content-Type: application/json (it was sent "
+            "as application/x-www-form-urlencoded)",
+        ),
+        (
+            b'{"prompt": "a fox"}',
+            {},
+            "The request body must be JSON, with Content-Type: application/json (it was sent "
+            "without a Content-Type)",
+        ),
+    ],
+    ids=["malformed", "array", "string", "empty", "form type", "no type"],
+)
+def test_a_body_that_is_not_a_json_object_says_what_is_wrong(api, content, headers, message):
+    response = api.post("/image", content=content, headers=headers)
+
+    assert_error(response, 422, "validation_error", message)
+    assert api.provider.prompts == []
 
 
 def test_a_body_over_the_limit_is_413_at_once(api):
