@@ -76,6 +76,7 @@ def serve(
     # Fail fast on bad settings and a taken port, before uvicorn starts workers.
     from pixyproxy_cli.core.settings import load_settings
     from pixyproxy_cli.web.logging_config import logging_config
+    from pixyproxy_cli.web.metrics import shared_by_workers
     from pixyproxy_cli.web.middleware import MAX_HEADER_BYTES
     from pixyproxy_cli.web.protocol import GuardedH11Protocol
 
@@ -87,25 +88,26 @@ def serve(
         os.environ["JOB_WORKERS"] = str(job_workers)
     _check_port_free(host, port)
     trusted = settings.forwarded_allow_ips
-    uvicorn.run(
-        "pixyproxy_cli.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        http=GuardedH11Protocol,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which lets any local
-        # client reset every per-address limit; only proxies the operator names are believed.
-        proxy_headers=trusted is not None,
-        forwarded_allow_ips=trusted,
-        log_config=logging_config(log_level),
-        log_level=log_level.lower(),
-        access_log=False,
-        server_header=False,
-        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
-    )
+    with shared_by_workers(workers):  # GET /metrics sums every worker's counts
+        uvicorn.run(
+            "pixyproxy_cli.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            http=GuardedH11Protocol,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which lets any local
+            # client reset every per-address limit; only proxies the operator names are believed.
+            proxy_headers=trusted is not None,
+            forwarded_allow_ips=trusted,
+            log_config=logging_config(log_level),
+            log_level=log_level.lower(),
+            access_log=False,
+            server_header=False,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        )
 
 
 def _install_target() -> str:

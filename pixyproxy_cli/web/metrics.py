@@ -1,16 +1,23 @@
-"""What ``GET /metrics`` tells Prometheus about one ``serve`` process.
+"""What ``GET /metrics`` tells Prometheus about one ``serve`` (all its worker processes).
 
 Requests by route (the path template, never the path: a GUID is not a label) and status,
 their latencies, images made, errors answered by code (the provider's among them), the
 connection pool's use, and the units of work run again after a lost race. prometheus-client
 writes the text format; each app has a registry of its own (tests build many apps).
 
-With ``serve --workers N`` each worker counts its own requests and a scrape reaches one of
-them: run one worker per replica behind the balancer, or scrape each replica's workers.
+With ``serve --workers N``, the counters and latencies are the sum of every worker's,
+whichever worker answers the scrape: ``shared_by_workers`` gives the workers a folder of
+their own, where prometheus-client's multiprocess mode keeps each worker's values (memory-
+mapped files; one machine's workers only: each replica is scraped on its own). The pool's
+connections and the retried units of work stay the answering worker's.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -23,6 +30,30 @@ from pixyproxy_cli.service import transaction
 
 if TYPE_CHECKING:
     from pixyproxy_cli.service.init import Services
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client's variable: where each process keeps its values, read when it is imported."""
+
+
+@contextlib.contextmanager
+def shared_by_workers(workers: int) -> Iterator[None]:
+    """Within: worker processes started now count into one set of metrics.
+
+    With more than one worker and no PROMETHEUS_MULTIPROC_DIR of the operator's, a new
+    folder is made for this ``serve`` alone, named in the environment the workers inherit,
+    and removed afterwards (an operator's own folder is used and left alone).
+    """
+    if workers <= 1 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="pixyproxy-metrics-")
+    os.environ[MULTIPROCESS_DIR] = folder
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROCESS_DIR, None)
+        shutil.rmtree(folder, ignore_errors=True)
+
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 """Seconds: from a cached read (milliseconds) to a generation (tens of seconds)."""
@@ -84,6 +115,15 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_PoolAndRetries(services))
+        self._scraped = self.registry
+        if _multiprocess():
+            from prometheus_client import multiprocess
+
+            # Every worker's values from their files, and this worker's pool: the metrics
+            # above must not be registered here too (prometheus-client's documented rule).
+            self._scraped = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self._scraped)  # type: ignore[no-untyped-call]
+            self._scraped.register(_PoolAndRetries(services))
 
     def record(self, scope: dict[str, Any], status: int, started: float) -> None:
         """Count one answered request (its route template, once routing has matched it)."""
@@ -102,4 +142,13 @@ class Metrics:
         """The scrape, in Prometheus' text format."""
         from prometheus_client import generate_latest
 
-        return generate_latest(self.registry)
+        return generate_latest(self._scraped)
+
+
+def _multiprocess() -> bool:
+    """Whether this process keeps its values in the shared folder (decided at import)."""
+    from prometheus_client import values
+
+    return os.environ.get(MULTIPROCESS_DIR) is not None and (
+        values.ValueClass is not values.MutexValue
+    )

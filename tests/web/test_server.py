@@ -105,8 +105,12 @@ def test_64_concurrent_posts_wait_for_the_pool_and_all_succeed(server):
 
 
 def test_serve_with_two_workers(sqlite_settings, tmp_path):
+    temporary = tmp_path / "tmp"  # where serve makes its workers' metrics folder
+    temporary.mkdir()
     env = {**os.environ, **settings_environment(sqlite_settings), "IMAGE_SIZE": "64x64"}
+    env.update(TMPDIR=str(temporary))
     env.pop("OPENAI_API_KEY", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log_path = tmp_path / "workers.log"
     port = free_port()
     with log_path.open("w") as log:
@@ -129,6 +133,9 @@ def test_serve_with_two_workers(sqlite_settings, tmp_path):
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
         responses = concurrently(f"http://127.0.0.1:{port}", 8, [("GET", "/image", None)] * 40)
+        folders_while_serving = [path.name[:18] for path in temporary.iterdir()]
+        # Each scrape may reach either worker: every one must count both workers' requests.
+        scrapes = concurrently(f"http://127.0.0.1:{port}", 4, [("GET", "/metrics", None)] * 12)
     finally:
         process.terminate()
         process.wait(20)
@@ -137,6 +144,16 @@ def test_serve_with_two_workers(sqlite_settings, tmp_path):
     assert {response.status_code for response in responses} == {200}
     assert all(len(response.json()) == 1 for response in responses)
     assert log_path.read_text().count("Started server process") == 2
+    listed = 'pixyproxy_http_requests_total{method="GET",route="/image",status="200"}'
+    counted = {
+        float(line.rsplit(" ", 1)[1])
+        for scrape in scrapes
+        for line in scrape.text.splitlines()
+        if line.startswith(listed + " ")
+    }
+    assert counted == {40.0}, counted
+    assert folders_while_serving == ["pixyproxy-metrics-"]
+    assert list(temporary.iterdir()) == []  # serve removed the folder it made
 
 
 def test_sigterm_lets_a_generation_in_flight_finish_and_store_its_image(
