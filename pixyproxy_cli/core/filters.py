@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import InputValidationError
-from pixyproxy_cli.core.search import SearchTerms, parse_search
+
+if TYPE_CHECKING:
+    from pixyproxy_cli.core.search import SearchTerms
 
 ORDERS = ("oldest", "newest")
 MAX_MODEL_LENGTH = 64
@@ -93,8 +96,13 @@ def image_filters(
     )
     if model is not None and not 1 <= len(model) <= MAX_MODEL_LENGTH:
         raise InputValidationError(f"model must be 1 to {MAX_MODEL_LENGTH} characters")
+    terms = None
+    if search is not None:  # the search rules load only for a search
+        from pixyproxy_cli.core.search import parse_search
+
+        terms = parse_search(search)
     return ImageFilters(
-        search=None if search is None else parse_search(search),
+        search=terms,
         since=start,
         until=end,
         model=model,

@@ -130,11 +130,6 @@ def parse_search(text: str) -> SearchTerms:
     return SearchTerms(text, tuple(dict.fromkeys(prefixes)), tuple(literals))
 
 
-def contains(prompt: str, literal: str) -> bool:
-    """Whether ``literal`` (lower case) appears in ``prompt``, case aside."""
-    return literal in prompt.lower()
-
-
 def matches(prompt: str, terms: SearchTerms) -> bool:
     """Whether ``prompt`` matches ``terms``: the rule the databases' queries implement."""
     lowered = prompt.lower()

@@ -75,7 +75,12 @@ def test_help_loads_neither_pydantic_models_nor_rich():
 def test_list_json_builds_no_pydantic_models():
     # Rows become JSON straight from the driver (data/db/public_json.py); the models module,
     # about 11 ms of class building, stays unloaded, as do rich and the admin service.
-    lean = ("pixyproxy_cli.core.models", "rich", "pixyproxy_cli.service.admin")
+    lean = (
+        "pixyproxy_cli.core.models",
+        "rich",
+        "pixyproxy_cli.service.admin",
+        "pixyproxy_cli.core.search",  # loaded by --search only
+    )
     completed, imported = probe(["list", "--json"], lean)
 
     assert completed.stdout == "[]\n"

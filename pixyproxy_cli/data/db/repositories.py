@@ -574,8 +574,8 @@ class SQLiteImageRepository(SqlImageRepository):
 
     DAY = "substr(created_at, 1, 10)"
     MATCHES = "id IN (SELECT rowid FROM images_fts WHERE images_fts MATCH %(index)s)"
-    # A Python function (data/db/sqlite.py): SQLite's own LIKE and lower() fold ASCII only.
-    CONTAINS = "pixy_contains(prompt, {name})"
+    # pixy_lower is Python's str.lower (data/db/sqlite.py): SQLite's own folds ASCII only.
+    CONTAINS = "instr(pixy_lower(prompt), {name}) > 0"
 
     @staticmethod
     def index_query(prefixes: Sequence[str]) -> str:

@@ -31,7 +31,6 @@ from pixyproxy_cli.core.exceptions import (
     StorageFullError,
     TransactionConflictError,
 )
-from pixyproxy_cli.core.search import contains
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.db.database import Database, Params, RawRow
 from pixyproxy_cli.data.db.pool import ConnectionPool
@@ -155,8 +154,9 @@ class SQLiteDatabase(Database):
                 # file anyway (jobs_child.py, 10,000 jobs: peak RSS 102 -> 69 MB, 49 -> 38 s;
                 # the SQLite search benchmark unchanged, 0.51 ms).
                 connection.execute("PRAGMA cache_size = -256")
-                # A search's literal words (core/search.py); SQLite's LIKE folds ASCII only.
-                connection.create_function("pixy_contains", 2, contains, deterministic=True)
+                # A search's literal words (core/search.py) are found in the prompt in lower
+                # case, as Python lowers it: SQLite's lower() and LIKE fold ASCII only.
+                connection.create_function("pixy_lower", 1, str.lower, deterministic=True)
                 _connect_search_index(connection)
             except BaseException:
                 connection.close()
