@@ -28,7 +28,8 @@ from pixyproxy_cli.core.exceptions import (
 )
 from pixyproxy_cli.core.image_options import IMAGE_OPTIONS
 from pixyproxy_cli.core.iterables import batches
-from pixyproxy_cli.data.remote.client import GENERATE_TIMEOUT, RemoteClient, ServerLogins
+from pixyproxy_cli.data.remote.client import GENERATE_TIMEOUT, RemoteClient
+from pixyproxy_cli.data.remote.logins import ServerLogins
 from pixyproxy_cli.service.access import Caller
 from pixyproxy_cli.service.interfaces import PromptServiceInterface
 from pixyproxy_cli.service.prompts.deleting import wanted_guids

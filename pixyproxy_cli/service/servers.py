@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pixyproxy_cli.data.remote.client import ServerLogins as ServerLogins
-from pixyproxy_cli.data.remote.client import normalize_server as normalize_server
+from pixyproxy_cli.data.remote.logins import ServerLogins as ServerLogins
+from pixyproxy_cli.data.remote.logins import normalize_server as normalize_server
 
 
 def server_logins(config_dir: Path) -> ServerLogins:

@@ -10,7 +10,7 @@ from keyring.errors import PasswordDeleteError
 
 from pixyproxy_cli.core.exceptions import KeyringError
 from pixyproxy_cli.data.keyring_stores.entries import delete_entry, read_entry, write_entry
-from pixyproxy_cli.data.remote.client import ServerLogins
+from pixyproxy_cli.data.remote.logins import ServerLogins
 from tests.keyring_backends import MemoryKeyring
 
 

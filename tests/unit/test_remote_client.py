@@ -16,7 +16,8 @@ from pixyproxy_cli.core.exceptions import (
     RemoteServerError,
     TooManyRequestsError,
 )
-from pixyproxy_cli.data.remote.client import RemoteClient, is_loopback, normalize_server
+from pixyproxy_cli.data.remote.client import RemoteClient, is_loopback
+from pixyproxy_cli.data.remote.logins import normalize_server
 
 
 @pytest.mark.parametrize(
