@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.service.provenance import ProvenanceService
     from pixyproxy_cli.service.public_prompts import PromptService
     from pixyproxy_cli.service.remote import RemotePromptService, RemoteSession
+    from pixyproxy_cli.service.remote_jobs import RemoteJobs
     from pixyproxy_cli.service.usage import UsageLine
 
 SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
@@ -88,6 +89,21 @@ class Backend(ABC):
     @abstractmethod
     def jobs(self, overrides: dict[str, Any]) -> tuple[JobService, Caller]:
         """The job queue, and who asks. Raises InputValidationError with a server."""
+
+    @abstractmethod
+    def listed_jobs(self, batch: str | None, limit: int) -> list[dict[str, Any]]:
+        """A batch's jobs by line, or (``batch`` None) the newest first: their public details.
+
+        Raises InputValidationError for a malformed GUID.
+        """
+
+    @abstractmethod
+    def job(self, guid: str) -> dict[str, Any]:
+        """One job's public details. Raises RecordNotFoundError."""
+
+    @abstractmethod
+    def cancel_jobs(self, guids: list[str], batch: str | None) -> int:
+        """Cancel the open jobs among ``guids`` and of ``batch``; how many were cancelled."""
 
     @abstractmethod
     def models(self) -> ModelListing:
@@ -155,6 +171,34 @@ class LocalBackend(Backend):
         user = services.sessions.current_user()
         caller = Caller(viewer=None if user is None else user.username, local_admin=True)
         return services.jobs, caller
+
+    def listed_jobs(self, batch: str | None, limit: int) -> list[dict[str, Any]]:
+        """See Backend.listed_jobs: this machine's queue, as its local admin."""
+        service, caller = self.jobs({})
+        if batch is not None:
+            found = service.batch_jobs(batch, caller, limit=limit)
+        else:
+            found = service.recent(caller, limit=limit)
+        return [job.public() for job in found]
+
+    def job(self, guid: str) -> dict[str, Any]:
+        """See Backend.job."""
+        service, caller = self.jobs({})
+        return service.get(guid, caller).public()
+
+    def cancel_jobs(self, guids: list[str], batch: str | None) -> int:
+        """See Backend.cancel_jobs: a batch sent to the Batch API is stopped there too."""
+        service, caller = self.jobs({})
+        cancelled = service.cancel(guids, caller)
+        if batch is not None:
+            open_jobs = [
+                job for job in service.batch_jobs(batch, caller, limit=100_000) if not job.finished
+            ]
+            if any(job.remote for job in open_jobs):  # the provider is asked to stop it too
+                cancelled += service.remote.cancel(batch, caller)
+            else:
+                cancelled += service.cancel([job.guid for job in open_jobs], caller)
+        return cancelled
 
     def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
         """See Backend.stored_file."""
@@ -233,6 +277,7 @@ class RemoteBackend(Backend):
         self.server = server
         self._session = session
         self._prompts: RemotePromptService | None = None
+        self._jobs: RemoteJobs | None = None
 
     def prompts(self, overrides: dict[str, Any]) -> RemotePromptService:
         """See Backend.prompts: the server's own settings apply, but for image flags."""
@@ -271,6 +316,45 @@ class RemoteBackend(Backend):
             f"lists of prompts and jobs work on this machine's database only, not with a "
             f"server ({self.server}): use --local"
         )
+
+    def _remote_jobs(self) -> RemoteJobs:
+        if self._jobs is None:
+            from pixyproxy_cli.commands import output
+            from pixyproxy_cli.service.remote_jobs import RemoteJobs
+
+            output.info(f"server: {self.server} (remote mode; --local for this machine's database)")
+            self._jobs = RemoteJobs(self._session().client())
+        return self._jobs
+
+    def listed_jobs(self, batch: str | None, limit: int) -> list[dict[str, Any]]:
+        """See Backend.listed_jobs: the server's, as the token's user sees them."""
+        return self._remote_jobs().listed(batch, limit)
+
+    def job(self, guid: str) -> dict[str, Any]:
+        """See Backend.job."""
+        return self._remote_jobs().get(guid)
+
+    def cancel_jobs(self, guids: list[str], batch: str | None) -> int:
+        """See Backend.cancel_jobs: each job by ``DELETE /jobs/{guid}``.
+
+        A batch's open jobs are found among its first 1,000 (all a server lists); a warning
+        says so when there may be more.
+        """
+        from pixyproxy_cli.service.remote_jobs import MAX_LISTED
+
+        jobs = self._remote_jobs()
+        wanted = list(guids)
+        if batch is not None:
+            listed = jobs.listed(batch, MAX_LISTED)
+            wanted += [job["job"] for job in listed if job["finished_at"] is None]
+            if len(listed) == MAX_LISTED:
+                from pixyproxy_cli.commands import output
+
+                output.warning(
+                    f"a server lists a batch's first {MAX_LISTED:,} jobs only: any after them "
+                    "are left; cancel them with --local on the server's machine"
+                )
+        return jobs.cancel(wanted)
 
     def stored_file(self, prompts: PromptServiceInterface, guid: str) -> str | None:
         """See Backend.stored_file: a server's files stay on the server."""
@@ -330,3 +414,6 @@ class RemoteBackend(Backend):
         if self._prompts is not None:
             self._prompts.close()
             self._prompts = None
+        if self._jobs is not None:
+            self._jobs.close()
+            self._jobs = None

@@ -260,16 +260,12 @@ def list_jobs(
 
         pixyproxy jobs list --batch 1b4e28ba-2fa1-11d2-883f-0016d3cca427 --json
     """
-    service, caller = state(ctx).backend().jobs({})
-    if batch is not None:
-        jobs = service.batch_jobs(batch, caller, limit=limit)
-    else:
-        jobs = service.recent(caller, limit=limit)
+    jobs = state(ctx).backend().listed_jobs(batch, limit)
     if as_json:
-        output.print_json([job.public() for job in jobs])
+        output.print_json(jobs)
         return
     output.print_lines(
-        f"{job.guid}  {job.batch[:8]}:{job.line:<5} {job.state:<9} {job.request.prompt[:60]}"
+        f"{job['job']}  {job['batch'][:8]}:{job['line']:<5} {job['state']:<9} {job['prompt'][:60]}"
         for job in jobs
     )
 
@@ -286,8 +282,7 @@ def show(
 
         pixyproxy jobs show 1b4e28ba-2fa1-11d2-883f-0016d3cca427
     """
-    service, caller = state(ctx).backend().jobs({})
-    found = service.get(job, caller).public()
+    found = state(ctx).backend().job(job)
     if as_json:
         output.print_json(found)
         return
@@ -323,16 +318,7 @@ def cancel(
     """
     if not jobs and batch is None:
         raise InputValidationError("name the jobs to cancel, or --batch BATCH")
-    service, caller = state(ctx).backend().jobs({})
-    cancelled = service.cancel(list(jobs or []), caller)
-    if batch is not None:
-        open_jobs = [
-            job for job in service.batch_jobs(batch, caller, limit=100_000) if not job.finished
-        ]
-        if any(job.remote for job in open_jobs):  # the provider is asked to stop it too
-            cancelled += service.remote.cancel(batch, caller)
-        else:
-            cancelled += service.cancel([job.guid for job in open_jobs], caller)
+    cancelled = state(ctx).backend().cancel_jobs(list(jobs or []), batch)
     if as_json:
         output.print_json({"cancelled": cancelled})
         return

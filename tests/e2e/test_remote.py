@@ -480,3 +480,66 @@ def test_logout_from_a_server_that_is_gone_forgets_the_token_and_says_so(sqlite_
         f"it stays valid there until it expires, or until DELETE /token/{token_id}\n"
     )
     assert json.loads((tmp_path / "client-alice" / "keyring.json").read_text()) == {}
+
+
+def test_jobs_list_show_and_cancel_remotely_print_what_local_mode_prints(sqlite_settings, tmp_path):
+    # No job workers: the jobs stay queued until cancelled.
+    env = {**os.environ, **settings_environment(sqlite_settings), "JOB_WORKERS": "0"}
+    env.pop("OPENAI_API_KEY", None)
+    for name, password in PASSWORDS.items():
+        add_user(env, name, password)
+    with running_server(env, tmp_path / "serve.log") as (base_url, _):
+        world = Remote(base_url, tmp_path, env)
+        for name in PASSWORDS:
+            assert world.login(name).returncode == 0
+        token = httpx.post(f"{base_url}/token", auth=("alice", PASSWORDS["alice"])).json()
+        queued = httpx.post(
+            f"{base_url}/jobs",
+            json={"requests": [{"prompt": "one"}, {"prompt": "two", "n": 2}, {"prompt": "3"}]},
+            headers={"Authorization": f"Bearer {token['token']}"},
+        ).json()
+        batch, first = queued["batch"], queued["jobs"][0]["job"]
+
+        as_alice = {**env, "PIXYPROXY_USERNAME": "alice", "PIXYPROXY_PASSWORD": PASSWORDS["alice"]}
+
+        def local(*args: str) -> subprocess.CompletedProcess[str]:
+            """Alice on the server's machine, in local mode."""
+            return subprocess.run(
+                [str(EXECUTABLE), *args], env=as_alice, capture_output=True, text=True, timeout=60
+            )
+
+        listed = world.run("jobs", "list", "--json", user="alice")
+        by_batch = world.run("jobs", "list", "--batch", batch, user="alice")
+        shown = world.run("jobs", "show", first, "--json", user="alice")
+        hidden = world.run("jobs", "show", first, user="bob")
+        anonymous = world.run("--server", base_url, "jobs", "list", user=None)
+        too_many = world.run("jobs", "list", "--limit", "1001", user="alice")
+        local_listed = local("jobs", "list", "--json")
+        local_by_batch = local("jobs", "list", "--batch", batch)
+        local_shown = local("jobs", "show", first, "--json")
+        cancelled = world.run("jobs", "cancel", first, user="alice")
+        again = world.run("jobs", "cancel", first, user="alice")
+        by_bob = world.run("jobs", "cancel", "--batch", batch, user="bob")
+        rest = world.run("jobs", "cancel", "--batch", batch, "--json", user="alice")
+        states = [job["state"] for job in json.loads(local("jobs", "list", "--json").stdout)]
+
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == json.loads(local_listed.stdout)
+    assert by_batch.stdout == local_by_batch.stdout
+    assert len(by_batch.stdout.splitlines()) == 3
+    assert shown.stdout == local_shown.stdout
+    assert (hidden.returncode, hidden.stderr) == (3, f"Error: No job with GUID {first}\n")
+    assert (anonymous.returncode, anonymous.stderr) == (
+        4,
+        "Error: Authentication required to list your jobs (or name a batch)\n",
+    )
+    assert (too_many.returncode, too_many.stderr) == (
+        2,
+        "Error: a server lists at most 1,000 jobs at once: --limit 1000 or fewer (or use "
+        "--local on the machine with the database)\n",
+    )
+    assert (cancelled.returncode, cancelled.stderr) == (0, "Cancelled 1 job(s)\n")
+    assert (again.returncode, again.stderr) == (0, "Cancelled 0 job(s)\n")
+    assert (by_bob.returncode, by_bob.stderr) == (0, "Cancelled 0 job(s)\n")
+    assert (rest.returncode, json.loads(rest.stdout)) == (0, {"cancelled": 2})
+    assert states == ["cancelled"] * 3
