@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pixyproxy_cli.commands.signin import SignedIn, Who
     from pixyproxy_cli.core.filters import ImageFilters
     from pixyproxy_cli.core.models import ImagePublic
+    from pixyproxy_cli.core.prompt_file import PromptLine
     from pixyproxy_cli.service.access import Caller
     from pixyproxy_cli.service.init import Services
     from pixyproxy_cli.service.interfaces import (
@@ -38,12 +39,37 @@ SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
 """Flags that choose the server's own settings: not available in remote mode."""
 
 
-def _remote_options(overrides: dict[str, Any]) -> dict[str, Any]:
-    """The image flags among ``overrides`` as a server takes them (POST /image's fields)."""
+def _remote_options(overrides: dict[str, Any], endpoint: str | None = None) -> dict[str, Any]:
+    """The image flags among ``overrides`` as a server takes them (POST /image's fields).
+
+    With ``endpoint`` (``generate``), only the flags given and that endpoint takes.
+    """
     from pixyproxy_cli.core.image_options import IMAGE_OPTIONS
 
-    fields = {option.setting: option.name for option in IMAGE_OPTIONS}
-    return {fields[name]: value for name, value in overrides.items() if name in fields}
+    fields = {
+        option.setting: option.name
+        for option in IMAGE_OPTIONS
+        if endpoint is None or option.takes(endpoint)
+    }
+    return {
+        fields[name]: value
+        for name, value in overrides.items()
+        if name in fields and (endpoint is None or value is not None)
+    }
+
+
+def _file_lines(message: str, numbers: list[int]) -> str:
+    """A server's words about a list's requests, each named by its line in the file.
+
+    ``requests.2.size: ...`` (counted from 0) becomes ``line 4, size: ...``.
+    """
+    import re
+
+    def line(found: re.Match[str]) -> str:
+        index = int(found[1])
+        return f"line {numbers[index]}, " if index < len(numbers) else found[0]
+
+    return re.sub(r"\brequests\.(\d+)\.", line, message)
 
 
 class Backend(ABC):
@@ -89,6 +115,27 @@ class Backend(ABC):
     @abstractmethod
     def jobs(self, overrides: dict[str, Any]) -> tuple[JobService, Caller]:
         """The job queue, and who asks. Raises InputValidationError with a server."""
+
+    @abstractmethod
+    def run_prompt_file(
+        self,
+        lines: list[PromptLine],
+        name: str,
+        *,
+        n: int | None,
+        private: bool,
+        overrides: dict[str, Any],
+        batch_api: bool,
+        workers: int,
+        as_json: bool,
+        notice: str | None,
+    ) -> None:
+        """``generate --from``: queue a file's checked ``lines`` as one batch and see it through.
+
+        Each line's fields win over the flags (``overrides``, ``n``, ``private``). Prints
+        each job as it ends (``as_json``) and how the batch went; exits 1 when a job failed.
+        Raises InputValidationError naming the line when one is refused: nothing is queued.
+        """
 
     @abstractmethod
     def listed_jobs(self, batch: str | None, limit: int) -> list[dict[str, Any]]:
@@ -171,6 +218,34 @@ class LocalBackend(Backend):
         user = services.sessions.current_user()
         caller = Caller(viewer=None if user is None else user.username, local_admin=True)
         return services.jobs, caller
+
+    def run_prompt_file(
+        self,
+        lines: list[PromptLine],
+        name: str,
+        *,
+        n: int | None,
+        private: bool,
+        overrides: dict[str, Any],
+        batch_api: bool,
+        workers: int,
+        as_json: bool,
+        notice: str | None,
+    ) -> None:
+        """See Backend.run_prompt_file: run by ``workers`` threads here, or the Batch API."""
+        from pixyproxy_cli.commands.jobs import run_prompt_file_here
+
+        run_prompt_file_here(
+            self.jobs(overrides),
+            lines,
+            name,
+            n=n,
+            private=private,
+            batch_api=batch_api,
+            workers=workers,
+            as_json=as_json,
+            notice=notice,
+        )
 
     def listed_jobs(self, batch: str | None, limit: int) -> list[dict[str, Any]]:
         """See Backend.listed_jobs: this machine's queue, as its local admin."""
@@ -279,14 +354,17 @@ class RemoteBackend(Backend):
         self._prompts: RemotePromptService | None = None
         self._jobs: RemoteJobs | None = None
 
-    def prompts(self, overrides: dict[str, Any]) -> RemotePromptService:
-        """See Backend.prompts: the server's own settings apply, but for image flags."""
+    def _refuse_server_settings(self, overrides: dict[str, Any]) -> None:
         for name, flag in SERVER_SETTINGS.items():
             if overrides.get(name) is not None:
                 raise InputValidationError(
                     f"{flag} chooses this machine's settings; with a server ({self.server}) "
                     "its own apply (or use --local)"
                 )
+
+    def prompts(self, overrides: dict[str, Any]) -> RemotePromptService:
+        """See Backend.prompts: the server's own settings apply, but for image flags."""
+        self._refuse_server_settings(overrides)
         if self._prompts is None:
             from pixyproxy_cli.commands import output
             from pixyproxy_cli.service.remote import RemotePromptService
@@ -325,6 +403,53 @@ class RemoteBackend(Backend):
             output.info(f"server: {self.server} (remote mode; --local for this machine's database)")
             self._jobs = RemoteJobs(self._session().client())
         return self._jobs
+
+    def run_prompt_file(
+        self,
+        lines: list[PromptLine],
+        name: str,
+        *,
+        n: int | None,
+        private: bool,
+        overrides: dict[str, Any],
+        batch_api: bool,
+        workers: int,
+        as_json: bool,
+        notice: str | None,
+    ) -> None:
+        """See Backend.run_prompt_file: ``POST /jobs``, then watched as the server runs it.
+
+        At most 100 prompts (the server's bound for one list); the server's job workers run
+        them (``workers`` is this machine's and does not apply), and its Batch API use is
+        its own. A job's ``line`` is its place in the list sent; messages name the file's.
+        """
+        from pixyproxy_cli.commands import output
+        from pixyproxy_cli.commands.jobs import watch_remote_batch
+
+        if batch_api:
+            raise InputValidationError(
+                f"--batch sends a list to the provider's Batch API from this machine; with a "
+                f"server ({self.server}) use --local, or leave --batch out"
+            )
+        self._refuse_server_settings(overrides)
+        options = _remote_options(overrides, "generate")
+        requests = [
+            {
+                "prompt": line.prompt,
+                "n": line.n if line.n is not None else (n or 1),
+                "private": line.private if line.private is not None else private,
+                **options,
+                **line.options,
+            }
+            for line in lines
+        ]
+        numbers = [line.line for line in lines]
+        try:
+            batch, queued = self._remote_jobs().submit(requests)
+        except InputValidationError as error:  # say which file, and which of its lines
+            raise InputValidationError(f"{name}: {_file_lines(error.message, numbers)}") from None
+        output.status(f"Queued {len(queued)} prompt(s) as batch {batch} on {self.server}")
+        watch_remote_batch(self._remote_jobs(), batch, numbers, as_json=as_json)
 
     def listed_jobs(self, batch: str | None, limit: int) -> list[dict[str, Any]]:
         """See Backend.listed_jobs: the server's, as the token's user sees them."""

@@ -139,7 +139,8 @@ def generate(
             metavar="FILE",
             help="A list of prompts, one a line, or JSON lines with options of their own "
             '("-": standard input), queued as jobs and run -j at a time; --json prints a '
-            "line per job as it ends.",
+            "line per job as it ends. With a server: up to 100 prompts, run by the server's "
+            "own workers.",
         ),
     ] = None,
     workers: Annotated[int, workers_option("With --from: requests to run at once")] = 4,
@@ -222,7 +223,7 @@ def _generate_from(
 
     With ``batch_api``, send the batch to the provider's Batch API instead.
     """
-    from pixyproxy_cli.commands.jobs import queue_prompt_file, run_batch
+    from pixyproxy_cli.commands.jobs import read_prompt_file
 
     if prompt is not None:
         raise InputValidationError("give a PROMPT or --from FILE, not both")
@@ -233,23 +234,18 @@ def _generate_from(
     notice = backend.ready_to_generate(
         overrides, lambda services: _check_flags(services, overrides, edit=False)
     )
-    service, caller, batch, total = queue_prompt_file(
-        state(ctx), source, n=count, private=private, overrides=overrides, batch_api=batch_api
+    lines, name = read_prompt_file(source)
+    backend.run_prompt_file(
+        lines,
+        name,
+        n=count,
+        private=private,
+        overrides=overrides,
+        batch_api=batch_api,
+        workers=workers,
+        as_json=as_json,
+        notice=notice,
     )
-    if batch_api:
-        sent = service.remote.get(batch)
-        if as_json:
-            output.print_json(sent.public())
-        output.status(
-            f"Sent {total} prompt(s) as batch {batch} to {sent.provider} ({sent.remote_id}); "
-            f"pixyproxy jobs collect {batch} stores the images once it has ended (within "
-            "24 hours)"
-        )
-        return
-    output.status(f"Queued {total} prompt(s) as batch {batch}")
-    if notice and not output.verbose():
-        output.notice(notice)
-    run_batch(service, caller, batch, workers=workers, as_json=as_json)
 
 
 SETTING_OF_FLAG = {

@@ -19,10 +19,11 @@ from pixyproxy_cli.commands.state import state
 from pixyproxy_cli.core.exceptions import InputValidationError
 
 if TYPE_CHECKING:
-    from pixyproxy_cli.commands.state import CliState
     from pixyproxy_cli.core.jobs import Job
+    from pixyproxy_cli.core.prompt_file import PromptLine
     from pixyproxy_cli.service.access import Caller
     from pixyproxy_cli.service.jobs import JobService
+    from pixyproxy_cli.service.remote_jobs import RemoteJobs
 
 app = typer.Typer(
     help="Jobs: lists of prompts (generate --from FILE), queued in the database.",
@@ -32,6 +33,8 @@ app = typer.Typer(
 
 Workers = Annotated[int, workers_option("Requests to run at once")]
 BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="The batch's GUID.")]
+REMOTE_POLL = 1.0
+"""Seconds between two looks at a batch that a server runs."""
 
 
 def read_prompt_source(source: str) -> tuple[str, str]:
@@ -48,27 +51,37 @@ def read_prompt_source(source: str) -> tuple[str, str]:
         raise InputValidationError(f"cannot read {path}: {error}") from None
 
 
-def queue_prompt_file(
-    cli: "CliState",
-    source: str,
-    *,
-    n: int | None,
-    private: bool,
-    overrides: dict[str, Any],
-    batch_api: bool = False,
-) -> tuple["JobService", "Caller", str, int]:
-    """Read a file of prompts and queue it as one batch: (service, caller, batch, jobs).
+def read_prompt_file(source: str) -> tuple[list["PromptLine"], str]:
+    """The checked lines of ``source`` (a file, or ``-``), and its name for messages.
 
-    Each line's own fields win over the flags (the settings ``overrides`` make, ``n``,
-    ``private``). With ``batch_api`` the batch is sent to the provider's Batch API instead
-    of being left for live workers. Raises InputValidationError naming the line when any
-    line is not valid: nothing is queued.
+    Raises InputValidationError naming the first line that is not valid: nothing is queued.
     """
     from pixyproxy_cli.core.prompt_file import read_prompt_lines
 
     text, name = read_prompt_source(source)
-    lines = read_prompt_lines(text, name)
-    service, caller = cli.backend().jobs(overrides)
+    return read_prompt_lines(text, name), name
+
+
+def run_prompt_file_here(
+    jobs: tuple["JobService", "Caller"],
+    lines: list["PromptLine"],
+    name: str,
+    *,
+    n: int | None,
+    private: bool,
+    batch_api: bool,
+    workers: int,
+    as_json: bool,
+    notice: str | None,
+) -> None:
+    """``generate --from`` on this machine: queue the lines as one batch, then run it here.
+
+    Each line's own fields win over the flags (the settings the job service was opened
+    with, ``n``, ``private``). With ``batch_api`` the batch is sent to the provider's Batch
+    API instead of being run by workers of this process. Raises InputValidationError naming
+    the line when any line is not valid: nothing is queued.
+    """
+    service, caller = jobs
     options = service.default_options
     requests = [
         service.request_for(
@@ -87,7 +100,74 @@ def queue_prompt_file(
             batch = service.submit(requests, caller, lines=numbers)
     except InputValidationError as error:  # "line N: ...": say which file
         raise InputValidationError(f"{name}, {error.message}") from None
-    return service, caller, batch, len(lines)
+    if batch_api:
+        sent = service.remote.get(batch)
+        if as_json:
+            output.print_json(sent.public())
+        output.status(
+            f"Sent {len(lines)} prompt(s) as batch {batch} to {sent.provider} "
+            f"({sent.remote_id}); pixyproxy jobs collect {batch} stores the images once it has "
+            "ended (within 24 hours)"
+        )
+        return
+    output.status(f"Queued {len(lines)} prompt(s) as batch {batch}")
+    if notice and not output.verbose():
+        output.notice(notice)
+    run_batch(service, caller, batch, workers=workers, as_json=as_json)
+
+
+def watch_remote_batch(
+    jobs: "RemoteJobs",
+    batch: str,
+    numbers: list[int],
+    *,
+    as_json: bool,
+    every: float = REMOTE_POLL,
+) -> None:
+    """See a batch queued on a server through: its jobs as they end, then how it went.
+
+    The server's job workers run it; this asks how it stands every ``every`` seconds.
+    ``numbers`` are the file's line numbers of the batch's jobs, for the messages. Exits 1
+    when a job failed, 130 on Ctrl-C (the server goes on with the batch).
+    """
+    total = len(numbers)
+    ended: dict[str, dict[str, Any]] = {}
+    started = time.monotonic()
+
+    def tally() -> str:
+        failed = sum(job["state"] == "failed" for job in ended.values())
+        return f"{failed} failed, {total - len(ended)} left on the server"
+
+    try:
+        with output.progress_bar(f"batch {batch[:8]}", total, tally) as advance:
+            while len(ended) < total:
+                for job in jobs.listed(batch, total):
+                    if job["finished_at"] is None or job["job"] in ended:
+                        continue
+                    ended[job["job"]] = job
+                    if as_json:
+                        output.print_json_line(job)
+                    if advance is not None:
+                        advance(1)
+                if len(ended) < total:
+                    time.sleep(every)
+    except KeyboardInterrupt:
+        output.notice(
+            f"Stopped watching; the server goes on with batch {batch}: pixyproxy jobs list "
+            f"--batch {batch}"
+        )
+        raise typer.Exit(130) from None
+    states = [job["state"] for job in ended.values()]
+    parts = [f"{states.count('done')} done"]
+    parts += [f"{states.count(kind)} {kind}" for kind in ("failed", "cancelled") if kind in states]
+    output.status(f"Batch {batch}: {', '.join(parts)}, in {time.monotonic() - started:.1f} s")
+    failures = sorted(
+        (job for job in ended.values() if job["state"] == "failed"), key=lambda job: job["line"]
+    )
+    for job in failures[:20]:
+        output.warning(f"line {numbers[job['line'] - 1]} failed: {job['error']}")
+    if failures:
+        raise typer.Exit(1)
 
 
 def run_batch(

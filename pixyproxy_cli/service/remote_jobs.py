@@ -21,6 +21,8 @@ from pixyproxy_cli.service.validation import validate_guid
 
 MAX_LISTED = 1000
 """The most jobs ``GET /jobs`` lists at once (the server's own bound)."""
+MAX_QUEUED = 100
+"""The most requests one ``POST /jobs`` queues (the server's own bound)."""
 
 
 class RemoteJobs:
@@ -51,6 +53,28 @@ class RemoteJobs:
         if not isinstance(answer, list):
             raise RemoteServerError(f"{self._client.server} did not answer with a list of jobs")
         return answer
+
+    def submit(self, requests: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+        """Queue ``requests`` (each a ``POST /image`` body) as one batch: its GUID and jobs.
+
+        The server checks every request first and queues all or none. Raises
+        InputValidationError for more than ``MAX_QUEUED`` (before any request) or a
+        request the server refuses (its message names the request's place, from 1),
+        TooManyRequestsError over the server's generation limit.
+        """
+        if len(requests) > MAX_QUEUED:
+            raise InputValidationError(
+                f"a server queues at most {MAX_QUEUED} prompts in one list, not "
+                f"{len(requests):,}: split the file, or use --local on the machine with the "
+                "database"
+            )
+        try:
+            answer = self._client.request("POST", "/jobs", json={"requests": requests}).json()
+        except InputValidationError as error:
+            raise InputValidationError(f"the server refused the list: {error.message}") from None
+        if not isinstance(answer, dict) or not isinstance(answer.get("jobs"), list):
+            raise RemoteServerError(f"{self._client.server} did not answer with a batch")
+        return str(answer["batch"]), answer["jobs"]
 
     def get(self, guid: str) -> dict[str, Any]:
         """One job. Raises RecordNotFoundError when the user may not see it."""

@@ -543,3 +543,45 @@ def test_jobs_list_show_and_cancel_remotely_print_what_local_mode_prints(sqlite_
     assert (by_bob.returncode, by_bob.stderr) == (0, "Cancelled 0 job(s)\n")
     assert (rest.returncode, json.loads(rest.stdout)) == (0, {"cancelled": 2})
     assert states == ["cancelled"] * 3
+
+
+def test_generate_from_a_file_queues_it_on_the_server_and_watches_it_end(remote):
+    prompts = remote.tmp_path / "prompts.txt"
+    refused = remote.tmp_path / "refused.txt"
+    many = remote.tmp_path / "many.txt"
+    prompts.write_text('a lighthouse\n\n{"prompt": "two foxes", "n": 2, "private": true}\nowl\n')
+    refused.write_text('a lighthouse\n\n\n{"prompt": "too wide", "size": "16x4000"}\n')
+    many.write_text("".join(f"prompt {n}\n" for n in range(101)))
+
+    bad = remote.run("generate", "--from", str(refused), user="alice")
+    too_many = remote.run("generate", "--from", str(many), user="alice")
+    batch_api = remote.run("generate", "--from", str(prompts), "--batch", user="alice")
+    nothing_queued = remote.run("jobs", "list", "--json", user="alice")
+    made = remote.run("generate", "--from", str(prompts), "--json", user="alice")
+    printed = [json.loads(line) for line in made.stdout.splitlines()]
+    batch = printed[0]["batch"] if printed else MISSING
+    listed = remote.run("jobs", "list", "--batch", batch, "--json", user="alice")
+    second = next((job for job in printed if job["line"] == 2), {"images": [MISSING]})
+    private = remote.run("show", second["images"][0], user="bob")
+
+    assert (bad.returncode, bad.stderr) == (
+        2,
+        f"Error: {refused}: the server refused the list: line 4, size: size 16x4000 is larger "
+        "than the API makes: at most 3840x2160 (or portrait)\n",
+    )
+    assert (too_many.returncode, too_many.stderr) == (
+        2,
+        f"Error: {many}: a server queues at most 100 prompts in one list, not 101: split the "
+        "file, or use --local on the machine with the database\n",
+    )
+    assert batch_api.returncode == 2
+    assert batch_api.stderr.startswith("Error: --batch sends a list to the provider's Batch API")
+    assert json.loads(nothing_queued.stdout) == []
+    assert made.returncode == 0, made.stderr
+    assert made.stderr.startswith(f"Queued 3 prompt(s) as batch {batch} on {remote.base_url}\n")
+    assert f"Batch {batch}: 3 done, in " in made.stderr
+    assert sorted(job["line"] for job in printed) == [1, 2, 3]
+    assert {job["state"] for job in printed} == {"done"}
+    assert [len(job["images"]) for job in sorted(printed, key=lambda job: job["line"])] == [1, 2, 1]
+    assert sorted(printed, key=lambda job: job["line"]) == json.loads(listed.stdout)
+    assert private.returncode == 3  # line 2 asked for private images: bob cannot see them
