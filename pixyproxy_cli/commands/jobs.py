@@ -35,6 +35,8 @@ Workers = Annotated[int, workers_option("Requests to run at once")]
 BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="The batch's GUID.")]
 REMOTE_POLL = 1.0
 """Seconds between two looks at a batch that a server runs."""
+UNSTARTED_NOTICE = 30.0
+"""Seconds after which a server's batch of which no job has started is remarked on."""
 
 
 def read_prompt_source(source: str) -> tuple[str, str]:
@@ -123,16 +125,19 @@ def watch_remote_batch(
     *,
     as_json: bool,
     every: float = REMOTE_POLL,
+    unstarted_notice: float = UNSTARTED_NOTICE,
 ) -> None:
     """See a batch queued on a server through: its jobs as they end, then how it went.
 
     The server's job workers run it; this asks how it stands every ``every`` seconds.
-    ``numbers`` are the file's line numbers of the batch's jobs, for the messages. Exits 1
-    when a job failed, 130 on Ctrl-C (the server goes on with the batch).
+    ``numbers`` are the file's line numbers of the batch's jobs, for the messages. When no
+    job has started after ``unstarted_notice`` seconds, a notice says what runs jobs on a
+    server. Exits 1 when a job failed, 130 on Ctrl-C (the server goes on with the batch).
     """
     total = len(numbers)
     ended: dict[str, dict[str, Any]] = {}
     started = time.monotonic()
+    remarked = False
 
     def tally() -> str:
         failed = sum(job["state"] == "failed" for job in ended.values())
@@ -141,7 +146,19 @@ def watch_remote_batch(
     try:
         with output.progress_bar(f"batch {batch[:8]}", total, tally) as advance:
             while len(ended) < total:
-                for job in jobs.listed(batch, total):
+                listed = jobs.listed(batch, total)
+                if (
+                    not remarked
+                    and time.monotonic() - started >= unstarted_notice
+                    and all(job["state"] == "queued" for job in listed)
+                ):
+                    remarked = True
+                    output.notice(
+                        f"no job of batch {batch} has started yet: the server's job workers "
+                        "run them (serve's JOB_WORKERS, or pixyproxy worker beside it); Ctrl-C "
+                        "stops watching, the jobs stay queued"
+                    )
+                for job in listed:
                     if job["finished_at"] is None or job["job"] in ended:
                         continue
                     ended[job["job"]] = job

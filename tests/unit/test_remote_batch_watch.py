@@ -90,3 +90,19 @@ def test_ctrl_c_stops_watching_and_says_the_server_goes_on(capsys):
         f"Notice: Stopped watching; the server goes on with batch {BATCH}: pixyproxy jobs list "
         f"--batch {BATCH}\n"
     )
+
+
+def test_a_batch_no_worker_takes_is_remarked_on_once(capsys):
+    queued = [job(1, "queued"), job(2, "queued"), job(3, "queued")]
+    jobs = FakeRemoteJobs(queued, queued, [job(1, "done"), job(2, "done"), job(3, "done")])
+
+    watch_remote_batch(jobs, BATCH, [1, 2, 3], as_json=False, every=0, unstarted_notice=0)
+
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == (
+        f"Notice: no job of batch {BATCH} has started yet: the server's job workers run them "
+        "(serve's JOB_WORKERS, or pixyproxy worker beside it); Ctrl-C stops watching, the "
+        "jobs stay queued"
+    )
+    assert said[1].startswith(f"Batch {BATCH}: 3 done, in ")
+    assert len(said) == 2
