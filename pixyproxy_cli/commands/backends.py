@@ -40,9 +40,9 @@ SERVER_SETTINGS = {"image_provider": "--provider", "openai_model": "--model"}
 
 
 def _remote_options(overrides: dict[str, Any], endpoint: str | None = None) -> dict[str, Any]:
-    """The image flags among ``overrides`` as a server takes them (POST /image's fields).
+    """The image flags given among ``overrides`` as a server takes them (its fields' names).
 
-    With ``endpoint`` (``generate``), only the flags given and that endpoint takes.
+    With ``endpoint`` (``generate`` or ``edit``), only the flags that endpoint takes.
     """
     from pixyproxy_cli.core.image_options import IMAGE_OPTIONS
 
@@ -54,7 +54,7 @@ def _remote_options(overrides: dict[str, Any], endpoint: str | None = None) -> d
     return {
         fields[name]: value
         for name, value in overrides.items()
-        if name in fields and (endpoint is None or value is not None)
+        if name in fields and value is not None
     }
 
 

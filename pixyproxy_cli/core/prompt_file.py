@@ -5,9 +5,10 @@
     {"prompt": "my garden", "private": true, "format": "webp", "compression": 80}
 
 Blank lines are skipped; every other line is a job. A line that starts with ``{`` is a JSON
-object: ``prompt`` (required), ``n``, ``private``, and any image option by its name in
-``IMAGE_OPTIONS`` (``size``, ``quality``, ``format`` ...), which win over the flags for that
-line. Anything else is refused before any line is queued, naming the line.
+object: ``prompt`` (required), ``n``, ``private``, and any image option that ``generate``
+takes, by its name in ``IMAGE_OPTIONS`` (``size``, ``quality``, ``format`` ...), which win
+over the flags for that line. Anything else is refused before any line is queued, naming the
+line.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from pixyproxy_cli.core.image_options import OPTION_BY_NAME
 
 MAX_LINES = 100_000
 """The most prompts one file may hold."""
-FIELDS = ("prompt", "n", "private", *OPTION_BY_NAME)
+GENERATE_OPTIONS = {
+    name: option for name, option in OPTION_BY_NAME.items() if option.takes("generate")
+}
+"""The image options a line may set: those ``generate`` takes (not an edit's own)."""
+FIELDS = ("prompt", "n", "private", *GENERATE_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def _json_line(text: str, number: int, where: str) -> PromptLine:
     if private is not None and not isinstance(private, bool):
         raise InputValidationError(f"{where}: 'private' must be true or false")
     options: dict[str, Any] = {}
-    for name, option in OPTION_BY_NAME.items():
+    for name, option in GENERATE_OPTIONS.items():
         if name not in value:
             continue
         given = value[name]

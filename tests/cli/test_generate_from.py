@@ -76,6 +76,18 @@ def test_a_bad_line_queues_nothing_and_exits_2_naming_it(prompts, isolated_envir
     assert json.loads(run("jobs", "list", "--json").stdout) == []
 
 
+def test_a_line_may_not_set_an_option_only_edits_take(prompts):
+    result = run("generate", "--from", "-", input='{"prompt": "x", "input_fidelity": "high"}\n')
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: standard input, line 1: unknown field 'input_fidelity' (known: prompt, n, "
+        "private, size, quality, format, compression, background, moderation, complexity, "
+        "frames, frame_ms)\n"
+    )
+    assert json.loads(run("jobs", "list", "--json").stdout) == []
+
+
 def test_prompt_and_from_together_or_neither_are_refused(prompts):
     both = run("generate", "a fox", "--from", str(prompts))
     neither = run("generate")
