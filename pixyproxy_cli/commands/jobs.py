@@ -2,6 +2,7 @@
 
 A list of prompts is queued whole (one batch), then run by ``-j N`` workers of this process;
 Ctrl-C stops claiming and leaves the rest queued, and ``pixyproxy jobs resume BATCH`` goes on.
+With a server, the list is queued there (``POST /jobs``) and watched while its workers run it.
 """
 
 import sys
@@ -182,7 +183,9 @@ def watch_remote_batch(
         (job for job in ended.values() if job["state"] == "failed"), key=lambda job: job["line"]
     )
     for job in failures[:20]:
-        output.warning(f"line {numbers[job['line'] - 1]} failed: {job['error']}")
+        place = job["line"]  # its place in the list sent; the file's line where known
+        line = numbers[place - 1] if 1 <= place <= len(numbers) else place
+        output.warning(f"line {line} failed: {job['error']}")
     if failures:
         raise typer.Exit(1)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from pixyproxy_cli.core.exceptions import (
+    ConfigurationError,
     DatabaseMissingError,
     ForeignDatabaseError,
     PixyProxyException,
@@ -22,8 +23,8 @@ from pixyproxy_cli.core.search import MIN_INDEXED_LENGTH
 from pixyproxy_cli.core.settings import Settings
 from pixyproxy_cli.data.db.database import Database
 from pixyproxy_cli.data.files.storage import ImageStoreInterface
+from pixyproxy_cli.data.init import ChosenProvider
 from pixyproxy_cli.data.keyring_stores.credentials import describe_keyring
-from pixyproxy_cli.data.providers import ImageProviderInterface
 from pixyproxy_cli.service.interfaces import UserServiceInterface
 from pixyproxy_cli.service.transaction import UnitOfWorkFactory, keyset_pages, transaction
 
@@ -82,8 +83,7 @@ class AdminService:
         users: UserServiceInterface,
         uow: UnitOfWorkFactory,
         store: ImageStoreInterface,
-        provider: ImageProviderInterface,
-        provider_notice: str | None,
+        provider: ChosenProvider,
     ) -> None:
         self._settings = settings
         self._database = database
@@ -91,7 +91,7 @@ class AdminService:
         self._uow = uow
         self._store = store
         self._provider = provider
-        self._provider_notice = provider_notice
+        """Chosen and built when ``doctor`` checks it: ``db init`` never needs one."""
 
     def init_database(self) -> DatabaseStatus:
         """Create or migrate the schema now, as far as the database's provision allows.
@@ -350,12 +350,17 @@ class AdminService:
         return Check("image store", "ok", where)
 
     def _check_provider(self) -> Check:
-        model = getattr(self._provider, "model", None) or "placeholder-v1"
-        detail = f"{self._provider.name}, model {model}"
-        base_url = getattr(self._provider, "base_url", None)
+        try:
+            provider = self._provider()
+            notice = self._provider.notice
+        except ConfigurationError as error:  # asked for, and not to be had: the message says why
+            return Check("image provider", "fail", error.message)
+        model = getattr(provider, "model", None) or "placeholder-v1"
+        detail = f"{provider.name}, model {model}"
+        base_url = getattr(provider, "base_url", None)
         if base_url:
             detail += f", at {base_url}"
-        if self._provider_notice:
+        if notice:
             return Check(
                 "image provider",
                 "warn",
@@ -363,7 +368,7 @@ class AdminService:
                 "set OPENAI_API_KEY (or pixyproxy key set openai) to generate real images",
             )
         try:
-            confirmed = self._provider.check(timeout=PROVIDER_CHECK_TIMEOUT)
+            confirmed = provider.check(timeout=PROVIDER_CHECK_TIMEOUT)
         except PixyProxyException as error:
             return Check(
                 "image provider",

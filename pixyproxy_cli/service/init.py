@@ -89,8 +89,7 @@ class Services:
             users=self.users,
             uow=dependencies.uow,
             store=dependencies.store,
-            provider=dependencies.provider,
-            provider_notice=self.provider_notice,
+            provider=self.provider,
         )
 
     @cached_property

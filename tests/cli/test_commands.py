@@ -347,6 +347,24 @@ def test_without_a_key_for_the_provider_asked_for_reading_still_works(data_dir):
     assert f"Info: provider: none ({NO_OPENAI_KEY[len('Error: ') : -1]})\n" in verbose.stderr
 
 
+def test_without_a_key_for_the_provider_asked_for_doctor_says_so_and_db_init_works(data_dir):
+    openai = {"IMAGE_PROVIDER": "openai"}
+
+    initialised = run("db", "init", env=openai)
+    doctor = run("doctor", "--json", env=openai)
+    checks = {check["name"]: check for check in json.loads(doctor.stdout)}
+
+    assert initialised.exit_code == 0, initialised.stderr
+    assert doctor.exit_code == 1
+    assert checks["image provider"] == {
+        "name": "image provider",
+        "status": "fail",
+        "detail": NO_OPENAI_KEY[len("Error: ") : -1],
+        "fix": None,
+    }
+    assert checks["database (sqlite)"]["status"] == "ok"  # the rest was checked too
+
+
 @pytest.mark.parametrize(
     "args",
     [["worker"], ["generate", "--from", "-"]],
