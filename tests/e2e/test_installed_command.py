@@ -240,3 +240,29 @@ def test_python_dash_m_runs_the_command(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("pixyproxy ")
+
+
+@pytest.mark.parametrize(
+    ("backend", "reason"),
+    [
+        ("no_such_package.Keyring", "No module named 'no_such_package'"),
+        ("keyring.backends.null.NoSuchKeyring", "module 'keyring.backends.null' has no attribute"),
+    ],
+    ids=["missing module", "missing class"],
+)
+def test_a_keyring_backend_that_cannot_be_loaded_is_one_clear_error(tmp_path, backend, reason):
+    env = {**os.environ, "PIXYPROXY_CONFIG_DIR": str(tmp_path), "PYTHON_KEYRING_BACKEND": backend}
+    env.pop("PIXYPROXY_USERNAME", None)
+    env.pop("PIXYPROXY_PASSWORD", None)
+    result = subprocess.run(
+        [str(EXECUTABLE), "key", "list"], capture_output=True, text=True, env=env, timeout=60
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"Error: The keyring backend that PYTHON_KEYRING_BACKEND names ({backend}) cannot be "
+        f"loaded: {reason}"
+    )
+    assert result.stderr.endswith(
+        "; install it, or name another backend in PYTHON_KEYRING_BACKEND\n"
+    )

@@ -59,10 +59,15 @@ class Credentials:
 
 
 def describe_keyring() -> KeyringStatus:
-    """Name the active keyring backend and say whether it can keep a password."""
-    import keyring
+    """Name the active keyring backend and say whether it can keep a password.
+
+    Raises KeyringError when the backend configured cannot be loaded.
+    """
     from keyring.backends import fail, null
 
+    from pixyproxy_cli.data.keyring_stores.entries import keyring_modules
+
+    keyring, _ = keyring_modules()
     backend = keyring.get_keyring()
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if isinstance(backend, fail.Keyring):

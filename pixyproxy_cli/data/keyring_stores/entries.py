@@ -8,16 +8,33 @@ error becomes one line, is written here once. ``failure`` is the store's message
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pixyproxy_cli.core.exceptions import KeyringError
 
+BACKEND_VARIABLE = "PYTHON_KEYRING_BACKEND"
+"""The keyring library's own variable: the backend class to use, by its dotted name."""
+
 
 def keyring_modules() -> tuple[Any, Any]:
-    """The keyring module and its errors module, imported on first use."""
+    """The keyring module and its errors module, imported on first use, its backend loaded.
+
+    Raises KeyringError when the backend the configuration names (PYTHON_KEYRING_BACKEND, or
+    keyringrc.cfg) cannot be loaded: a module not installed, or a class it does not have.
+    """
     import keyring
     from keyring import errors
 
+    try:
+        keyring.get_keyring()
+    except (ImportError, AttributeError) as error:
+        named = os.environ.get(BACKEND_VARIABLE)
+        which = f"{BACKEND_VARIABLE} names ({named})" if named else "keyringrc.cfg names"
+        raise KeyringError(
+            f"The keyring backend that {which} cannot be loaded: {error}; install it, or "
+            f"name another backend in {BACKEND_VARIABLE}"
+        ) from error
     return keyring, errors
 
 
