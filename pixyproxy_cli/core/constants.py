@@ -95,3 +95,7 @@ BATCH_PROVIDERS = frozenset({"openai-batch"})
 
 MAX_JOB_ERROR_LENGTH = 2000
 """The longest error a job keeps, in characters."""
+MAX_JOBS_QUEUED = 100
+"""Requests one ``POST /jobs`` (or the gallery's list) may queue."""
+MAX_JOBS_LISTED = 1000
+"""Jobs one ``GET /jobs`` lists at most."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pixyproxy_cli.core.constants import MAX_JOBS_LISTED, MAX_JOBS_QUEUED
 from pixyproxy_cli.core.exceptions import (
     ConstraintViolationError,
     InputValidationError,
@@ -19,9 +20,9 @@ from pixyproxy_cli.core.exceptions import (
 from pixyproxy_cli.data.remote.client import RemoteClient
 from pixyproxy_cli.service.validation import validate_guid
 
-MAX_LISTED = 1000
+MAX_LISTED = MAX_JOBS_LISTED
 """The most jobs ``GET /jobs`` lists at once (the server's own bound)."""
-MAX_QUEUED = 100
+MAX_QUEUED = MAX_JOBS_QUEUED
 """The most requests one ``POST /jobs`` queues (the server's own bound)."""
 
 

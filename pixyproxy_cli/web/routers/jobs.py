@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from pixyproxy_cli.core.constants import GUID_PATTERN
+from pixyproxy_cli.core.constants import GUID_PATTERN, MAX_JOBS_LISTED, MAX_JOBS_QUEUED
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     ConstraintViolationError,
@@ -45,9 +45,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 webhooks_router = APIRouter(tags=["jobs"])
 """``POST /webhooks/openai``: the provider's word that a batch has ended."""
 
-MAX_BATCH_REQUESTS = 100
+MAX_BATCH_REQUESTS = MAX_JOBS_QUEUED
 """Requests one POST /jobs may queue (its body is held to 1 MB, as every JSON body is)."""
-MAX_LISTED = 1000
+MAX_LISTED = MAX_JOBS_LISTED
 EVENT_POLL = 0.25
 """Seconds between two looks at a job whose events are being streamed."""
 KEEP_ALIVE = 15.0
