@@ -117,6 +117,28 @@ def test_bad_forms_are_422_before_any_call(api, parts, fields, message):
     assert api.provider.edits == []
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("prompt", (None, b"another")), "prompt is given more than once: send it once"),
+        (("n", (None, b"2")), "n is given more than once: send it once"),
+        (
+            ("mask", ("m2.png", picture("png", (20, 20)), "image/png")),
+            "mask is given more than once: send it once",
+        ),
+    ],
+    ids=["prompt", "n", "mask"],
+)
+def test_a_field_given_twice_is_refused_not_one_of_them_picked(api, extra, message):
+    mask = ("m.png", picture("png", (20, 20)), "image/png")
+    files = [("image", UPLOAD), ("prompt", (None, b"x")), ("n", (None, b"1")), ("mask", mask)]
+    response = api.post("/edits", files=[*files, extra])
+
+    assert response.status_code == 422, response.text
+    assert response.json()["message"] == message
+    assert api.provider.edits == []
+
+
 def test_not_a_form_is_422(api):
     response = api.post("/edits", json={"prompt": "x"})
 

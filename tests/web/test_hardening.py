@@ -419,3 +419,16 @@ def _commonest(log: str) -> list[tuple[str, int]]:
 
     shapes = collections.Counter(re.sub(r"[0-9]+", "N", line)[:160] for line in log.splitlines())
     return shapes.most_common(5)
+
+
+def test_get_image_refuses_unknown_query_parameters_rather_than_list_everything(sqlite_api):
+    sqlite_api.post("/image", json={"prompt": "a fox"})
+    misspelt = sqlite_api.get("/image?serach=lighthouse")
+    every_known = sqlite_api.get(
+        "/image?q=fox&since=2026-01-01&until=2999-01-01&model=placeholder-v1&order=newest"
+        "&limit=5&mine=false&private=false"
+    )
+
+    assert misspelt.status_code == 422
+    assert misspelt.json()["message"] == "unknown query parameter 'serach'"
+    assert every_known.status_code == 200, every_known.text

@@ -6,7 +6,7 @@ import itertools
 from email.utils import format_datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -37,7 +37,7 @@ from pixyproxy_cli.service.interfaces import (
     PromptServiceInterface,
 )
 from pixyproxy_cli.service.validation import validate_model
-from pixyproxy_cli.web.dependencies import ServicesDep
+from pixyproxy_cli.web.dependencies import ServicesDep, only_query_parameters
 from pixyproxy_cli.web.errors import error_responses
 from pixyproxy_cli.web.requests import (
     OPTIONAL_AUTH,
@@ -237,8 +237,9 @@ async def _edit_form(
 ) -> tuple[dict[str, Any], list[str | LocalImage], LocalImage | None]:
     """The edit form's fields (as JSON values), its sources in order, and its mask.
 
-    Raises InputValidationError for a field that is not part of the form, or a file where
-    text belongs (and the reverse).
+    Raises InputValidationError for a field that is not part of the form, a field other
+    than ``image`` given twice (which one was meant?), or a file where text belongs (and the
+    reverse).
     """
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
@@ -252,6 +253,8 @@ async def _edit_form(
         sources: list[str | LocalImage] = []
         mask = None
         for name, value in form.multi_items():
+            if name != "image" and (name in values or (name == "mask" and mask is not None)):
+                raise InputValidationError(f"{name} is given more than once: send it once")
             if isinstance(value, UploadFile):
                 if name not in ("image", "mask"):
                     raise InputValidationError(f"{name} must be a text field, not a file")
@@ -329,6 +332,13 @@ def _form_value(name: str, text: str) -> Any:
         },
         **error_responses(401, 404, 422, 429, 500, 503),
     },
+    dependencies=[
+        Depends(
+            only_query_parameters(
+                "limit", "after", "mine", "private", "q", "since", "until", "model", "order"
+            )
+        )
+    ],
     openapi_extra=OPTIONAL_AUTH,
 )
 def list_images(
