@@ -26,6 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from pixyproxy_cli.core.exceptions import ConfigurationError
 from pixyproxy_cli.service import transaction
 
 if TYPE_CHECKING:
@@ -41,9 +42,16 @@ def shared_by_workers(workers: int) -> Iterator[None]:
 
     With more than one worker and no PROMETHEUS_MULTIPROC_DIR of the operator's, a new
     folder is made for this ``serve`` alone, named in the environment the workers inherit,
-    and removed afterwards (an operator's own folder is used and left alone).
+    and removed afterwards (an operator's own folder is used and left alone). Raises
+    ConfigurationError, before any worker starts, when the operator's is not a folder.
     """
-    if workers <= 1 or os.environ.get(MULTIPROCESS_DIR):
+    given = os.environ.get(MULTIPROCESS_DIR)
+    if given and not os.path.isdir(given):
+        raise ConfigurationError(
+            f"{MULTIPROCESS_DIR}={given} is not a folder: create it (empty), or unset it "
+            "(serve --workers N then makes one of its own)"
+        )
+    if workers <= 1 or given:
         yield
         return
     folder = tempfile.mkdtemp(prefix="pixyproxy-metrics-")

@@ -193,3 +193,21 @@ def test_sigterm_lets_a_generation_in_flight_finish_and_store_its_image(
     )
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["prompt"] == "in flight"  # stored before the exit
+
+
+def test_a_metrics_folder_that_is_not_one_stops_serve_before_it_starts(sqlite_settings, tmp_path):
+    env = {**os.environ, **settings_environment(sqlite_settings)}
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "missing")
+    result = subprocess.run(
+        [str(EXECUTABLE), "serve", "--port", str(free_port()), "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: PROMETHEUS_MULTIPROC_DIR={tmp_path / 'missing'} is not a folder: create it "
+        "(empty), or unset it (serve --workers N then makes one of its own)\n"
+    )
