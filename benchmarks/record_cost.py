@@ -10,9 +10,10 @@ interpreter that builds none, in the same run: the cost of each kind of record, 
 
 from __future__ import annotations
 
-import re
-import subprocess
+import os
 import sys
+
+from run import instructions  # this folder is first on sys.path when a script here runs
 
 CLASSES = 24
 FIELDS = 6
@@ -30,30 +31,11 @@ for number in range({CLASSES}):
 KINDS = ("none", "frozen dataclass", "dataclass", "namedtuple")
 
 
-def instructions(kind: str) -> int:
-    """The instructions one interpreter executes to build ``CLASSES`` records of ``kind``."""
-    completed = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            CHILD,
-            kind,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = re.search(r"Collected : (\d+)", completed.stderr)
-    if found is None:
-        raise RuntimeError(f"callgrind printed no count: {completed.stderr[-2000:]}")
-    return int(found.group(1))
-
-
 def main() -> None:
-    counts = {kind: instructions(kind) for kind in KINDS}
+    # run.py's callgrind count, for an interpreter building CLASSES records of each kind.
+    counts = {
+        kind: instructions([sys.executable, "-c", CHILD, kind], dict(os.environ)) for kind in KINDS
+    }
     base = counts["none"]
     frozen = (counts["frozen dataclass"] - base) / CLASSES
     print(f"{CLASSES} classes of {FIELDS} fields; instructions added per class (callgrind):")
