@@ -465,18 +465,18 @@ class RemoteBackend(Backend):
         A batch's open jobs are found among its first 1,000 (all a server lists); a warning
         says so when there may be more.
         """
-        from pixyproxy_cli.service.remote_jobs import MAX_LISTED
+        from pixyproxy_cli.core.constants import MAX_JOBS_LISTED
 
         jobs = self._remote_jobs()
         wanted = list(guids)
         if batch is not None:
-            listed = jobs.listed(batch, MAX_LISTED)
+            listed = jobs.listed(batch, MAX_JOBS_LISTED)
             wanted += [job["job"] for job in listed if job["finished_at"] is None]
-            if len(listed) == MAX_LISTED:
+            if len(listed) == MAX_JOBS_LISTED:
                 from pixyproxy_cli.commands import output
 
                 output.warning(
-                    f"a server lists a batch's first {MAX_LISTED:,} jobs only: any after them "
+                    f"a server lists a batch's first {MAX_JOBS_LISTED:,} jobs only: any after them "
                     "are left; cancel them with --local on the server's machine"
                 )
         return jobs.cancel(wanted)

@@ -96,6 +96,7 @@ BATCH_PROVIDERS = frozenset({"openai-batch"})
 MAX_JOB_ERROR_LENGTH = 2000
 """The longest error a job keeps, in characters."""
 MAX_JOBS_QUEUED = 100
-"""Requests one ``POST /jobs`` (or the gallery's list) may queue."""
+"""Requests one ``POST /jobs`` (or the gallery's list) may queue (its body is held to 1 MB,
+as every JSON body is)."""
 MAX_JOBS_LISTED = 1000
 """Jobs one ``GET /jobs`` lists at most."""

@@ -20,11 +20,6 @@ from pixyproxy_cli.core.exceptions import (
 from pixyproxy_cli.data.remote.client import RemoteClient
 from pixyproxy_cli.service.validation import validate_guid
 
-MAX_LISTED = MAX_JOBS_LISTED
-"""The most jobs ``GET /jobs`` lists at once (the server's own bound)."""
-MAX_QUEUED = MAX_JOBS_QUEUED
-"""The most requests one ``POST /jobs`` queues (the server's own bound)."""
-
 
 class RemoteJobs:
     """A server's jobs, as the client's token user (or anonymously)."""
@@ -42,10 +37,10 @@ class RemoteJobs:
         Raises InputValidationError for a malformed GUID or a limit over the server's,
         AuthenticationError for the newest jobs without a login.
         """
-        if limit > MAX_LISTED:
+        if limit > MAX_JOBS_LISTED:
             raise InputValidationError(
-                f"a server lists at most {MAX_LISTED:,} jobs at once: --limit {MAX_LISTED} or "
-                "fewer (or use --local on the machine with the database)"
+                f"a server lists at most {MAX_JOBS_LISTED:,} jobs at once: --limit "
+                f"{MAX_JOBS_LISTED} or fewer (or use --local on the machine with the database)"
             )
         params: dict[str, Any] = {"limit": limit}
         if batch is not None:
@@ -59,13 +54,13 @@ class RemoteJobs:
         """Queue ``requests`` (each a ``POST /image`` body) as one batch: its GUID and jobs.
 
         The server checks every request first and queues all or none. Raises
-        InputValidationError for more than ``MAX_QUEUED`` (before any request) or a
+        InputValidationError for more than ``MAX_JOBS_QUEUED`` (before any request) or a
         request the server refuses (its message names the request's place, from 1),
         TooManyRequestsError over the server's generation limit.
         """
-        if len(requests) > MAX_QUEUED:
+        if len(requests) > MAX_JOBS_QUEUED:
             raise InputValidationError(
-                f"a server queues at most {MAX_QUEUED} prompts in one list, not "
+                f"a server queues at most {MAX_JOBS_QUEUED} prompts in one list, not "
                 f"{len(requests):,}: split the file, or use --local on the machine with the "
                 "database"
             )

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST
+from pixyproxy_cli.core.constants import MAX_IMAGES_PER_REQUEST, MAX_JOBS_QUEUED
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     InputValidationError,
@@ -40,7 +40,7 @@ from pixyproxy_cli.web.pages import (
 )
 from pixyproxy_cli.web.requests import ImageRequest
 from pixyproxy_cli.web.routers.images import generate
-from pixyproxy_cli.web.routers.jobs import MAX_BATCH_REQUESTS, caller_of, queue
+from pixyproxy_cli.web.routers.jobs import caller_of, queue
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -208,8 +208,8 @@ def _listed(text: str, values: dict[str, Any]) -> list[ImageRequest]:
     Raises InputValidationError naming the first line that is not valid.
     """
     lines = read_prompt_lines(text, "the list")
-    if len(lines) > MAX_BATCH_REQUESTS:
-        raise InputValidationError(f"the list has more than {MAX_BATCH_REQUESTS} prompts")
+    if len(lines) > MAX_JOBS_QUEUED:
+        raise InputValidationError(f"the list has more than {MAX_JOBS_QUEUED} prompts")
     requests = []
     for line in lines:
         fields = {**values, "prompt": line.prompt, **line.options}

@@ -45,9 +45,6 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 webhooks_router = APIRouter(tags=["jobs"])
 """``POST /webhooks/openai``: the provider's word that a batch has ended."""
 
-MAX_BATCH_REQUESTS = MAX_JOBS_QUEUED
-"""Requests one POST /jobs may queue (its body is held to 1 MB, as every JSON body is)."""
-MAX_LISTED = MAX_JOBS_LISTED
 EVENT_POLL = 0.25
 """Seconds between two looks at a job whose events are being streamed."""
 KEEP_ALIVE = 15.0
@@ -65,8 +62,8 @@ class BatchRequest(BaseModel):
 
     requests: list[ImageRequest] = Field(
         min_length=1,
-        max_length=MAX_BATCH_REQUESTS,
-        description=f"1 to {MAX_BATCH_REQUESTS} requests, each one job; the body is at most "
+        max_length=MAX_JOBS_QUEUED,
+        description=f"1 to {MAX_JOBS_QUEUED} requests, each one job; the body is at most "
         "1 MB in all (413).",
     )
 
@@ -140,7 +137,7 @@ def queue_batch(
 ) -> BatchAccepted:
     """POST /jobs."""
     batch = queue(prompts, services, request, body.requests)
-    jobs = services.jobs.batch_jobs(batch, caller_of(prompts), limit=MAX_BATCH_REQUESTS)
+    jobs = services.jobs.batch_jobs(batch, caller_of(prompts), limit=MAX_JOBS_QUEUED)
     response.headers["Location"] = f"{request.url_for('list_jobs').path}?batch={batch}"
     return BatchAccepted(batch=batch, jobs=[JobPublic(**job.public()) for job in jobs])
 
@@ -163,7 +160,7 @@ def list_jobs(
     batch: Annotated[
         str | None, Query(pattern=GUID_PATTERN, description="A batch's GUID (POST /jobs).")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LISTED, description="At most this many.")] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_JOBS_LISTED, description="At most this many.")] = 100,
 ) -> list[dict[str, Any]]:
     """GET /jobs."""
     caller = caller_of(prompts)
