@@ -354,6 +354,12 @@ class RemoteBackend(Backend):
         self._prompts: RemotePromptService | None = None
         self._jobs: RemoteJobs | None = None
 
+    def _say_remote(self) -> None:
+        """Under -v: which server this invocation talks to."""
+        from pixyproxy_cli.commands import output
+
+        output.info(f"server: {self.server} (remote mode; --local for this machine's database)")
+
     def _refuse_server_settings(self, overrides: dict[str, Any]) -> None:
         for name, flag in SERVER_SETTINGS.items():
             if overrides.get(name) is not None:
@@ -366,10 +372,9 @@ class RemoteBackend(Backend):
         """See Backend.prompts: the server's own settings apply, but for image flags."""
         self._refuse_server_settings(overrides)
         if self._prompts is None:
-            from pixyproxy_cli.commands import output
             from pixyproxy_cli.service.remote import RemotePromptService
 
-            output.info(f"server: {self.server} (remote mode; --local for this machine's database)")
+            self._say_remote()
             options = _remote_options(overrides)
             self._prompts = RemotePromptService(self._session().client(), options)
         return self._prompts
@@ -397,10 +402,9 @@ class RemoteBackend(Backend):
 
     def _remote_jobs(self) -> RemoteJobs:
         if self._jobs is None:
-            from pixyproxy_cli.commands import output
             from pixyproxy_cli.service.remote_jobs import RemoteJobs
 
-            output.info(f"server: {self.server} (remote mode; --local for this machine's database)")
+            self._say_remote()
             self._jobs = RemoteJobs(self._session().client())
         return self._jobs
 
@@ -433,16 +437,12 @@ class RemoteBackend(Backend):
             )
         self._refuse_server_settings(overrides)
         options = _remote_options(overrides, "generate")
-        requests = [
-            {
-                "prompt": line.prompt,
-                "n": line.n if line.n is not None else (n or 1),
-                "private": line.private if line.private is not None else private,
-                **options,
-                **line.options,
-            }
-            for line in lines
-        ]
+        requests = []
+        for line in lines:
+            count, hidden = line.count_and_privacy(n, private)
+            requests.append(
+                {"prompt": line.prompt, "n": count, "private": hidden, **options, **line.options}
+            )
         numbers = [line.line for line in lines]
         try:
             batch, queued = self._remote_jobs().submit(requests)

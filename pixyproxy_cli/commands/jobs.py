@@ -86,15 +86,14 @@ def run_prompt_file_here(
     """
     service, caller = jobs
     options = service.default_options
-    requests = [
-        service.request_for(
-            line.prompt,
-            options.overridden(line.options),
-            n=line.n if line.n is not None else (n or 1),
-            private=line.private if line.private is not None else private,
+    requests = []
+    for line in lines:
+        count, hidden = line.count_and_privacy(n, private)
+        requests.append(
+            service.request_for(
+                line.prompt, options.overridden(line.options), n=count, private=hidden
+            )
         )
-        for line in lines
-    ]
     numbers = [line.line for line in lines]
     try:
         if batch_api:

@@ -39,6 +39,16 @@ class PromptLine:
     private: bool | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
+    def count_and_privacy(self, n: int | None, private: bool) -> tuple[int, bool]:
+        """How many images this line asks for, and whether private.
+
+        The line's own values, else the flags' (``n`` absent too: one image).
+        """
+        return (
+            self.n if self.n is not None else (n or 1),
+            self.private if self.private is not None else private,
+        )
+
 
 def read_prompt_lines(text: str, source: str) -> list[PromptLine]:
     """The jobs of a file's ``text``; ``source`` names it in errors.
