@@ -185,10 +185,13 @@ class Services:
     def generation_limiter(self) -> Limiter:
         """The per-user (or per-address) limit on images generated through the API."""
         return self._limiter(
-            "generate", self.settings.generate_rate_limit, self.settings.generate_rate_window
+            "generate",
+            self.settings.generate_rate_limit,
+            self.settings.generate_rate_window,
+            unit="images",
         )
 
-    def _limiter(self, kind: str, limit: int, window: float) -> Limiter:
+    def _limiter(self, kind: str, limit: int, window: float, unit: str = "events") -> Limiter:
         from pixyproxy_cli.service.limits import Limiter
 
         return Limiter(
@@ -196,6 +199,7 @@ class Services:
             limit=limit,
             window=window,
             uow=self.prompts.dependencies.uow,
+            unit=unit,
         )
 
     def webhook_secret(self) -> str | None:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from pixyproxy_cli.core.exceptions import (
+    InputValidationError,
     PixyProxyException,
     TooManyRequestsError,
     TransactionConflictError,
@@ -50,8 +51,9 @@ limit): writers that pick different slots never collide."""
 class Limiter:
     """At most ``limit`` events per key in a window of ``window`` seconds (``limit`` 0: none).
 
-    ``kind`` names the limit in its buckets (``login``, ``generate``); ``clock`` is wall-clock
-    time, since servers sharing a database share only that.
+    ``kind`` names the limit in its buckets (``login``, ``generate``) and ``unit`` what it
+    counts, for its messages; ``clock`` is wall-clock time, since servers sharing a database
+    share only that.
     """
 
     def __init__(
@@ -61,9 +63,11 @@ class Limiter:
         limit: int,
         window: float,
         uow: UnitOfWorkFactory,
+        unit: str = "events",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.kind = kind
+        self.unit = unit
         self.limit = limit
         self.window = window
         self._uow = uow
@@ -84,14 +88,14 @@ class Limiter:
         """Count ``weight`` events (images, say) for ``key``.
 
         Raises TooManyRequestsError (with ``retry_after``) when that puts its window over the
-        limit (nothing is counted then), and the database's PixyProxyExceptions.
+        limit (nothing is counted then); InputValidationError when ``weight`` alone is over
+        the limit, which no wait would change; and the database's PixyProxyExceptions.
         """
         if self.limit <= 0:
             return
+        self.check_fits(weight)
         now = self._clock()
         bucket = self.bucket(*key)
-        if weight > self.limit:  # never fits
-            raise TooManyRequestsError(message, retry_after=self.window)
         refused_for: float | None = None
         for attempt in retried(self._uow):
             with attempt as uow:
@@ -100,6 +104,18 @@ class Limiter:
             self._purge(now)
         if refused_for is not None:
             raise TooManyRequestsError(message, retry_after=refused_for)
+
+    def check_fits(self, weight: int) -> None:
+        """Raise InputValidationError when ``weight`` events are more than the limit itself.
+
+        Such a request never fits in a window, so it is refused as a request to change, not
+        answered "try again later". Nothing is counted.
+        """
+        if 0 < self.limit < weight:
+            raise InputValidationError(
+                f"{weight} {self.unit} at once are more than this server allows: at most "
+                f"{self.limit} every {self.window:g} s, so ask for {self.limit} or fewer"
+            )
 
     def _take(self, uow: UnitOfWork, bucket: str, now: float, weight: int) -> float | None:
         """Count ``weight`` events in slots with room: None, or seconds until there is room.

@@ -182,7 +182,8 @@ def charge_images(
     """Count ``n`` images against the caller's generation limit, before the work.
 
     Images cost money at the provider: the limit is per user, or per address when
-    anonymous. Raises TooManyRequestsError (429, with retry_after) when over it.
+    anonymous. Raises TooManyRequestsError (429, with retry_after) when over it, and
+    InputValidationError (422) when ``n`` alone is over it: waiting would not help.
     """
     services.generation_limiter.acquire(
         "Too many images requested; try again later", *_limited(prompts, request), weight=n

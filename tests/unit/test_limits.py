@@ -6,7 +6,11 @@ from functools import partial
 
 import pytest
 
-from pixyproxy_cli.core.exceptions import AuthenticationError, TooManyRequestsError
+from pixyproxy_cli.core.exceptions import (
+    AuthenticationError,
+    InputValidationError,
+    TooManyRequestsError,
+)
 from pixyproxy_cli.core.models import UserCreate
 from pixyproxy_cli.service.limits import Limiter, LoginThrottle
 from pixyproxy_cli.service.users import UserService
@@ -21,13 +25,16 @@ class Clock:
         return self.now
 
 
-def limiter(limit: int, window: float, clock: Clock | None = None, counters=None) -> Limiter:
+def limiter(
+    limit: int, window: float, clock: Clock | None = None, counters=None, unit: str = "events"
+) -> Limiter:
     journal = Journal()
     return Limiter(
         kind="test",
         limit=limit,
         window=window,
         uow=partial(FakeUnitOfWork, journal, limits=counters or FakeLimitRepository()),
+        unit=unit,
         clock=clock or Clock(),
     )
 
@@ -46,6 +53,22 @@ def test_limit_per_key_within_the_window():
     assert caught.value.retry_after == pytest.approx(9)
     clock.now += 9  # the window that started at the first event has passed
     limits.acquire("slow down", "a")
+
+
+def test_more_at_once_than_the_limit_is_a_request_to_change_not_to_retry():
+    counters = FakeLimitRepository()
+    limits = limiter(10, 60, counters=counters, unit="images")
+
+    with pytest.raises(InputValidationError) as caught:
+        limits.acquire("slow down", "a", weight=12)
+    limits.acquire("slow down", "a", weight=10)  # nothing was counted: the whole limit is left
+
+    assert caught.value.message == (
+        "12 images at once are more than this server allows: at most 10 every 60 s, so ask "
+        "for 10 or fewer"
+    )
+    with pytest.raises(TooManyRequestsError):
+        limits.acquire("slow down", "a")
 
 
 def test_zero_means_no_limit_and_counts_nothing():

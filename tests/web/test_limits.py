@@ -159,3 +159,31 @@ def test_each_image_of_an_edit_counts_and_a_refused_edit_uses_nothing_up(sqlite_
         database.close()
 
     assert (three, two, bad, one, over) == (201, 429, 422, 201, 429)
+
+
+def test_more_images_at_once_than_the_limit_is_422_not_a_retry_later(sqlite_settings):
+    # A list of 12 prompts against a limit of 10 used to be 429 "retry after 60 s": a retry
+    # that could never succeed. Each refusal counts nothing, so the whole limit is left after.
+    settings = replace(sqlite_settings, generate_rate_limit=4, generate_rate_window=60)
+    app, database = app_with(settings)
+    source = ("fox.webp", picture("webp", (20, 20)), "image/webp")
+    try:
+        client = TestClient(app)
+        batch = client.post("/jobs", json={"requests": [{"prompt": "a fox"}] * 5})
+        image = client.post("/image", json={"prompt": "a fox", "n": 5})
+        edit = client.post(
+            "/edits", files=[("image", source), ("prompt", (None, "a fox")), ("n", (None, "5"))]
+        )
+        whole_limit = client.post("/image", json={"prompt": "a fox", "n": 4})
+    finally:
+        database.close()
+
+    message = (
+        "5 images at once are more than this server allows: at most 4 every 60 s, so ask for 4 "
+        "or fewer"
+    )
+    for refused in (batch, image, edit):
+        assert refused.status_code == 422
+        assert refused.json()["message"] == message
+        assert "retry-after" not in refused.headers
+    assert whole_limit.status_code == 201

@@ -214,6 +214,7 @@ async def edit_images(
     try:
         values, sources, mask = await _edit_form(request)
         fields = validate_model(EditRequest, values)
+        services.generation_limiter.check_fits(fields.n)
         if fields.n > 1:
             await run_in_threadpool(charge_images, prompts, services, request, fields.n - 1)
     except Exception:

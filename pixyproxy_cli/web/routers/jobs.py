@@ -122,7 +122,8 @@ def queue(
         "Queues each request (the body of `POST /image`) as a job and answers at once with "
         "the batch and its jobs; `Location` lists them (`GET /jobs?batch=`). Every request "
         "is checked first: one that is not valid refuses the whole batch (422, naming its "
-        "line). Every image counts against the caller's generation limit when queued. The "
+        "line). Every image counts against the caller's generation limit when queued: a "
+        "batch of more images than the limit itself is 422 (429 only when waiting helps). The "
         "jobs run on the server's job workers (`JOB_WORKERS`) or `pixyproxy worker`."
     ),
     responses=error_responses(401, 413, 422, 429, 500, 503),
