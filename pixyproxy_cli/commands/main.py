@@ -10,6 +10,7 @@ a command needs them.
 import importlib
 import logging
 import sys
+from difflib import get_close_matches
 from typing import Annotated, Any
 
 import typer
@@ -64,6 +65,23 @@ class LazyGroup(PixyProxyGroup):
             self.commands[cmd_name] = _load(cmd_name)
         return self.commands.get(cmd_name)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Resolve as Typer does, suggesting a command for a typo ("Did you mean 'list'?").
+
+        Typer's own suggestions come from the commands already loaded, which here are none,
+        so the app turns them off and they come from every command's name instead.
+        """
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.UsageError as error:
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches:
+                suggestions = ", ".join(repr(match) for match in matches)
+                error.message = f"{error.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+
 
 def _load(name: str) -> click.Command:
     from pixyproxy_cli.commands.help import ExamplesCommand
@@ -94,6 +112,7 @@ app = typer.Typer(
     epilog="Settings: see .env.example. Exit codes: see README.md. Docs: pixyproxy COMMAND --help",
     no_args_is_help=True,
     add_completion=True,
+    suggest_commands=False,  # LazyGroup suggests from every command, loaded or not
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -117,7 +117,22 @@ def test_unknown_command_is_a_usage_error():
     result = run("paint")
 
     assert result.exit_code == 2
-    assert "No such command 'paint'" in result.stderr
+    assert result.stderr.splitlines()[-1] == "Error: No such command 'paint'."
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestion"),
+    [("lst", "'list'"), ("generat", "'generate'"), ("logn", "'login', 'logout'")],
+)
+def test_a_mistyped_command_is_told_the_commands_it_may_mean(typo, suggestion):
+    # Every command's module loads only when it runs, so none is loaded when a name is not
+    # found: the suggestion must come from every command's name.
+    result = run(typo, "--json")
+
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: No such command '{typo}'. Did you mean {suggestion}?"
+    )
 
 
 # -- generate ----------------------------------------------------------------------------
