@@ -16,6 +16,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from pixyproxy_cli.commands import output
 from pixyproxy_cli.core.exceptions import (
     AuthenticationError,
     ConstraintViolationError,
@@ -77,7 +78,7 @@ def report(message: str, *, debug: bool) -> None:
     """Write ``Error: message`` (and, under --debug, the current traceback) to stderr."""
     if debug:
         traceback.print_exc(file=sys.stderr)
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(f"Error: {output.printable(message)}", err=True)
 
 
 class PixyProxyGroup(TyperGroup):

@@ -7,6 +7,7 @@ stdout; notices, progress and errors go to stderr.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -39,17 +40,52 @@ def err() -> Console:
 
 
 def _console(*, stderr: bool) -> Console:
-    from rich.console import Console
-
     # rich's own NO_COLOR support drops colours but keeps bold and underline; NO_COLOR users
     # ask for plain text, so no styles at all (no-color.org: set and not empty).
     plain = bool(os.environ.get("NO_COLOR"))
-    return Console(
+    return _printable_console()(
         stderr=stderr,
         highlight=False,
         soft_wrap=True,
         color_system=None if plain else "auto",
     )
+
+
+@functools.cache
+def _printable_console() -> type[Console]:
+    from rich.console import Console
+
+    class PrintableConsole(Console):
+        """A console that prints every string it is given through ``printable``."""
+
+        def print(self, *objects: Any, **options: Any) -> None:
+            """Print ``objects`` as rich does, each string's control characters escaped."""
+            texts = (printable(item) if isinstance(item, str) else item for item in objects)
+            super().print(*texts, **options)
+
+    return PrintableConsole
+
+
+_CONTROLS = (*range(0x20), *range(0x7F, 0xA0))
+"""The C0 controls, DEL and the C1 controls: a terminal acts on them (ESC begins sequences
+that move the cursor, hide text, set the title or, in some terminals, the clipboard)."""
+
+
+def printable(text: str, keep: str = "\t\n") -> str:
+    r"""``text`` safe to write to a terminal: each control character not in ``keep`` escaped.
+
+    ESC is written as the four characters ``\x1b``, and so on.
+
+    A prompt, a job's error or a server's message is anyone's text: written raw, an escape
+    sequence in it would act on the terminal of whoever lists it. JSON output needs none of
+    this (it escapes control characters itself).
+    """
+    return text.translate(_escapes(keep))
+
+
+@functools.cache
+def _escapes(keep: str) -> dict[int, str]:
+    return {code: f"\\x{code:02x}" for code in _CONTROLS if chr(code) not in keep}
 
 
 QUIET, NORMAL, VERBOSE = -1, 0, 1
@@ -321,10 +357,13 @@ def plain_line(image: ImagePublic) -> str:
 
 
 def print_lines(lines: Iterable[str]) -> int:
-    """Write plain lines to stdout, as they come (no wrapping, tabs kept); return the count."""
+    """Write plain lines to stdout, as they come (no wrapping, tabs kept); return the count.
+
+    Control characters other than tabs are escaped (``printable``).
+    """
     count = 0
     for line in lines:
-        sys.stdout.write(line + "\n")
+        sys.stdout.write(printable(line) + "\n")
         count += 1
     return count
 
@@ -367,7 +406,7 @@ def print_image_table(images: Iterable[ImagePublic], narrowed_by: Sequence[str] 
             image.created_at.strftime("%Y-%m-%d %H:%M"),
             Text("private", style="yellow") if image.private else "public",
             Text(image.provider, style="magenta" if image.placeholder else ""),
-            _one_line(image.prompt),
+            printable(_one_line(image.prompt)),
         )
         count += 1
         if count % TABLE_PAGE == 0:

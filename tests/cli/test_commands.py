@@ -135,6 +135,31 @@ def test_a_mistyped_command_is_told_the_commands_it_may_mean(typo, suggestion):
     )
 
 
+def test_a_prompts_control_characters_never_reach_the_terminal(data_dir, tmp_path):
+    # Anyone may make a public image: an escape sequence in its prompt, written raw, would
+    # act on the terminal of whoever lists it (set its title, clear it, write its clipboard).
+    hostile = "\x1b]0;owned\x07\x1b[2Ja fox\x9b31m"
+    image = generate_json(hostile)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"prompt": "x", "size": "\x1b[2J"}) + "\n")
+
+    made = run("generate", hostile)
+    lines = run("list")
+    table = run("list", env={"TTY_COMPATIBLE": "1", "NO_COLOR": "1", "COLUMNS": "200"})
+    shown = run("show", image["guid"])
+    as_json = run("show", image["guid"], "--json")
+    refused = run("generate", "--from", str(prompts))
+
+    for result in (made, lines, table, shown):
+        assert result.exit_code == 0
+        assert not set(result.output) & {"\x1b", "\x07", "\x9b"}
+        assert "\\x1b]0;owned\\x07\\x1b[2Ja fox\\x9b31m" in result.stdout
+    assert json.loads(as_json.stdout)["prompt"] == hostile  # scripts get it exactly
+    assert refused.exit_code == 2
+    assert "\x1b" not in refused.stderr
+    assert "\\x1b[2J" in refused.stderr
+
+
 # -- generate ----------------------------------------------------------------------------
 
 

@@ -53,3 +53,31 @@ def test_the_collector_comes_back_when_a_page_fails(capsysbinary):
     with pytest.raises(RuntimeError, match="database gone"):
         output.stream_json_pages(pages())
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),  # colours, cursor moves: ESC
+        ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),  # an OSC sequence ended by BEL
+        ("\x9b2J cleared", "\\x9b2J cleared"),  # the C1 form of CSI
+        ("over\rwrite\x7f\x00", "over\\x0dwrite\\x7f\\x00"),
+        ("two\nlines\tand a tab", "two\nlines\tand a tab"),  # kept by default
+        ("🦊 かわいい狐 é\u200d", "🦊 かわいい狐 é\u200d"),  # printable text untouched
+    ],
+)
+def test_control_characters_are_shown_escaped_never_written_raw(text, shown):
+    assert output.printable(text) == shown
+
+
+def test_what_is_kept_can_be_chosen():
+    assert output.printable("a\tb\nc", keep="") == "a\\x09b\\x0ac"
+
+
+def test_every_string_the_consoles_print_is_escaped(capsys):
+    output.out().print("\x1b]52;c;cGF5bG9hZA==\x07 in a message", markup=False)
+    output.notice("a server said \x1b[2J")
+
+    captured = capsys.readouterr()
+    assert captured.out == "\\x1b]52;c;cGF5bG9hZA==\\x07 in a message\n"
+    assert captured.err == "Notice: a server said \\x1b[2J\n"
