@@ -3,6 +3,9 @@ global options written after the command."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 import httpx
 import pytest
 
@@ -52,6 +55,33 @@ def test_no_credentials_over_plain_http_to_another_host():
 
     with pytest.raises(ConfigurationError, match="Refusing to send credentials over plain HTTP"):
         client.request("GET", "/image")
+
+
+def test_https_to_a_server_that_speaks_plain_http_says_to_use_http():
+    # "pixyproxy login --server 127.0.0.1:8000" means https://; `serve` without a
+    # certificate speaks plain HTTP, and OpenSSL's "wrong version number" does not say so.
+    class Plain(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        client = RemoteClient(normalize_server(f"127.0.0.1:{port}"), environ={})
+        with pytest.raises(RemoteServerError) as caught:
+            client.request("GET", "/image")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    message = caught.value.message
+    assert message.startswith(f"The pixyproxy server at https://127.0.0.1:{port} does not speak ")
+    assert message.endswith(f"; if it serves plain HTTP, use http://127.0.0.1:{port}")
 
 
 def answer(status, body=None, **headers):

@@ -37,6 +37,8 @@ TIMEOUT_VARIABLE = "PIXYPROXY_TIMEOUT"
 DEFAULT_TIMEOUT = 30.0
 GENERATE_TIMEOUT = 300.0
 """Generating or editing waits for the provider: the server's own timeout is 120 s."""
+_PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "packet length too long")
+"""What OpenSSL says when the other end of a TLS handshake answers in plain HTTP."""
 
 
 def is_loopback(server: str) -> bool:
@@ -220,6 +222,14 @@ class RemoteClient:
                 raise RemoteServerError(
                     f"The TLS certificate of {self.server} is not trusted ({reason}); set "
                     f"{CA_BUNDLE_VARIABLE} to the CA that signed it"
+                ) from error
+            if self.server.startswith("https://") and any(
+                sign in reason for sign in _PLAIN_HTTP_SIGNS
+            ):
+                plain = "http://" + self.server.removeprefix("https://")
+                raise RemoteServerError(
+                    f"The pixyproxy server at {self.server} does not speak TLS ({reason}); "
+                    f"if it serves plain HTTP, use {plain}"
                 ) from error
             raise RemoteServerError(
                 f"Cannot reach the pixyproxy server at {self.server}: {reason}"
