@@ -49,12 +49,6 @@ def fetch(
             )
         output.copy_to_stdout(stored.source.chunks())
         return
-    from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
-
-    name = stored.guid + MEDIA_TYPE_EXTENSIONS.get(stored.media_type, ".bin")
-    if output_file is None:
-        output_file = Path(name)
-    elif output_file.is_dir():  # as cp does: the file goes into the directory
-        output_file = output_file / name
+    output_file = output.destination(output_file or Path("."), stored.guid, stored.media_type)
     output.copy_file(stored.source.chunks(), output_file, force=force)
     output.status(f"Wrote {stored.size:,} bytes to {output_file}")

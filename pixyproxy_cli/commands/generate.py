@@ -97,7 +97,12 @@ Provider = Annotated[
 ]
 OutputFile = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="Also write the image to this file."),
+    typer.Option(
+        "--output",
+        "-o",
+        help="Also write the image to this file; or each image into this directory, as "
+        "DIR/GUID.EXT (as fetch does).",
+    ),
 ]
 Force = Annotated[
     bool, typer.Option("--force", "-f", help="Overwrite the --output file if it exists.")
@@ -321,13 +326,16 @@ def make_images(
     Raises InputValidationError (exit 2) before any work for flags that cannot be honoured.
     """
     count, output_file = flags.count, flags.output_file
-    if output_file is not None:
+    # Refuse before spending a provider call on an image we could not write.
+    if output_file is not None and output_file.is_dir():
+        output.check_writable_directory(output_file)
+    elif output_file is not None:
         overrides["image_format"] = _format_for(output_file, overrides.get("image_format"))
         if (count or 1) > 1:
             raise InputValidationError(
-                "--output takes one image; use -n 1, or fetch each GUID after generating"
+                "--output FILE takes one image; name a directory, use -n 1, or fetch each "
+                "GUID after generating"
             )
-        # Refuse before spending a provider call on an image we could not write.
         output.check_writable(output_file, force=flags.force)
     cli = state(ctx)
     backend = cli.backend()
@@ -345,16 +353,18 @@ def make_images(
         output.notice(notice)
     # A server's files stay on the server: -o downloads one, `fetch` any.
     files = [backend.stored_file(prompts, image.guid) for image in images]
+    written = []
     if output_file is not None:
-        try:
-            first = prompts.get_image_file(images[0].guid).source
-            output.copy_file(first.chunks(), output_file, force=flags.force)
-        except PixyProxyException as error:
-            guid = images[0].guid
-            raise StorageError(
-                f"The image is stored as {guid}, but {_lower_first(error.message)} "
-                f"(pixyproxy fetch {guid} -o FILE writes it again)"
-            ) from error
+        for image in images:
+            written.append(output.destination(output_file, image.guid, image.media_type))
+            try:
+                source = prompts.get_image_file(image.guid).source
+                output.copy_file(source.chunks(), written[-1], force=flags.force)
+            except PixyProxyException as error:
+                raise StorageError(
+                    f"The image is stored as {image.guid}, but {_lower_first(error.message)} "
+                    f"(pixyproxy fetch {image.guid} -o FILE writes it again)"
+                ) from error
     printed = [
         {**output.image_json(image), "file": None if path is None else str(path)}
         for image, path in zip(images, files, strict=True)
@@ -367,8 +377,8 @@ def make_images(
         if index:
             output.out().print()
         extra = {"File": str(path)} if path is not None else {}
-        if output_file is not None:
-            extra["Written to"] = str(output_file)
+        if written:
+            extra["Written to"] = str(written[index])
         output.print_details(image, extra)
 
 

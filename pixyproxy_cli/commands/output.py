@@ -421,25 +421,44 @@ def print_image_table(images: Iterable[ImagePublic], narrowed_by: Sequence[str] 
     return count
 
 
+def destination(output_file: Path, guid: str, media_type: str) -> Path:
+    """Where ``-o output_file`` writes image ``guid``: that file, or into a directory.
+
+    In a directory (as cp does) the file is ``DIR/GUID.EXT``, the extension its media
+    type's (.png, .jpg, .webp, .gif, .svg).
+    """
+    if not output_file.is_dir():
+        return output_file
+    from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
+
+    return output_file / (guid + MEDIA_TYPE_EXTENSIONS.get(media_type, ".bin"))
+
+
 def check_writable(destination: Path, *, force: bool) -> None:
     """Refuse, before any work, a destination that ``copy_file`` could not write.
 
-    Raises InputValidationError when it exists (without ``force``), is a directory, or its
+    Raises InputValidationError when it is a directory, exists (without ``force``), or its
     folder is missing or not writable.
     """
-    if destination.exists() and not force:
-        raise InputValidationError(f"{destination} already exists; use --force to overwrite it")
     if destination.is_dir():
         raise InputValidationError(f"{destination} is a directory; name a file")
+    if destination.exists() and not force:
+        raise InputValidationError(f"{destination} already exists; use --force to overwrite it")
     directory = destination.parent if str(destination.parent) else Path(".")
     if not directory.is_dir():
         raise InputValidationError(
             f"Cannot write {destination}: the folder {directory} does not exist"
         )
+    check_writable_directory(directory, f"Cannot write {destination}: the folder")
+
+
+def check_writable_directory(directory: Path, what: str | None = None) -> None:
+    """Raise InputValidationError when files cannot be made in the directory ``directory``.
+
+    ``what`` begins the message (default: the directory's name).
+    """
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise InputValidationError(
-            f"Cannot write {destination}: the folder {directory} is not writable"
-        )
+        raise InputValidationError(f"{what or 'Cannot write into'} {directory} is not writable")
 
 
 def copy_file(source: Iterable[bytes], destination: Path, *, force: bool) -> None:

@@ -229,6 +229,40 @@ def test_generate_refuses_to_overwrite_before_generating(tmp_path, data_dir):
     assert target.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_generate_into_a_directory_writes_each_image_as_guid_dot_ext_there(tmp_path):
+    # As fetch -o DIR does; before, a directory was "already exists; use --force", and
+    # --force then said "is a directory".
+    into = tmp_path / "pictures"
+    into.mkdir()
+    images = generate_json("two foxes", "-n", "2", "--format", "webp", "-o", str(into))
+    shown = run("generate", "a fox", "-o", str(into))
+
+    for image in images:
+        copy = into / f"{image['guid']}.webp"
+        assert copy.read_bytes() == Path(image["file"]).read_bytes()
+    assert shown.exit_code == 0
+    written = [line for line in shown.stdout.splitlines() if line.startswith("Written to")]
+    [guid] = [line.split()[1] for line in shown.stdout.splitlines() if line.startswith("GUID")]
+    assert written == [f"Written to  {into / guid}.png"]
+    assert sorted(path.name for path in into.iterdir()) == sorted(
+        [f"{image['guid']}.webp" for image in images] + [f"{guid}.png"]
+    )
+
+
+def test_an_edit_into_a_directory_writes_each_image_there(tmp_path):
+    source = generate_json("a fox")
+    into = tmp_path / "edits"
+    into.mkdir()
+
+    edits = json.loads(
+        run("edit", "at night", "-i", source["guid"], "-n", "2", "-o", str(into), "--json").stdout
+    )
+
+    assert sorted(path.name for path in into.iterdir()) == sorted(
+        f"{edit['guid']}.png" for edit in edits
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "image_format", "magic"),
     [

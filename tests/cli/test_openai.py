@@ -562,7 +562,7 @@ def test_a_batch_whose_answer_is_broken_stores_nothing(fake_openai, openai_env, 
         (["-n", "11"], "Invalid value for '-n' / '--count'"),
         (
             ["-n", "2", "-o", "x.png"],
-            "Error: --output takes one image; use -n 1, or fetch each GUID",
+            "Error: --output FILE takes one image; name a directory, use -n 1, or fetch each GUID",
         ),
     ],
 )
