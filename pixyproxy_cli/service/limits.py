@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from pixyproxy_cli.data.db.context import UnitOfWork
 
 logger = logging.getLogger(__name__)
+_RANDOM = random.Random()  # noqa: S311 - it spreads load; it guards no secret
+"""The limiter's own generator: it never draws from (or disturbs) the program's global one."""
 
 PURGE_EVERY = 1000
 """Every this many counted events, a limiter removes its buckets whose window has passed."""
@@ -137,7 +139,7 @@ class Limiter:
             live = [row.window_start for row in found.values() if row.window_start > expired]
             return max(min(live) + self.window - now, 1) if live else self.window
         remaining = weight
-        for slot, room in random.sample(rooms, len(rooms)):
+        for slot, room in _RANDOM.sample(rooms, len(rooms)):
             part = min(room, remaining)
             if uow.limits.take(
                 bucket, slot, weight=part, capacity=self._shares[slot], now=now, window=self.window

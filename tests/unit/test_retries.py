@@ -6,6 +6,8 @@ database says when a concurrent transaction on another node changed the same row
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from pixyproxy_cli.core.exceptions import (
@@ -188,3 +190,21 @@ def test_a_conflict_left_after_every_attempt_is_a_503_and_exit_5():
     conflict = TransactionConflictError("MySQL error 1213: Deadlock found", retry_after=1)
     assert status_for(conflict) == 503
     assert exit_code_for(conflict) == ExitCode.DATABASE_UNAVAILABLE
+
+
+def test_retries_and_the_limiter_leave_the_global_random_generator_alone():
+    # Job workers retry and charge limits in their own threads: drawing from the global
+    # generator there changed it under whatever else used it (Hypothesis warned of it, in a
+    # fuzz test whose data it was drawing meanwhile).
+    journal, limits = Journal(), FakeLimitRepository()
+    uow = Flaky(journal, 2, limits=limits)
+    limiter = Limiter(kind="g", limit=32, window=60, uow=uow, clock=lambda: 100.0)
+    random.seed(7)
+    before = random.getstate()
+
+    limiter.acquire("slow down", "alice", weight=20)  # spread over several slots
+    for attempt in retried(Flaky(journal, 2), sleep=lambda _: None):
+        with attempt:
+            pass  # committed on the third attempt, after two jittered waits
+
+    assert random.getstate() == before
