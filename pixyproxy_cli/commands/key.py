@@ -89,9 +89,10 @@ def list_keys(as_json: JsonOutput = False) -> None:
     output.status(f"Keyring backend: {service.backend()}")
 
 
+@app.command("rm", cls=ExamplesCommand, hidden=True)  # as the top-level rm
 @app.command("remove", cls=ExamplesCommand)
 def remove(name: NameArgument) -> None:
-    """Remove a secret from the keyring.
+    """Remove a secret from the keyring (also: pixyproxy key rm).
 
     Examples:
 

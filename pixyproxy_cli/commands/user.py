@@ -77,6 +77,7 @@ def list_users(
     output.print_lines(f"{user.username}\t{user.class_key}" for user in users)
 
 
+@app.command("rm", cls=ExamplesCommand, hidden=True)  # as the top-level rm
 @app.command("remove", cls=ExamplesCommand)
 def remove(
     ctx: typer.Context,
@@ -96,7 +97,7 @@ def remove(
 
     With --delete-images their images go first (rows, then files), then the user. As rm
     does, it asks first on a terminal; in a script pass --yes (without it, and without a
-    terminal to ask on, nothing is removed: exit 2).
+    terminal to ask on, nothing is removed: exit 2). Also: pixyproxy user rm.
 
     Examples:
 

@@ -304,11 +304,12 @@ def test_the_environment_still_wins_over_the_keyring(fake_openai):
     assert listed(env)["OPENAI_API_KEY"]["source"] == "the environment"
 
 
-def test_key_remove_forgets_the_secret():
+@pytest.mark.parametrize("verb", ["remove", "rm"])  # rm, as the top-level command is named
+def test_key_remove_forgets_the_secret(verb):
     run("key", "set", "db", "--stdin", input="a db password\n")
 
-    removed = run("key", "remove", "db")
-    again = run("key", "remove", "db")
+    removed = run("key", verb, "db")
+    again = run("key", verb, "db")
 
     assert removed.stderr == "Removed the database password (DB_PASSWORD) from the keyring\n"
     assert (again.exit_code, again.stderr) == (

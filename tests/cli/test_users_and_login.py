@@ -170,6 +170,9 @@ def test_user_list_passwd_and_remove():
     assert (removed.exit_code, removed.stdout) == (0, "Removed user alice\n")
     missing = run("user", "remove", "alice")
     assert (missing.exit_code, missing.stderr) == (3, "Error: No user named alice\n")
+    by_rm = run("user", "rm", "bob")  # rm, as the top-level command is named
+    assert (by_rm.exit_code, by_rm.stdout) == (0, "Removed user bob\n")
+    assert " rm " not in run("user", "--help").stdout  # the alias is not listed twice
 
 
 def test_a_user_who_owns_images_cannot_be_removed():
