@@ -75,18 +75,29 @@ def test_a_burst_of_three_times_the_pool_waits_and_all_succeed(backend_settings)
 
 
 def test_pool_wait_is_bounded_then_a_clear_error(backend_settings):
+    # The holder keeps the only connection until the waiter has had its error, so the error
+    # can only come from the bounded wait (not from a clock, nor from the holder letting go).
     settings = replace(backend_settings, db_pool_size=1, db_pool_timeout=0.2)
     database = create_database(settings)
     run_transaction(database)
-    holder = threading.Thread(target=run_transaction, args=(database, 1.0))
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with DatabaseContext(database) as db:
+            db.begin_transaction()
+            holding.set()
+            release.wait(30)
+            db.commit_transaction()
+
+    holder = threading.Thread(target=hold)
     holder.start()
-    time.sleep(0.2)
     try:
-        started = time.monotonic()
+        assert holding.wait(30)
         with pytest.raises(DBConnectionError, match=r"became free within 0\.2 s \(pool size 1\)"):
             run_transaction(database)
-        assert time.monotonic() - started < 0.9
+        assert holder.is_alive()  # still holding it: the error is the wait's
     finally:
+        release.set()
         holder.join()
         database.close()
 

@@ -180,7 +180,10 @@ def test_sigterm_lets_a_generation_in_flight_finish_and_store_its_image(
             )
         )
         posting.start()
-        time.sleep(0.5)  # the request is with the provider now
+        deadline = time.monotonic() + 60
+        while not fake_openai.requests:  # until the request is with the provider (for 2 s)
+            assert time.monotonic() < deadline, "the request never reached the provider"
+            time.sleep(0.02)
         process.send_signal(signal.SIGTERM)
         posting.join(60)
         # uvicorn exits by the signal it was sent, once it has finished (its documented way).
