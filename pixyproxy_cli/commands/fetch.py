@@ -49,6 +49,7 @@ def fetch(
             )
         output.copy_to_stdout(stored.source.chunks())
         return
-    output_file = output.destination(output_file or Path("."), stored.guid, stored.media_type)
+    if output_file is None or output_file.is_dir():
+        output_file = output.file_in(output_file or Path("."), stored.guid, stored.media_type)
     output.copy_file(stored.source.chunks(), output_file, force=force)
     output.status(f"Wrote {stored.size:,} bytes to {output_file}")

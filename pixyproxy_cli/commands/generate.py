@@ -326,9 +326,11 @@ def make_images(
     Raises InputValidationError (exit 2) before any work for flags that cannot be honoured.
     """
     count, output_file = flags.count, flags.output_file
+    # Decided once: a directory takes every image as DIR/GUID.EXT, a file the one image.
+    directory = output_file if output_file is not None and output_file.is_dir() else None
     # Refuse before spending a provider call on an image we could not write.
-    if output_file is not None and output_file.is_dir():
-        output.check_writable_directory(output_file)
+    if directory is not None:
+        output.check_writable_directory(directory)
     elif output_file is not None:
         overrides["image_format"] = _format_for(output_file, overrides.get("image_format"))
         if (count or 1) > 1:
@@ -353,10 +355,14 @@ def make_images(
         output.notice(notice)
     # A server's files stay on the server: -o downloads one, `fetch` any.
     files = [backend.stored_file(prompts, image.guid) for image in images]
-    written = []
+    written: list[Path] = []
     if output_file is not None:
         for image in images:
-            written.append(output.destination(output_file, image.guid, image.media_type))
+            written.append(
+                output_file
+                if directory is None
+                else output.file_in(directory, image.guid, image.media_type)
+            )
             try:
                 source = prompts.get_image_file(image.guid).source
                 output.copy_file(source.chunks(), written[-1], force=flags.force)

@@ -421,17 +421,14 @@ def print_image_table(images: Iterable[ImagePublic], narrowed_by: Sequence[str] 
     return count
 
 
-def destination(output_file: Path, guid: str, media_type: str) -> Path:
-    """Where ``-o output_file`` writes image ``guid``: that file, or into a directory.
+def file_in(directory: Path, guid: str, media_type: str) -> Path:
+    """Where ``-o DIR`` writes image ``guid``: ``DIR/GUID.EXT``, as cp does.
 
-    In a directory (as cp does) the file is ``DIR/GUID.EXT``, the extension its media
-    type's (.png, .jpg, .webp, .gif, .svg).
+    The extension is its media type's (.png, .jpg, .webp, .gif, .svg).
     """
-    if not output_file.is_dir():
-        return output_file
     from pixyproxy_cli.core.constants import MEDIA_TYPE_EXTENSIONS
 
-    return output_file / (guid + MEDIA_TYPE_EXTENSIONS.get(media_type, ".bin"))
+    return directory / (guid + MEDIA_TYPE_EXTENSIONS.get(media_type, ".bin"))
 
 
 def check_writable(destination: Path, *, force: bool) -> None:
