@@ -52,6 +52,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
 and the function (a command) or Typer app (a group of commands) there."""
 
 
+SYNONYMS = {
+    "delete": "rm",
+    "remove": "rm",
+    "ls": "list",
+    "get": "fetch",
+    "download": "fetch",
+    "info": "show",
+    "new": "generate",
+    "create": "generate",
+}
+"""Words other tools use for a command, suggested when no name is close ("Did you mean")."""
+
+
 class LazyGroup(PixyProxyGroup):
     """The top-level group, which builds a command only when it is asked for by name."""
 
@@ -77,6 +90,8 @@ class LazyGroup(PixyProxyGroup):
             return super().resolve_command(ctx, args)
         except click.exceptions.UsageError as error:
             matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if not matches and args and args[0] in SYNONYMS:
+                matches = [SYNONYMS[args[0]]]
             if matches:
                 suggestions = ", ".join(repr(match) for match in matches)
                 error.message = f"{error.message.rstrip('.')}. Did you mean {suggestions}?"

@@ -123,7 +123,13 @@ def test_unknown_command_is_a_usage_error():
 
 @pytest.mark.parametrize(
     ("typo", "suggestion"),
-    [("lst", "'list'"), ("generat", "'generate'"), ("logn", "'login', 'logout'")],
+    [
+        ("lst", "'list'"),
+        ("generat", "'generate'"),
+        ("logn", "'login', 'logout'"),
+        ("delete", "'rm'"),  # other tools' words, with no close name
+        ("ls", "'list'"),
+    ],
 )
 def test_a_mistyped_command_is_told_the_commands_it_may_mean(typo, suggestion):
     # Every command's module loads only when it runs, so none is loaded when a name is not
@@ -159,6 +165,13 @@ def test_a_prompts_control_characters_never_reach_the_terminal(data_dir, tmp_pat
     assert refused.exit_code == 2
     assert "\x1b" not in refused.stderr
     assert "\\x1b[2J" in refused.stderr
+
+
+def test_each_synonym_names_a_command_and_is_not_one():
+    from pixyproxy_cli.commands.main import COMMANDS, SYNONYMS
+
+    assert set(SYNONYMS.values()) <= set(COMMANDS)
+    assert not set(SYNONYMS) & set(COMMANDS)
 
 
 # -- generate ----------------------------------------------------------------------------
