@@ -446,16 +446,17 @@ def check_writable(destination: Path, *, force: bool) -> None:
         raise InputValidationError(
             f"Cannot write {destination}: the folder {directory} does not exist"
         )
-    check_writable_directory(directory, f"Cannot write {destination}: the folder")
+    check_writable_directory(directory, destination)
 
 
-def check_writable_directory(directory: Path, what: str | None = None) -> None:
-    """Raise InputValidationError when files cannot be made in the directory ``directory``.
+def check_writable_directory(directory: Path, destination: Path | None = None) -> None:
+    """Raise InputValidationError when no file can be made in the directory ``directory``.
 
-    ``what`` begins the message (default: the directory's name).
+    ``destination`` names the file meant to go there, for the message (default: any file).
     """
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise InputValidationError(f"{what or 'Cannot write into'} {directory} is not writable")
+        what = destination if destination is not None else f"into {directory}"
+        raise InputValidationError(f"Cannot write {what}: the folder {directory} is not writable")
 
 
 def copy_file(source: Iterable[bytes], destination: Path, *, force: bool) -> None:

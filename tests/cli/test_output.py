@@ -81,3 +81,23 @@ def test_every_string_the_consoles_print_is_escaped(capsys):
     captured = capsys.readouterr()
     assert captured.out == "\\x1b]52;c;cGF5bG9hZA==\\x07 in a message\n"
     assert captured.err == "Notice: a server said \\x1b[2J\n"
+
+
+def test_an_unwritable_folder_is_named_whether_a_file_or_the_folder_was_given(
+    tmp_path, monkeypatch
+):
+    # Root may write anywhere, so the test cannot make a folder it may not write to.
+    monkeypatch.setattr(output.os, "access", lambda path, mode: False)
+    target = tmp_path / "fox.png"
+
+    with pytest.raises(output.InputValidationError) as for_a_file:
+        output.check_writable(target, force=False)
+    with pytest.raises(output.InputValidationError) as for_the_folder:
+        output.check_writable_directory(tmp_path)
+
+    assert for_a_file.value.message == (
+        f"Cannot write {target}: the folder {tmp_path} is not writable"
+    )
+    assert for_the_folder.value.message == (
+        f"Cannot write into {tmp_path}: the folder {tmp_path} is not writable"
+    )
