@@ -139,16 +139,21 @@ def test_an_edit_over_the_limit_is_refused_before_a_byte_of_its_body_is_read(sql
     assert pulled == []
 
 
+def post_edit(client: TestClient, **fields) -> httpx.Response:
+    """POST /edits of a small WebP with ``fields`` as the form's text fields."""
+    source = ("fox.webp", picture("webp", (20, 20)), "image/webp")
+    parts = [("image", source)] + [(k, (None, str(v))) for k, v in fields.items()]
+    return client.post("/edits", files=parts)
+
+
 def test_each_image_of_an_edit_counts_and_a_refused_edit_uses_nothing_up(sqlite_settings):
     settings = replace(sqlite_settings, generate_rate_limit=4, generate_rate_window=60)
     app, database = app_with(settings)
-    source = ("fox.webp", picture("webp", (20, 20)), "image/webp")
     try:
         client = TestClient(app)
 
         def edit(**fields):
-            parts = [("image", source)] + [(k, (None, str(v))) for k, v in fields.items()]
-            return client.post("/edits", files=parts).status_code
+            return post_edit(client, **fields).status_code
 
         three = edit(prompt="a fox", n=3)
         two = edit(prompt="a fox", n=2)
@@ -166,14 +171,11 @@ def test_more_images_at_once_than_the_limit_is_422_not_a_retry_later(sqlite_sett
     # that could never succeed. Each refusal counts nothing, so the whole limit is left after.
     settings = replace(sqlite_settings, generate_rate_limit=4, generate_rate_window=60)
     app, database = app_with(settings)
-    source = ("fox.webp", picture("webp", (20, 20)), "image/webp")
     try:
         client = TestClient(app)
         batch = client.post("/jobs", json={"requests": [{"prompt": "a fox"}] * 5})
         image = client.post("/image", json={"prompt": "a fox", "n": 5})
-        edit = client.post(
-            "/edits", files=[("image", source), ("prompt", (None, "a fox")), ("n", (None, "5"))]
-        )
+        edit = post_edit(client, prompt="a fox", n=5)
         whole_limit = client.post("/image", json={"prompt": "a fox", "n": 4})
     finally:
         database.close()
